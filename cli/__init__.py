@@ -1,0 +1,1 @@
+"""The ``cvatcore`` command line."""

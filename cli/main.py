@@ -1,0 +1,161 @@
+"""``cvatcore``: serve, db upgrade, createsuperuser, plugins, config check, plus plugin commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from cvatcore.core.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from cvatcore.core.plugins import PluginError, make_plugin_manager
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _state() -> Any:
+    from cvatcore.core.state import AppState
+
+    try:
+        return AppState.build(_settings())
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), envvar=CONFIG_ENV,
+    help="TOML settings file (default: $CVATCORE_CONFIG, else built-in defaults).",
+)
+@click.version_option(package_name="cvatcore")
+def cli(config_path: str | None) -> None:
+    """cvatcore: a CVAT-compatible annotation server built from plugins."""
+    if config_path:
+        os.environ[CONFIG_ENV] = config_path
+
+
+@cli.command()
+@click.option("--host", help="Interface to bind (default: [server] host).")
+@click.option("--port", type=int, help="Port (default: [server] port).")
+@click.option("--workers", type=int, help="Worker processes (default: [server] workers).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP server (migrations run first)."""
+    import uvicorn
+
+    settings = _settings()
+    state = _state()
+    from cvatcore.core.db.migrate import upgrade
+
+    upgrade(state.db.engine, state.pm)
+    state.db.dispose()
+    uvicorn.run(
+        "cvatcore.core.app:create_app",
+        factory=True,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers or settings.server.workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration of the core and of installed plugins."""
+    from cvatcore.core.db.migrate import current_heads, upgrade
+
+    state = _state()
+    upgrade(state.db.engine, state.pm)
+    click.echo("database is at " + ", ".join(sorted(current_heads(state.db.engine, state.pm))))
+
+
+@cli.command()
+@click.option("--username", required=True)
+@click.option("--email", default="")
+@click.option("--password", envvar="CVATCORE_SUPERUSER_PASSWORD",
+              help="Password (or $CVATCORE_SUPERUSER_PASSWORD); prompted for when absent.")
+@click.option("--no-input", is_flag=True, help="Fail instead of prompting.")
+def createsuperuser(username: str, email: str, password: str | None, no_input: bool) -> None:
+    """Create an administrator account."""
+    from cvatcore.core.db.migrate import upgrade
+    from cvatcore.core.errors import ApiError
+    from cvatcore.core.services.accounts import create_user
+
+    if not password:
+        if no_input:
+            raise click.ClickException("--password (or CVATCORE_SUPERUSER_PASSWORD) is required")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    state = _state()
+    upgrade(state.db.engine, state.pm)
+    try:
+        with state.db.unit_of_work() as session:
+            create_user(session, username, password, email=email, is_superuser=True)
+    except ApiError as exc:
+        raise click.ClickException(json.dumps(exc.body())) from None
+    click.echo(f"superuser {username} created")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Include built-in plugins.")
+def plugins(as_json: bool, show_all: bool) -> None:
+    """List installed plugins, their versions, hooks and providers."""
+    from cvatcore.core.plugins import describe_plugins
+
+    state = _state()
+    rows = [p for p in describe_plugins(state.pm, state.registries) if show_all or not p["builtin"]]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no plugins installed (use --all to see the built-in ones)")
+    for row in rows:
+        providers = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["providers"].items())
+        click.echo(f"{row['name']} ({row['distribution']} {row['version']})")
+        click.echo(f"  hooks: {', '.join(row['hooks'])}")
+        if providers:
+            click.echo(f"  providers: {providers}")
+
+
+@cli.group()
+def config() -> None:
+    """Configuration commands."""
+
+
+@config.command("check")
+def config_check() -> None:
+    """Validate the configuration and print it with secrets masked."""
+    state = _state()
+    click.echo(json.dumps(state.settings.masked(), indent=2, default=str))
+    click.echo("configuration OK", err=True)
+
+
+def build_cli() -> click.Group:
+    """The root group with every plugin's ``register_commands`` applied."""
+    try:
+        disabled = load_settings().plugins.disabled
+    except ConfigError:
+        disabled = []  # the command that needs the settings reports the problem
+    try:
+        pm = make_plugin_manager(disabled)
+    except PluginError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    pm.hook.register_commands(cli=cli)
+    return cli
+
+
+def main() -> None:
+    build_cli()(prog_name="cvatcore")

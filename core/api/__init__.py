@@ -1,0 +1,1 @@
+"""Thin HTTP handlers: parse, authorize through a service, serialize."""

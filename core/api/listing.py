@@ -1,0 +1,193 @@
+"""CVAT's list conventions: ``page``/``page_size``, ``filter`` (JSON Logic), ``search``,
+``sort`` and per-resource simple filters, applied in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from starlette.datastructures import URL
+
+from cvatcore.core.api.context import Ctx
+from cvatcore.core.errors import ValidationFailed
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What one list endpoint lets clients filter, search and sort on."""
+
+    fields: dict[str, Any]  # filter/sort name -> SQL column expression
+    search: Sequence[str] = ()
+    simple_filters: Sequence[str] = ()
+    default_sort: str = "-id"
+    sort_fields: Sequence[str] | None = None
+    filter_fields: Sequence[str] | None = None
+    casts: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+
+
+def apply_query(ctx: Ctx, stmt: Select[Any], spec: ListSpec) -> Select[Any]:
+    """Add the request's filter, search, simple filters and sort to ``stmt``."""
+    q = ctx.query
+    for name in spec.simple_filters:
+        if name in q:
+            stmt = stmt.where(_compare("==", spec, name, _cast(spec, name, q[name])))
+    if q.get("filter"):
+        stmt = stmt.where(_json_logic(spec, _parse_filter(q["filter"])))
+    if q.get("search"):
+        term = f"%{q['search'].lower()}%"
+        stmt = stmt.where(or_(*(func.lower(spec.fields[f]).like(term) for f in spec.search)))
+    return stmt.order_by(*_ordering(spec, q.get("sort") or spec.default_sort))
+
+
+def _cast(spec: ListSpec, name: str, value: str) -> Any:
+    cast = spec.casts.get(name)
+    if cast is None:
+        return value
+    try:
+        return cast(value)
+    except ValueError:
+        raise ValidationFailed.field(name, f"A valid value is required, got {value!r}.") from None
+
+
+def _ordering(spec: ListSpec, sort: str) -> list[Any]:
+    allowed = spec.sort_fields if spec.sort_fields is not None else list(spec.fields)
+    order = []
+    for part in (p.strip() for p in sort.split(",") if p.strip()):
+        name = part.lstrip("-")
+        if name not in allowed:
+            raise ValidationFailed.field(
+                "sort", f"Unknown sort field {name!r}; allowed: {', '.join(allowed)}."
+            )
+        column = spec.fields[name]
+        order.append(column.desc() if part.startswith("-") else column.asc())
+    if "id" in spec.fields:
+        order.append(spec.fields["id"].asc())  # a stable order across pages
+    return order
+
+
+def _parse_filter(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValidationFailed.field("filter", "The filter is not valid JSON.") from None
+
+
+_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+
+
+def _json_logic(spec: ListSpec, node: Any) -> ColumnElement[bool]:
+    if not isinstance(node, dict) or len(node) != 1:
+        raise ValidationFailed.field("filter", f"Expected one JSON Logic operation, got {node!r}.")
+    op, args = next(iter(node.items()))
+    if op in ("and", "or"):
+        parts = [_json_logic(spec, a) for a in _as_list(args)]
+        return and_(*parts) if op == "and" else or_(*parts)
+    if op == "!":
+        return not_(_json_logic(spec, _as_list(args)[0]))
+    args = _as_list(args)
+    if op in _COMPARISONS:
+        if op in ("<", "<=") and len(args) == 3:  # {"<=": [a, {"var": x}, b]}: between
+            low, var, high = args
+            name = _var(spec, var)
+            return and_(_compare(op, spec, name, low, reverse=True), _compare(op, spec, name, high))
+        if len(args) != 2:
+            raise ValidationFailed.field("filter", f"{op!r} takes two arguments.")
+        if _is_var(args[0]):
+            return _compare(op, spec, _var(spec, args[0]), args[1])
+        return _compare(op, spec, _var(spec, args[1]), args[0], reverse=True)
+    if op == "in":
+        if len(args) != 2:
+            raise ValidationFailed.field("filter", "'in' takes two arguments.")
+        if _is_var(args[0]) and isinstance(args[1], list):
+            return spec.fields[_var(spec, args[0])].in_(args[1])
+        if _is_var(args[1]) and isinstance(args[0], str):  # substring match, as CVAT's
+            return func.lower(spec.fields[_var(spec, args[1])]).contains(args[0].lower())
+    raise ValidationFailed.field("filter", f"Unsupported filter operation {op!r}.")
+
+
+def _as_list(args: Any) -> list[Any]:
+    return args if isinstance(args, list) else [args]
+
+
+def _is_var(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"var"}
+
+
+def _var(spec: ListSpec, value: Any) -> str:
+    if not _is_var(value):
+        raise ValidationFailed.field("filter", f"Expected {{'var': name}}, got {value!r}.")
+    name = value["var"]
+    allowed = spec.filter_fields if spec.filter_fields is not None else list(spec.fields)
+    if name not in allowed:
+        raise ValidationFailed.field(
+            "filter", f"Unknown filter field {name!r}; allowed: {', '.join(allowed)}."
+        )
+    return name
+
+
+def _compare(op: str, spec: ListSpec, name: str, value: Any, reverse: bool = False) -> Any:
+    column = spec.fields[name]
+    if isinstance(value, dict | list):
+        raise ValidationFailed.field("filter", f"Cannot compare {name!r} with {value!r}.")
+    if reverse:
+        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+    return {
+        "==": column == value,
+        "!=": column != value,
+        "<": column < value,
+        "<=": column <= value,
+        ">": column > value,
+        ">=": column >= value,
+    }[op]
+
+
+def page_params(ctx: Ctx) -> tuple[int, int | None]:
+    q = ctx.query
+    try:
+        page = int(q.get("page", 1))
+        raw_size = q.get("page_size", str(DEFAULT_PAGE_SIZE))
+        size = None if raw_size == "all" else int(raw_size)
+    except ValueError:
+        raise ValidationFailed({"detail": "page and page_size must be integers."}) from None
+    if page < 1 or (size is not None and size < 1):
+        raise ValidationFailed({"detail": "page and page_size must be positive."})
+    return page, None if size is None else min(size, MAX_PAGE_SIZE)
+
+
+def paginate(
+    ctx: Ctx, stmt: Select[Any], serialize: Callable[[Sequence[Any]], list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Run ``stmt`` for one page and build CVAT's ``{count, next, previous, results}``."""
+    page, size = page_params(ctx)
+    session = ctx.session
+    count = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    if size is not None:
+        stmt = stmt.limit(size).offset((page - 1) * size)
+    rows = session.execute(stmt).scalars().all()
+    if page > 1 and not rows:
+        from cvatcore.core.errors import NotFound
+
+        raise NotFound("Invalid page.")
+    url = URL(str(ctx.request.url))
+    last = 1 if size is None else max(1, -(-count // size))
+    return {
+        "count": count,
+        "next": str(url.include_query_params(page=page + 1)) if page < last else None,
+        "previous": _previous(url, page),
+        "results": serialize(rows),
+    }
+
+
+def _previous(url: URL, page: int) -> str | None:
+    if page <= 1:
+        return None
+    if page == 2:
+        return str(url.remove_query_params("page"))
+    return str(url.include_query_params(page=page - 1))

@@ -1,0 +1,22 @@
+"""Built-in plugin that adds the core REST API through ``register_routes``."""
+
+from cvatcore.core.api import auth, organizations, server, users
+from cvatcore.core.api.context import endpoint
+from cvatcore.core.api.routing import Op
+from cvatcore.hooks import hookimpl
+
+MODULES = (server, auth, users, organizations)
+
+
+def core_ops() -> list[Op]:
+    ops = [op for module in MODULES for op in module.OPS]
+    from cvatcore.core.api import schema
+
+    return ops + schema.OPS
+
+
+@hookimpl
+def register_routes(register):
+    for op in core_ops():
+        register(op.path, endpoint(op.handler, authenticate=op.authenticate), methods=[op.method],
+                 name=op.operation_id)

@@ -1,0 +1,18 @@
+"""Alembic environment: the engine arrives through ``config.attributes`` (see migrate.py)."""
+
+from alembic import context
+
+from cvatcore.core.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,70 @@
+"""Errors services raise and the API turns into 4xx answers with a JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """A client-visible error. ``detail`` is a string or a DRF-style ``{field: [msg]}`` dict."""
+
+    status = 400
+
+    def __init__(self, detail: Any = None, status: int | None = None) -> None:
+        if status is not None:
+            self.status = status
+        self.detail = detail if detail is not None else self.default_detail()
+        super().__init__(str(self.detail))
+
+    def default_detail(self) -> Any:
+        return "Bad request."
+
+    def body(self) -> Any:
+        return self.detail if isinstance(self.detail, dict | list) else {"detail": self.detail}
+
+
+class ValidationFailed(ApiError):
+    status = 400
+
+    @classmethod
+    def field(cls, name: str, message: str) -> ValidationFailed:
+        return cls({name: [message]})
+
+
+class NotAuthenticated(ApiError):
+    status = 401
+
+    def default_detail(self) -> str:
+        return "Authentication credentials were not provided."
+
+
+class AuthenticationFailed(ApiError):
+    status = 401
+
+    def default_detail(self) -> str:
+        return "Invalid credentials."
+
+
+class PermissionDenied(ApiError):
+    status = 403
+
+    def default_detail(self) -> str:
+        return "You do not have permission to perform this action."
+
+
+class NotFound(ApiError):
+    status = 404
+
+    def default_detail(self) -> str:
+        return "Not found."
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+    def default_detail(self) -> str:
+        return "A backend this request needs is unavailable; try again later."

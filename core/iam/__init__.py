@@ -1,0 +1,1 @@
+"""Authorization: rules as data (``rules.py``), checked and turned into SQL by ``engine.py``."""

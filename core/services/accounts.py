@@ -1,0 +1,160 @@
+"""Users: creation, validation, sign-in through the auth-backend chain, and serialization."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cvatcore.core.errors import AuthenticationFailed, ServiceUnavailable, ValidationFailed
+from cvatcore.core.iam.roles import DEFAULT_GROUPS, SYSTEM_ROLES, privilege_of
+from cvatcore.core.models import User
+from cvatcore.core.models.base import utcnow
+from cvatcore.core.services.passwords import hash_password, needs_rehash, verify_password
+from cvatcore.hooks import AuthUnavailableError, Identity
+
+USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def validate_new_user(session: Session, username: str, email: str, password: str | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if not USERNAME_RE.match(username or ""):
+        errors["username"] = [
+            "Enter a valid username: up to 150 letters, digits and @/./+/-/_ characters."
+        ]
+    elif find_user(session, username) is not None:
+        errors["username"] = ["A user with that username already exists."]
+    if email:
+        if not EMAIL_RE.match(email):
+            errors["email"] = ["Enter a valid email address."]
+        elif session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+            errors["email"] = ["A user is already registered with this e-mail address."]
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password1"] = [
+            f"This password is too short. It must contain at least {MIN_PASSWORD_LENGTH} characters."
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str | None,
+    *,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    groups: list[str] | None = None,
+    is_superuser: bool = False,
+    created_via: str = "local",
+) -> User:
+    """Validate and add a user; a superuser gets the ``admin`` role, as CVAT does."""
+    validate_new_user(session, username, email, password)
+    groups = list(groups if groups is not None else DEFAULT_GROUPS)
+    unknown = [g for g in groups if g not in SYSTEM_ROLES]
+    if unknown:
+        raise ValidationFailed.field("groups", f"Unknown system roles: {', '.join(unknown)}.")
+    if is_superuser and "admin" not in groups:
+        groups.insert(0, "admin")
+    user = User(
+        username=username,
+        password=hash_password(password) if password else None,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        groups=groups,
+        is_superuser=is_superuser,
+        is_staff=is_superuser,
+        created_via=created_via,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+class LocalAccountStore:
+    """The ``AccountStore`` the core lends to auth backends for one sign-in."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def verify_local_password(self, username: str, password: str) -> Identity | None:
+        # A name no account can have is never looked up (NUL bytes would upset PostgreSQL).
+        user = find_user(self.session, username) if USERNAME_RE.match(username) else None
+        stored = user.password if user is not None and user.is_active else None
+        if not verify_password(stored, password):
+            return None
+        assert user is not None and stored is not None
+        if needs_rehash(stored):
+            user.password = hash_password(password)
+        return Identity(
+            username=user.username,
+            backend="local",
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+        )
+
+
+def sign_in(session: Session, backends: list[Any], username: str, password: str) -> User:
+    """Ask each enabled auth backend in turn; the first identity signs the user in.
+
+    Every refusal looks the same (401, no hint whether the user exists). A backend that is
+    down is skipped; if none said yes and one was down, the answer is 503.
+    """
+    if not username or not password:
+        raise AuthenticationFailed("Unable to log in with provided credentials.")
+    store = LocalAccountStore(session)
+    unavailable = False
+    for backend in backends:
+        try:
+            identity = backend.authenticate(username, password, store)
+        except AuthUnavailableError:
+            unavailable = True
+            continue
+        if identity is not None:
+            user = sync_identity(session, identity)
+            if user.is_active:
+                user.last_login = utcnow()
+                return user
+    if unavailable:
+        raise ServiceUnavailable("The sign-in directory is unavailable; try again later.")
+    raise AuthenticationFailed("Unable to log in with provided credentials.")
+
+
+def sync_identity(session: Session, identity: Identity) -> User:
+    """Create or update the local user an identity stands for.
+
+    Directory backends pass ``groups``; they replace the stored roles on every sign-in, so a
+    user removed from a directory group loses the role at the next login.
+    """
+    user = find_user(session, identity.username)
+    if user is None:
+        user = User(username=identity.username, created_via=identity.backend, groups=[])
+        session.add(user)
+    for attr in ("email", "first_name", "last_name"):
+        value = getattr(identity, attr)
+        if value:
+            setattr(user, attr, value)
+    if identity.groups is not None:
+        groups = [g for g in SYSTEM_ROLES if g in identity.groups] or list(DEFAULT_GROUPS)
+        user.groups = groups
+    if identity.is_superuser is not None:
+        user.is_superuser = user.is_staff = identity.is_superuser
+    elif user.groups is not None and not user.groups:
+        user.groups = list(DEFAULT_GROUPS)
+    session.flush()
+    return user
+
+
+def privilege(user: User) -> str:
+    return privilege_of(user.groups, user.is_superuser)

@@ -1,0 +1,105 @@
+"""Hook specs for routes, CLI commands, migrations and the application's life cycle."""
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cvatcore.hooks.markers import hookspec
+
+
+@hookspec
+def register_routes(register: Callable[..., None]) -> None:
+    """Add HTTP routes to the server.
+
+    Called: once, synchronously, while the Starlette application is built.
+
+    Arguments:
+        register: ``register(path, endpoint, methods=[...], name=...)``. ``path`` is a
+            Starlette path (``"/api/example/{id:int}"``) and ``endpoint`` an async Starlette
+            endpoint taking a ``Request``. A path and method registered twice stops start-up.
+
+    Returns:
+        Nothing.
+
+    Example::
+
+        @hookimpl
+        def register_routes(register):
+            register("/api/example/hello", hello, methods=["GET"])
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``cvatcore`` command line.
+
+    Called: once, when the click group is built (every ``cvatcore`` invocation).
+
+    Arguments:
+        cli: the root ``click.Group``; add commands with ``@cli.command()`` or
+            ``cli.add_command(...)``.
+
+    Returns:
+        Nothing.
+
+    Example::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def hello():
+                click.echo("hello")
+    """
+
+
+@hookspec
+def register_migrations(register: Callable[..., None]) -> None:
+    """Add an Alembic versions directory for the plugin's own tables.
+
+    Called: whenever migrations run (``cvatcore db upgrade`` and server start-up).
+
+    Arguments:
+        register: ``register(branch_label, versions_path)``. ``versions_path`` is the
+            directory of revision files; the first revision sets ``branch_labels`` to
+            ``(branch_label,)`` and ``depends_on`` the core revision it needs. All branches
+            are upgraded with ``upgrade heads``.
+
+    Returns:
+        Nothing.
+
+    Example::
+
+        @hookimpl
+        def register_migrations(register):
+            register("cvatcore_example", Path(__file__).parent / "migrations")
+    """
+
+
+@hookspec
+def startup(app: Any) -> None:
+    """Run code when the server starts, before it accepts requests.
+
+    Called: once per server process, from the Starlette lifespan, after migrations.
+
+    Arguments:
+        app: the ``starlette.applications.Starlette`` application; ``app.state.cvatcore``
+            holds the settings and provider registries.
+
+    Returns:
+        Nothing. An exception stops the server with that message.
+    """
+
+
+@hookspec
+def shutdown(app: Any) -> None:
+    """Run code when the server stops.
+
+    Called: once per server process, from the Starlette lifespan, after the last request.
+
+    Arguments:
+        app: the same application object ``startup`` received.
+
+    Returns:
+        Nothing. Exceptions are logged and do not stop other plugins' ``shutdown``.
+    """

@@ -1,0 +1,212 @@
+"""Types that cross the line between the core and plugins.
+
+Everything here is stable public API: plugin authors import it from ``cvatcore.hooks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ProviderConfig(BaseModel):
+    """Base class for a provider's options, as written under its name in the settings file.
+
+    Subclass it and declare fields; unknown keys are rejected so that a typo in the
+    configuration stops start-up instead of being ignored. Declare secrets as
+    ``pydantic.SecretStr`` so that ``cvatcore config check`` and logs mask them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmptyConfig(ProviderConfig):
+    """The config model of a provider that takes no options."""
+
+
+class Register(Protocol):
+    """The callback every ``register_*`` hook receives.
+
+    ``register(name, factory, config_model=..., description=...)`` adds one provider.
+    ``name`` is what operators write in the settings file; ``factory`` is called with one
+    validated ``config_model`` instance and returns the provider object. Registering a name
+    that another plugin already registered stops start-up with an error naming both plugins.
+    """
+
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[[Any], Any],
+        *,
+        config_model: type[ProviderConfig] = EmptyConfig,
+        description: str = "",
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an auth backend says a person is.
+
+    ``groups`` are CVAT system roles (``admin``, ``business``, ``user``, ``worker``). ``None``
+    means the backend does not manage roles and the stored ones are kept (local accounts);
+    a list replaces the stored roles on every sign-in (directory backends such as LDAP).
+    """
+
+    username: str
+    backend: str
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    groups: list[str] | None = None
+    is_superuser: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class AuthUnavailableError(Exception):
+    """Raised by an auth backend whose directory cannot be reached (the API answers 503)."""
+
+
+class AccountStore(Protocol):
+    """What the core lends an auth backend: its own store of local accounts."""
+
+    def verify_local_password(self, username: str, password: str) -> Identity | None:
+        """The identity of an active local account with this password, else ``None``."""
+        ...
+
+
+class AuthBackend(Protocol):
+    """A source of truth for user names and passwords (local accounts, LDAP, ...).
+
+    Backends form a chain in the order of ``[auth] backends``; the first one that returns an
+    identity signs the person in.
+    """
+
+    name: str
+
+    def authenticate(
+        self, username: str, password: str, accounts: AccountStore
+    ) -> Identity | None:
+        """Return the identity for these credentials, or ``None`` when they are not valid here.
+
+        Must not say why (unknown user and wrong password look the same) and must never log
+        the password. Raise ``AuthUnavailableError`` when the backend cannot answer at all.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One entry of a storage listing."""
+
+    name: str
+    type: str  # "REG" (a file) or "DIR"
+    size: int | None = None
+    modified: float | None = None
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """One page of a storage listing; ``next`` is an opaque cursor or ``None`` at the end."""
+
+    entries: list[ObjectInfo]
+    next: str | None
+
+
+class StorageStatus:
+    """The values of a storage's ``status``, as CVAT spells them."""
+
+    AVAILABLE = "AVAILABLE"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class StorageProvider(Protocol):
+    """A place that holds media: a local directory or a bucket (built on fsspec)."""
+
+    def list_page(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
+        """One page of the entries directly under ``prefix`` ("/"-delimited)."""
+        ...
+
+    def stat(self, path: str) -> ObjectInfo:
+        """Size and type of one object; ``FileNotFoundError`` when it is absent."""
+        ...
+
+    def read(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        """The object's bytes, or the byte range ``[start, end)``."""
+        ...
+
+    def write(self, path: str, data: bytes) -> None:
+        """Create or replace one object."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove one object; ``FileNotFoundError`` when it is absent."""
+        ...
+
+    def status(self) -> str:
+        """One of ``StorageStatus``'s values; never raises."""
+        ...
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A change to a domain object, as event sinks and webhook matching see it."""
+
+    scope: str  # "<action>:<resource>", e.g. "create:task"
+    obj_id: int | None
+    timestamp: float
+    actor_id: int | None = None
+    org_id: int | None = None
+    request_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class EventSink(Protocol):
+    """Where analytics events end up (a log file, ClickHouse, ...)."""
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        """Store a batch of CVAT event records; raise to have the batch retried later."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    """One HTTP delivery a webhook transport sends."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    verify_tls: bool = True
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What came back from one delivery attempt."""
+
+    status_code: int
+    body: str
+
+
+class WebhookTransport(Protocol):
+    """Carries webhook payloads to their targets (plain HTTP by default)."""
+
+    def send(self, request: OutboundRequest) -> DeliveryResult:
+        """Send one request and return the result; connection errors map to 502, timeouts 504."""
+        ...
+
+
+class InferenceBackend(Protocol):
+    """A model server that annotation functions run on (Nuclio, ...)."""
+
+    def list_functions(self) -> list[dict[str, Any]]:
+        """Function descriptors in CVAT's ``/api/lambda/functions`` shape."""
+        ...
+
+    def invoke(self, function_id: str, payload: dict[str, Any]) -> Any:
+        """Call one function with a CVAT invocation payload and return its decoded answer."""
+        ...
