@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
@@ -21,10 +23,25 @@ def _settings() -> Settings:
 
 
 def _state() -> Any:
+    """The application state the settings describe, with plugins loaded; errors exit 1."""
     from cvatcore.core.state import AppState
 
+    settings = _settings()
+    extra = click.get_current_context().find_root().obj or ()
     try:
-        return AppState.build(_settings())
+        pm = make_plugin_manager(
+            settings.plugins.disabled, settings.plugins.required, extra_plugins=extra
+        )
+        return AppState.build(settings, pm)
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _upgrade(state: Any) -> None:
+    from cvatcore.core.db.migrate import upgrade
+
+    try:
+        upgrade(state.db.engine, state.pm)
     except PluginError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -49,11 +66,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP server (migrations run first)."""
     import uvicorn
 
-    settings = _settings()
     state = _state()
-    from cvatcore.core.db.migrate import upgrade
-
-    upgrade(state.db.engine, state.pm)
+    settings = state.settings
+    _upgrade(state)
     state.db.dispose()
     uvicorn.run(
         "cvatcore.core.app:create_app",
@@ -74,11 +89,12 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration of the core and of installed plugins."""
-    from cvatcore.core.db.migrate import current_heads, upgrade
+    from cvatcore.core.db.migrate import current_heads
 
     state = _state()
-    upgrade(state.db.engine, state.pm)
+    _upgrade(state)
     click.echo("database is at " + ", ".join(sorted(current_heads(state.db.engine, state.pm))))
+    state.db.dispose()
 
 
 @cli.command()
@@ -89,7 +105,6 @@ def db_upgrade() -> None:
 @click.option("--no-input", is_flag=True, help="Fail instead of prompting.")
 def createsuperuser(username: str, email: str, password: str | None, no_input: bool) -> None:
     """Create an administrator account."""
-    from cvatcore.core.db.migrate import upgrade
     from cvatcore.core.errors import ApiError
     from cvatcore.core.services.accounts import create_user
 
@@ -98,12 +113,14 @@ def createsuperuser(username: str, email: str, password: str | None, no_input: b
             raise click.ClickException("--password (or CVATCORE_SUPERUSER_PASSWORD) is required")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     state = _state()
-    upgrade(state.db.engine, state.pm)
+    _upgrade(state)
     try:
         with state.db.unit_of_work() as session:
             create_user(session, username, password, email=email, is_superuser=True)
     except ApiError as exc:
         raise click.ClickException(json.dumps(exc.body())) from None
+    finally:
+        state.db.dispose()
     click.echo(f"superuser {username} created")
 
 
@@ -136,26 +153,51 @@ def config() -> None:
 
 @config.command("check")
 def config_check() -> None:
-    """Validate the configuration and print it with secrets masked."""
+    """Validate the configuration and print it with secrets masked (exit 1 when invalid)."""
     state = _state()
     click.echo(json.dumps(state.settings.masked(), indent=2, default=str))
     click.echo("configuration OK", err=True)
 
 
-def build_cli() -> click.Group:
-    """The root group with every plugin's ``register_commands`` applied."""
+def build_cli(
+    extra_plugins: Iterable[tuple[object, str]] = (), config_path: str | None = None
+) -> click.Group:
+    """A fresh root group with every plugin's ``register_commands`` applied.
+
+    ``extra_plugins`` are ``(plugin, name)`` pairs loaded as if installed (tests use them);
+    ``config_path`` is the ``--config`` value, read here because it decides which plugins are
+    disabled before click parses the command line. Raises ``PluginError``.
+    """
+    extra = list(extra_plugins)
     try:
-        disabled = load_settings().plugins.disabled
+        disabled = load_settings(config_path).plugins.disabled
     except ConfigError:
         disabled = []  # the command that needs the settings reports the problem
-    try:
-        pm = make_plugin_manager(disabled)
-    except PluginError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-    pm.hook.register_commands(cli=cli)
-    return cli
+    pm = make_plugin_manager(disabled, extra_plugins=extra)
+    root = copy.copy(cli)
+    root.commands = dict(cli.commands)
+    root.context_settings = {**cli.context_settings, "obj": extra}
+    pm.hook.register_commands(cli=root)
+    return root
+
+
+def _config_option(args: Sequence[str]) -> str | None:
+    """The ``--config`` value among the options before the command name, if any."""
+    for i, arg in enumerate(args):
+        if arg == "--config" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+        if not arg.startswith("-"):
+            break
+    return None
 
 
 def main() -> None:
-    build_cli()(prog_name="cvatcore")
+    args = sys.argv[1:]
+    try:
+        root = build_cli(config_path=_config_option(args))
+    except PluginError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    root(args, prog_name="cvatcore")

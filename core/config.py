@@ -12,10 +12,16 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 CONFIG_ENV = "CVATCORE_CONFIG"
+ENV_PREFIX = "CVATCORE_"
 MASK = "********"
 _SECRET_KEY = re.compile(r"secret|passw|token|credential|(^|_)key$|connection_string|sas", re.I)
 
@@ -81,8 +87,10 @@ class Settings(BaseSettings):
     """The whole configuration; build it with ``load_settings``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CVATCORE_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
+    # Where the file used {"$env": ...} or {"$file": ...}: masked whatever the key is called.
+    _secret_paths: set[tuple[str, ...]] = PrivateAttr(default_factory=set)
 
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -118,6 +126,8 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, with every secret replaced by a mask."""
         data = _mask(self.model_dump(mode="python"))
+        for path in self._secret_paths:
+            _mask_path(data, path)
         if self.database.url is not None:
             from sqlalchemy.engine import make_url
 
@@ -140,9 +150,24 @@ def _mask(value: Any, key: str = "") -> Any:
     return value
 
 
-def resolve_secret_refs(value: Any, where: str = "") -> Any:
-    """Replace ``{"$env": NAME}`` and ``{"$file": PATH}`` with the values they point to."""
+def _mask_path(data: Any, path: tuple[str, ...]) -> None:
+    *parents, last = path
+    for key in parents:
+        data = data.get(key) if isinstance(data, dict) else None
+    if isinstance(data, dict) and last in data and data[last] is not None:
+        data[last] = MASK
+
+
+def resolve_secret_refs(
+    value: Any, where: str = "", found: set[tuple[str, ...]] | None = None
+) -> Any:
+    """Replace ``{"$env": NAME}`` and ``{"$file": PATH}`` with the values they point to.
+
+    The dotted location of each replaced value is added to ``found``, so it can be masked.
+    """
     if isinstance(value, dict):
+        if set(value) in ({"$env"}, {"$file"}) and found is not None and where:
+            found.add(tuple(where.split(".")))
         if set(value) == {"$env"}:
             name = value["$env"]
             if name not in os.environ:
@@ -154,9 +179,12 @@ def resolve_secret_refs(value: Any, where: str = "") -> Any:
                 return path.read_text().strip()
             except OSError as exc:
                 raise ConfigError(f"{where}: cannot read secret file {path}: {exc}") from None
-        return {k: resolve_secret_refs(v, f"{where}.{k}" if where else k) for k, v in value.items()}
+        return {
+            k: resolve_secret_refs(v, f"{where}.{k}" if where else k, found)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [resolve_secret_refs(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [resolve_secret_refs(v, f"{where}[{i}]", found) for i, v in enumerate(value)]
     return value
 
 
@@ -176,11 +204,41 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
     data.update(overrides)
-    data = resolve_secret_refs(data)
+    secret_paths: set[tuple[str, ...]] = set()
+    data = resolve_secret_refs(data, found=secret_paths)
+    _check_env_sections()
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+    except SettingsError as exc:
+        raise ConfigError(_describe_env_error(exc)) from None
+    settings._secret_paths = secret_paths
+    return settings
+
+
+def _check_env_sections() -> None:
+    """``CVATCORE_<SECTION>__<KEY>`` with a misspelt section would otherwise be ignored."""
+    sections = set(Settings.model_fields)
+    for var in sorted(os.environ):
+        if var.upper().startswith(ENV_PREFIX) and "__" in var:
+            section = var[len(ENV_PREFIX) :].split("__")[0].lower()
+            if section not in sections:
+                raise ConfigError(
+                    f"environment variable {var}: there is no [{section}] section "
+                    f"(sections: {', '.join(sorted(sections))})"
+                )
+
+
+def _describe_env_error(exc: SettingsError) -> str:
+    match = re.search(r'field "(\w+)"', str(exc))
+    section = match.group(1) if match else ""
+    start = f"{ENV_PREFIX}{section}__".upper()
+    names = [v for v in sorted(os.environ) if v.upper().startswith(start)] or [start + "*"]
+    return (
+        f"cannot parse environment variable {' or '.join(names)}: "
+        'lists and tables are written as JSON, e.g. \'["10.0.0.0/8", "example.com"]\''
+    )
 
 
 def _describe(exc: ValidationError, path: Any) -> str:
@@ -188,5 +246,19 @@ def _describe(exc: ValidationError, path: Any) -> str:
     lines = [f"invalid configuration{where}:"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  {loc}: {err['msg']}")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(err["loc"][:-1])
+            message = "unknown setting" + (f" (allowed here: {allowed})" if allowed else "")
+        lines.append(f"  {loc}: {message}")
     return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    model: Any = Settings
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = field.annotation if field else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    return ", ".join(model.model_fields)

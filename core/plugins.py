@@ -9,7 +9,7 @@ Load order (``make_plugin_manager``), as pytest documents its own:
 4. the ``cvatcore`` entry points of installed distributions are loaded, unless
    ``CVATCORE_DISABLE_PLUGIN_AUTOLOAD`` is set; ``CVATCORE_LOAD_PLUGINS=a,b`` loads only the
    named distributions' entry points;
-5. ``check_pending()`` rejects an implementation of a hook that does not exist;
+5. every hook implementation must match a hook spec, else start-up stops (``check_pending``);
 6. every name in ``[plugins] required`` must be registered, else start-up stops.
 
 Nothing is loaded at import time: each application, CLI call and test builds its own manager.
@@ -17,9 +17,11 @@ Nothing is loaded at import time: each application, CLI call and test builds its
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata as md
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -66,13 +68,26 @@ class PluginError(Exception):
     """A plugin problem that stops start-up; the message names the plugins involved."""
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, plus the distribution each entry-point plugin was loaded from."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT_NAME)
+        #: plugin name -> (distribution name, version), for plugins loaded from entry points.
+        self.distributions: dict[str, tuple[str, str]] = {}
+
+
 def make_plugin_manager(
     disabled: Iterable[str] = (),
     required: Iterable[str] = (),
     extra_plugins: Iterable[tuple[object, str]] = (),
-) -> pluggy.PluginManager:
-    """Build a plugin manager in the documented order (see the module docstring)."""
-    pm = pluggy.PluginManager(PROJECT_NAME)
+) -> PluginManager:
+    """Build a plugin manager in the documented order (see the module docstring).
+
+    ``extra_plugins`` are ``(plugin, name)`` pairs registered after the built-ins, as if they
+    had been installed (tests use them).
+    """
+    pm = PluginManager()
     for name in disabled:
         if name in ESSENTIAL_PLUGINS:
             raise PluginError(f"plugin {name} is essential and cannot be disabled")
@@ -81,14 +96,12 @@ def make_plugin_manager(
         pm.add_hookspecs(importlib.import_module(module_name))
     for module_name in BUILTIN_PLUGINS:
         if not pm.is_blocked(module_name):
-            pm.register(importlib.import_module(module_name), name=module_name)
+            _register(pm, importlib.import_module(module_name), module_name)
     for plugin, name in extra_plugins:
-        pm.register(plugin, name=name)
+        if not pm.is_blocked(name):
+            _register(pm, plugin, name)
     _load_entry_points(pm)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r} implements a hook that does not exist: {exc}")
+    _check_pending(pm)
     missing = [name for name in required if not _is_present(pm, name)]
     if missing:
         raise PluginError(
@@ -101,31 +114,81 @@ def make_plugin_manager(
     return pm
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+def _register(pm: PluginManager, plugin: object, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {name} cannot be registered: {exc}") from None
+    except ValueError as exc:  # the same name or object registered twice
+        raise PluginError(f"plugin {name} cannot be registered: {exc}") from None
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _load_entry_points(pm: PluginManager) -> None:
+    """Step 4: the ``cvatcore`` entry points, all of them or the allowlisted distributions'."""
     if os.environ.get("CVATCORE_DISABLE_PLUGIN_AUTOLOAD"):
         return
     allow = os.environ.get("CVATCORE_LOAD_PLUGINS")
-    if allow is None:
-        pm.load_setuptools_entrypoints(PROJECT_NAME)
-        return
-    wanted = {n.strip() for n in allow.split(",") if n.strip()}
+    wanted = None if allow is None else {_normalize(n) for n in allow.split(",") if n.strip()}
     for dist in md.distributions():
-        if dist.metadata["Name"] not in wanted:
+        dist_name = dist.metadata["Name"]
+        if wanted is not None and _normalize(dist_name) not in wanted:
             continue
         for ep in dist.entry_points:
-            if ep.group == PROJECT_NAME and not pm.is_blocked(ep.name):
-                if pm.get_plugin(ep.name) is None:
-                    pm.register(ep.load(), name=ep.name)
+            if ep.group != PROJECT_NAME or pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {ep.name} ({dist_name}) failed to import {ep.value}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            _register(pm, plugin, ep.name)
+            pm.distributions[ep.name] = (dist_name, dist.version)
 
 
-def _is_present(pm: pluggy.PluginManager, name: str) -> bool:
+def _check_pending(pm: PluginManager) -> None:
+    """Step 5: like pluggy's ``check_pending``, but naming the plugin and every unknown hook."""
+    known = sorted({name for module in SPEC_MODULES for name in _spec_names(module)})
+    problems = []
+    for name, plugin in pm.list_name_plugin():
+        for caller in pm.get_hookcallers(plugin) or []:
+            if caller.has_spec():
+                continue
+            impls = [i for i in caller.get_hookimpls() if i.plugin is plugin]
+            if all(i.optionalhook for i in impls):
+                continue
+            close = difflib.get_close_matches(caller.name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"plugin {name} implements {caller.name}, which is no hook{hint}")
+    if problems:
+        raise PluginError(
+            "; ".join(problems) + ". Known hooks: " + ", ".join(known)
+        )
+
+
+def _spec_names(module_name: str) -> list[str]:
+    module = importlib.import_module(module_name)
+    return [name for name, value in vars(module).items() if hasattr(value, "cvatcore_spec")]
+
+
+def _is_present(pm: PluginManager, name: str) -> bool:
     if pm.get_plugin(name) is not None:
         return True
-    return any(dist.project_name == name for _, dist in pm.list_plugin_distinfo())
+    wanted = _normalize(name)
+    return any(_normalize(dist) == wanted for dist, _ in pm.distributions.values())
 
 
 def plugin_distribution(pm: pluggy.PluginManager, plugin: object) -> tuple[str, str]:
-    """The (distribution name, version) a plugin came from; built-ins report cvatcore's."""
+    """The (distribution name, version) a plugin came from; other plugins report cvatcore's."""
+    name = pm.get_name(plugin)
+    distributions = getattr(pm, "distributions", {})
+    if name in distributions:
+        return distributions[name]
     for plug, dist in pm.list_plugin_distinfo():
         if plug is plugin:
             return dist.project_name, dist.version
@@ -145,18 +208,25 @@ class ProviderEntry:
     plugin: str
     description: str = ""
 
-    def build(self, options: dict[str, Any] | None) -> Any:
-        """Validate ``options`` against the provider's config model and call its factory."""
+    def validate(self, options: dict[str, Any] | None) -> ProviderConfig:
+        """``options`` as an instance of the provider's config model, else a ``PluginError``
+        that names each bad option (never its value, which may be a secret)."""
         from pydantic import ValidationError
 
         try:
-            config = self.config_model(**(options or {}))
+            return self.config_model(**(options or {}))
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors()
             )
-            raise PluginError(f"invalid options for {self.kind} provider {self.name!r}: {problems}")
-        return self.factory(config)
+            raise PluginError(
+                f"invalid options for {self.kind} provider {self.name!r} "
+                f"(from plugin {self.plugin}): {problems}"
+            ) from None
+
+    def build(self, options: dict[str, Any] | None) -> Any:
+        """Validate ``options`` against the provider's config model and call its factory."""
+        return self.factory(self.validate(options))
 
 
 @dataclass
@@ -194,14 +264,23 @@ def collect_providers(pm: pluggy.PluginManager) -> Registries:
     for kind, hook_name in PROVIDER_KINDS.items():
         registry: dict[str, ProviderEntry] = {}
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            impl.function(register=_provider_register(kind, impl.plugin_name, registry))
+            register = _provider_register(kind, impl.plugin_name, registry, pm)
+            impl.function(register=register)
         registries.kinds[kind] = registry
     return registries
 
 
+def _plugin_label(pm: pluggy.PluginManager, name: str) -> str:
+    """``example (cvatcore-example)`` for an installed plugin, the bare name otherwise."""
+    dist = getattr(pm, "distributions", {}).get(name)
+    return f"{name} ({dist[0]})" if dist else name
+
+
 def _provider_register(
-    kind: str, plugin: str, registry: dict[str, ProviderEntry]
+    kind: str, plugin: str, registry: dict[str, ProviderEntry], pm: pluggy.PluginManager
 ) -> Callable[..., None]:
+    label = _plugin_label(pm, plugin)
+
     def register(
         name: str,
         factory: Callable[[Any], Any],
@@ -210,15 +289,18 @@ def _provider_register(
         description: str = "",
     ) -> None:
         if not isinstance(name, str) or not name:
-            raise PluginError(f"plugin {plugin} registered a {kind} provider with no name")
+            raise PluginError(f"plugin {label} registered a {kind} provider with no name")
         if name in registry:
             raise PluginError(
                 f"{kind} provider {name!r} is registered by two plugins: "
-                f"{registry[name].plugin} and {plugin}; uninstall or disable one of them"
+                f"{_plugin_label(pm, registry[name].plugin)} and {label}; "
+                "uninstall one of them or list it in [plugins] disabled"
             )
+        if not callable(factory):
+            raise PluginError(f"{kind} provider {name!r} from {label}: factory is not callable")
         if not (isinstance(config_model, type) and issubclass(config_model, ProviderConfig)):
             raise PluginError(
-                f"{kind} provider {name!r} from {plugin}: config_model must subclass "
+                f"{kind} provider {name!r} from {label}: config_model must subclass "
                 "cvatcore.hooks.ProviderConfig"
             )
         registry[name] = ProviderEntry(kind, name, factory, config_model, plugin, description)
@@ -238,6 +320,7 @@ def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[d
             continue
         dist, version = plugin_distribution(pm, plugin)
         hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
+        providers = owned.get(name, {})
         result.append(
             {
                 "name": name,
@@ -245,7 +328,7 @@ def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[d
                 "version": version,
                 "builtin": name.startswith("cvatcore.core.builtin."),
                 "hooks": hooks,
-                "providers": {k: sorted(v) for k, v in sorted(owned.get(name, {}).items())},
+                "providers": {k: sorted(v) for k, v in sorted(providers.items())},
             }
         )
     return result

@@ -11,6 +11,7 @@ from cvatcore.core.config import Settings
 from cvatcore.core.db.engine import Database, make_engine
 from cvatcore.core.plugins import (
     PluginError,
+    ProviderEntry,
     Registries,
     collect_providers,
     make_plugin_manager,
@@ -27,32 +28,47 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> AppState:
-        """Load plugins, build the providers the settings name, and open the database."""
+        """Load plugins, check the providers the settings name, build the auth chain and
+        open the database. Every problem is a ``PluginError`` that names the setting."""
         pm = pm or make_plugin_manager(settings.plugins.disabled, settings.plugins.required)
         registries = collect_providers(pm)
-        state = cls(settings, pm, registries, Database(make_engine(settings)))
-        state.auth_backends = [
-            registries.get("auth", name).build(settings.auth.options.get(name))
-            for name in settings.auth.backends
+        check_provider_names(settings, registries)
+        auth = settings.auth
+        backends = [
+            registries.get("auth", name).build(auth.options.get(name)) for name in auth.backends
         ]
-        state.check_provider_names()
-        return state
-
-    def check_provider_names(self) -> None:
-        """Every backend named in the settings must be registered (and its options valid)."""
-        s = self.settings
-        named = [
-            ("storage", [s.storage.default, *s.storage.options], s.storage.options),
-            ("events", s.analytics.sinks, s.analytics.options),
-            ("webhooks", [s.webhooks.transport], s.webhooks.options),
-            ("inference", s.inference.backends, s.inference.options),
-        ]
-        for kind, names, options in named:
-            for name in dict.fromkeys(names):
-                self.registries.get(kind, name).config_model(**(options.get(name) or {}))
-        for name in s.auth.options:
-            if name not in s.auth.backends:
-                raise PluginError(f"[auth.options.{name}] is set but {name!r} is not in backends")
+        return cls(settings, pm, registries, Database(make_engine(settings)), backends)
 
     def provider(self, kind: str, name: str, options: dict[str, Any] | None = None) -> Any:
         return self.registries.get(kind, name).build(options)
+
+
+def check_provider_names(settings: Settings, registries: Registries) -> None:
+    """Fail on a provider name the settings use but no plugin registered, or on bad options."""
+    s = settings
+    named = [
+        ("storage", "[storage] default", [s.storage.default], s.storage.options),
+        ("auth", "[auth] backends", s.auth.backends, s.auth.options),
+        ("events", "[analytics] sinks", s.analytics.sinks, s.analytics.options),
+        ("webhooks", "[webhooks] transport", [s.webhooks.transport], s.webhooks.options),
+        ("inference", "[inference] backends", s.inference.backends, s.inference.options),
+    ]
+    for kind, setting, names, options in named:
+        section = setting.split("]")[0].lstrip("[")
+        for name in names:
+            _entry(registries, kind, name, setting)
+        for name, values in options.items():
+            if kind == "auth" and name not in s.auth.backends:
+                raise PluginError(f"[auth.options.{name}] is set but {name!r} is not in backends")
+            entry = _entry(registries, kind, name, f"[{section}.options.{name}]")
+            try:
+                entry.validate(values)
+            except PluginError as exc:
+                raise PluginError(f"[{section}.options.{name}]: {exc}") from None
+
+
+def _entry(registries: Registries, kind: str, name: str, setting: str) -> ProviderEntry:
+    try:
+        return registries.get(kind, name)
+    except PluginError as exc:
+        raise PluginError(f"{setting}: {exc}") from None

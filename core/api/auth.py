@@ -8,7 +8,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
-from cvatcore.core.api.listing import ListSpec, apply_query, paginate
+from cvatcore.core.api.listing import ListSpec, apply_query, paginate, parse_bool
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import access_token
@@ -84,7 +84,7 @@ TOKEN_SPEC = ListSpec(
     },
     search=("name",),
     simple_filters=("name", "read_only"),
-    casts={"read_only": lambda v: {"true": True, "false": False}[v.lower()]},
+    casts={"read_only": parse_bool},
 )
 
 

@@ -72,7 +72,7 @@ class Ctx:
             value = json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed({"detail": "The request body is not valid JSON."}) from None
-        if "\\u0000" in self.body.decode("utf-8", "replace"):
+        if b"\\u0000" in self.body and _has_nul(value):
             raise ValidationFailed({"detail": NUL_MESSAGE})
         if not isinstance(value, dict):
             raise ValidationFailed({"detail": "The request body must be a JSON object."})
@@ -83,6 +83,16 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Response]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def endpoint(handler: Handler, *, authenticate: bool = True) -> Callable[[Request], Any]:
@@ -105,7 +115,8 @@ def _run_sync(
     from cvatcore.core.services.credentials import authenticate_request
 
     request_id = request.scope.get("cvatcore.request_id") or str(uuid.uuid4())
-    if "\x00" in request.url.path or "\x00" in str(request.query_params):
+    params = request.query_params.multi_items()
+    if "\x00" in request.url.path or any("\x00" in k + v for k, v in params):
         raise ValidationFailed({"detail": NUL_MESSAGE})
     with state.db.unit_of_work(write=request.method not in SAFE_METHODS) as session:
         ctx = Ctx(request, body, session, state, request_id)

@@ -32,6 +32,14 @@ class ListSpec:
     casts: dict[str, Callable[[str], Any]] = field(default_factory=dict)
 
 
+def parse_bool(value: str) -> bool:
+    """``true``/``false`` (any case) as CVAT's boolean query parameters take them."""
+    lowered = value.lower()
+    if lowered not in ("true", "false", "1", "0"):
+        raise ValueError(value)
+    return lowered in ("true", "1")
+
+
 def apply_query(ctx: Ctx, stmt: Select[Any], spec: ListSpec) -> Select[Any]:
     """Add the request's filter, search, simple filters and sort to ``stmt``."""
     q = ctx.query

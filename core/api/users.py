@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
-from cvatcore.core.api.listing import ListSpec, apply_query, paginate
+from cvatcore.core.api.listing import ListSpec, apply_query, paginate, parse_bool
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import basic_user, full_user, users_page
@@ -21,7 +21,7 @@ SPEC = ListSpec(
     search=("username", "first_name", "last_name"),
     simple_filters=("username", "first_name", "last_name", "is_active"),
     default_sort="id",
-    casts={"is_active": lambda v: {"true": True, "false": False}[v.lower()]},
+    casts={"is_active": parse_bool},
 )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pluggy
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
 from cvatcore.core.plugins import PluginError
@@ -17,15 +19,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def plugin_version_locations(pm: pluggy.PluginManager) -> list[str]:
     """The versions directories plugins add through ``register_migrations``."""
     locations: dict[str, str] = {}
+    owners: dict[str, str] = {}
 
     for impl in pm.hook.register_migrations.get_hookimpls():
 
         def register(label: str, path: str | Path, _plugin: str = impl.plugin_name) -> None:
-            if label in locations:
-                raise PluginError(f"migration branch {label!r} is registered twice ({_plugin})")
+            if label in owners:
+                raise PluginError(
+                    f"migration branch {label!r} is registered by two plugins: "
+                    f"{owners[label]} and {_plugin}"
+                )
             if not Path(path).is_dir():
                 raise PluginError(f"plugin {_plugin}: migrations directory {path} does not exist")
             locations[label] = str(path)
+            owners[label] = _plugin
 
         impl.function(register=register)
     return list(locations.values())
@@ -43,7 +50,16 @@ def alembic_config(engine: Engine, pm: pluggy.PluginManager) -> Config:
 
 def upgrade(engine: Engine, pm: pluggy.PluginManager) -> None:
     """Bring the database to the newest revision of the core and of every plugin branch."""
-    command.upgrade(alembic_config(engine, pm), "heads")
+    try:
+        command.upgrade(alembic_config(engine, pm), "heads")
+    except CommandError as exc:
+        missing = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
+        if not missing:
+            raise
+        raise PluginError(
+            f"the database is at migration {missing.group(1)!r}, which no loaded plugin "
+            "provides: install (or stop disabling) the plugin whose tables these are"
+        ) from None
 
 
 def current_heads(engine: Engine, pm: pluggy.PluginManager) -> set[str]:

@@ -8,6 +8,14 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("cvatcore-timing-equalizer")
 
 
+def use_cheap_hashes_for_tests() -> None:
+    """Switch to argon2's lowest cost. Only the testing kit calls this: suites create hundreds
+    of accounts, and the cost of a hash says nothing about the behaviour under test."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("cvatcore-timing-equalizer")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner, Result
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -13,6 +16,7 @@ from cvatcore.core.app import create_app
 from cvatcore.core.config import Settings, load_settings
 from cvatcore.core.plugins import make_plugin_manager
 from cvatcore.core.state import AppState
+from cvatcore.core.testing.env import no_plugin_autoload
 
 
 def test_settings(data_dir: Path, database_url: str | None = None, **sections: Any) -> Settings:
@@ -29,21 +33,53 @@ def build_test_app(
     settings: Settings, plugins: Iterable[tuple[object, str]] = (), autoload: bool = False
 ) -> Starlette:
     """An application with ``plugins`` registered on top of the built-ins."""
-    import os
-
-    saved = os.environ.get("CVATCORE_DISABLE_PLUGIN_AUTOLOAD")
-    if not autoload:
-        os.environ["CVATCORE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
+    with environ(_autoload_env(autoload)):
         pm = make_plugin_manager(
             settings.plugins.disabled, settings.plugins.required, extra_plugins=plugins
         )
-    finally:
-        if saved is None:
-            os.environ.pop("CVATCORE_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["CVATCORE_DISABLE_PLUGIN_AUTOLOAD"] = saved
     return create_app(state=AppState.build(settings, pm))
+
+
+def invoke_cli(
+    args: Sequence[str],
+    plugins: Iterable[tuple[object, str]] = (),
+    env: Mapping[str, str | None] | None = None,
+    autoload: bool = False,
+) -> Result:
+    """Run ``cvatcore <args>`` in-process with ``plugins`` registered as if installed.
+
+    ``env`` is applied while the command line is built and run (``None`` unsets a variable);
+    point ``CVATCORE_CONFIG`` at a settings file so that nothing lands in the working
+    directory. ``result.exit_code``, ``result.stdout`` and ``result.stderr`` tell the outcome.
+    """
+    from cvatcore.cli.main import build_cli
+
+    with environ({**_autoload_env(autoload), **(env or {})}):
+        root = build_cli(list(plugins))
+        return CliRunner().invoke(root, list(args), prog_name="cvatcore")
+
+
+def _autoload_env(autoload: bool) -> dict[str, str | None]:
+    return {} if autoload else {"CVATCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+@contextmanager
+def environ(changes: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for ``None``, unset) environment variables for the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in changes}
+    try:
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class ApiClient(TestClient):

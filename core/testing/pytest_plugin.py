@@ -14,7 +14,10 @@ from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settin
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from cvatcore.core.services.passwords import use_cheap_hashes_for_tests
+
     config.addinivalue_line("markers", "postgres: runs against PostgreSQL on 127.0.0.1:5432")
+    use_cheap_hashes_for_tests()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,0 +1,61 @@
+"""cvatcore-example: one small implementation of each kind of hook a plugin usually needs.
+
+cvatcore loads this module through the ``cvatcore`` entry point in ``pyproject.toml`` and
+registers it under the name ``example``. Every function marked ``@hookimpl`` implements the
+hook spec of the same name in ``cvatcore.hooks``; the plugin imports nothing else from
+cvatcore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from cvatcore.hooks import hookimpl
+from cvatcore_example.storage import MemoryStorage, MemoryStorageConfig
+
+#: The Alembic branch this plugin's tables live on (its first revision's ``branch_labels``).
+MIGRATION_BRANCH = "cvatcore_example"
+
+
+def greeting(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+async def hello(request: Request) -> JSONResponse:
+    """``GET /api/example/hello?name=...``: a public JSON endpoint."""
+    name = request.query_params.get("name", "world")
+    return JSONResponse({"message": greeting(name), "plugin": "cvatcore-example"})
+
+
+@hookimpl
+def register_routes(register: Callable[..., None]) -> None:
+    register("/api/example/hello", hello, methods=["GET"], name="example_hello")
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    @cli.command("example-hello")
+    @click.option("--name", default="world", show_default=True, help="Who to greet.")
+    def example_hello(name: str) -> None:
+        """Print a greeting (a command added by the cvatcore-example plugin)."""
+        click.echo(greeting(name))
+
+
+@hookimpl
+def register_storage_providers(register: Callable[..., None]) -> None:
+    register(
+        "example-memory",
+        MemoryStorage,
+        config_model=MemoryStorageConfig,
+        description="In-memory storage (fsspec's MemoryFileSystem); data lasts one process",
+    )
+
+
+@hookimpl
+def register_migrations(register: Callable[..., None]) -> None:
+    register(MIGRATION_BRANCH, Path(__file__).parent / "migrations")

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv with cvatcore, its plugins and the test tools, makes sure the servers the
+# suite talks to are up, and runs the whole suite. Usage: bash tests/run.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]' -e plugins/example
+
+# PostgreSQL on 127.0.0.1:5432 (trust auth): start the machine's cluster if it is down.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null; then
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+    fi
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+
+.venv/bin/ruff check .
+exec .venv/bin/pytest "$@"
