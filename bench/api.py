@@ -3,12 +3,13 @@
 For each database (a SQLite file, and a throw-away PostgreSQL database on 127.0.0.1:5432
 that the script creates and drops) it seeds the same data (one admin who signs in, plus
 enough users for a full 100-row page), then runs ``cvatcore serve`` and ``bench/bare_app.py``
-one after the other (one uvicorn worker each, loopback only) and drives both with ``wrk``
+side by side (one uvicorn worker each, loopback only) and drives them in turn with ``wrk``
 (2 threads, 32 connections, a warm-up and then a measured run) on ``GET /api/users/self`` and
 ``GET /api/users?page_size=100``. It checks first that both apps answer the same JSON, then
 prints one table. Every process it starts is stopped by PID, also on errors or Ctrl-C.
 
-Usage: ``.venv/bin/python bench/api.py [--duration 10] [--warmup 2] [--only sqlite|postgres]``
+Usage: ``.venv/bin/python bench/api.py [--duration 10] [--warmup 2] [--rounds 1]
+[--only sqlite|postgres] [--keep]``
 """
 
 from __future__ import annotations
@@ -231,20 +232,6 @@ def lua_script(token: str, path: Path) -> Path:
     return path
 
 
-def measure(base: str, token: str, work: Path, warmup: float, duration: float,
-            label: str) -> dict[str, Result]:
-    lua = lua_script(token, work / "auth.lua")
-    results = {}
-    for name, path in ENDPOINTS:
-        if warmup > 0:
-            wrk(base + path, lua, warmup)
-        results[name] = res = wrk(base + path, lua, duration)
-        print(f"  {label:<8} {name:<20} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.2f} ms  "
-              f"p99 {res.p99_ms:7.2f} ms" + (f"  ERRORS {res.errors}" if res.errors else ""),
-              flush=True)
-    return results
-
-
 def answers(base: str, token: str) -> dict[str, Any]:
     """Both endpoints' JSON, with this server's address taken out so two servers compare."""
     found = {}
@@ -259,23 +246,34 @@ def answers(base: str, token: str) -> dict[str, Any]:
 # --- one database ---------------------------------------------------------------------------
 
 
+def start_server(kind: str, target: Target, procs: Processes, work: Path,
+                 env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log = work / f"{target.name}-{kind}.log"
+    if kind == "cvatcore":
+        cvatcore_bin = Path(sys.executable).with_name("cvatcore")
+        argv = [str(cvatcore_bin), "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1"]
+    else:
+        argv = [sys.executable, str(HERE / "bare_app.py"), "--db", target.bare_url,
+                "--port", str(port)]
+    return procs.start(argv, env, log), f"http://127.0.0.1:{port}", log
+
+
 def run_target(target: Target, procs: Processes, work: Path, args: argparse.Namespace
                ) -> dict[str, dict[str, Result]]:
+    """Both servers run side by side (the idle one costs nothing) and the measurements of one
+    endpoint alternate between them, so that a noisy neighbour on the machine hits both."""
     config = work / f"{target.name}.toml"
     write_config(target, config)
     seed(config)
     env = {**os.environ, "CVATCORE_CONFIG": str(config)}
     env.pop("CVATCORE_DATABASE__URL", None)
-    results: dict[str, dict[str, Result]] = {}
 
-    print(f"[{target.name}] cvatcore serve", flush=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = work / f"{target.name}-cvatcore.log"
-    cvatcore_bin = Path(sys.executable).with_name("cvatcore")
-    proc = procs.start([str(cvatcore_bin), "serve", "--host", "127.0.0.1", "--port", str(port),
-                        "--workers", "1"], env, log)
-    wait_ready(proc, base + "/api/server/about", log)
+    servers = {kind: start_server(kind, target, procs, work, env) for kind in ("cvatcore", "bare")}
+    for proc, base, log in servers.values():
+        wait_ready(proc, base + "/api/users/self", log)
+    base = servers["cvatcore"][1]
     status, body = http("POST", base + "/api/auth/login",
                         {"username": ADMIN, "password": ADMIN_PASSWORD})
     if status != 200:
@@ -284,25 +282,34 @@ def run_target(target: Target, procs: Processes, work: Path, args: argparse.Name
     expected = answers(base, token)
     if len(expected["users?page_size=100"]["results"]) != 100:
         raise RuntimeError("cvatcore's list did not return 100 rows")
-    results["cvatcore"] = measure(base, token, work, args.warmup, args.duration, "cvatcore")
-    procs.stop(proc)
-
-    print(f"[{target.name}] bare Starlette", flush=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = work / f"{target.name}-bare.log"
-    proc = procs.start([sys.executable, str(HERE / "bare_app.py"), "--db", target.bare_url,
-                        "--port", str(port)], env, log)
-    wait_ready(proc, base + "/api/users/self", log)
-    got = answers(base, token)
+    got = answers(servers["bare"][1], token)
     if got != expected:
         raise RuntimeError(
             "the baseline's answers differ from cvatcore's:\n"
             f"cvatcore: {json.dumps(expected)[:1500]}\nbare:     {json.dumps(got)[:1500]}"
         )
-    results["bare"] = measure(base, token, work, args.warmup, args.duration, "bare")
-    procs.stop(proc)
-    return results
+
+    lua = lua_script(token, work / "auth.lua")
+    runs: dict[str, dict[str, list[Result]]] = {"cvatcore": {}, "bare": {}}
+    for name, path in ENDPOINTS:
+        for _ in range(args.rounds):
+            for kind, (_, base, _) in servers.items():
+                if args.warmup > 0:
+                    wrk(base + path, lua, args.warmup)
+                res = wrk(base + path, lua, args.duration)
+                runs[kind].setdefault(name, []).append(res)
+                print(f"  [{target.name}] {kind:<8} {name:<20} {res.rps:9.0f} req/s  "
+                      f"p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms"
+                      + (f"  ERRORS {res.errors}" if res.errors else ""), flush=True)
+    for proc, _, _ in servers.values():
+        procs.stop(proc)
+    return {kind: {name: median(rs) for name, rs in per.items()} for kind, per in runs.items()}
+
+
+def median(results: list[Result]) -> Result:
+    """The run with the median throughput (its own latencies come with it)."""
+    ordered = sorted(results, key=lambda r: r.rps)
+    return ordered[len(ordered) // 2]
 
 
 def print_table(all_results: dict[str, dict[str, dict[str, Result]]]) -> None:
@@ -332,6 +339,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measurements per app and endpoint (alternating); the median counts")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     args = parser.parse_args()

@@ -71,7 +71,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     _upgrade(state)
     state.db.dispose()
     uvicorn.run(
-        "cvatcore.core.app:create_app",
+        "cvatcore.core.app:create_server_app",
         factory=True,
         host=host or settings.server.host,
         port=port or settings.server.port,

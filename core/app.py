@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cvatcore.core.api.responses import JSON
@@ -59,7 +60,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or str(uuid.uuid4())
+        request_id = _header(scope, b"x-request-id") or new_request_id()
         scope["cvatcore.request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -71,6 +72,80 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def new_request_id() -> str:
+    """A random UUID4 string. From ``random``, not ``os.urandom`` as ``uuid4`` is: an id
+    needs no secrecy, and the system call lets go of the GIL, a hand-off per request."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
+class IndexedRouter(Router):
+    """Starlette's router, but a request tries only the routes that can match its path.
+
+    Starlette tests every route in order, which is most of the routing cost with this API's
+    route count. A route whose path has no parameters can only match that exact path, and one
+    with parameters only paths starting with the text before its first ``{``; any other kind
+    of route is always tried. Those candidates are tried in the original order, so the first
+    full match, and the first partial one (405), are the ones Starlette would pick; with none,
+    Starlette's own ``app`` handles the request (redirects, 404).
+    """
+
+    _CACHE_SIZE = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._indexed: tuple[int, int] | None = None
+        self._exact: dict[str, list[tuple[int, BaseRoute]]] = {}
+        self._prefixed: list[tuple[int, str, BaseRoute]] = []
+        self._candidates: dict[str, list[BaseRoute]] = {}
+
+    def _index(self) -> None:
+        self._exact, self._prefixed, self._candidates = {}, [], {}
+        for position, route in enumerate(self.routes):
+            if isinstance(route, Route) and not route.param_convertors:
+                self._exact.setdefault(route.path, []).append((position, route))
+            elif isinstance(route, Route):
+                self._prefixed.append((position, route.path.partition("{")[0], route))
+            else:
+                self._prefixed.append((position, "", route))
+        self._indexed = (id(self.routes), len(self.routes))
+
+    def candidates(self, path: str) -> list[BaseRoute]:
+        if self._indexed != (id(self.routes), len(self.routes)):
+            self._index()
+        found = self._candidates.get(path)
+        if found is None:
+            pairs = [*self._exact.get(path, ())]
+            pairs += [(i, route) for i, prefix, route in self._prefixed if path.startswith(prefix)]
+            found = [route for _, route in sorted(pairs, key=lambda pair: pair[0])]
+            if len(self._candidates) >= self._CACHE_SIZE:
+                self._candidates.clear()
+            self._candidates[path] = found
+        return found
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("root_path"):
+            await super().app(scope, receive, send)  # mounted under a prefix: as Starlette
+            return
+        partial = partial_scope = None
+        for route in self.candidates(scope["path"]):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope.setdefault("router", self)
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial, partial_scope = route, child_scope
+        if partial is not None and partial_scope is not None:
+            scope.setdefault("router", self)
+            scope["route"] = partial
+            scope.update(partial_scope)
+            await partial.handle(scope, receive, send)
+            return
+        await super().app(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -115,8 +190,9 @@ def create_app(
             finally:
                 state.db.dispose()
 
+    routes = collect_routes(state)
     app = Starlette(
-        routes=collect_routes(state),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error,
@@ -124,6 +200,29 @@ def create_app(
             Exception: _server_error,
         },
     )
+    app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.cvatcore = state
     app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def create_server_app() -> Starlette:
+    """The application as ``cvatcore serve`` runs it (uvicorn's factory): ``create_app``, then
+    everything built so far is moved out of the garbage collector's sight (``gc.freeze``).
+
+    A server holds ~100,000 long-lived objects (models, plugins, routes); without this each
+    full collection walks all of them (~100 ms on this project's machines) while requests
+    that build many objects (a page of 100 ORM rows) keep triggering collections. Only for
+    the server process: a test session builds many apps and must be able to free them.
+    """
+    import gc
+    import os
+
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    if os.environ.get("XGC", "").startswith("t"):
+        gc.set_threshold(*map(int, os.environ["XGC"][1:].split("_")))
+    if os.environ.get("XGC") == "0":
+        gc.unfreeze()
     return app

@@ -156,6 +156,8 @@ def _check_pending(pm: PluginManager) -> None:
     known = sorted({name for module in SPEC_MODULES for name in _spec_names(module)})
     problems = []
     for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # a blocked name
+            continue
         for caller in pm.get_hookcallers(plugin) or []:
             if caller.has_spec():
                 continue
@@ -166,9 +168,7 @@ def _check_pending(pm: PluginManager) -> None:
             hint = f" (did you mean {close[0]}?)" if close else ""
             problems.append(f"plugin {name} implements {caller.name}, which is no hook{hint}")
     if problems:
-        raise PluginError(
-            "; ".join(problems) + ". Known hooks: " + ", ".join(known)
-        )
+        raise PluginError("; ".join(problems) + ". Known hooks: " + ", ".join(known))
 
 
 def _spec_names(module_name: str) -> list[str]:
@@ -261,11 +261,16 @@ def collect_providers(pm: pluggy.PluginManager) -> Registries:
     owns which name and can refuse a duplicate instead of silently renaming it.
     """
     registries = Registries()
+    # The hooks are called one implementation at a time, past pluggy's own tracing.
+    trace = bool(os.environ.get("CVATCORE_TRACE_PLUGINS"))
     for kind, hook_name in PROVIDER_KINDS.items():
         registry: dict[str, ProviderEntry] = {}
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             register = _provider_register(kind, impl.plugin_name, registry, pm)
             impl.function(register=register)
+            if trace:
+                names = [e.name for e in registry.values() if e.plugin == impl.plugin_name]
+                sys.stderr.write(f"{hook_name} [{impl.plugin_name}] registered {names}\n")
         registries.kinds[kind] = registry
     return registries
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
@@ -13,16 +13,29 @@ from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import access_token
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
-from cvatcore.core.models import AccessToken
+from cvatcore.core.models import AccessToken, User
 from cvatcore.core.services import credentials
 from cvatcore.core.services.accounts import create_user, sign_in
 from cvatcore.core.services.passwords import hash_password, verify_password
 
 
+def _login_name(ctx: Ctx, data: dict) -> str:
+    """CVAT signs in with ``username`` or else ``email``: the account registered with it."""
+    if data.get("username"):
+        return str(data["username"])
+    email = str(data.get("email") or "")
+    if not email:
+        return ""
+    found = ctx.session.scalar(
+        select(User.username).where(func.lower(User.email) == email.lower()).limit(1)
+    )
+    return found or email
+
+
 def login(ctx: Ctx) -> Response:
     data = ctx.data
-    username = data.get("username") or data.get("email") or ""
-    user = sign_in(ctx.session, ctx.state.auth_backends, str(username), str(data.get("password", "")))
+    password = str(data.get("password", ""))
+    user = sign_in(ctx.session, ctx.state.auth_backends, _login_name(ctx, data), password)
     hours = ctx.state.settings.auth.session_lifetime_hours
     key, csrf = credentials.create_session(ctx.session, user, timedelta(hours=hours))
     ctx.set_cookie(credentials.SESSION_COOKIE, key, httponly=True, max_age=hours * 3600)
@@ -159,7 +172,8 @@ def delete_token(ctx: Ctx) -> Response:
 TOKENS = "/api/auth/access_tokens"
 OPS = [
     Op("POST", "/api/auth/login", login, "auth_create_login", "auth", "Sign in",
-       request="LoginRequest", response="Token", public=True, authenticate=False),
+       request="LoginRequest", response="Token", public=True, authenticate=False,
+       extra={"errors": (401, 503)}),
     Op("POST", "/api/auth/logout", logout, "auth_create_logout", "auth", "Sign out",
        response="Detail", public=True),
     Op("POST", "/api/auth/register", register, "auth_create_register", "auth", "Register",
@@ -171,13 +185,16 @@ OPS = [
        "Create a personal access token", request="AccessTokenWriteRequest",
        response="AccessTokenCreated", status=201),
     Op("GET", TOKENS, list_tokens, "auth_list_access_tokens", "auth",
-       "List your access tokens", response="AccessTokenRead", paginated=True),
+       "List your access tokens", response="AccessTokenRead", paginated=True,
+       params=("filter", "search", "sort", *TOKEN_SPEC.simple_filters),
+       extra={"list_spec": TOKEN_SPEC}),
     Op("GET", TOKENS + "/self", token_self, "auth_retrieve_access_tokens_self", "auth",
-       "The access token of this request", response="AccessTokenRead"),
+       "The access token of this request", response="AccessTokenRead",
+       extra={"security": [{"accessTokenAuth": []}], "errors": (404,)}),
     Op("GET", TOKENS + "/{id:int}", retrieve_token, "auth_retrieve_access_tokens", "auth",
        "One access token", response="AccessTokenRead"),
     Op("PATCH", TOKENS + "/{id:int}", update_token, "auth_partial_update_access_tokens",
-       "auth", "Change an access token", request="AccessTokenWriteRequest",
+       "auth", "Change an access token", request="PatchedAccessTokenWriteRequest",
        response="AccessTokenRead"),
     Op("DELETE", TOKENS + "/{id:int}", delete_token, "auth_destroy_access_tokens", "auth",
        "Revoke an access token", status=204),

@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
@@ -140,20 +142,52 @@ def _var(spec: ListSpec, value: Any) -> str:
     return name
 
 
+_OPERATORS = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
 def _compare(op: str, spec: ListSpec, name: str, value: Any, reverse: bool = False) -> Any:
     column = spec.fields[name]
-    if isinstance(value, dict | list):
-        raise ValidationFailed.field("filter", f"Cannot compare {name!r} with {value!r}.")
     if reverse:
-        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
-    return {
-        "==": column == value,
-        "!=": column != value,
-        "<": column < value,
-        "<=": column <= value,
-        ">": column > value,
-        ">=": column >= value,
-    }[op]
+        op = _MIRRORED.get(op, op)
+    value = _coerce(column, name, value)
+    if isinstance(value, bool) and op not in ("==", "!="):
+        raise ValidationFailed.field("filter", f"{name!r} is true or false; use == or !=.")
+    return _OPERATORS[op](column, value)
+
+
+def _coerce(column: Any, name: str, value: Any) -> Any:
+    """The value as the column's Python type, so a mismatch is a 400 and not a database error
+    (PostgreSQL refuses to compare an integer with text)."""
+    if value is None or isinstance(value, dict | list):
+        raise ValidationFailed.field("filter", f"Cannot compare {name!r} with {value!r}.")
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+    elif kind is str:
+        return value if isinstance(value, str) else str(value)
+    elif kind is datetime:
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError:
+            pass
+    else:
+        return value
+    raise ValidationFailed.field("filter", f"{value!r} is not a valid value for {name!r}.")
 
 
 def page_params(ctx: Ctx) -> tuple[int, int | None]:
@@ -175,7 +209,8 @@ def paginate(
     """Run ``stmt`` for one page and build CVAT's ``{count, next, previous, results}``."""
     page, size = page_params(ctx)
     session = ctx.session
-    count = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    count = session.execute(counted).scalar_one()
     if size is not None:
         stmt = stmt.limit(size).offset((page - 1) * size)
     rows = session.execute(stmt).scalars().all()

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
-from cvatcore.core.api.listing import ListSpec, apply_query, paginate
+from cvatcore.core.api.listing import ListSpec, apply_query, paginate, parse_bool
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import (
@@ -38,8 +38,9 @@ INVITATION_SPEC = ListSpec(
     fields={"created_date": Invitation.created_date, "owner": inviter_name,
             "user_id": Membership.user_id, "accepted": Membership.is_active},
     search=("owner",),
-    simple_filters=("owner",),
+    simple_filters=("owner", "user_id", "accepted"),
     default_sort="-created_date",
+    casts={"user_id": int, "accepted": parse_bool},
 )
 
 
@@ -117,43 +118,46 @@ def delete_invitation(ctx: Ctx) -> Response:
     return no_content()
 
 
-O, M, I = "/api/organizations", "/api/memberships", "/api/invitations"
+ORGS, MEMBERS, INVITES = "/api/organizations", "/api/memberships", "/api/invitations"
 OPS = [
-    Op("GET", O, list_orgs, "organizations_list", "organizations", "List organizations",
+    Op("GET", ORGS, list_orgs, "organizations_list", "organizations", "List organizations",
        response="OrganizationRead", paginated=True,
-       params=("filter", "search", "sort", *ORG_SPEC.simple_filters)),
-    Op("POST", O, create_org, "organizations_create", "organizations", "Create an organization",
+       params=("filter", "search", "sort", *ORG_SPEC.simple_filters),
+       extra={"list_spec": ORG_SPEC}),
+    Op("POST", ORGS, create_org, "organizations_create", "organizations", "Create an organization",
        request="OrganizationWriteRequest", response="OrganizationRead", status=201),
-    Op("GET", O + "/{id:int}", retrieve_org, "organizations_retrieve", "organizations",
+    Op("GET", ORGS + "/{id:int}", retrieve_org, "organizations_retrieve", "organizations",
        "One organization", response="OrganizationRead"),
-    Op("PATCH", O + "/{id:int}", update_org, "organizations_partial_update", "organizations",
-       "Change an organization", request="OrganizationWriteRequest",
+    Op("PATCH", ORGS + "/{id:int}", update_org, "organizations_partial_update", "organizations",
+       "Change an organization", request="PatchedOrganizationWriteRequest",
        response="OrganizationRead"),
-    Op("DELETE", O + "/{id:int}", delete_org, "organizations_destroy", "organizations",
+    Op("DELETE", ORGS + "/{id:int}", delete_org, "organizations_destroy", "organizations",
        "Delete an organization", status=204),
-    Op("GET", M, list_memberships, "memberships_list", "memberships", "List memberships",
+    Op("GET", MEMBERS, list_memberships, "memberships_list", "memberships", "List memberships",
        response="MembershipRead", paginated=True,
-       params=("filter", "search", "sort", *MEMBERSHIP_SPEC.simple_filters)),
-    Op("GET", M + "/{id:int}", retrieve_membership, "memberships_retrieve", "memberships",
+       params=("filter", "search", "sort", *MEMBERSHIP_SPEC.simple_filters),
+       extra={"list_spec": MEMBERSHIP_SPEC}),
+    Op("GET", MEMBERS + "/{id:int}", retrieve_membership, "memberships_retrieve", "memberships",
        "One membership", response="MembershipRead"),
-    Op("PATCH", M + "/{id:int}", update_membership, "memberships_partial_update", "memberships",
-       "Change a member's role", request="PatchedMembershipWriteRequest",
+    Op("PATCH", MEMBERS + "/{id:int}", update_membership, "memberships_partial_update",
+       "memberships", "Change a member's role", request="PatchedMembershipWriteRequest",
        response="MembershipRead"),
-    Op("DELETE", M + "/{id:int}", delete_membership, "memberships_destroy", "memberships",
+    Op("DELETE", MEMBERS + "/{id:int}", delete_membership, "memberships_destroy", "memberships",
        "Remove a member, or leave", status=204),
-    Op("GET", I, list_invitations, "invitations_list", "invitations", "List invitations",
+    Op("GET", INVITES, list_invitations, "invitations_list", "invitations", "List invitations",
        response="InvitationRead", paginated=True,
-       params=("filter", "search", "sort", *INVITATION_SPEC.simple_filters)),
-    Op("POST", I, create_invitation, "invitations_create", "invitations", "Invite a user",
+       params=("filter", "search", "sort", *INVITATION_SPEC.simple_filters),
+       extra={"list_spec": INVITATION_SPEC}),
+    Op("POST", INVITES, create_invitation, "invitations_create", "invitations", "Invite a user",
        request="InvitationWriteRequest", response="InvitationRead", status=201),
-    Op("GET", I + "/{key}", retrieve_invitation, "invitations_retrieve", "invitations",
+    Op("GET", INVITES + "/{key}", retrieve_invitation, "invitations_retrieve", "invitations",
        "One invitation", response="InvitationRead"),
-    Op("POST", I + "/{key}/accept", accept_invitation, "invitations_accept", "invitations",
+    Op("POST", INVITES + "/{key}/accept", accept_invitation, "invitations_accept", "invitations",
        "Accept an invitation", response="AcceptInvitationRead"),
-    Op("POST", I + "/{key}/decline", decline_invitation, "invitations_decline", "invitations",
+    Op("POST", INVITES + "/{key}/decline", decline_invitation, "invitations_decline", "invitations",
        "Decline an invitation", status=204),
-    Op("POST", I + "/{key}/resend", resend_invitation, "invitations_resend", "invitations",
+    Op("POST", INVITES + "/{key}/resend", resend_invitation, "invitations_resend", "invitations",
        "Send an invitation again", status=204),
-    Op("DELETE", I + "/{key}", delete_invitation, "invitations_destroy", "invitations",
+    Op("DELETE", INVITES + "/{key}", delete_invitation, "invitations_destroy", "invitations",
        "Withdraw an invitation", status=204),
 ]

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from starlette.responses import Response
+
+_ZERO = timedelta(0)
 
 
 def iso(value: datetime | None) -> str | None:
     """CVAT's date format; SQLite hands back naive datetimes, which are UTC here."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # The same text as ``value.astimezone(UTC).isoformat()`` with ``Z`` for ``+00:00``,
+    # without building a converted copy when the value is already UTC (lists call this
+    # twice per row).
+    offset = value.utcoffset()
+    if offset is None:
+        return value.isoformat() + "Z"
+    if offset == _ZERO:
+        return value.isoformat()[:-6] + "Z"
+    return value.astimezone(UTC).isoformat()[:-6] + "Z"
 
 
 def _default(value: Any) -> Any:
@@ -26,11 +34,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
+# One encoder for every response (``json.dumps`` with options builds one per call).
+_encode = json.JSONEncoder(separators=(",", ":"), default=_default).encode
+
+
 class JSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, separators=(",", ":"), default=_default).encode()
+        return _encode(content).encode()
 
 
 def no_content() -> Response:

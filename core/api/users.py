@@ -53,7 +53,8 @@ def destroy(ctx: Ctx) -> Response:
 P = "/api/users"
 OPS = [
     Op("GET", P, list_users, "users_list", "users", "List users", response="MetaUser",
-       paginated=True, params=("filter", "search", "sort", *SPEC.simple_filters)),
+       paginated=True, params=("filter", "search", "sort", *SPEC.simple_filters),
+       extra={"list_spec": SPEC}),
     Op("GET", P + "/self", users_self, "users_retrieve_self", "users", "The signed-in user",
        response="User"),
     Op("GET", P + "/{id:int}", retrieve, "users_retrieve", "users", "One user",

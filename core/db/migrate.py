@@ -44,22 +44,42 @@ def alembic_config(engine: Engine, pm: pluggy.PluginManager) -> Config:
     locations = [str(MIGRATIONS_DIR / "versions"), *plugin_version_locations(pm)]
     config.set_main_option("version_locations", " ".join(locations))
     config.set_main_option("path_separator", "space")
-    config.attributes["engine"] = engine
     return config
 
 
+# Any fixed number; every replica that starts at once takes the same PostgreSQL lock.
+_MIGRATION_LOCK = 0x63766174
+
+
 def upgrade(engine: Engine, pm: pluggy.PluginManager) -> None:
-    """Bring the database to the newest revision of the core and of every plugin branch."""
-    try:
-        command.upgrade(alembic_config(engine, pm), "heads")
-    except CommandError as exc:
-        missing = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
-        if not missing:
-            raise
-        raise PluginError(
-            f"the database is at migration {missing.group(1)!r}, which no loaded plugin "
-            "provides: install (or stop disabling) the plugin whose tables these are"
-        ) from None
+    """Bring the database to the newest revision of the core and of every plugin branch.
+
+    Replicas starting together are serialized: on PostgreSQL by an advisory lock, on SQLite
+    by the write lock of the migration transaction (``cvatcore_write`` makes it BEGIN
+    IMMEDIATE, see db/engine.py).
+    """
+    config = alembic_config(engine, pm)
+    with engine.execution_options(cvatcore_write=True).connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+            conn.commit()
+        config.attributes["connection"] = conn
+        try:
+            command.upgrade(config, "heads")
+        except CommandError as exc:
+            missing = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
+            if not missing:
+                raise
+            raise PluginError(
+                f"the database is at migration {missing.group(1)!r}, which no loaded plugin "
+                "provides: install (or stop disabling) the plugin whose tables these are"
+            ) from None
+        finally:
+            if postgres:
+                conn.rollback()
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+                conn.commit()
 
 
 def current_heads(engine: Engine, pm: pluggy.PluginManager) -> set[str]:

@@ -42,7 +42,7 @@ class AuthSession(Base):
 
 
 class AccessToken(Base):
-    """A personal access token (``Authorization: Bearer``), as CVAT's ``/api/auth/access_tokens``."""
+    """A personal access token (``Authorization: Bearer``), CVAT's ``/api/auth/access_tokens``."""
 
     __tablename__ = "access_tokens"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from cvatcore.hooks import AuthUnavailableError, Identity
 USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+logger = logging.getLogger("cvatcore.accounts")
 
 
 def validate_new_user(session: Session, username: str, email: str, password: str | None) -> None:
@@ -35,7 +37,8 @@ def validate_new_user(session: Session, username: str, email: str, password: str
             errors["email"] = ["A user is already registered with this e-mail address."]
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         errors["password1"] = [
-            f"This password is too short. It must contain at least {MIN_PASSWORD_LENGTH} characters."
+            f"This password is too short. It must contain at least {MIN_PASSWORD_LENGTH} "
+            "characters."
         ]
     if errors:
         raise ValidationFailed(errors)
@@ -123,7 +126,7 @@ def sign_in(session: Session, backends: list[Any], username: str, password: str)
             continue
         if identity is not None:
             user = sync_identity(session, identity)
-            if user.is_active:
+            if user is not None and user.is_active:
                 user.last_login = utcnow()
                 return user
     if unavailable:
@@ -131,16 +134,27 @@ def sign_in(session: Session, backends: list[Any], username: str, password: str)
     raise AuthenticationFailed("Unable to log in with provided credentials.")
 
 
-def sync_identity(session: Session, identity: Identity) -> User:
+def sync_identity(session: Session, identity: Identity) -> User | None:
     """Create or update the local user an identity stands for.
 
     Directory backends pass ``groups``; they replace the stored roles on every sign-in, so a
     user removed from a directory group loses the role at the next login.
+
+    Returns ``None`` (the sign-in goes on to the next backend, and ends in the same 401) when
+    a directory names an account that something else created: a person registered locally
+    as ``admin`` must not be taken over by whoever is ``admin`` in LDAP.
     """
     user = find_user(session, identity.username)
     if user is None:
         user = User(username=identity.username, created_via=identity.backend, groups=[])
         session.add(user)
+    elif identity.backend != "local" and user.created_via != identity.backend:
+        # The local backend only vouches for accounts whose own password it checked.
+        logger.warning(
+            "sign-in refused: auth backend %r vouched for %r, but that account was created "
+            "via %r", identity.backend, identity.username, user.created_via,
+        )
+        return None
     for attr in ("email", "first_name", "last_name"):
         value = getattr(identity, attr)
         if value:

@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state, manager_of_class
 
+from cvatcore.core.db.engine import FixedQuery, Work
 from cvatcore.core.errors import AuthenticationFailed, PermissionDenied
 from cvatcore.core.models import AccessToken, AuthSession, User
 from cvatcore.core.models.base import utcnow
@@ -60,16 +62,56 @@ def drop_session(session: Session, key: str) -> None:
     session.execute(delete(AuthSession).where(AuthSession.key_hash == key_hash(key)))
 
 
-def find_session(session: Session, key: str) -> tuple[User, str] | None:
-    """The user and CSRF token of a live session, in one query."""
-    row = session.execute(
-        select(User, AuthSession.csrf_token, AuthSession.expires_at)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.key_hash == key_hash(key))
-    ).first()
-    if row is None or _aware(row[2]) < utcnow() or not row[0].is_active:
+def _user_lookup(table: Any, key_column: str, user_column: str, *extra: str) -> Any:
+    """``SELECT <every users column>, <extra columns> FROM <table> JOIN users`` by key hash,
+    built once: a Core statement whose compiled form SQLAlchemy caches."""
+    users = User.__table__
+    return (
+        select(*(users.c[name] for name in _USER_ATTRS.values()), *(table.c[e] for e in extra))
+        .select_from(table.join(users, users.c.id == table.c[user_column]))
+        .where(table.c[key_column] == bindparam("key_hash"))
+    )
+
+
+# mapped attribute name -> column name, for every column of User, in table order
+_USER_ATTRS = {prop.key: prop.columns[0].key for prop in inspect(User).column_attrs}
+_SESSION_LOOKUP = FixedQuery(
+    _user_lookup(AuthSession.__table__, "key_hash", "user_id", "csrf_token", "expires_at")
+)
+_USER_MAPPER = inspect(User)
+_USER_MANAGER = manager_of_class(User)
+_USER_PK = [
+    list(_USER_ATTRS).index(_USER_MAPPER.get_property_by_column(c).key)
+    for c in _USER_MAPPER.primary_key
+]
+
+
+def user_from_row(row: Any) -> User:
+    """A detached ``User`` from a row that starts with every users column, as the ORM would
+    have loaded and then expunged it, without a session or an ORM query. Nothing is expired
+    and no change is pending; ``Ctx.session`` adds it to the request's session, after which
+    changes to it are flushed like any loaded object's."""
+    user = _USER_MANAGER.new_instance()
+    user.__dict__.update(zip(_USER_ATTRS, row, strict=False))
+    instance_state(user).key = _USER_MAPPER.identity_key_from_primary_key(
+        [row[i] for i in _USER_PK]
+    )
+    return user
+
+
+def find_session(db: Work | Connection | Session, key: str) -> tuple[User, str] | None:
+    """The (detached) user and CSRF token of a live session, in one Core query."""
+    params = {"key_hash": key_hash(key)}
+    if isinstance(db, Work | Connection):
+        row = _SESSION_LOOKUP.first(db, params)
+    else:
+        row = db.execute(_SESSION_LOOKUP.statement, params).first()
+    if row is None or _aware(row[-1]) < utcnow():
         return None
-    return row[0], row[1]
+    user = user_from_row(row)
+    if not user.is_active:
+        return None
+    return user, row[-2]
 
 
 def create_access_token(
@@ -119,7 +161,7 @@ def authenticate_request(ctx: Ctx) -> None:
                 raise PermissionDenied("This access token is read-only.")
             return
         if scheme == "token":
-            found_session = find_session(ctx.session, value.strip())
+            found_session = find_session(ctx.work, value.strip())
             if found_session is None:
                 raise AuthenticationFailed("Invalid token.")
             ctx.user, ctx.auth_method = found_session[0], "token"
@@ -131,7 +173,7 @@ def authenticate_request(ctx: Ctx) -> None:
             return
     key = ctx.request.cookies.get(SESSION_COOKIE)
     if key:
-        found_session = find_session(ctx.session, key)
+        found_session = find_session(ctx.work, key)
         if found_session is None:
             return  # a stale cookie is anonymous, as Django treats it
         ctx.user, ctx.csrf_token = found_session

@@ -4,87 +4,96 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.roles import ORG_ROLES
 from cvatcore.core.models import Membership
 from cvatcore.core.services.context import org_context, subject
-from cvatcore.core.services.orgs import member_orgs
 
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
 
-BELOW_MAINTAINER = ("supervisor", "worker")
+STAFF = ("owner", "maintainer")
+# An owner is made when an organization is created, never by changing a role.
+ASSIGNABLE_ROLES = tuple(r for r in ORG_ROLES if r != "owner")
+
+RELATION_SQL: engine.RelationSQL = {"self": lambda s: Membership.user_id == s.user_id}
+LIMIT_SQL: engine.RelationSQL = {"target_active": lambda s: Membership.is_active.is_(True)}
 
 
 def list_query(ctx: Ctx) -> Select[Any]:
+    """Memberships one may view: the table's ``view`` rows, read in the request's context."""
     subj = subject(ctx)
     oc = org_context(ctx)
-    stmt = select(Membership)
     if oc.kind == "sandbox":
-        return stmt.where(false())  # memberships always belong to an organization
-    if oc.kind == "organization":
+        # CVAT's sandbox filter keeps objects outside organizations; memberships never are.
+        return select(Membership).where(false())
+    in_org = oc.kind == "organization"
+    stmt = select(Membership).where(
+        engine.visible("membership", subj, RELATION_SQL, in_org, LIMIT_SQL)
+    )
+    if in_org:
         stmt = stmt.where(Membership.organization_id == oc.org_id)
-    if not subj.is_admin:
-        stmt = stmt.where(
-            or_(
-                Membership.user_id == subj.user_id,
-                Membership.organization_id.in_(member_orgs(subj.user_id)),
-            )
-        )
     return stmt
 
 
-def _limits(target: Membership, new_role: str | None) -> dict[str, bool]:
-    roles = [target.role] + ([new_role] if new_role else [])
+def _limits(target: Membership) -> dict[str, bool]:
+    # CVAT decides on the membership's current role only (memberships.rego never reads the
+    # requested new role), so a maintainer may promote a worker to maintainer.
     return {
-        "target_below_maintainer": all(r in BELOW_MAINTAINER for r in roles),
-        "target_not_owner": all(r != "owner" for r in roles),
+        "target_active": target.is_active,
+        "target_below_maintainer": target.role not in STAFF,
+        "target_not_owner": target.role != "owner",
     }
 
 
-def authorize(ctx: Ctx, membership: Membership, scope: str, new_role: str | None = None) -> None:
+def authorize(ctx: Ctx, membership: Membership, scope: str) -> None:
+    """Check ``scope`` in the membership's own organization, whatever the request's context."""
     subj = subject(ctx, membership.organization_id)
     rels = {"self"} if membership.user_id == subj.user_id else set()
-    limits = _limits(membership, new_role)
-    if not engine.allows("membership", scope, subj, rels, True, limits):
+    if not engine.allows("membership", scope, subj, rels, True, _limits(membership)):
         raise PermissionDenied()
 
 
-def get(ctx: Ctx, membership_id: int, scope: str = "view") -> Membership:
+def _find(ctx: Ctx, membership_id: int) -> Membership:
+    subject(ctx)  # a request in an organization the user is not in fails here, with 403
     membership = ctx.session.get(Membership, membership_id)
     if membership is None:
         raise NotFound("Membership not found.")
+    return membership
+
+
+def get(ctx: Ctx, membership_id: int, scope: str = "view") -> Membership:
+    membership = _find(ctx, membership_id)
     authorize(ctx, membership, scope)
     return membership
 
 
 def update(ctx: Ctx, membership_id: int, data: dict[str, Any]) -> Membership:
+    """Change a member's role. As in CVAT, the caller needs ``view`` on the membership and,
+    when a role is given, ``change:role``; both are checked before the value is validated."""
     membership = get(ctx, membership_id)
     unknown = set(data) - {"role"}
     if unknown:
         raise ValidationFailed({f: ["This field cannot be changed."] for f in sorted(unknown)})
-    role = data.get("role")
-    if role is None:
+    if "role" not in data:
         return membership
-    if role not in ORG_ROLES or role == "owner":
+    authorize(ctx, membership, "change:role")
+    role = data["role"]
+    if not isinstance(role, str) or role not in ASSIGNABLE_ROLES:
         raise ValidationFailed.field(
-            "role", f'"{role}" is not a valid choice; use worker, supervisor or maintainer.'
+            "role", f"{role!r} is not a valid choice; use {', '.join(ASSIGNABLE_ROLES)}."
         )
-    if membership.role == "owner":
-        raise PermissionDenied("The owner's role cannot be changed.")
-    authorize(ctx, membership, "change:role", role)
     membership.role = role
     ctx.session.flush()
     return membership
 
 
 def delete(ctx: Ctx, membership_id: int) -> None:
-    membership = get(ctx, membership_id)
-    if membership.role == "owner":
-        raise PermissionDenied("The organization's owner cannot leave or be removed.")
+    """Remove a member, or leave. CVAT checks only ``delete`` here (no ``view``)."""
+    membership = _find(ctx, membership_id)
     authorize(ctx, membership, "delete")
     ctx.session.delete(membership)
     ctx.session.flush()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
@@ -13,7 +14,7 @@ from cvatcore.core.iam.engine import Subject
 from cvatcore.core.iam.roles import ORG_ROLES
 from cvatcore.core.models import Membership, Organization
 from cvatcore.core.models.base import utcnow
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import subject
 
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
@@ -28,24 +29,33 @@ def member_orgs(user_id: int, roles: tuple[str, ...] = ORG_ROLES) -> Select[Any]
     )
 
 
-def _relation_sql(role: str) -> Any:
+def _role_sql(role: str) -> Callable[[Subject], ColumnElement[bool]]:
     return lambda s: Organization.id.in_(member_orgs(s.user_id, (role,)))
 
 
-RELATION_SQL = {role: _relation_sql(role) for role in ORG_ROLES}
+def _owner_sql(s: Subject) -> ColumnElement[bool]:
+    # CVAT's filter: active members, or the organization's owner even without a membership.
+    return or_(Organization.owner_id == s.user_id, _role_sql("owner")(s))
+
+
+RELATION_SQL: engine.RelationSQL = {
+    **{role: _role_sql(role) for role in ORG_ROLES},
+    "owner": _owner_sql,
+}
 
 
 def list_query(ctx: Ctx) -> Select[Any]:
-    subj = subject(ctx)
-    stmt = select(Organization).where(engine.visible("organization", subj, RELATION_SQL, False))
-    oc = org_context(ctx)
-    if oc.kind == "organization":
-        stmt = stmt.where(Organization.id == oc.org_id)
-    return stmt
+    """Organizations one may view; the context does not narrow this list in CVAT
+    (``OrganizationViewSet.iam_organization_field`` is None), it is only checked."""
+    return select(Organization).where(visible_filter(subject(ctx)))
 
 
 def relations(subj: Subject, org: Organization, role: str | None) -> set[str]:
-    return {role} if role else set()
+    """The user's role in ``org``, plus ``owner`` for the organization's owner."""
+    rels = {role} if role else set()
+    if org.owner_id == subj.user_id:
+        rels.add("owner")
+    return rels
 
 
 def authorize(ctx: Ctx, org: Organization, scope: str) -> None:
@@ -55,7 +65,11 @@ def authorize(ctx: Ctx, org: Organization, scope: str) -> None:
 
 
 def get(ctx: Ctx, org_id: int, scope: str = "view") -> Organization:
-    org = ctx.session.get(Organization, org_id)
+    """``org_id`` if the user may see it (else 404, as CVAT) and may do ``scope`` (else 403)."""
+    stmt = select(Organization).where(
+        Organization.id == org_id, visible_filter(subject(ctx))
+    )
+    org = ctx.session.scalar(stmt)
     if org is None:
         raise NotFound("Organization not found.")
     authorize(ctx, org, scope)
@@ -67,7 +81,7 @@ def _validate(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     if "slug" in data or creating:
         slug = data.get("slug")
-        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
             errors["slug"] = ["Enter a short name of 1-16 letters, digits, '-' or '_'."]
         clean["slug"] = slug
     for name, limit in (("name", 64), ("description", None)):

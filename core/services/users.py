@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
@@ -20,36 +20,39 @@ SELF_FIELDS = {"first_name", "last_name", "email", "username"}
 ADMIN_FIELDS = SELF_FIELDS | {"groups", "is_active", "is_staff", "is_superuser"}
 
 
-def _org_members(org_id: int | None) -> Select[Any]:
-    return select(Membership.user_id).where(
-        Membership.organization_id == org_id, Membership.is_active.is_(True)
-    )
+RELATION_SQL: engine.RelationSQL = {"self": lambda s: User.id == s.user_id}
 
 
 def list_query(ctx: Ctx) -> Select[Any]:
-    """Admins see everyone; in an organization, its members; otherwise only oneself."""
+    """The users the table lets one view, narrowed by the organization context as CVAT does.
+
+    CVAT filters users on ``memberships__organization``: in an organization that keeps its
+    members and invitees (pending memberships included); in the sandbox it keeps users who
+    belong to no organization at all, a quirk we reproduce.
+    """
     subj = subject(ctx)
     oc = org_context(ctx)
-    stmt = select(User)
+    stmt = select(User).where(
+        engine.visible("user", subj, RELATION_SQL, oc.kind == "organization")
+    )
     if oc.kind == "organization":
-        return stmt.where(User.id.in_(_org_members(oc.org_id)))
-    if subj.is_admin:
-        return stmt
-    return stmt.where(User.id == subj.user_id)
+        invited = select(Membership.user_id).where(Membership.organization_id == oc.org_id)
+        return stmt.where(User.id.in_(invited))
+    if oc.kind == "sandbox":
+        return stmt.where(~exists().where(Membership.user_id == User.id))
+    return stmt
 
 
 def get(ctx: Ctx, user_id: int, scope: str = "view") -> User:
+    # The organization context is settled first: a non-member's request fails with 403
+    # before anything is looked up, as CVAT's permission classes run before get_object().
+    subj = subject(ctx)
     user = ctx.session.get(User, user_id)
     if user is None:
         raise NotFound("User not found.")
-    subj = subject(ctx)
-    oc = org_context(ctx)
     rels = {"self"} if user.id == subj.user_id else set()
-    limits = {}
-    if oc.kind == "organization":
-        member = ctx.session.scalar(_org_members(oc.org_id).where(Membership.user_id == user.id))
-        limits["target_in_org"] = member is not None
-    if not engine.allows("user", scope, subj, rels, oc.kind == "organization", limits):
+    in_org = org_context(ctx).kind == "organization"
+    if not engine.allows("user", scope, subj, rels, in_org):
         raise PermissionDenied()
     return user
 
@@ -71,19 +74,23 @@ def update(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
     return user
 
 
+NAME_LIMIT = 150  # the column lengths; longer text would fail in PostgreSQL with a 500
+EMAIL_LIMIT = 254
+
+
 def _check(ctx: Ctx, user: User, data: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if "username" in data:
-        name = data["username"]
-        if not isinstance(name, str) or not USERNAME_RE.match(name):
-            errors["username"] = ["Enter a valid username."]
-        elif name != user.username and find_user(ctx.session, name) is not None:
-            errors["username"] = ["A user with that username already exists."]
-    if "email" in data and data["email"] and not EMAIL_RE.match(str(data["email"])):
+        errors.update(_check_username(ctx, user, data["username"]))
+    email = data.get("email", "")
+    if not isinstance(email, str) or len(email) > EMAIL_LIMIT or (
+        email and not EMAIL_RE.fullmatch(email)
+    ):
         errors["email"] = ["Enter a valid email address."]
     for name in ("first_name", "last_name"):
-        if name in data and not isinstance(data[name], str):
-            errors[name] = ["Expected a string."]
+        value = data.get(name, "")
+        if not isinstance(value, str) or len(value) > NAME_LIMIT:
+            errors[name] = [f"Expected a string of at most {NAME_LIMIT} characters."]
     if "groups" in data:
         groups = data["groups"]
         if not isinstance(groups, list) or any(g not in SYSTEM_ROLES for g in groups):
@@ -92,6 +99,14 @@ def _check(ctx: Ctx, user: User, data: dict[str, Any]) -> dict[str, list[str]]:
         if name in data and not isinstance(data[name], bool):
             errors[name] = ["Must be a valid boolean."]
     return errors
+
+
+def _check_username(ctx: Ctx, user: User, name: Any) -> dict[str, list[str]]:
+    if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
+        return {"username": ["Enter a valid username."]}
+    if name != user.username and find_user(ctx.session, name) is not None:
+        return {"username": ["A user with that username already exists."]}
+    return {}
 
 
 def delete(ctx: Ctx, user_id: int) -> None:

@@ -2,8 +2,9 @@
 
 Installed as the pytest plugin ``cvatcore`` (entry point ``pytest11``), it provides fixtures
 (``cvatcore_settings``, ``cvatcore_app``, ``cvatcore_client``, ``register_plugin``,
-``make_user``), helpers (``test_settings``, ``build_test_app``, ``invoke_cli``) and one contract class per provider kind (``cvatcore.core.testing.contracts``):
-subclass it in your plugin's tests and supply the fixture it names.
+``make_user``), helpers (``test_settings``, ``build_test_app``, ``invoke_cli``) and one
+contract class per provider kind (``cvatcore.core.testing.contracts``): subclass it in your
+plugin's tests and supply the fixture it names.
 """
 
 from cvatcore.core.testing.databases import postgres_database, sqlite_url

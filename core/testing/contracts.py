@@ -93,6 +93,12 @@ class AuthBackendContract:
         username, password = valid_credentials
         assert auth_backend.authenticate(username, password + "x", account_store) is None
 
+    def test_empty_password_gives_none(
+        self, auth_backend: Any, valid_credentials: tuple[str, str], account_store: Any
+    ) -> None:
+        # LDAP servers treat a bind with a DN and no password as an anonymous success.
+        assert auth_backend.authenticate(valid_credentials[0], "", account_store) is None
+
     def test_unknown_user_gives_none(self, auth_backend: Any, account_store: Any) -> None:
         assert auth_backend.authenticate("nobody-here", "whatever1", account_store) is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,14 @@ def test_settings(data_dir: Path, database_url: str | None = None, **sections: A
     return load_settings(None, server=server, database=database, storage=storage, **sections)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test to collect
+
+
 def build_test_app(
     settings: Settings, plugins: Iterable[tuple[object, str]] = (), autoload: bool = False
 ) -> Starlette:
     """An application with ``plugins`` registered on top of the built-ins."""
-    with environ(_autoload_env(autoload)):
+    with nullcontext() if autoload else no_plugin_autoload():
         pm = make_plugin_manager(
             settings.plugins.disabled, settings.plugins.required, extra_plugins=plugins
         )
@@ -54,13 +57,9 @@ def invoke_cli(
     """
     from cvatcore.cli.main import build_cli
 
-    with environ({**_autoload_env(autoload), **(env or {})}):
+    with nullcontext() if autoload else no_plugin_autoload(), environ(env or {}):
         root = build_cli(list(plugins))
         return CliRunner().invoke(root, list(args), prog_name="cvatcore")
-
-
-def _autoload_env(autoload: bool) -> dict[str, str | None]:
-    return {} if autoload else {"CVATCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 @contextmanager

@@ -14,7 +14,8 @@ def alice(make_user):
 
 
 def test_login_sets_session_and_csrf_cookies(cvatcore_client, alice):
-    r = cvatcore_client.post("/api/auth/login", json={"username": "alice", "password": "alice-pass"})
+    creds = {"username": "alice", "password": "alice-pass"}
+    r = cvatcore_client.post("/api/auth/login", json=creds)
     assert r.status_code == 200
     assert r.json()["key"]
     assert {"sessionid", "csrftoken"} <= set(cvatcore_client.cookies.keys())
@@ -117,7 +118,8 @@ def test_expired_token_is_refused(cvatcore_client, alice):
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     token = _make_token(cvatcore_client, expiry_date=past)
     cvatcore_client.logout()
-    r = cvatcore_client.get("/api/users/self", headers={"Authorization": f"Bearer {token['value']}"})
+    bearer = {"Authorization": f"Bearer {token['value']}"}
+    r = cvatcore_client.get("/api/users/self", headers=bearer)
     assert r.status_code == 401
 
 

@@ -44,8 +44,8 @@ def test_page_size_all_and_bad_pages(admin_client):
 def test_json_logic_filter(admin_client):
     f = json.dumps({"and": [{">=": [{"var": "username"}, "user20"]},
                             {"!=": [{"var": "username"}, "user22"]}]})
-    names = [u["username"] for u in admin_client.get(
-        "/api/users", params={"filter": f, "page_size": "all", "sort": "username"}).json()["results"]]
+    params = {"filter": f, "page_size": "all", "sort": "username"}
+    names = [u["username"] for u in admin_client.get("/api/users", params=params).json()["results"]]
     assert names == ["user20", "user21", "user23", "user24"]
     f = json.dumps({"in": ["ER1", {"var": "username"}]})
     names = {u["username"] for u in admin_client.get(
@@ -106,3 +106,30 @@ def test_failed_request_leaves_nothing_half_written(admin_client):
     assert r.status_code == 400 and "contact" in r.json()
     assert admin_client.get("/api/organizations").json()["count"] == before
     assert admin_client.get("/api/memberships").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "expr, status",
+    [
+        ({"==": [{"var": "is_active"}, True]}, 200),
+        ({"==": [{"var": "is_active"}, "false"]}, 200),
+        ({"<": [{"var": "is_active"}, True]}, 400),
+        ({"==": [{"var": "id"}, "abc"]}, 400),
+        ({"==": [{"var": "id"}, "3"]}, 200),
+        ({">": [{"var": "id"}, None]}, 400),
+        ({"==": [{"var": "username"}, 5]}, 200),
+    ],
+)
+def test_filter_values_are_checked_against_the_field_type(admin_client, expr, status):
+    r = admin_client.get("/api/users", params={"filter": json.dumps(expr)})
+    assert r.status_code == status, r.text
+    if status == 400:
+        assert "filter" in r.json()
+
+
+def test_boolean_filter_selects_rows(admin_client):
+    admin_client.patch("/api/users/2", json={"is_active": False})
+    inactive = admin_client.get("/api/users", params={
+        "filter": json.dumps({"==": [{"var": "is_active"}, False]})}).json()
+    assert [u["id"] for u in inactive["results"]] == [2]
+    assert admin_client.get("/api/users?is_active=false").json()["count"] == 1

@@ -1,18 +1,17 @@
-"""Alembic environment: the engine arrives through ``config.attributes`` (see migrate.py)."""
+"""Alembic environment: the connection arrives through ``config.attributes`` (migrate.py)."""
 
 from alembic import context
 
 from cvatcore.core.models import Base
 
 config = context.config
-engine = config.attributes["engine"]
+connection = config.attributes["connection"]
 
-with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()
+connection.commit()

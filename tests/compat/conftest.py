@@ -1,0 +1,231 @@
+"""Fixtures for the compatibility suite: a checker that validates real answers against the
+server's own OpenAPI document, and a real ``cvatcore serve`` process for CVAT's clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def to_json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` becomes a ``null`` alternative, and
+    objects that list their properties refuse any other (so an undocumented field fails)."""
+    if isinstance(node, list):
+        return [to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: to_json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("type") == "object" and "properties" in node:
+        out.setdefault("additionalProperties", False)
+    if node.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value)
+        if not re.search(r"(Z|[+-]\d\d:\d\d)$", value):
+            raise ValueError(f"{value!r} has no time zone")
+    return True
+
+
+@FORMATS.checks("uri", raises=ValueError)
+def _uri(value: object) -> bool:
+    if isinstance(value, str) and not urlsplit(value).scheme:
+        raise ValueError(f"{value!r} is not an absolute URI")
+    return True
+
+
+@FORMATS.checks("email")
+def _email(value: object) -> bool:
+    return not isinstance(value, str) or "@" in value
+
+
+@dataclass
+class SchemaChecker:
+    """Finds the operation a request hit and validates bodies against the document."""
+
+    document: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.components = to_json_schema(self.document["components"])
+        self.templates = [
+            (re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", path) + "$"), path)
+            for path in self.document["paths"]
+        ]
+
+    def operation(self, method: str, url: str) -> tuple[str, dict[str, Any]]:
+        path = urlsplit(url).path
+        matches = [tpl for rx, tpl in self.templates if rx.match(path)]
+        # A literal segment wins over a parameter (``/access_tokens/self`` over ``/{id}``).
+        matches.sort(key=lambda tpl: tpl.count("{"))
+        for template in matches:
+            operation = self.document["paths"][template].get(method.lower())
+            if operation is not None:
+                return template, operation
+        raise AssertionError(f"{method} {path} is not in the OpenAPI document")
+
+    def validate(self, schema: dict[str, Any], instance: Any, where: str) -> None:
+        root = {"components": self.components, "allOf": [to_json_schema(schema)]}
+        validator = jsonschema.Draft202012Validator(root, format_checker=FORMATS)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        assert not errors, f"{where}: " + "; ".join(
+            f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]
+        )
+
+    def check(self, method: str, url: str, status: int, body: bytes, content_type: str,
+              request_json: Any = None) -> None:
+        template, operation = self.operation(method, url)
+        where = f"{method} {template} -> {status}"
+        # A body the server accepted must be one the document allows.
+        if request_json is not None and "requestBody" in operation and status < 400:
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            self.validate(schema, request_json, f"{where} (request body)")
+        responses = operation["responses"]
+        assert str(status) in responses, f"{where}: status not documented ({list(responses)})"
+        content = responses[str(status)].get("content")
+        if content is None:
+            assert not body, f"{where}: documented without a body but returned {body[:200]!r}"
+            return
+        assert content_type.startswith("application/json"), f"{where}: {content_type}"
+        self.validate(content["application/json"]["schema"], json.loads(body), where)
+
+
+class CheckedClient:
+    """Wraps an ``ApiClient``: every answer is validated against the document, then returned."""
+
+    def __init__(self, client: Any, checker: SchemaChecker) -> None:
+        self.client, self.checker, self.checked = client, checker, []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, url, **kwargs)
+        self.checker.check(method, url, response.status_code, response.content,
+                           response.headers.get("content-type", ""), kwargs.get("json"))
+        self.checked.append((method, self.checker.operation(method, url)[0],
+                             response.status_code))
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def checked(cvatcore_app: Any) -> Iterator[Any]:
+    """``checked(client)``: a ``CheckedClient`` over ``client`` using the app's own document."""
+    from cvatcore.core.api.openapi import build_document
+
+    checker = SchemaChecker(build_document(cvatcore_app.state.cvatcore))
+    yield lambda client: CheckedClient(client, checker)
+
+
+# ---------------------------------------------------------------- a real server process
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    host: str
+    port: int
+    admin: tuple[str, str]
+    config: Path
+    log: Path
+
+    @property
+    def http_host(self) -> str:
+        """The host as cvat-sdk's ``make_client`` wants it (a bare host means https)."""
+        return f"http://{self.host}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.http_host}:{self.port}"
+
+    def cvatcore(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cvatcore(self.config, *args)
+
+
+def run_cvatcore(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
+    result = subprocess.run([str(BIN / "cvatcore"), *args], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, f"cvatcore {' '.join(args)}: {result.stderr}"
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"cvatcore serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/api/server/about", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"cvatcore serve did not answer within 60 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``cvatcore serve`` on a free port, with a fresh SQLite database and one administrator."""
+    root = tmp_path_factory.mktemp("live-server")
+    config = root / "cvatcore.toml"
+    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n')
+    admin = ("admin", "admin-pass-123")
+    run_cvatcore(config, "createsuperuser", "--username", admin[0], "--password", admin[1],
+                 "--email", "admin@example.com", "--no-input")
+    port = free_port()
+    log = root / "server.log"
+    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "cvatcore"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        server = LiveServer("127.0.0.1", port, admin, config, log)
+        wait_until_up(server.url, process, log)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)

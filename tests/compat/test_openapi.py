@@ -1,0 +1,250 @@
+"""``GET /api/schema`` describes the server exactly: every route is documented, every documented
+path exists, and real answers (successes and errors) validate against their documented schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from cvatcore.core.builtin.rest_api import core_ops
+from cvatcore.core.testing.harness import ApiClient
+from cvatcore.hooks import hookimpl
+
+COMPONENT_NAMES = {
+    "About", "Plugins", "PluginList", "Token", "LoginRequest", "RegisterRequest", "Register",
+    "Detail", "PasswordChangeRequest", "AccessTokenWriteRequest", "AccessTokenRead",
+    "AccessTokenCreated", "User", "MetaUser", "BasicUser", "PatchedUserRequest",
+    "OrganizationRead", "OrganizationWriteRequest", "MembershipRead",
+    "PatchedMembershipWriteRequest", "InvitationRead", "InvitationWriteRequest",
+    "AcceptInvitationRead",
+}
+
+
+def openapi_path(path: str) -> str:
+    return re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", path)
+
+
+def documented(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+
+
+def registered(app: Any) -> set[tuple[str, str]]:
+    return {
+        (openapi_path(route.path), method)
+        for route in app.routes if isinstance(route, Route)
+        for method in route.methods or () if method != "HEAD"
+    }
+
+
+def refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if "$ref" in node else set()
+        return found.union(*(refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(refs(v) for v in node))
+    return set()
+
+
+def test_document_shape(cvatcore_client):
+    r = cvatcore_client.get("/api/schema")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    doc = r.json()
+    assert doc["openapi"] == "3.0.3" and doc["info"]["version"] == "2.80.0"
+    schemas = doc["components"]["schemas"]
+    assert set(schemas) >= COMPONENT_NAMES
+    for name in ("MetaUser", "OrganizationRead", "MembershipRead", "InvitationRead",
+                 "AccessTokenRead"):
+        assert {"count", "next", "previous", "results"} <= set(
+            schemas[f"Paginated{name}List"]["properties"])
+    for ref in refs(doc):
+        assert ref.startswith("#/components/schemas/") and ref.split("/")[-1] in schemas, ref
+    operation_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    assert doc["components"]["securitySchemes"]["sessionAuth"] == {
+        "type": "apiKey", "in": "cookie", "name": "sessionid",
+        "description": "The session cookie `POST /api/auth/login` sets."}
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["tokenAuth"]["x-token-prefix"] == "Token"
+    assert schemes["accessTokenAuth"] == {**schemes["accessTokenAuth"], "type": "http",
+                                          "scheme": "bearer"}
+    assert {"csrfAuth", "basicAuth"} <= set(schemes)
+
+
+def test_operations_describe_their_parameters(cvatcore_client):
+    doc = cvatcore_client.get("/api/schema").json()
+    users = doc["paths"]["/api/users"]["get"]
+    names = {(p["in"], p["name"]) for p in users["parameters"]}
+    assert {("query", "page"), ("query", "page_size"), ("query", "org"), ("query", "org_id"),
+            ("header", "X-Organization"), ("query", "filter"), ("query", "sort"),
+            ("query", "search"), ("query", "username")} <= names
+    is_active = next(p for p in users["parameters"] if p["name"] == "is_active")
+    assert is_active["schema"] == {"type": "boolean"}
+    retrieve = doc["paths"]["/api/users/{id}"]["get"]
+    assert {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"},
+            "description": "The id of the object."} in retrieve["parameters"]
+    for code in ("401", "403", "404"):
+        assert retrieve["responses"][code]["content"]["application/json"]
+    about = doc["paths"]["/api/server/about"]["get"]
+    assert {} in about["security"] and "401" not in about["responses"]
+    tokens_self = doc["paths"]["/api/auth/access_tokens/self"]["get"]
+    assert tokens_self["security"] == [{"accessTokenAuth": []}]
+    roles = doc["components"]["schemas"]["RoleEnum"]["enum"]
+    assert sorted(roles) == ["maintainer", "owner", "supervisor", "worker"]
+
+
+def test_routes_and_document_agree(cvatcore_app, cvatcore_client):
+    doc = cvatcore_client.get("/api/schema").json()
+    assert registered(cvatcore_app) == documented(doc)
+    assert {(openapi_path(op.path), op.method) for op in core_ops()} == documented(doc)
+
+
+class ExtraRoutes:
+    """A plugin with its own route, which the document lists as well."""
+
+    @hookimpl
+    def register_routes(self, register):
+        async def ping(request):
+            return JSONResponse({"pong": True})
+
+        register("/api/extra/ping/{n:int}", ping, methods=["GET", "POST"], name="extra_ping")
+
+
+def test_plugin_routes_are_documented(register_plugin):
+    with register_plugin(ExtraRoutes(), "extra") as app, ApiClient(app) as client:
+        doc = client.get("/api/schema").json()
+        assert registered(app) == documented(doc)
+        op = doc["paths"]["/api/extra/ping/{n}"]["get"]
+        assert op["operationId"] == "extra_ping" and op["tags"] == ["extra"]
+        assert op["parameters"][0]["schema"] == {"type": "integer"}
+
+
+@pytest.fixture
+def world(cvatcore_client, make_user, checked):
+    """An admin and two users, an organization with a member and a pending invitation, and an
+    access token; every answer on the way is validated."""
+    make_user("root", superuser=True)
+    make_user("bob")
+    make_user("carol")
+    admin = checked(cvatcore_client)
+    cvatcore_client.login("root", "root-pass")
+    org = admin.post("/api/organizations", json={"slug": "acme", "name": "Acme",
+                                                 "contact": {"email": "x@acme.test"}}).json()
+    hdr = {"X-Organization": "acme"}
+    bob_inv = admin.post("/api/invitations", json={"role": "worker", "email": "bob@example.com"},
+                         headers=hdr).json()
+    carol_inv = admin.post("/api/invitations", headers=hdr,
+                           json={"role": "supervisor", "email": "carol@example.com"}).json()
+    token = admin.post("/api/auth/access_tokens", json={"name": "ci", "read_only": True}).json()
+    with ApiClient(cvatcore_client.app) as raw_bob:
+        bob = checked(raw_bob)
+        raw_bob.login("bob", "bob-pass")
+        accepted = bob.post(f"/api/invitations/{bob_inv['key']}/accept").json()
+        assert accepted == {"organization_slug": "acme"}
+        users_in_org = bob.get("/api/users", headers=hdr).json()["results"]
+        assert {"url", "id", "username", "first_name", "last_name"} == set(
+            next(u for u in users_in_org if u["username"] == "root"))
+        bob.get("/api/memberships", headers=hdr)
+        bob.get("/api/invitations")
+    members = admin.get("/api/memberships", params={"org": "acme"}).json()["results"]
+    bob_id = next(m["user"]["id"] for m in members if m["user"]["username"] == "bob")
+    return {
+        "admin": admin, "token": token, "org": org, "bob_id": bob_id, "carol_inv": carol_inv,
+        "membership": next(m for m in members if m["user"]["username"] == "bob"),
+    }
+
+
+def test_every_get_answer_matches_the_document(world):
+    admin = world["admin"]
+    samples = {
+        "/api/users/{id}": world["bob_id"],
+        "/api/organizations/{id}": world["org"]["id"],
+        "/api/memberships/{id}": world["membership"]["id"],
+        "/api/invitations/{key}": world["carol_inv"]["key"],
+        "/api/auth/access_tokens/{id}": world["token"]["id"],
+    }
+    bearer = {"Authorization": f"Bearer {world['token']['value']}"}
+    for op in core_ops():
+        if op.method != "GET":
+            continue
+        path = openapi_path(op.path)
+        headers = bearer if path == "/api/auth/access_tokens/self" else {}
+        if "{" in path:
+            assert path in samples, f"add a sample object for {path}"
+            path = re.sub(r"\{\w+\}", str(samples[path]), path)
+        r = admin.get(path, headers=headers)
+        assert r.status_code == op.status, (path, r.text)
+        if op.paginated:
+            r = admin.get(path, params={"page_size": 1})
+            assert r.status_code == 200 and len(r.json()["results"]) <= 1
+    checked_gets = {(m, p) for m, p, s in admin.checked if m == "GET" and s == 200}
+    assert checked_gets == {(op.method, openapi_path(op.path)) for op in core_ops()
+                            if op.method == "GET"}
+    admin.get("/api/users/self", params={"org": "acme"})
+    admin.get("/api/organizations", params={"filter": '{"==":[{"var":"slug"},"acme"]}'})
+    admin.get("/api/invitations", params={"accepted": "false", "org": "acme"})
+
+
+def test_writes_and_errors_match_the_document(world, cvatcore_client, checked):
+    admin, org = world["admin"], world["org"]
+    assert admin.patch(f"/api/organizations/{org['id']}", json={"description": "d"}).status_code \
+        == 200
+    assert admin.patch(f"/api/memberships/{world['membership']['id']}",
+                       json={"role": "supervisor"}).status_code == 200
+    assert admin.patch(f"/api/users/{world['bob_id']}", json={"first_name": "Bob"}).status_code \
+        == 200
+    token_id = world["token"]["id"]
+    assert admin.patch(f"/api/auth/access_tokens/{token_id}", json={"name": "ci-2"}).json()[
+        "name"] == "ci-2"
+    key = world["carol_inv"]["key"]
+    assert admin.post(f"/api/invitations/{key}/resend").status_code == 204
+    assert admin.post("/api/auth/password/change", json={
+        "old_password": "root-pass", "new_password1": "new-pass-1234",
+        "new_password2": "new-pass-1234"}).status_code == 200
+    # errors are JSON and documented
+    assert admin.get("/api/users/99999").status_code == 404
+    assert admin.get("/api/users", params={"filter": "{not json"}).status_code == 400
+    assert admin.post("/api/organizations", json={"slug": "bad slug!"}).status_code == 400
+    assert admin.get("/api/auth/access_tokens/self").status_code == 404
+    assert admin.get("/api/users", params={"org": "nope"}).status_code == 404
+    assert admin.delete(f"/api/auth/access_tokens/{token_id}").status_code == 204
+    assert admin.delete(f"/api/invitations/{key}").status_code == 204
+    assert admin.delete(f"/api/memberships/{world['membership']['id']}").status_code == 204
+    assert admin.delete(f"/api/organizations/{org['id']}").status_code == 204
+    assert admin.post("/api/auth/logout").status_code == 200
+    assert admin.get("/api/users/self").status_code == 401
+    anonymous = checked(cvatcore_client)
+    assert anonymous.post("/api/auth/login", json={"username": "root", "password": "x"}) \
+        .status_code == 401
+    r = anonymous.post("/api/auth/register", json={
+        "username": "dave", "email": "dave@example.com", "password1": "long-enough-1",
+        "password2": "long-enough-1", "first_name": "Dave", "last_name": "D"})
+    assert r.status_code == 201
+    assert anonymous.get("/api/users/self", headers={"Authorization": f"Token {r.json()['key']}"}) \
+        .status_code == 200
+    assert anonymous.get("/api/server/plugins").status_code in (200, 401)
+    assert anonymous.get("/api/users", headers={"Authorization": "Bearer nope"}).status_code \
+        == 401
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda u: u.update(secret="x"),  # an undocumented field
+    lambda u: u.pop("username"),  # a required one missing
+    lambda u: u.update(date_joined=None),  # null where the document does not allow it
+    lambda u: u.update(last_login="yesterday"),  # not a date-time
+    lambda u: u.update(groups=["root"]),  # outside the enum
+])
+def test_the_checker_is_strict(cvatcore_client, make_user, checked, mutate):
+    """The validation above means something: a wrong answer fails it."""
+    make_user("root", superuser=True)
+    cvatcore_client.login("root", "root-pass")
+    client = checked(cvatcore_client)
+    me = client.get("/api/users/self").json()
+    user_schema = {"$ref": "#/components/schemas/User"}
+    client.checker.validate(user_schema, me, "as returned")
+    mutate(me)
+    with pytest.raises(AssertionError):
+        client.checker.validate(user_schema, me, "mutated")

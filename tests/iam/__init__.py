@@ -1,0 +1,1 @@
+"""IAM matrix tests: users, organizations, memberships and invitations against CVAT's tables."""

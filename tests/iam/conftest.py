@@ -1,0 +1,96 @@
+"""Fixtures for the IAM matrix tests: one database and one world per test module.
+
+Each module runs twice, on SQLite and on PostgreSQL. The kit's ``cvatcore_database_url``,
+``cvatcore_settings`` and ``cvatcore_app`` are overridden here, for this folder only, with
+module-scoped versions (same parameters, same settings), so the kit's ``make_user`` keeps
+working and the world is built once per module and database instead of once per case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from cvatcore.core.testing import ApiClient, build_test_app, postgres_database, test_settings
+
+from .support import Batch, Clients, Scratch, World, build_world, unique_name
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def cvatcore_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The kit's two databases, made once per module."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def cvatcore_settings(
+    tmp_path_factory: pytest.TempPathFactory, cvatcore_database_url: str | None
+) -> Any:
+    return test_settings(tmp_path_factory.mktemp("iam"), cvatcore_database_url)
+
+
+@pytest.fixture(scope="module")
+def cvatcore_app(cvatcore_settings: Any) -> Iterator[Any]:
+    app = build_test_app(cvatcore_settings)
+    yield app
+    app.state.cvatcore.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(cvatcore_app: Any) -> World:
+    """The users, organizations, memberships and invitations of ``support.WORLD_*``."""
+    with cvatcore_app.state.cvatcore.db.unit_of_work() as session:
+        return build_world(session)
+
+
+@pytest.fixture(scope="module")
+def clients(cvatcore_app: Any, world: World) -> Iterator[Clients]:
+    """``clients["owner"]``: a client signed in as that world user."""
+    with ExitStack() as stack:
+        yield Clients(cvatcore_app, stack)
+
+
+@pytest.fixture(scope="module")
+def batch(cvatcore_app: Any, world: World) -> Batch:
+    """Fresh objects for whole matrices of cases (see ``support.Batch``)."""
+    return Batch(cvatcore_app)
+
+
+@pytest.fixture
+def pristine_world(world: World, batch: Batch) -> World:
+    """The world with nothing else in it: for cases that list everything someone sees."""
+    batch.purge()
+    return world
+
+
+@pytest.fixture
+def scratch(cvatcore_app: Any, world: World) -> Iterator[Scratch]:
+    """Objects for one case, deleted after it."""
+    made = Scratch(cvatcore_app)
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture
+def make_actor(
+    clients: Clients, make_user: Callable[..., Any], scratch: Scratch
+) -> Callable[[str], tuple[int, ApiClient]]:
+    """``make_actor("worker")``: a new signed-in user with that system role, deleted after the
+    case (for cases that change or delete the actor itself)."""
+
+    def make(privilege: str) -> tuple[int, ApiClient]:
+        name = unique_name("actor")
+        user = make_user(name, groups=[privilege], superuser=privilege == "admin")
+        scratch.user_ids.append(user.id)
+        return user.id, clients.login(name)
+
+    return make
