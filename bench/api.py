@@ -330,9 +330,23 @@ def print_table(all_results: dict[str, dict[str, dict[str, Result]]]) -> None:
                   f"{mark}")
     errors = sum(r.errors for per_app in all_results.values() for rs in per_app.values()
                  for r in rs.values())
+    print(f"\nuvicorn {uvicorn_impls()}, one worker, no access log, for both apps")
     print(f"\nwrk -t{THREADS} -c{CONNECTIONS}, target ratio >= 0.5: "
           f"{'met' if not misses else f'missed on {misses} row(s)'}"
           + (f"; {errors} non-2xx/socket errors" if errors else ""))
+
+
+def uvicorn_impls() -> str:
+    """What uvicorn's "auto" loop and http settings pick here (both apps use "auto")."""
+    from uvicorn.loops.auto import auto_loop_factory
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    loop = auto_loop_factory()()
+    try:
+        loop_name = type(loop).__module__.split(".")[0]
+    finally:
+        loop.close()
+    return f"loop={loop_name} http={AutoHTTPProtocol.__name__}"
 
 
 def main() -> int:

@@ -7,7 +7,13 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]' -e plugins/example
+.venv/bin/python -m pip install -q -e '.[test]' -e plugins/example -e plugins/ldap
+
+# The LDAP plug-in's tests start a real OpenLDAP server (they fail, never skip, without it).
+if { ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ]; } || ! command -v ldapadd >/dev/null
+then
+    apt-get update -qq && apt-get install -y -qq slapd ldap-utils
+fi
 
 # PostgreSQL on 127.0.0.1:5432 (trust auth): start the machine's cluster if it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -12,7 +12,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -137,21 +136,25 @@ class RequestThreads:
 
     Few threads on purpose. A request's Python work holds the GIL, and every thread beyond
     what the GIL lets run adds hand-offs and wake-ups: with bench/api.py, 2 threads serve
-    30 to 60% more requests than 8, with SQLite and with PostgreSQL alike (40, anyio's
-    default, is worse still). So ``size`` threads serve normally; when work is waiting and
-    threads have been on one request for ``stuck_after`` seconds (blocked on a lock, a slow
-    disk or network, a password hash), extra threads start so that ``size`` keep serving,
-    up to ``max_size``, and they stop once they are not needed.
+    30 to 60% more requests than 8 with SQLite and with PostgreSQL alike (40, anyio's
+    default, is worse still), and with SQLite, whose calls are short and in-process, 1 serves
+    ~15% more than 2 (``Database.request_threads`` says how many for a database). So
+    ``size`` threads serve normally. When work is waiting and threads have been on one
+    request for ``stuck_after`` seconds (blocked on a lock, a slow disk or network, a
+    password hash), extra threads start so that ``size`` keep serving, up to ``max_size``,
+    and they stop once they are not needed; a monitor thread checks five times per
+    ``stuck_after``.
 
-    One set per process, shared by every app in it; the threads are daemons, as a server
-    stops only once its requests have finished.
+    One set per size and process, shared by every app in it (``request_threads``); the
+    threads are daemons, as a server stops only once its requests have finished.
     """
 
-    def __init__(self, size: int = 2, max_size: int = 32, stuck_after: float = 0.25) -> None:
+    def __init__(self, size: int = 2, max_size: int = 32, stuck_after: float = 0.1) -> None:
         self.size, self.max_size, self.stuck_after = size, max_size, stuck_after
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
+        self._monitoring = False
         self._busy_since: dict[int, float] = {}  # thread ident -> when its request began
 
     async def run(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -159,9 +162,23 @@ class RequestThreads:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put((loop, future, contextvars.copy_context(), func, args))
-        if self._threads < self.size or self._queue.qsize() and self._threads < self.max_size:
-            self._grow()
+        if self._threads < self.size:
+            self._start()
         return await future
+
+    def _start(self) -> None:
+        with self._lock:
+            monitor, self._monitoring = not self._monitoring, True
+        self._grow()
+        if monitor:
+            threading.Thread(target=self._monitor, name="cvatcore-request-monitor",
+                             daemon=True).start()
+
+    def _monitor(self) -> None:
+        while True:
+            time.sleep(self.stuck_after / 5)
+            if self._queue.qsize() and self._threads < self.max_size:
+                self._grow()
 
     def _stuck(self) -> int:
         limit = time.monotonic() - self.stuck_after
@@ -231,16 +248,27 @@ def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
-REQUEST_THREADS = RequestThreads(int(os.environ.get("XTHREADS", "2")))
+_pools: dict[int, RequestThreads] = {}
+_pools_lock = threading.Lock()
 
 
-async def run_in_request_thread(func: Callable[..., Any], *args: Any) -> Any:
-    """``func(*args)`` in a request thread; event loops other than asyncio's use anyio's."""
+def request_threads(size: int) -> RequestThreads:
+    """The process's ``RequestThreads`` with ``size`` serving threads (one per size)."""
+    pool = _pools.get(size)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.setdefault(size, RequestThreads(size))
+    return pool
+
+
+async def run_in_request_thread(func: Callable[..., Any], *args: Any, threads: int = 2) -> Any:
+    """``func(*args)`` in a request thread (see ``RequestThreads``; ``threads`` is the number
+    that serve normally); event loops other than asyncio's use anyio's threads."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return await anyio.to_thread.run_sync(func, *args)
-    return await REQUEST_THREADS.run(func, *args)
+    return await request_threads(threads).run(func, *args)
 
 
 def endpoint(handler: Handler, *, authenticate: bool = True) -> Callable[[Request], Any]:
@@ -249,7 +277,10 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Callable[[Reques
     async def run(request: Request) -> Response:
         body = b"" if request.method in SAFE_METHODS else await request.body()
         state: AppState = request.app.state.cvatcore
-        return await run_in_request_thread(_run_sync, handler, request, body, state, authenticate)
+        return await run_in_request_thread(
+            _run_sync, handler, request, body, state, authenticate,
+            threads=state.db.request_threads,
+        )
 
     run.__name__ = getattr(handler, "__name__", "endpoint")
     run.__doc__ = handler.__doc__

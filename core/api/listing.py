@@ -204,16 +204,24 @@ def page_params(ctx: Ctx) -> tuple[int, int | None]:
 
 
 def paginate(
-    ctx: Ctx, stmt: Select[Any], serialize: Callable[[Sequence[Any]], list[dict[str, Any]]]
+    ctx: Ctx, stmt: Select[Any], serialize: Callable[[Sequence[Any]], list[dict[str, Any]]],
+    columns: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    """Run ``stmt`` for one page and build CVAT's ``{count, next, previous, results}``."""
+    """Run ``stmt`` for one page and build CVAT's ``{count, next, previous, results}``.
+
+    With ``columns`` the page is read as plain rows of those columns (no ORM objects), for
+    the lists that are read most.
+    """
     page, size = page_params(ctx)
     session = ctx.session
     counted = select(func.count()).select_from(stmt.order_by(None).subquery())
     count = session.execute(counted).scalar_one()
     if size is not None:
         stmt = stmt.limit(size).offset((page - 1) * size)
-    rows = session.execute(stmt).scalars().all()
+    if columns is None:
+        rows: Sequence[Any] = session.execute(stmt).scalars().all()
+    else:
+        rows = ctx.connection.execute(stmt.with_only_columns(*columns)).all()
     if page > 1 and not rows:
         from cvatcore.core.errors import NotFound
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import iso
+from cvatcore.core.iam.roles import privilege_of
 from cvatcore.core.models import AccessToken, Invitation, Membership, Organization, User
 from cvatcore.core.services.accounts import privilege
 from cvatcore.core.services.invitations import is_expired
@@ -30,29 +31,47 @@ def basic_user(ctx: Ctx, user: User | None) -> dict[str, Any] | None:
     }
 
 
-def full_user(ctx: Ctx, user: User) -> dict[str, Any]:
-    data = basic_user(ctx, user) or {}
-    data.update(
-        email=user.email,
-        groups=list(user.groups or []),
-        is_staff=user.is_staff,
-        is_superuser=user.is_superuser,
-        is_active=user.is_active,
-        last_login=iso(user.last_login),
-        date_joined=iso(user.date_joined),
-        has_analytics_access=privilege(user) in ("admin", "business"),
-    )
+#: The user columns list pages read, in the order ``user_record`` takes them.
+USER_FIELDS = (
+    "id", "username", "first_name", "last_name", "email", "groups", "is_staff",
+    "is_superuser", "is_active", "last_login", "date_joined",
+)
+USER_COLUMNS = tuple(getattr(User, name) for name in USER_FIELDS)
+
+
+def user_record(base: str, values: Sequence[Any], full: bool) -> dict[str, Any]:
+    """One user's JSON from its ``USER_FIELDS`` values, read by position: a page of 100
+    users costs a fraction of what reading ORM attributes would."""
+    (uid, username, first, last, email, groups, staff, superuser, active, login, joined) = values
+    data: dict[str, Any] = {
+        "url": f"{base}/api/users/{uid}", "id": uid, "username": username,
+        "first_name": first, "last_name": last,
+    }
+    if full:
+        data.update(
+            email=email,
+            groups=list(groups or []),
+            is_staff=staff,
+            is_superuser=superuser,
+            is_active=active,
+            last_login=iso(login),
+            date_joined=iso(joined),
+            has_analytics_access=privilege_of(groups, superuser) in ("admin", "business"),
+        )
     return data
 
 
-def users_page(ctx: Ctx, users: Sequence[User]) -> list[dict[str, Any]]:
-    """Full records for admins and for oneself, basic ones for everyone else (as CVAT)."""
+def full_user(ctx: Ctx, user: User) -> dict[str, Any]:
+    return user_record(base_url(ctx), [getattr(user, f) for f in USER_FIELDS], full=True)
+
+
+def users_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Rows of ``USER_COLUMNS``: full records for admins and for oneself, basic ones for
+    everyone else (as CVAT)."""
     viewer = ctx.require_user()
     admin = privilege(viewer) == "admin"
-    return [
-        full_user(ctx, u) if admin or u.id == viewer.id else basic_user(ctx, u) or {}
-        for u in users
-    ]
+    base = base_url(ctx)
+    return [user_record(base, row, admin or row[0] == viewer.id) for row in rows]
 
 
 def users_by_id(ctx: Ctx, ids: Iterable[int | None]) -> dict[int, User]:

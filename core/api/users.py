@@ -8,7 +8,7 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec, apply_query, paginate, parse_bool
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
-from cvatcore.core.api.serializers import basic_user, full_user, users_page
+from cvatcore.core.api.serializers import USER_COLUMNS, basic_user, full_user, users_page
 from cvatcore.core.models import User
 from cvatcore.core.services import users
 from cvatcore.core.services.accounts import privilege
@@ -27,7 +27,7 @@ SPEC = ListSpec(
 
 def list_users(ctx: Ctx) -> Response:
     stmt = apply_query(ctx, users.list_query(ctx), SPEC)
-    return JSON(paginate(ctx, stmt, lambda rows: users_page(ctx, rows)))
+    return JSON(paginate(ctx, stmt, lambda rows: users_page(ctx, rows), columns=USER_COLUMNS))
 
 
 def users_self(ctx: Ctx) -> Response:

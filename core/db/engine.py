@@ -79,8 +79,8 @@ class FixedQuery:
 
     It is compiled once per dialect and then run straight on the driver's cursor, inside the
     caller's transaction, with the column types' own bind and result processors. That skips
-    SQLAlchemy's per-execution machinery (cache key, execution context, result metadata):
-    about 100 us per call on this project's machines, a sixth of a whole request. Only for
+    SQLAlchemy's per-execution machinery (cache key, execution context, result metadata),
+    which measured ~100 us per call on this project's machines, more than the query. Only for
     statements whose types do not need the driver's column description to convert results.
     With ``echo`` on, it runs through SQLAlchemy as usual so the statement is logged.
     """
@@ -93,7 +93,7 @@ class FixedQuery:
         """Every row, as tuples; ``db`` is a request's ``Work`` or a ``Connection`` that is
         in a transaction."""
         if isinstance(db, Work):
-            if db._engine.echo:
+            if db.engine.echo:
                 return [tuple(row) for row in db.connection.execute(self.statement, params)]
             driver_connection = db.driver_connection
         elif db.engine.echo or not db.in_transaction():
@@ -204,6 +204,10 @@ class Work:
             self._close()
 
     @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
     def dialect(self) -> Dialect:
         return self._engine.dialect
 
@@ -278,6 +282,10 @@ class Database:
         self._joined = sessionmaker(expire_on_commit=False, join_transaction_mode="control_fully")
         sqlite = engine.dialect.name == "sqlite"
         self._sqlite_begin = ("BEGIN", "BEGIN IMMEDIATE") if sqlite else (None, None)
+        # How many threads serve requests normally (see core.api.context.RequestThreads):
+        # SQLite's calls are in-process and short, so a second thread only adds GIL
+        # hand-offs; with a server, a thread waiting on the network leaves the GIL to another.
+        self.request_threads = 1 if sqlite else 2
 
     @property
     def is_sqlite(self) -> bool:

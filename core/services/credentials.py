@@ -63,8 +63,7 @@ def drop_session(session: Session, key: str) -> None:
 
 
 def _user_lookup(table: Any, key_column: str, user_column: str, *extra: str) -> Any:
-    """``SELECT <every users column>, <extra columns> FROM <table> JOIN users`` by key hash,
-    built once: a Core statement whose compiled form SQLAlchemy caches."""
+    """``SELECT <every users column>, <extra columns> FROM <table> JOIN users`` by key hash."""
     users = User.__table__
     return (
         select(*(users.c[name] for name in _USER_ATTRS.values()), *(table.c[e] for e in extra))
@@ -75,6 +74,7 @@ def _user_lookup(table: Any, key_column: str, user_column: str, *extra: str) -> 
 
 # mapped attribute name -> column name, for every column of User, in table order
 _USER_ATTRS = {prop.key: prop.columns[0].key for prop in inspect(User).column_attrs}
+# Every request with a login token or a session cookie runs this: a FixedQuery, and no ORM.
 _SESSION_LOOKUP = FixedQuery(
     _user_lookup(AuthSession.__table__, "key_hash", "user_id", "csrf_token", "expires_at")
 )
@@ -100,12 +100,22 @@ def user_from_row(row: Any) -> User:
 
 
 def find_session(db: Work | Connection | Session, key: str) -> tuple[User, str] | None:
-    """The (detached) user and CSRF token of a live session, in one Core query."""
+    """The user and CSRF token of a live session, in one query.
+
+    With a request's ``Work`` (or a ``Connection``) the query skips the ORM and the user comes
+    back detached (``Ctx`` attaches it to the request's session if one is made); with a
+    ``Session`` the user is loaded into that session as usual."""
     params = {"key_hash": key_hash(key)}
-    if isinstance(db, Work | Connection):
-        row = _SESSION_LOOKUP.first(db, params)
-    else:
-        row = db.execute(_SESSION_LOOKUP.statement, params).first()
+    if isinstance(db, Session):
+        found = db.execute(
+            select(User, AuthSession.csrf_token, AuthSession.expires_at)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(AuthSession.key_hash == params["key_hash"])
+        ).first()
+        if found is None or _aware(found[2]) < utcnow() or not found[0].is_active:
+            return None
+        return found[0], found[1]
+    row = _SESSION_LOOKUP.first(db, params)
     if row is None or _aware(row[-1]) < utcnow():
         return None
     user = user_from_row(row)

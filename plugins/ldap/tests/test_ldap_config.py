@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
+
 import pytest
 from cvatcore_ldap.config import LdapConfig
 from cvatcore_ldap.roles import RoleMapper, normalize_dn
+from cvatcore_ldap.testing import SlapdError, find_tool
 from pydantic import ValidationError
+
+from cvatcore.core.config import load_settings
 
 SERVER = {"server_uris": ["ldaps://dc1.corp.example", "ldaps://dc2.corp.example"]}
 
@@ -100,3 +107,32 @@ def test_required_group_decides_who_may_sign_in():
     strict = mapper(required_group="CN=CVAT Access,DC=x")
     assert strict.decide(["cn=cvat access,dc=x", "cn=users,dc=x"]).allowed
     assert not strict.decide(["cn=users,dc=x"]).allowed
+
+
+def test_a_missing_server_tool_names_the_fix():
+    with pytest.raises(SlapdError, match="apt-get install -y slapd ldap-utils"):
+        find_tool("slapd-that-is-not-installed")
+
+
+def readme_examples():
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
+    return [tomllib.loads(b) for b in blocks if "[auth.options.ldap]" in b]
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_readme_examples_are_valid_settings(index, tmp_path, monkeypatch):
+    options = readme_examples()[index]["auth"]["options"]["ldap"]
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("placeholder")  # the examples name a CA file of the reader's system
+    monkeypatch.setenv("CVAT_LDAP_BIND_PASSWORD", "from-env")
+    (tmp_path / "bind").write_text("from-file\n")
+    secret_ref = options["bind_password"]
+    if "$file" in secret_ref:
+        secret_ref["$file"] = str(tmp_path / "bind")
+    options["ca_file"] = str(ca_file)
+    settings = load_settings(None, auth={"backends": ["ldap", "local"],
+                                         "options": {"ldap": options}})
+    config = LdapConfig(**settings.auth.options["ldap"])
+    assert config.bind_password.get_secret_value() in ("from-env", "from-file")
+    assert config.role_groups["admin"] and config.preset in ("active_directory", "freeipa")

@@ -3,6 +3,8 @@ and what a group change does at the next sign-in (with and without the group cac
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from cvatcore_ldap import LdapBackend, LdapConfig
 from cvatcore_ldap.directory import IN_CHAIN, Directory, DirectoryUser
@@ -119,3 +121,22 @@ def test_group_cache_keeps_roles_for_its_lifetime_only(slapd, no_accounts, regro
         assert sign_in(backend, "heidi", no_accounts).groups == ["business"]  # still cached
         now[0] += 21
         assert sign_in(backend, "heidi", no_accounts).groups == ["user"]  # expired: re-read
+
+
+@pytest.mark.parametrize(("nested", "roles"), [("iterative", ["worker"]), ("off", ["user"])])
+def test_groups_found_by_searching_for_the_member(slapd, no_accounts, nested, roles):
+    # Instead of memberOf: (&(objectClass=groupOfNames)(member=<nina's DN>)), then parents.
+    options = slapd.ipa_options(group_source="search", nested_groups=nested)
+    identity = sign_in(LdapBackend(LdapConfig(**options)), "nina", no_accounts)
+    assert identity.groups == roles
+
+
+def test_concurrent_sign_ins_each_get_their_own_roles(slapd, no_accounts, dead_uri):
+    backend = LdapBackend(LdapConfig(**slapd.ad_options(server_uris=[dead_uri, slapd.ldap_uri],
+                                                        group_cache_seconds=5)))
+    expected = {"alice": ["admin"], "bob": ["worker"], "carol": ["user"],
+                "frank": ["business", "worker"]}
+    logins = list(expected) * 10
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda n: (n, sign_in(backend, n, no_accounts)), logins))
+    assert all(identity.groups == expected[name] for name, identity in results)

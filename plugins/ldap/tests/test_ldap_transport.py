@@ -41,6 +41,13 @@ def test_a_certificate_that_fails_validation_is_refused(slapd, no_accounts, mode
         bob(backend(slapd, **options), no_accounts)
 
 
+def test_a_certificate_for_another_host_name_is_refused(slapd, no_accounts):
+    # The certificate names IP 127.0.0.1 only; "localhost" reaches the same server.
+    elsewhere = slapd.ldaps_uri.replace("127.0.0.1", "localhost")
+    with pytest.raises(AuthUnavailableError, match="Hostname mismatch"):
+        bob(backend(slapd, server_uris=[elsewhere], ca_file=str(slapd.ca_file)), no_accounts)
+
+
 def test_certificate_checks_can_be_turned_off_explicitly(slapd, no_accounts):
     lax = backend(slapd, server_uris=[slapd.ldaps_uri], ca_file=str(slapd.untrusted_ca_file),
                   validate_certificate=False)

@@ -19,7 +19,6 @@ from typing import Any
 
 from ldap3 import BASE, NO_ATTRIBUTES, NONE, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
-from ldap3.core.tls import check_hostname
 from ldap3.utils.conv import escape_filter_chars
 
 from cvatcore.hooks import AuthUnavailableError
@@ -36,24 +35,33 @@ ACCOUNTDISABLE = 0x2  # userAccountControl bit of a disabled AD account
 FILTER_CHUNK = 50  # member clauses per search when nested groups are expanded by hand
 
 
-class ClosingTls(Tls):  # type: ignore[misc]
-    """ldap3's ``Tls``, except that a failed handshake closes its socket.
+class StdlibTls(Tls):  # type: ignore[misc]
+    """ldap3's ``Tls`` with the handshake done by one ``ssl.SSLContext`` built up front.
 
-    ldap3 2.9.1 drops the half-open ``SSLSocket`` when the handshake or the certificate check
-    fails, leaking a file descriptor per refused attempt.
+    The standard library checks the chain and the host name (DNS or IP address) in the
+    handshake. ldap3 2.9.1 would call the deprecated ``ssl.match_hostname`` instead, rebuild
+    the context on every connection, and leak the socket when the handshake fails.
     """
 
+    def __init__(self, validate: bool, ca_file: str | None) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED if validate else ssl.CERT_NONE,
+                         ca_certs_file=ca_file)
+        self.context = ssl.create_default_context(cafile=ca_file)
+        if not validate:
+            self.context.check_hostname = False
+            self.context.verify_mode = ssl.CERT_NONE
+
     def wrap_socket(self, connection: Connection, do_handshake: bool = False) -> None:
-        super().wrap_socket(connection, do_handshake=False)
-        if not do_handshake:
-            return
-        try:
-            connection.socket.do_handshake()
-            if self.validate in (ssl.CERT_REQUIRED, ssl.CERT_OPTIONAL):
-                check_hostname(connection.socket, connection.server.host, self.valid_names)
-        except BaseException:
-            connection.socket.close()
-            raise
+        connection.socket = self.context.wrap_socket(
+            connection.socket, server_side=False, do_handshake_on_connect=False,
+            server_hostname=connection.server.host,
+        )
+        if do_handshake:
+            try:
+                connection.socket.do_handshake()
+            except BaseException:
+                connection.socket.close()
+                raise
 
 
 @dataclass(frozen=True)
@@ -75,15 +83,9 @@ class Directory:
     def __init__(self, config: LdapConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        tls = ClosingTls(
-            validate=ssl.CERT_REQUIRED if config.validate_certificate else ssl.CERT_NONE,
-            ca_certs_file=str(config.ca_file) if config.ca_file else None,
-        )
-        self.servers = [
-            (uri, Server(uri, use_ssl=uri.lower().startswith("ldaps://"), tls=tls,
-                         connect_timeout=config.connect_timeout, get_info=NONE))
-            for uri in config.server_uris
-        ]
+        tls = StdlibTls(config.validate_certificate,
+                        str(config.ca_file) if config.ca_file else None)
+        self.tls = tls
         self._down_until: dict[str, float] = {}
         self._lock = threading.Lock()
         self._in_chain: bool | None = {"in_chain": True, "iterative": False}.get(
@@ -105,7 +107,11 @@ class Directory:
     def _connect(self) -> tuple[Connection, str]:
         failures = []
         secret = self.config.bind_password
-        for uri, server in self._in_order():
+        for uri in self._in_order():
+            # A Server per connection: ldap3 keeps per-connection state (the address in use)
+            # on the Server object, which concurrent sign-ins must not share.
+            server = Server(uri, use_ssl=uri.lower().startswith("ldaps://"), tls=self.tls,
+                            connect_timeout=self.config.connect_timeout, get_info=NONE)
             conn = Connection(
                 server, user=self.config.bind_dn,
                 password=secret.get_secret_value() if secret else None,
@@ -136,12 +142,12 @@ class Directory:
             return conn, uri
         raise AuthUnavailableError("no LDAP server answered: " + "; ".join(failures))
 
-    def _in_order(self) -> list[tuple[str, Server]]:
+    def _in_order(self) -> list[str]:
         """The configured order, except that servers down recently are tried last."""
         now = self.clock()
         with self._lock:
             down = {uri for uri, until in self._down_until.items() if until > now}
-        return sorted(self.servers, key=lambda pair: pair[0] in down)
+        return sorted(self.config.server_uris, key=lambda uri: uri in down)
 
     def _mark(self, uri: str, up: bool) -> None:
         with self._lock:
@@ -296,5 +302,10 @@ def _unique(dns: list[str]) -> list[str]:
 
 
 def _close(conn: Connection) -> None:
-    with suppress(LDAPException):
+    with suppress(LDAPException, OSError):
         conn.unbind()
+    # After a failed connect ldap3 keeps the socket it opened; close it ourselves.
+    sock = getattr(conn, "socket", None)
+    if sock is not None:
+        with suppress(OSError):
+            sock.close()
