@@ -11,8 +11,13 @@ def privilege_of(groups: list[str] | None, is_superuser: bool = False) -> str:
     """The strongest system role among ``groups`` (a superuser is an admin)."""
     if is_superuser:
         return "admin"
-    known = [g for g in (groups or []) if g in PRIVILEGE_RANK]
-    return min(known, key=PRIVILEGE_RANK.__getitem__, default="none")
+    # A plain loop: this runs once per user on every list page.
+    best, best_rank = "none", PRIVILEGE_RANK["none"]
+    for group in groups or ():
+        rank = PRIVILEGE_RANK.get(group, best_rank)
+        if rank < best_rank:
+            best, best_rank = group, rank
+    return best
 
 
 def has_privilege(actual: str, required: str) -> bool:
