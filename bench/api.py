@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _venv import reexec_in_venv
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -42,17 +44,6 @@ EXTRA_USERS = 150
 ENDPOINTS = (("users/self", "/api/users/self"), ("users?page_size=100", "/api/users?page_size=100"))
 THREADS, CONNECTIONS = 2, 32
 START_TIMEOUT = 60.0
-
-
-def _reexec_in_venv() -> None:
-    """``python bench/api.py`` from outside the venv: run again with the project's venv."""
-    try:
-        import cvatcore.core  # noqa: F401
-    except ImportError:
-        venv_python = ROOT / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable) != venv_python:
-            os.execv(venv_python, [str(venv_python), *sys.argv])
-        raise
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -361,7 +352,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
-    _reexec_in_venv()
+    reexec_in_venv("cvatcore.core")
 
     # SIGTERM/SIGHUP become exceptions, so the finally blocks stop children and drop the DB.
     def _raise(signum: int, _frame: Any) -> None:

@@ -27,9 +27,7 @@ Usage: ``.venv/bin/python bench/ldap.py [--logins 150] [--local-logins 20] [--ro
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -37,19 +35,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from _venv import reexec_in_venv
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_USER = ("lena", "lena-local-password")
-
-
-def _reexec_in_venv() -> None:
-    """``python bench/ldap.py`` from outside the venv: run again with the project's venv."""
-    try:
-        import cvatcore_ldap  # noqa: F401
-    except ImportError:
-        venv_python = ROOT / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable) != venv_python:
-            os.execv(venv_python, [str(venv_python), *sys.argv])
-        raise
 
 
 @contextmanager
@@ -111,7 +100,7 @@ def timed(login: Callable[[], None], limit: int, max_seconds: float) -> float:
 
 
 def main() -> None:
-    _reexec_in_venv()
+    reexec_in_venv("cvatcore_ldap")
     from cvatcore_ldap.testing import start_slapd
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

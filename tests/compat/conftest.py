@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +17,8 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+
+from cvatcore.core.testing.live import serve
 
 BIN = Path(sys.executable).parent
 
@@ -181,26 +180,6 @@ def run_cvatcore(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"cvatcore serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/api/server/about", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"cvatcore serve did not answer within 60 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``cvatcore serve`` on a free port, with a fresh SQLite database and one administrator."""
@@ -210,22 +189,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     admin = ("admin", "admin-pass-123")
     run_cvatcore(config, "createsuperuser", "--username", admin[0], "--password", admin[1],
                  "--email", "admin@example.com", "--no-input")
-    port = free_port()
     log = root / "server.log"
     env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "cvatcore"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        server = LiveServer("127.0.0.1", port, admin, config, log)
-        wait_until_up(server.url, process, log)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    with serve(env, log) as url:
+        yield LiveServer("127.0.0.1", int(url.rsplit(":", 1)[1]), admin, config, log)

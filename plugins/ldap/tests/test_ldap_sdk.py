@@ -6,30 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from cvat_sdk import make_client, models
 from cvat_sdk.api_client import exceptions
-from cvatcore_ldap.testing import AD_SERVICE, free_port, password_of, write_settings
+from cvatcore_ldap.testing import AD_SERVICE, password_of, write_settings
+
+from cvatcore.core.testing.live import serve
 
 BIN = Path(sys.executable).parent
 LOCAL_ADMIN = ("root-admin", "root-admin-pass-1")
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"cvatcore serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/api/server/about", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"cvatcore serve did not answer within 30 s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +30,9 @@ def server(slapd, tmp_path_factory):
     subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", LOCAL_ADMIN[0],
                     "--password", LOCAL_ADMIN[1], "--no-input"],
                    env=env, check=True, capture_output=True, timeout=60)
-    port, log = free_port(), root / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "cvatcore"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, log)
-        yield port, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    log = root / "server.log"
+    with serve(env, log) as url:
+        yield int(url.rsplit(":", 1)[1]), log
 
 
 def client(port, username):
