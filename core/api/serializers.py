@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import iso
@@ -36,13 +38,23 @@ USER_FIELDS = (
     "id", "username", "first_name", "last_name", "email", "groups", "is_staff",
     "is_superuser", "is_active", "last_login", "date_joined",
 )
-USER_COLUMNS = tuple(getattr(User, name) for name in USER_FIELDS)
+# ``groups`` is read as its JSON text: a page holds few distinct values, decoded once each.
+USER_COLUMNS = tuple(
+    cast(User.groups, Text) if name == "groups" else getattr(User, name) for name in USER_FIELDS
+)
+
+
+@lru_cache(maxsize=256)
+def _decoded_groups(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 def user_record(base: str, values: Sequence[Any], full: bool) -> dict[str, Any]:
     """One user's JSON from its ``USER_FIELDS`` values, read by position: a page of 100
     users costs a fraction of what reading ORM attributes would."""
     (uid, username, first, last, email, groups, staff, superuser, active, login, joined) = values
+    if isinstance(groups, str):
+        groups = _decoded_groups(groups)
     data: dict[str, Any] = {
         "url": f"{base}/api/users/{uid}", "id": uid, "username": username,
         "first_name": first, "last_name": last,
