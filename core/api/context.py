@@ -32,10 +32,9 @@ from starlette.responses import Response
 from cvatcore.core.db.engine import Work
 from cvatcore.core.errors import NotAuthenticated, ValidationFailed
 from cvatcore.core.models import User
-from cvatcore.core.services.credentials import authenticate_request
+from cvatcore.core.services.credentials import SAFE_METHODS, authenticate_request
 from cvatcore.core.state import AppState
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # PostgreSQL text cannot hold NUL; refusing it everywhere keeps both databases alike.
 NUL_MESSAGE = "NUL characters are not allowed in requests."
 

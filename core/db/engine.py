@@ -272,13 +272,11 @@ class Work:
 
 
 class Database:
-    """The engine plus a session factory; ``unit_of_work`` is one transaction."""
+    """The engine and its transactions: ``work`` (requests) and ``unit_of_work`` (ORM)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer_engine = engine.execution_options(cvatcore_write=True)
-        self._reader = sessionmaker(engine, expire_on_commit=False)
-        self._writer = sessionmaker(self._writer_engine, expire_on_commit=False)
         self._joined = sessionmaker(expire_on_commit=False, join_transaction_mode="control_fully")
         sqlite = engine.dialect.name == "sqlite"
         self._sqlite_begin = ("BEGIN", "BEGIN IMMEDIATE") if sqlite else (None, None)
@@ -293,10 +291,10 @@ class Database:
 
     @contextmanager
     def unit_of_work(self, write: bool = True) -> Iterator[Session]:
-        """A session whose work commits at the end of the block or rolls back on error."""
-        factory = self._writer if write else self._reader
-        with factory() as session, session.begin():
-            yield session
+        """A session whose work commits at the end of the block or rolls back on error: the
+        ORM face of ``work``, for code outside a request (CLI, tests, start-up)."""
+        with self.work(write) as work:
+            yield work.session
 
     def work(self, write: bool = True) -> Work:
         """One transaction (``with db.work(write) as work:``), as ``unit_of_work``, whose
