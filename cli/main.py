@@ -81,6 +81,40 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
+@cli.command()
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="Jobs run at once by this process.")
+@click.option("--once", is_flag=True, help="Run what is runnable now, then exit.")
+def worker(threads: int, once: bool) -> None:
+    """Run background jobs (task data, exports, deliveries) next to or instead of the
+    in-process workers of ``serve``; start any number, on any machine sharing the database."""
+    import signal
+    import threading
+
+    from cvatcore.core.jobs.runner import JobRunner
+
+    state = _state()
+    _upgrade(state)
+    if once:
+        count = JobRunner(state).run_until_idle()
+        click.echo(f"ran {count} job(s)")
+        state.db.dispose()
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runners = [threading.Thread(target=JobRunner(state).serve, args=(stop,), daemon=True)
+               for _ in range(threads)]
+    for thread in runners:
+        thread.start()
+    click.echo(f"worker running {threads} thread(s); Ctrl-C stops after the current jobs")
+    while not stop.wait(0.5):
+        pass
+    for thread in runners:
+        thread.join()
+    state.db.dispose()
+
+
 @cli.group()
 def db() -> None:
     """Database schema commands."""
@@ -177,6 +211,9 @@ def build_cli(
     root = copy.copy(cli)
     root.commands = dict(cli.commands)
     root.context_settings = {**cli.context_settings, "obj": extra}
+    from cvatcore.cli.manifest import manifest
+
+    root.add_command(manifest)
     pm.hook.register_commands(cli=root)
     return root
 

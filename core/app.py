@@ -23,6 +23,7 @@ from cvatcore.core.api.responses import JSON
 from cvatcore.core.config import Settings, load_settings
 from cvatcore.core.db.migrate import upgrade
 from cvatcore.core.errors import ApiError
+from cvatcore.core.jobs.runner import InProcessWorkers
 from cvatcore.core.plugins import PluginError
 from cvatcore.core.state import AppState
 
@@ -185,10 +186,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.pm.hook.startup(app=app)
+        workers = InProcessWorkers(state, state.settings.jobs.in_process_workers)
+        workers.start()
         try:
             yield
         finally:
             try:
+                workers.stop()
                 _run_shutdown_hooks(state, app)
             finally:
                 state.db.dispose()

@@ -57,9 +57,30 @@ class AuthSettings(_Section):
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class MediaStoreSettings(_Section):
+    """Where task media (uploaded files, chunks) are kept: any storage provider. The default
+    is a ``local`` directory ``<data_dir>/media``; several replicas share a bucket instead."""
+
+    provider: str = "local"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class StorageSettings(_Section):
+    # The provider that ``server_files`` are read from (CVAT's "share").
     default: str = "local"
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    media: MediaStoreSettings = Field(default_factory=MediaStoreSettings)
+
+
+class JobsSettings(_Section):
+    """Background jobs (task data, exports, deliveries): how this process takes part."""
+
+    # Worker threads inside ``cvatcore serve``; 0 leaves the work to ``cvatcore worker``.
+    in_process_workers: int = 1
+    poll_seconds: float = 1.0
+    lease_seconds: int = 300
+    # How long finished requests stay visible in /api/requests.
+    keep_finished_hours: int = 24
 
 
 class AnalyticsSettings(_Section):
@@ -100,6 +121,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksSettings = Field(default_factory=WebhooksSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pluggy
 
+from cvatcore.core.bus import EventBus
 from cvatcore.core.config import Settings
 from cvatcore.core.db.engine import Database, make_engine
 from cvatcore.core.plugins import (
@@ -25,6 +26,10 @@ class AppState:
     registries: Registries
     db: Database
     auth_backends: list[Any] = field(default_factory=list)
+    bus: EventBus = field(default_factory=EventBus)
+    #: Background job kinds: name -> ``handler(job_context)`` (see ``core/jobs``).
+    job_kinds: dict[str, Any] = field(default_factory=dict)
+    _media: Any = None
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> AppState:
@@ -37,7 +42,24 @@ class AppState:
         backends = [
             registries.get("auth", name).build(auth.options.get(name)) for name in auth.backends
         ]
-        return cls(settings, pm, registries, Database(make_engine(settings)), backends)
+        state = cls(settings, pm, registries, Database(make_engine(settings)), backends)
+        pm.hook.register_domain_subscribers(subscribe=state.bus.subscribe)
+        from cvatcore.core.jobs.kinds import collect_job_kinds
+
+        state.job_kinds = collect_job_kinds(pm)
+        return state
+
+    @property
+    def media(self) -> Any:
+        """The storage provider that keeps task media (uploads, chunks): ``[storage] media``,
+        a ``local`` directory under the data directory by default."""
+        if self._media is None:
+            media = self.settings.storage.media
+            options = dict(media.options)
+            if media.provider == "local":
+                options.setdefault("root", str(self.settings.server.data_dir / "media"))
+            self._media = self.provider("storage", media.provider, options)
+        return self._media
 
     def provider(self, kind: str, name: str, options: dict[str, Any] | None = None) -> Any:
         return self.registries.get(kind, name).build(options)

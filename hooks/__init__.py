@@ -10,6 +10,7 @@ Every hook is declared, with its documentation, in one module per area:
 ``cvatcore.hooks.storage``, ``auth``, ``events``, ``webhooks``, ``inference`` and ``lifecycle``.
 """
 
+from cvatcore.hooks.fsspec_storage import FsspecStorage
 from cvatcore.hooks.markers import PROJECT_NAME, hookimpl, hookspec
 from cvatcore.hooks.types import (
     AccountStore,
@@ -21,13 +22,16 @@ from cvatcore.hooks.types import (
     EventSink,
     Identity,
     InferenceBackend,
+    JobFailed,
     ListingPage,
     ObjectInfo,
     OutboundRequest,
     ProviderConfig,
     Register,
+    StoragePathError,
     StorageProvider,
     StorageStatus,
+    StorageUnavailableError,
     WebhookTransport,
 )
 
@@ -42,13 +46,17 @@ __all__ = [
     "EventSink",
     "Identity",
     "InferenceBackend",
+    "JobFailed",
     "ListingPage",
     "ObjectInfo",
     "OutboundRequest",
     "ProviderConfig",
     "Register",
+    "FsspecStorage",
+    "StoragePathError",
     "StorageProvider",
     "StorageStatus",
+    "StorageUnavailableError",
     "WebhookTransport",
     "hookimpl",
     "hookspec",

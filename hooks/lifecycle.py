@@ -103,3 +103,32 @@ def shutdown(app: Any) -> None:
     Returns:
         Nothing. Exceptions are logged and do not stop other plugins' ``shutdown``.
     """
+
+
+@hookspec
+def register_job_kinds(register: Callable[..., None]) -> None:
+    """Add kinds of background work (exports, imports, batch inference, deliveries).
+
+    Called: once, synchronously, while the application is built (server, worker and CLI).
+
+    Arguments:
+        register: ``register(kind, handler)``. ``kind`` is a name such as
+            ``"export:backup"``; ``handler(job)`` runs the work in a worker thread or a
+            ``cvatcore worker`` process, with ``job.args`` (the JSON arguments given when it
+            was queued), ``job.progress(fraction, message)`` to report progress,
+            ``job.state`` (the application state) and ``job.id``. Return a dict with
+            ``result_id`` and/or ``result_url`` (shown by ``/api/requests/{id}``), or None.
+            Raise ``cvatcore.hooks.JobFailed(message)`` for a failure the user should read
+            (no retry); any other exception is retried with back-off up to the job's
+            attempts, then reported as failed. A job may run twice (a worker died mid-way):
+            make handlers idempotent. A kind registered twice stops start-up.
+
+    Returns:
+        Nothing.
+
+    Example::
+
+        @hookimpl
+        def register_job_kinds(register):
+            register("export:my-format", export_my_format)
+    """

@@ -65,6 +65,11 @@ class Identity:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class JobFailed(Exception):
+    """Raised by a background job handler for a failure the user should read as is; the job
+    is marked ``failed`` with this message and not retried."""
+
+
 class AuthUnavailableError(Exception):
     """Raised by an auth backend whose directory cannot be reached (the API answers 503)."""
 
@@ -99,7 +104,11 @@ class AuthBackend(Protocol):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One entry of a storage listing."""
+    """One entry of a storage listing, or what ``stat`` says about one path.
+
+    ``name`` is the path relative to the storage's root, "/"-separated, as it would be passed
+    back to ``read`` or ``list_page`` (a directory's name has no trailing "/").
+    """
 
     name: str
     type: str  # "REG" (a file) or "DIR"
@@ -123,11 +132,46 @@ class StorageStatus:
     NOT_FOUND = "NOT_FOUND"
 
 
+class StorageUnavailableError(ConnectionError):
+    """The storage cannot be reached right now: connection refused or dropped, a timeout, or
+    the service keeps throttling after retries.
+
+    Unlike ``PermissionError`` (wrong or missing credentials) and ``FileNotFoundError`` (no
+    such bucket or object), trying again later may work. The message names the storage and
+    what failed, never a credential.
+    """
+
+
+class StoragePathError(PermissionError, ValueError):
+    """A path that a storage refuses to resolve: ``..`` or ``.`` segments, an absolute path,
+    an empty segment, a NUL byte, or (local directories) a symlink that leads out of the root.
+
+    It is a ``PermissionError`` (nothing outside the root is ever touched) and a
+    ``ValueError`` (the request itself is malformed, so an API answers 400).
+    """
+
+
 class StorageProvider(Protocol):
-    """A place that holds media: a local directory or a bucket (built on fsspec)."""
+    """A place that holds media: a local directory or a bucket (built on fsspec).
+
+    Paths are relative to the storage's root and "/"-separated; ``..``, ``.``, empty
+    segments, a leading "/" and NUL raise ``StoragePathError``. Failures surface as
+    ``FileNotFoundError`` (no such object or bucket), ``PermissionError`` (credentials refused
+    or missing), ``StorageUnavailableError`` (cannot be reached now) or ``ValueError`` (bad
+    arguments, such as a foreign cursor). No message ever carries a credential.
+    ``cvatcore.hooks.FsspecStorage`` implements all of this over any fsspec filesystem.
+    """
 
     def list_page(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
-        """One page of the entries directly under ``prefix`` ("/"-delimited)."""
+        """One page (at most ``page_size`` entries) of what lies one level below ``prefix``.
+
+        ``prefix`` is matched as a string, as S3's ``Prefix`` with ``Delimiter="/"`` is:
+        ``"a/"`` lists the contents of folder ``a``, ``"a/im"`` those of its entries whose
+        names start with ``im``, ``""`` the root. Entries carry full relative names
+        (``"a/img1.jpg"``, ``"a/sub"``) and type ``"REG"`` or ``"DIR"``. Pass ``next`` back as
+        ``cursor`` for the following page; each entry is listed exactly once. The cost of a
+        page must not grow with the size of the bucket.
+        """
         ...
 
     def stat(self, path: str) -> ObjectInfo:
@@ -147,7 +191,11 @@ class StorageProvider(Protocol):
         ...
 
     def status(self) -> str:
-        """One of ``StorageStatus``'s values; never raises."""
+        """One of ``StorageStatus``'s values; never raises.
+
+        ``FORBIDDEN`` when the credentials are refused, ``NOT_FOUND`` when the bucket (or
+        directory) does not exist or cannot be reached at all (as CVAT reports it).
+        """
         ...
 
 
@@ -163,6 +211,16 @@ class DomainEvent:
     request_id: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+    @property
+    def action(self) -> str:
+        """``create``, ``update`` or ``delete``."""
+        return self.scope.partition(":")[0]
+
+    @property
+    def resource(self) -> str:
+        """``task``, ``project``, ``job``, ``user``, ... ."""
+        return self.scope.partition(":")[2]
 
 
 class EventSink(Protocol):

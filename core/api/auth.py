@@ -14,7 +14,7 @@ from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import access_token
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.models import AccessToken, User
-from cvatcore.core.services import credentials
+from cvatcore.core.services import changes, credentials
 from cvatcore.core.services.accounts import create_user, sign_in
 from cvatcore.core.services.passwords import hash_password, verify_password
 
@@ -66,6 +66,7 @@ def register(ctx: Ctx) -> Response:
         ctx.session, str(data.get("username", "")), p1, email=str(data.get("email") or ""),
         first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
     )
+    changes.created(ctx, "user", user, org_id=None)
     hours = ctx.state.settings.auth.session_lifetime_hours
     key, _ = credentials.create_session(ctx.session, user, timedelta(hours=hours))
     body = {

@@ -13,13 +13,14 @@ import contextvars
 import json
 import logging
 import queue
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
@@ -30,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cvatcore.core.db.engine import Work
-from cvatcore.core.errors import NotAuthenticated, ValidationFailed
+from cvatcore.core.errors import ApiError, NotAuthenticated, ValidationFailed
 from cvatcore.core.models import User
 from cvatcore.core.services.credentials import SAFE_METHODS, authenticate_request
 from cvatcore.core.state import AppState
@@ -50,6 +51,9 @@ class Ctx:
     auth_method: str | None = None
     csrf_token: str | None = None
     read_only_token: bool = False
+    #: The spooled request body of a ``stream_body`` endpoint (an open temporary file at
+    #: offset 0), when it is not JSON; ``body`` is then empty. Closed after the handler.
+    body_file: BinaryIO | None = None
     response_cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -270,23 +274,96 @@ async def run_in_request_thread(func: Callable[..., Any], *args: Any, threads: i
     return await request_threads(threads).run(func, *args)
 
 
-def endpoint(handler: Handler, *, authenticate: bool = True) -> Callable[[Request], Any]:
-    """Wrap a synchronous handler into an async Starlette endpoint (one thread hop)."""
+def endpoint(
+    handler: Handler, *, authenticate: bool = True, stream_body: bool = False,
+    max_body: int | None = None,
+) -> Callable[[Request], Any]:
+    """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
+
+    ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
+    file in chunks as it arrives, never held whole in memory, and handed over as
+    ``ctx.body_file``; ``max_body`` bytes at most (413 beyond)."""
 
     async def run(request: Request) -> Response:
-        body = b"" if request.method in SAFE_METHODS else await request.body()
         state: AppState = request.app.state.cvatcore
-        if _runs_inline(request, state):
-            return _run_sync(handler, request, body, state, authenticate)
-        return await run_in_request_thread(
-            _run_sync, handler, request, body, state, authenticate,
-            threads=state.db.request_threads,
-        )
+        body_file = None
+        if request.method in SAFE_METHODS:
+            body = b""
+        elif stream_body:
+            body, body_file = await read_or_spool(request, state, max_body or STREAM_BODY_LIMIT)
+        else:
+            body = await request.body()
+        try:
+            if _runs_inline(request, state):
+                return _run_sync(handler, request, body, state, authenticate, body_file)
+            return await run_in_request_thread(
+                _run_sync, handler, request, body, state, authenticate, body_file,
+                threads=state.db.request_threads,
+            )
+        finally:
+            if body_file is not None:
+                body_file.close()
 
     run.__name__ = getattr(handler, "__name__", "endpoint")
     run.__doc__ = handler.__doc__
     run.handler = handler  # type: ignore[attr-defined]
     return run
+
+
+#: Default size limit of a streamed body (``endpoint(stream_body=True)``): 8 GiB.
+STREAM_BODY_LIMIT = 8 << 30
+#: JSON and form bodies of streamed endpoints are read into memory, up to this size.
+IN_MEMORY_BODY_LIMIT = 64 << 20
+_SPOOL_CHUNK = 1 << 20
+_IN_MEMORY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", "")
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+    def default_detail(self) -> str:
+        return "The request body is too large."
+
+
+async def read_or_spool(
+    request: Request, state: AppState, limit: int
+) -> tuple[bytes, BinaryIO | None]:
+    """JSON (and form) bodies in memory; anything else (multipart, octet streams) written
+    chunk by chunk into an anonymous temporary file under ``<data_dir>/tmp``. A declared or
+    actual size beyond the limit is a 413 before more of the body is read."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    in_memory = ctype in _IN_MEMORY_TYPES or ctype.endswith("+json")
+    cap = min(limit, IN_MEMORY_BODY_LIMIT) if in_memory else limit
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise PayloadTooLarge(f"The request body is larger than the limit of {cap} bytes.")
+    if in_memory:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise PayloadTooLarge(f"The request body is larger than the limit of {cap} bytes.")
+            chunks.append(chunk)
+        return b"".join(chunks), None
+    tmp_dir = state.settings.server.data_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    spool = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115 - handed to the caller
+    try:
+        size, pending = 0, bytearray()
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise PayloadTooLarge(f"The request body is larger than the limit of {cap} bytes.")
+            pending += chunk
+            if len(pending) >= _SPOOL_CHUNK:  # few, large writes: the loop is not held long
+                spool.write(pending)
+                pending.clear()
+        spool.write(pending)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return b"", spool
 
 
 def _runs_inline(request: Request, state: AppState) -> bool:
@@ -306,14 +383,15 @@ def _runs_inline(request: Request, state: AppState) -> bool:
 
 
 def _run_sync(
-    handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool
+    handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool,
+    body_file: BinaryIO | None = None,
 ) -> Response:
     scope = request.scope
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
     if "\x00" in scope["path"] or _query_has_nul(scope.get("query_string", b"")):
         raise ValidationFailed({"detail": NUL_MESSAGE})
     with state.db.work(write=request.method not in SAFE_METHODS) as work:
-        ctx = Ctx(request, body, work, state, request_id)
+        ctx = Ctx(request, body, work, state, request_id, body_file=body_file)
         if authenticate:
             authenticate_request(ctx)
         response = handler(ctx)

@@ -33,7 +33,10 @@ CONVERTOR_TYPES: dict[str, Schema] = {
     "uuid": {"type": "string", "format": "uuid"},
 }
 # The services behind these tags resolve the organization context of every request.
-ORG_CONTEXT_TAGS = frozenset({"users", "organizations", "memberships", "invitations"})
+ORG_CONTEXT_TAGS = frozenset({
+    "users", "organizations", "memberships", "invitations", "projects", "tasks", "jobs",
+    "labels", "issues", "comments", "requests", "cloudstorages",
+})
 
 SECURITY_SCHEMES: dict[str, Schema] = {
     "sessionAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid",

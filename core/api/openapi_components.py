@@ -286,12 +286,30 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def component_schemas(referenced: set[str]) -> dict[str, Schema]:
-    """``SCHEMAS`` plus a page wrapper for each ``Paginated<X>List`` in ``referenced``."""
+#: Modules with more component schemas (a ``SCHEMAS`` dict each), one per API area.
+AREA_SCHEMA_MODULES = (
+    "cvatcore.core.api.schemas_projects",
+    "cvatcore.core.api.schemas_data",
+    "cvatcore.core.api.schemas_annotations",
+    "cvatcore.core.api.schemas_requests",
+)
+
+
+def all_schemas() -> dict[str, Schema]:
+    import importlib
+
     schemas = dict(SCHEMAS)
+    for name in AREA_SCHEMA_MODULES:
+        schemas.update(importlib.import_module(name).SCHEMAS)
+    return schemas
+
+
+def component_schemas(referenced: set[str]) -> dict[str, Schema]:
+    """All schemas plus a page wrapper for each ``Paginated<X>List`` in ``referenced``."""
+    schemas = all_schemas()
     for name in sorted(referenced):
         if name not in schemas and name.startswith("Paginated") and name.endswith("List"):
             item = name[len("Paginated"):-len("List")]
-            if item in SCHEMAS:
+            if item in schemas:
                 schemas[name] = paginated(item)
     return dict(sorted(schemas.items()))

@@ -1,11 +1,27 @@
 """Built-in plugin that adds the core REST API through ``register_routes``."""
 
-from cvatcore.core.api import auth, organizations, server, users
+from cvatcore.core.api import (
+    annotations,
+    auth,
+    issues,
+    jobs,
+    labels,
+    organizations,
+    projects,
+    requests,
+    server,
+    task_data,
+    tasks,
+    users,
+)
 from cvatcore.core.api.context import endpoint
 from cvatcore.core.api.routing import Op
 from cvatcore.hooks import hookimpl
 
-MODULES = (server, auth, users, organizations)
+MODULES = (
+    server, auth, users, organizations, projects, tasks, jobs, labels, task_data, annotations,
+    issues, requests,
+)
 
 
 def core_ops() -> list[Op]:
@@ -18,5 +34,7 @@ def core_ops() -> list[Op]:
 @hookimpl
 def register_routes(register):
     for op in core_ops():
-        register(op.path, endpoint(op.handler, authenticate=op.authenticate), methods=[op.method],
-                 name=op.operation_id)
+        register(op.path, endpoint(op.handler, authenticate=op.authenticate,
+                                   stream_body=op.extra.get("stream_body", False),
+                                   max_body=op.extra.get("max_body")),
+                 methods=[op.method], name=op.operation_id)

@@ -79,9 +79,153 @@ accept   *             invitee        none       *           *
 decline  *             invitee        none       *           *
 """
 
+# projects.rego: "owner" and "assignee" are the project's. An object is checked in its own
+# organization (the request's context plays no part); a project one may not view is a 403.
+# CVAT's "is_member" and "is_staff" are a worker and a maintainer role.
+PROJECT = """
+scope                      context       ownership       privilege  membership  limit
+create                     sandbox       *               user       *           *
+create                     organization  *               user       supervisor  *
+import:backup              sandbox       *               user       *           *
+import:backup              organization  *               user       supervisor  *
+list                       *             *               none       *           *
+view                       sandbox       owner,assignee  none       *           *
+view                       organization  *               user       maintainer  *
+view                       organization  owner,assignee  none       worker      *
+update:desc                sandbox       owner,assignee  worker     *           *
+update:desc                organization  *               user       maintainer  *
+update:desc                organization  owner,assignee  worker     worker      *
+import:dataset             sandbox       owner,assignee  worker     *           *
+import:dataset             organization  *               user       maintainer  *
+import:dataset             organization  owner,assignee  worker     worker      *
+update:assignee            sandbox       owner           worker     *           *
+update:assignee            organization  owner           worker     worker      *
+update:assignee            organization  *               user       maintainer  *
+update:owner               organization  owner           worker     maintainer  *
+update:owner               organization  *               user       maintainer  *
+delete                     sandbox       owner           worker     *           *
+delete                     organization  owner           worker     worker      *
+delete                     organization  *               user       maintainer  *
+update:organization        sandbox       owner           worker     *           *
+update:organization        organization  owner           worker     worker      *
+update:organization        organization  *               user       maintainer  *
+update:associated_storage  sandbox       owner           worker     *           *
+update:associated_storage  organization  owner           worker     worker      *
+update:associated_storage  organization  *               user       maintainer  *
+export:annotations         sandbox       owner,assignee  none       *           *
+export:annotations         organization  owner,assignee  none       worker      *
+export:annotations         organization  *               user       maintainer  *
+export:dataset             sandbox       owner,assignee  none       *           *
+export:dataset             organization  owner,assignee  none       worker      *
+export:dataset             organization  *               user       maintainer  *
+export:backup              sandbox       owner,assignee  none       *           *
+export:backup              organization  owner,assignee  none       worker      *
+export:backup              organization  *               user       maintainer  *
+"""
+
+_TASK_STAFF = "owner,assignee,project:owner,project:assignee"
+_PROJECT_STAFF = "owner,project:owner,project:assignee"  # tasks.rego: task owner or project staff
+
+
+def _rows(scopes: str, rows: str) -> str:
+    """The same rows for each of several scopes (CVAT's rego groups scopes this way)."""
+    return "".join(
+        f"{scope}  {row.strip()}\n" for scope in scopes.split() for row in rows.strip().splitlines()
+    )
+
+
+# tasks.rego: relations are the task's owner and assignee and its project's owner and assignee.
+# Creating a task in a project is checked on the project ("create@project"), in the request's
+# context.
+TASK = "scope  context  ownership  privilege  membership  limit\n" + _rows(
+    "create import:backup", """
+        sandbox       *  user  *           *
+        organization  *  user  supervisor  *
+    """) + _rows("create@project", """
+        sandbox       project:owner,project:assignee  user  *           *
+        organization  *                               user  supervisor  *
+        organization  project:owner,project:assignee  user  worker      *
+    """) + _rows("list", "*  *  none  *  *") + _rows(
+    "view view:annotations export:dataset view:metadata view:data export:annotations "
+    "export:backup", f"""
+        sandbox       {_TASK_STAFF}  none  *           *
+        organization  *              user  maintainer  *
+        organization  {_TASK_STAFF}  none  worker      *
+    """) + _rows(
+    "update:desc update:annotations delete:annotations upload:data update:metadata "
+    "import:annotations", f"""
+        sandbox       {_TASK_STAFF}  worker  *           *
+        organization  *              user    maintainer  *
+        organization  {_TASK_STAFF}  worker  worker      *
+    """) + _rows(
+    "update:owner update:assignee update:project delete update:organization", f"""
+        sandbox       {_PROJECT_STAFF}  worker  *           *
+        organization  *                 user    maintainer  *
+        organization  {_PROJECT_STAFF}  worker  worker      *
+    """) + _rows("update:associated_storage", """
+        sandbox       owner,project:owner  worker  *           *
+        organization  *                    user    maintainer  *
+        organization  owner,project:owner  worker  worker      *
+    """)
+
+_JOB_STAFF = "assignee,task:owner,task:assignee,project:owner,project:assignee"
+_JOB_TASK_STAFF = "task:owner,task:assignee,project:owner,project:assignee"
+
+# jobs.rego: "assignee" is the job's; the others are its task's and project's. The limit
+# "lone_worker" is CVAT's "strict privilege" rows: a job assignee whose system role is exactly
+# worker and who is not a member of the job's organization may still work on the job.
+# create/delete are for ground-truth jobs only.
+JOB = "scope  context  ownership  privilege  membership  limit\n" + _rows("list", """
+        *  *  none  *  *
+    """) + _rows("create delete", f"""
+        sandbox       {_JOB_TASK_STAFF}  user  *           *
+        organization  {_JOB_TASK_STAFF}  user  supervisor  *
+        organization  *                  user  maintainer  *
+    """) + _rows("view export:dataset export:annotations view:annotations view:data view:metadata",
+                 f"""
+        sandbox       {_JOB_STAFF}  none  *           *
+        organization  *             user  maintainer  *
+        organization  {_JOB_STAFF}  none  worker      *
+    """) + _rows(
+    "update:state update:annotations delete:annotations import:annotations update:metadata", f"""
+        sandbox       {_JOB_STAFF}  worker  *           *
+        organization  *             user    maintainer  *
+        organization  {_JOB_STAFF}  worker  worker      *
+    """) + _rows(
+    "view view:annotations view:data view:metadata update:state update:annotations "
+    "delete:annotations import:annotations update:metadata", """
+        organization  assignee  worker  *  lone_worker
+    """) + _rows("update:stage update:assignee", f"""
+        sandbox       {_JOB_TASK_STAFF}  worker  *           *
+        organization  *                  user    maintainer  *
+        organization  {_JOB_TASK_STAFF}  worker  worker      *
+    """)
+
+# CVAT's LabelPermission has no rules of its own for single labels: viewing one is viewing its
+# task or project, changing or deleting one is that object's "update:desc". "owner" and
+# "assignee" are the owning task's or project's (a task inside a project has no labels of its
+# own). The rows below are those of tasks.rego and projects.rego for these two scopes.
+LABEL = """
+scope   context       ownership       privilege  membership  limit
+list    *             *               none       *           *
+view    sandbox       owner,assignee  none       *           *
+view    organization  *               user       maintainer  *
+view    organization  owner,assignee  none       worker      *
+update  sandbox       owner,assignee  worker     *           *
+update  organization  *               user       maintainer  *
+update  organization  owner,assignee  worker     worker      *
+delete  sandbox       owner,assignee  worker     *           *
+delete  organization  *               user       maintainer  *
+delete  organization  owner,assignee  worker     worker      *
+"""
+
 TABLES = {
     "user": USER,
     "organization": ORGANIZATION,
     "membership": MEMBERSHIP,
     "invitation": INVITATION,
+    "project": PROJECT,
+    "task": TASK,
+    "job": JOB,
+    "label": LABEL,
 }

@@ -1,7 +1,15 @@
 """Tables. Import this package to have every core table on ``Base.metadata``."""
 
+from cvatcore.core.models.annotations import Comment, Issue, Shape, Tag, Track, TrackedShape
 from cvatcore.core.models.base import Base
+from cvatcore.core.models.jobs import BackgroundJob
+from cvatcore.core.models.media import Frame, TaskData
 from cvatcore.core.models.orgs import Invitation, Membership, Organization
+from cvatcore.core.models.projects import AttributeSpec, Job, Label, Project, Segment, Task
 from cvatcore.core.models.users import AccessToken, AuthSession, User
 
-__all__ = ["AccessToken", "AuthSession", "Base", "Invitation", "Membership", "Organization", "User"]
+__all__ = [
+    "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "Comment", "Frame",
+    "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "Project", "Segment",
+    "Shape", "Tag", "Task", "TaskData", "Track", "TrackedShape", "User",
+]

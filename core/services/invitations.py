@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, false, func, select
 
+from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.roles import ORG_ROLES
 from cvatcore.core.models import Invitation, Membership, Organization, User
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services import changes
 from cvatcore.core.services.accounts import EMAIL_RE
 from cvatcore.core.services.context import org_context, subject
 
@@ -139,7 +141,7 @@ def _invite(ctx: Ctx, owner: User, org: Organization, invitee: User, role: str) 
         key=secrets.token_urlsafe(48)[:64], owner_id=owner.id, membership_id=membership.id
     )
     ctx.session.add(invitation)
-    ctx.session.flush()
+    changes.created(ctx, "invitation", invitation, org_id=org.id)
     return invitation
 
 
@@ -149,9 +151,10 @@ def accept(ctx: Ctx, key: str) -> Organization:
         raise ValidationFailed({"detail": "The invitation has already been accepted."})
     if is_expired(invitation):
         raise ValidationFailed({"detail": "The invitation has expired; ask for a new one."})
+    before = snapshot(membership)
     membership.is_active = True
     membership.joined_date = utcnow()
-    ctx.session.flush()
+    changes.updated(ctx, "membership", membership, before, org_id=membership.organization_id)
     org = ctx.session.get(Organization, membership.organization_id)
     assert org is not None
     return org
@@ -161,6 +164,7 @@ def decline(ctx: Ctx, key: str) -> None:
     invitation, membership = get(ctx, key, "decline")
     if membership.is_active:
         raise ValidationFailed({"detail": "The invitation has already been accepted."})
+    changes.deleted(ctx, "invitation", invitation, org_id=membership.organization_id)
     ctx.session.delete(membership)
     ctx.session.flush()
 
@@ -175,6 +179,7 @@ def resend(ctx: Ctx, key: str) -> None:
 
 def delete(ctx: Ctx, key: str) -> None:
     invitation, membership = get(ctx, key, "delete")
+    changes.deleted(ctx, "invitation", invitation, org_id=membership.organization_id)
     if membership.is_active:
         ctx.session.delete(invitation)  # the member stays; only the invitation goes
     else:

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, false, select
 
+from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.roles import ORG_ROLES
 from cvatcore.core.models import Membership
+from cvatcore.core.services import changes
 from cvatcore.core.services.context import org_context, subject
 
 if TYPE_CHECKING:
@@ -86,8 +88,9 @@ def update(ctx: Ctx, membership_id: int, data: dict[str, Any]) -> Membership:
         raise ValidationFailed.field(
             "role", f"{role!r} is not a valid choice; use {', '.join(ASSIGNABLE_ROLES)}."
         )
+    before = snapshot(membership)
     membership.role = role
-    ctx.session.flush()
+    changes.updated(ctx, "membership", membership, before, org_id=membership.organization_id)
     return membership
 
 
@@ -95,5 +98,6 @@ def delete(ctx: Ctx, membership_id: int) -> None:
     """Remove a member, or leave. CVAT checks only ``delete`` here (no ``view``)."""
     membership = _find(ctx, membership_id)
     authorize(ctx, membership, "delete")
+    changes.deleted(ctx, "membership", membership, org_id=membership.organization_id)
     ctx.session.delete(membership)
     ctx.session.flush()

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
+from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.engine import Subject
 from cvatcore.core.iam.roles import ORG_ROLES
 from cvatcore.core.models import Membership, Organization
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services import changes
 from cvatcore.core.services.context import subject
 
 if TYPE_CHECKING:
@@ -121,7 +123,7 @@ def create(ctx: Ctx, data: dict[str, Any]) -> Organization:
             joined_date=utcnow(),
         )
     )
-    ctx.session.flush()
+    changes.created(ctx, "organization", org, org_id=org.id)
     return org
 
 
@@ -130,15 +132,17 @@ def update(ctx: Ctx, org_id: int, data: dict[str, Any]) -> Organization:
     clean = _validate(data, creating=False)
     if "slug" in clean:
         _check_slug_free(ctx, clean["slug"], org.id)
+    before = snapshot(org)
     for key, value in clean.items():
         setattr(org, key, value)
     org.updated_date = utcnow()
-    ctx.session.flush()
+    changes.updated(ctx, "organization", org, before, org_id=org.id)
     return org
 
 
 def delete(ctx: Ctx, org_id: int) -> None:
     org = get(ctx, org_id, "delete")
+    changes.deleted(ctx, "organization", org, org_id=org.id)
     ctx.session.delete(org)
     ctx.session.flush()
 

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, exists, select
 
+from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.roles import SYSTEM_ROLES
 from cvatcore.core.models import Membership, User
+from cvatcore.core.services import changes
 from cvatcore.core.services.accounts import EMAIL_RE, USERNAME_RE, find_user
 from cvatcore.core.services.context import org_context, subject
 
@@ -66,11 +68,12 @@ def update(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
     errors = _check(ctx, user, data)
     if errors:
         raise ValidationFailed(errors)
+    before = snapshot(user)
     for key, value in data.items():
         setattr(user, key, value)
     if "is_superuser" in data:
         user.is_staff = bool(data["is_superuser"])
-    ctx.session.flush()
+    changes.updated(ctx, "user", user, before)
     return user
 
 
@@ -111,5 +114,6 @@ def _check_username(ctx: Ctx, user: User, name: Any) -> dict[str, list[str]]:
 
 def delete(ctx: Ctx, user_id: int) -> None:
     user = get(ctx, user_id, "delete")
+    changes.deleted(ctx, "user", user)
     ctx.session.delete(user)
     ctx.session.flush()

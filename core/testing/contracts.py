@@ -21,36 +21,91 @@ from typing import Any
 import pytest
 
 from cvatcore.core.testing.receiver import http_receiver
-from cvatcore.hooks import Identity, OutboundRequest, StorageStatus
+from cvatcore.hooks import Identity, OutboundRequest, StoragePathError, StorageStatus
 
 
 class StorageProviderContract:
-    """Fixture: ``storage_provider``, a provider over an empty, writable location."""
+    """What every storage provider must do (``cvatcore.hooks.StorageProvider``).
+
+    Fixtures (define them in your subclass; only the first is required):
+
+    ``storage_provider``
+        A provider over an empty, writable location (a fresh bucket or directory).
+    ``missing_storage_provider``
+        A provider whose bucket (or root) does not exist: ``status()`` must be ``NOT_FOUND``
+        and ``stat`` must raise ``FileNotFoundError``. Default ``None``: those tests skip.
+    ``forbidden_storage_provider``
+        A provider whose credentials the server refuses (a wrong secret key, a bad token):
+        ``status()`` must be ``FORBIDDEN`` and ``read``/``write`` must raise
+        ``PermissionError``. Default ``None``: those tests skip.
+    ``storage_secrets``
+        Strings that must never appear in an exception message (the wrong secret the
+        forbidden provider holds, for example). Default: none.
+
+    Rules held here: paths are relative and "/"-separated, ``..``/``.``/empty segments, a
+    leading "/" and NUL raise ``cvatcore.hooks.StoragePathError`` (a ``PermissionError``);
+    ``list_page`` names entries by their full relative path, folders as ``DIR`` without a
+    trailing "/", and its pages, followed by ``next``, list every entry exactly once.
+    """
+
+    @pytest.fixture
+    def missing_storage_provider(self) -> Any:
+        return None
+
+    @pytest.fixture
+    def forbidden_storage_provider(self) -> Any:
+        return None
+
+    @pytest.fixture
+    def storage_secrets(self) -> list[str]:
+        return []
 
     def test_write_then_read(self, storage_provider: Any) -> None:
         storage_provider.write("dir/a.bin", b"0123456789")
         assert storage_provider.read("dir/a.bin") == b"0123456789"
 
+    def test_write_replaces(self, storage_provider: Any) -> None:
+        storage_provider.write("w.txt", b"first version")
+        storage_provider.write("w.txt", b"second")
+        assert storage_provider.read("w.txt") == b"second"
+        assert storage_provider.stat("w.txt").size == 6
+
     def test_read_range(self, storage_provider: Any) -> None:
         storage_provider.write("r.bin", b"0123456789")
         assert storage_provider.read("r.bin", 2, 5) == b"234"
+        assert storage_provider.read("r.bin", 7) == b"789"
+        assert storage_provider.read("r.bin", 0, 1) == b"0"
+        assert storage_provider.read("r.bin", 8, 100) == b"89"  # cut at the end
+
+    def test_unusual_names_round_trip(self, storage_provider: Any) -> None:
+        name = "u/ünï cödé +&=%#.txt"
+        storage_provider.write(name, b"odd")
+        assert storage_provider.read(name) == b"odd"
+        page = storage_provider.list_page("u/", None, 10)
+        assert [e.name for e in page.entries] == [name]
 
     def test_stat_reports_size_and_type(self, storage_provider: Any) -> None:
         storage_provider.write("s/x.txt", b"hello")
         info = storage_provider.stat("s/x.txt")
-        assert (info.size, info.type) == (5, "REG")
+        assert (info.name, info.size, info.type) == ("s/x.txt", 5, "REG")
+        assert storage_provider.stat("s").type == "DIR"
 
     def test_missing_object_is_file_not_found(self, storage_provider: Any) -> None:
         with pytest.raises(FileNotFoundError):
             storage_provider.stat("no/such/object")
         with pytest.raises(FileNotFoundError):
             storage_provider.read("no/such/object")
+        with pytest.raises(FileNotFoundError):
+            storage_provider.read("no/such/object", 0, 4)
+        with pytest.raises(FileNotFoundError):
+            storage_provider.delete("no/such/object")
 
     def test_list_pages_with_cursor_cover_everything_once(self, storage_provider: Any) -> None:
         names = {f"p/{i:02d}.txt" for i in range(7)}
         for name in names:
             storage_provider.write(name, b"x")
         storage_provider.write("p/sub/inner.txt", b"x")
+        storage_provider.write("p/sub2/inner.txt", b"x")
         seen, cursor, pages = [], None, 0
         while True:
             page = storage_provider.list_page("p/", cursor, 3)
@@ -60,19 +115,79 @@ class StorageProviderContract:
             cursor = page.next
             if cursor is None:
                 break
-        files = sorted(e.name.rsplit("/", 1)[-1] for e in seen if e.type == "REG")
-        dirs = [e.name.rstrip("/").rsplit("/", 1)[-1] for e in seen if e.type == "DIR"]
-        assert files == sorted(n.rsplit("/", 1)[-1] for n in names)
-        assert dirs == ["sub"] and pages >= 3
+            assert pages < 20, "the cursor does not advance"
+        assert sorted(e.name for e in seen if e.type == "REG") == sorted(names)
+        assert sorted(e.name for e in seen if e.type == "DIR") == ["p/sub", "p/sub2"]
+        assert len(seen) == 9 and pages >= 3
+        assert all(e.size == 1 for e in seen if e.type == "REG")
+
+    def test_list_root_and_name_prefix(self, storage_provider: Any) -> None:
+        for name in ("img/a1.jpg", "img/a2.jpg", "img/b1.jpg", "img/al/x.jpg", "top.txt"):
+            storage_provider.write(name, b"x")
+        root = storage_provider.list_page("", None, 100)
+        assert {(e.name, e.type) for e in root.entries} == {("img", "DIR"), ("top.txt", "REG")}
+        assert root.next is None
+        stem = storage_provider.list_page("img/a", None, 100)
+        assert {(e.name, e.type) for e in stem.entries} == {
+            ("img/a1.jpg", "REG"), ("img/a2.jpg", "REG"), ("img/al", "DIR")}
+
+    def test_list_missing_prefix_is_empty(self, storage_provider: Any) -> None:
+        page = storage_provider.list_page("nothing/here/", None, 10)
+        assert (page.entries, page.next) == ([], None)
 
     def test_delete(self, storage_provider: Any) -> None:
         storage_provider.write("d.txt", b"x")
+        storage_provider.write("keep.txt", b"y")
         storage_provider.delete("d.txt")
         with pytest.raises(FileNotFoundError):
             storage_provider.stat("d.txt")
+        assert storage_provider.read("keep.txt") == b"y"
 
     def test_status_available(self, storage_provider: Any) -> None:
         assert storage_provider.status() == StorageStatus.AVAILABLE
+
+    @pytest.mark.parametrize(
+        "path", ["../outside.txt", "a/../../outside.txt", "/etc/passwd", "a/./b", "a//b",
+                 "a\x00b", "..", "."],
+    )
+    def test_paths_that_leave_the_root_are_refused(self, storage_provider: Any, path: str
+                                                   ) -> None:
+        for call in (lambda: storage_provider.read(path), lambda: storage_provider.stat(path),
+                     lambda: storage_provider.write(path, b"x"),
+                     lambda: storage_provider.delete(path),
+                     lambda: storage_provider.list_page(path + "/", None, 10)):
+            with pytest.raises(StoragePathError):
+                call()
+
+    def test_missing_bucket_is_not_found(self, missing_storage_provider: Any) -> None:
+        if missing_storage_provider is None:
+            pytest.skip("this provider has no missing_storage_provider fixture")
+        assert missing_storage_provider.status() == StorageStatus.NOT_FOUND
+        with pytest.raises(FileNotFoundError):
+            missing_storage_provider.stat("a.txt")
+
+    def test_refused_credentials_are_forbidden(
+        self, forbidden_storage_provider: Any, storage_secrets: list[str]
+    ) -> None:
+        if forbidden_storage_provider is None:
+            pytest.skip("this provider has no forbidden_storage_provider fixture")
+        assert forbidden_storage_provider.status() == StorageStatus.FORBIDDEN
+        for call in (lambda: forbidden_storage_provider.read("a.txt"),
+                     lambda: forbidden_storage_provider.write("a.txt", b"x"),
+                     lambda: forbidden_storage_provider.list_page("", None, 10)):
+            with pytest.raises(PermissionError) as caught:
+                call()
+            assert_no_secret(caught.value, storage_secrets)
+
+
+def assert_no_secret(exc: BaseException, secrets: list[str]) -> None:
+    """Fail when any secret shows in the exception, its arguments or its chained causes."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = f"{seen!s} {seen!r}"
+        leaked = [s for s in secrets if s and s in text]
+        assert not leaked, f"a secret leaked into {type(seen).__name__}: {text[:200]}"
+        seen = seen.__cause__ or seen.__context__
 
 
 class AuthBackendContract:

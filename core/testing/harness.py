@@ -23,6 +23,8 @@ def test_settings(data_dir: Path, database_url: str | None = None, **sections: A
     """Settings for a test: data under ``data_dir``, no config file, no autoloaded plugins."""
     server = {"data_dir": str(data_dir), **sections.pop("server", {})}
     database = dict(sections.pop("database", {}))
+    # Many test apps (and several test processes) share one PostgreSQL server: keep pools small.
+    database.setdefault("pool_size", 4)
     if database_url:
         database["url"] = database_url
     storage = sections.pop("storage", {"options": {"local": {"root": str(data_dir / "share")}}})

@@ -26,6 +26,10 @@ class TestLocalStorage(StorageProviderContract):
     def storage_provider(self, tmp_path):
         return LocalStorage(LocalStorageConfig(root=tmp_path))
 
+    @pytest.fixture
+    def missing_storage_provider(self, tmp_path):
+        return LocalStorage(LocalStorageConfig(root=tmp_path / "absent"))
+
     @pytest.mark.parametrize("path", ["../outside.txt", "a/../../outside.txt", "/../../etc/passwd"])
     def test_paths_cannot_leave_the_root(self, tmp_path, path):
         root = tmp_path / "root"
@@ -43,9 +47,42 @@ class TestLocalStorage(StorageProviderContract):
         with pytest.raises(PermissionError):
             LocalStorage(LocalStorageConfig(root=root)).read("link.txt")
 
-    def test_missing_root_is_not_found(self, tmp_path):
-        storage = LocalStorage(LocalStorageConfig(root=tmp_path / "absent"))
-        assert storage.status() == "NOT_FOUND"
+    def test_symlinked_folder_out_of_the_root_is_refused_and_not_listed(self, tmp_path):
+        root, outside = tmp_path / "root", tmp_path / "outside"
+        root.mkdir()
+        outside.mkdir()
+        (outside / "secret.txt").write_text("secret")
+        (root / "inside.txt").write_text("ok")
+        (root / "escape").symlink_to(outside, target_is_directory=True)
+        (root / "alias.txt").symlink_to(root / "inside.txt")  # stays inside: allowed
+        storage = LocalStorage(LocalStorageConfig(root=root))
+        for call in (lambda: storage.read("escape/secret.txt"),
+                     lambda: storage.write("escape/new.txt", b"x"),
+                     lambda: storage.list_page("escape/", None, 10)):
+            with pytest.raises(PermissionError):
+                call()
+        assert not (outside / "new.txt").exists()
+        names = [e.name for e in storage.list_page("", None, 10).entries]
+        assert names == ["alias.txt", "inside.txt"]
+        assert storage.read("alias.txt") == b"ok"
+
+    def test_root_given_through_a_symlink_works(self, tmp_path):
+        (tmp_path / "real").mkdir()
+        (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+        storage = LocalStorage(LocalStorageConfig(root=tmp_path / "link"))
+        storage.write("a/b.txt", b"x")
+        assert (tmp_path / "real" / "a" / "b.txt").read_bytes() == b"x"
+
+    def test_large_folder_pages_are_bounded(self, tmp_path):
+        for i in range(2500):
+            (tmp_path / f"{i:05d}.jpg").write_bytes(b"")
+        storage = LocalStorage(LocalStorageConfig(root=tmp_path))
+        first = storage.list_page("", None, 100)
+        assert [e.name for e in first.entries] == [f"{i:05d}.jpg" for i in range(100)]
+        second = storage.list_page("", first.next, 100)
+        assert second.entries[0].name == "00100.jpg"
+        with pytest.raises(ValueError):
+            storage.list_page("", None, 0)
 
 
 class TestLocalAccounts(AuthBackendContract):

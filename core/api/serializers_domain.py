@@ -1,0 +1,313 @@
+"""Projects, tasks, jobs and labels in CVAT's JSON shapes (``ProjectRead``, ``TaskRead``,
+``JobRead``, ``Label``). A page costs a fixed number of queries, whatever its length: related
+rows (users, task data, job counts, attributes) are read once per page, and job pages are
+read as plain rows of one joined statement (``JOB_COLUMNS``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Integer, case, func, select
+from sqlalchemy.orm import aliased
+
+from cvatcore.core.api.context import Ctx
+from cvatcore.core.api.responses import iso
+from cvatcore.core.api.serializers import base_url, basic_user, users_by_id
+from cvatcore.core.models import (
+    AttributeSpec,
+    Issue,
+    Job,
+    Label,
+    Project,
+    Segment,
+    Task,
+    TaskData,
+    User,
+)
+
+
+def _storage(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    return {"location": value.get("location", "local"),
+            "cloud_storage_id": value.get("cloud_storage_id")}
+
+
+def _media_type(dimension: str | None) -> str:
+    return "point_cloud" if dimension == "3d" else "image"
+
+
+# -- projects ---------------------------------------------------------------------------------
+
+def projects_page(ctx: Ctx, rows: Sequence[Project]) -> list[dict[str, Any]]:
+    ids = [p.id for p in rows]
+    users = users_by_id(ctx, [p.owner_id for p in rows] + [p.assignee_id for p in rows])
+    counts: dict[int, int] = {}
+    subsets: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        counts = dict(ctx.session.execute(
+            select(Task.project_id, func.count()).where(Task.project_id.in_(ids))
+            .group_by(Task.project_id)
+        ).all())
+        for project_id, subset in ctx.session.execute(
+            select(Task.project_id, Task.subset).where(Task.project_id.in_(ids), Task.subset != "")
+            .distinct().order_by(Task.subset)
+        ):
+            subsets[project_id].append(subset)
+    return [project(ctx, p, users, counts.get(p.id, 0), subsets.get(p.id, [])) for p in rows]
+
+
+def project(ctx: Ctx, p: Project, users: dict[int, User], task_count: int,
+            subsets: list[str]) -> dict[str, Any]:
+    base = base_url(ctx)
+    return {
+        "url": f"{base}/api/projects/{p.id}",
+        "id": p.id,
+        "name": p.name,
+        "owner": basic_user(ctx, users.get(p.owner_id or -1)),
+        "assignee": basic_user(ctx, users.get(p.assignee_id or -1)),
+        "guide_id": None,
+        "bug_tracker": p.bug_tracker,
+        "task_subsets": subsets,
+        "created_date": iso(p.created_date),
+        "updated_date": iso(p.updated_date),
+        "status": p.status,
+        "dimension": p.dimension,
+        "organization": p.organization_id,
+        "organization_id": p.organization_id,
+        "target_storage": _storage(p.target_storage),
+        "source_storage": _storage(p.source_storage),
+        "assignee_updated_date": iso(p.assignee_updated_date),
+        "tasks": {"count": task_count, "url": f"{base}/api/tasks?project_id={p.id}"},
+        "labels": {"url": f"{base}/api/labels?project_id={p.id}"},
+    }
+
+
+def one_project(ctx: Ctx, p: Project) -> dict[str, Any]:
+    return projects_page(ctx, [p])[0]
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+def _job_summaries(ctx: Ctx, task_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    if not task_ids:
+        return {}
+    completed = func.sum(case(((Job.stage == "acceptance") & (Job.state == "completed"), 1),
+                              else_=0)).cast(Integer)
+    validation = func.sum(case((Job.stage == "validation", 1), else_=0)).cast(Integer)
+    rows = ctx.session.execute(
+        select(Job.task_id, func.count(), completed, validation)
+        .where(Job.task_id.in_(task_ids)).group_by(Job.task_id)
+    ).all()
+    return {task_id: (count, done, checking) for task_id, count, done, checking in rows}
+
+
+def tasks_page(ctx: Ctx, rows: Sequence[Task]) -> list[dict[str, Any]]:
+    ids = [t.id for t in rows]
+    users = users_by_id(ctx, [t.owner_id for t in rows] + [t.assignee_id for t in rows])
+    data_ids = [t.data_id for t in rows if t.data_id is not None]
+    data = {d.id: d for d in ctx.session.scalars(
+        select(TaskData).where(TaskData.id.in_(data_ids)))} if data_ids else {}
+    project_ids = {t.project_id for t in rows if t.project_id is not None}
+    names = dict(ctx.session.execute(
+        select(Project.id, Project.name).where(Project.id.in_(project_ids))
+    ).all()) if project_ids else {}
+    jobs = _job_summaries(ctx, ids)
+    return [
+        task(ctx, t, users, data.get(t.data_id or -1), jobs.get(t.id, (0, 0, 0)),
+             names.get(t.project_id or -1))
+        for t in rows
+    ]
+
+
+def task(ctx: Ctx, t: Task, users: dict[int, User], data: TaskData | None,
+         jobs: tuple[int, int, int], project_name: str | None) -> dict[str, Any]:
+    base = base_url(ctx)
+    result = {
+        "url": f"{base}/api/tasks/{t.id}",
+        "id": t.id,
+        "name": t.name,
+        "project_id": t.project_id,
+        "project_name": project_name,
+        "mode": t.mode,
+        "owner": basic_user(ctx, users.get(t.owner_id or -1)),
+        "assignee": basic_user(ctx, users.get(t.assignee_id or -1)),
+        "bug_tracker": t.bug_tracker,
+        "created_date": iso(t.created_date),
+        "updated_date": iso(t.updated_date),
+        "overlap": t.overlap,
+        "segment_size": t.segment_size,
+        "status": t.status,
+        "data_chunk_size": None,
+        "data_compressed_chunk_type": None,
+        "data_original_chunk_type": None,
+        "data_cloud_storage_id": None,
+        "guide_id": None,
+        "data": t.data_id,
+        "dimension": t.dimension,
+        "subset": t.subset,
+        "organization": t.organization_id,
+        "organization_id": t.organization_id,
+        "target_storage": _storage(t.target_storage),
+        "source_storage": _storage(t.source_storage),
+        "assignee_updated_date": iso(t.assignee_updated_date),
+        "validation_mode": None,
+        "jobs": {"count": jobs[0], "completed": jobs[1], "validation": jobs[2],
+                 "url": f"{base}/api/jobs?task_id={t.id}"},
+        "labels": {"url": f"{base}/api/labels?task_id={t.id}"},
+    }
+    if data is not None:  # CVAT leaves these out until the task has data
+        result.update(
+            size=data.size, image_quality=data.image_quality, data_chunk_size=data.chunk_size,
+            data_compressed_chunk_type=data.compressed_chunk_type,
+            data_original_chunk_type=data.original_chunk_type,
+            data_cloud_storage_id=data.cloud_storage_id, media_type=_media_type(t.dimension),
+        )
+    return result
+
+
+def one_task(ctx: Ctx, t: Task) -> dict[str, Any]:
+    return tasks_page(ctx, [t])[0]
+
+
+# -- jobs -------------------------------------------------------------------------------------
+
+Assignee = aliased(User, name="job_assignee")
+JOB_COLUMNS = (
+    Job.id, Job.task_id, Job.assignee_id, Job.status, Job.stage, Job.state, Job.type,
+    Job.created_date, Job.updated_date, Job.assignee_updated_date,
+    Segment.start_frame, Segment.stop_frame, Segment.type, Segment.frames,
+    Task.name, Task.project_id, Task.mode, Task.dimension, Task.bug_tracker,
+    Task.organization_id, Task.target_storage, Task.source_storage,
+    TaskData.chunk_size, TaskData.compressed_chunk_type, TaskData.original_chunk_type,
+    Project.name, Project.bug_tracker, Project.target_storage, Project.source_storage,
+    Assignee.username, Assignee.first_name, Assignee.last_name,
+)
+
+
+def with_job_columns(stmt: Any) -> Any:
+    """The joins ``JOB_COLUMNS`` read, added to a statement that already joins ``Task`` and
+    outer-joins ``Project`` (``services.jobs.list_query``)."""
+    return (stmt.join(Segment, Segment.id == Job.segment_id)
+            .outerjoin(TaskData, TaskData.id == Task.data_id)
+            .outerjoin(Assignee, Assignee.id == Job.assignee_id))
+
+
+def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    base = base_url(ctx)
+    ids = [r[0] for r in rows]
+    issues = dict(ctx.session.execute(
+        select(Issue.job_id, func.count()).where(Issue.job_id.in_(ids)).group_by(Issue.job_id)
+    ).all()) if ids else {}
+    return [job_record(base, row, issues.get(row[0], 0)) for row in rows]
+
+
+def job_record(base: str, row: Sequence[Any], issue_count: int) -> dict[str, Any]:
+    """One job's JSON from its ``JOB_COLUMNS`` values, read by position."""
+    (jid, task_id, assignee_id, status, stage, state, kind, created, updated, assigned,
+     start, stop, seg_type, frames, task_name, project_id, mode, dimension, task_tracker,
+     org_id, task_target, task_source, chunk_size, compressed, original,
+     project_name, project_tracker, project_target, project_source,
+     username, first_name, last_name) = row
+    count = len(frames or ()) if seg_type == "specific_frames" else stop - start + 1
+    assignee = None
+    if assignee_id is not None:
+        assignee = {"url": f"{base}/api/users/{assignee_id}", "id": assignee_id,
+                    "username": username, "first_name": first_name, "last_name": last_name}
+    return {
+        "url": f"{base}/api/jobs/{jid}",
+        "id": jid,
+        "task_id": task_id,
+        "task_name": task_name,
+        "project_id": project_id,
+        "project_name": project_name,
+        "assignee": assignee,
+        "guide_id": None,
+        "dimension": dimension,
+        "mode": mode,
+        "media_type": _media_type(dimension),
+        "bug_tracker": project_tracker if project_id is not None else task_tracker,
+        "status": status,
+        "stage": stage,
+        "state": state,
+        "frame_count": count,
+        "start_frame": start,
+        "stop_frame": stop,
+        "data_chunk_size": chunk_size,
+        "data_compressed_chunk_type": compressed,
+        "data_original_chunk_type": original,
+        "created_date": iso(created),
+        "updated_date": iso(updated),
+        "issues": {"count": issue_count, "url": f"{base}/api/issues?job_id={jid}"},
+        "labels": {"url": f"{base}/api/labels?job_id={jid}"},
+        "type": kind,
+        "organization": org_id,
+        "target_storage": _storage(project_target if project_id is not None else task_target),
+        "source_storage": _storage(project_source if project_id is not None else task_source),
+        "assignee_updated_date": iso(assigned),
+        "parent_job_id": None,
+        "replicas_count": 0,
+    }
+
+
+def one_job(ctx: Ctx, job_id: int) -> dict[str, Any]:
+    from cvatcore.core.services.jobs import joined
+
+    stmt = with_job_columns(joined(select(*JOB_COLUMNS))).where(Job.id == job_id)
+    return jobs_page(ctx, [ctx.connection.execute(stmt).one()])[0]
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+def labels_page(ctx: Ctx, rows: Sequence[Label]) -> list[dict[str, Any]]:
+    """Labels with their attributes and (for skeletons) sublabels: two more queries."""
+    skeletons = [lb.id for lb in rows if lb.type == "skeleton"]
+    subs: dict[int, list[Label]] = defaultdict(list)
+    if skeletons:
+        for sub in ctx.session.scalars(
+            select(Label).where(Label.parent_id.in_(skeletons)).order_by(Label.id)
+        ):
+            subs[sub.parent_id or 0].append(sub)
+    all_ids = [lb.id for lb in rows] + [s.id for group in subs.values() for s in group]
+    attrs: dict[int, list[AttributeSpec]] = defaultdict(list)
+    if all_ids:
+        for spec in ctx.session.scalars(
+            select(AttributeSpec).where(AttributeSpec.label_id.in_(all_ids))
+            .order_by(AttributeSpec.id)
+        ):
+            attrs[spec.label_id].append(spec)
+    return [label(lb, attrs, subs.get(lb.id, [])) for lb in rows]
+
+
+def attribute(spec: AttributeSpec) -> dict[str, Any]:
+    return {"id": spec.id, "name": spec.name, "mutable": spec.mutable,
+            "input_type": spec.input_type, "default_value": spec.default_value,
+            "values": list(spec.values or [])}
+
+
+def label(lb: Label, attrs: dict[int, list[AttributeSpec]],
+          sublabels: list[Label]) -> dict[str, Any]:
+    return {
+        "id": lb.id,
+        "name": lb.name,
+        "color": lb.color,
+        "attributes": [attribute(a) for a in attrs.get(lb.id, [])],
+        "type": lb.type,
+        "svg": lb.svg,
+        "sublabels": [
+            {"id": s.id, "name": s.name, "color": s.color, "type": s.type, "has_parent": True,
+             "attributes": [attribute(a) for a in attrs.get(s.id, [])]}
+            for s in sublabels
+        ],
+        "project_id": lb.project_id,
+        "task_id": lb.task_id,
+        "parent_id": lb.parent_id,
+        "has_parent": lb.parent_id is not None,
+    }
+
+
+def one_label(ctx: Ctx, lb: Label) -> dict[str, Any]:
+    return labels_page(ctx, [lb])[0]

@@ -1,0 +1,10 @@
+"""Built-in plugin that registers the core's background job kinds (task data creation, ...)."""
+
+from cvatcore.hooks import hookimpl
+
+
+@hookimpl
+def register_job_kinds(register):
+    from cvatcore.core.services import task_data
+
+    register("create:task", task_data.run_create_job)

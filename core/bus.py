@@ -1,0 +1,128 @@
+"""The domain-event bus: one place where every change to a domain object is announced.
+
+A service that creates, updates or deletes an object calls ``publish`` with the request's ORM
+session. Subscribers registered through ``register_domain_subscribers`` (``cvatcore.hooks``)
+run in two phases:
+
+* *in the transaction*: ``handler(connection, event)`` runs at once on the change's own
+  connection. It may only write rows (the analytics outbox, webhook deliveries); if the
+  change rolls back, so do they, and nothing was published.
+* *after commit*: ``handler(event)`` runs once the transaction has committed, never for a
+  rolled-back change. For waking workers and caches; exceptions are logged.
+
+Events carry the object before and after the change as JSON-safe column snapshots
+(``snapshot``), the actor, the organization and the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from cvatcore.hooks import DomainEvent
+
+logger = logging.getLogger("cvatcore.bus")
+
+_PENDING = "cvatcore.bus.pending"
+_HOOKED = "cvatcore.bus.hooked"
+
+InTransaction = Callable[[Any, DomainEvent], None]
+Committed = Callable[[DomainEvent], None]
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    handler: Callable[..., None]
+    scopes: frozenset[str] | None
+
+    def wants(self, event: DomainEvent) -> bool:
+        return self.scopes is None or event.scope in self.scopes
+
+
+class EventBus:
+    """Subscribers and ``publish``; one per application (``AppState.bus``)."""
+
+    def __init__(self) -> None:
+        self._in_transaction: list[_Subscription] = []
+        self._committed: list[_Subscription] = []
+
+    def subscribe(
+        self, handler: Callable[..., None], scopes: Collection[str] | None = None,
+        committed: bool = False,
+    ) -> None:
+        """Add a subscriber (see the module docstring for the two phases)."""
+        sub = _Subscription(handler, frozenset(scopes) if scopes is not None else None)
+        (self._committed if committed else self._in_transaction).append(sub)
+
+    def publish(self, session: Session, event: DomainEvent) -> None:
+        """Announce ``event`` inside ``session``'s transaction (the one making the change)."""
+        connection = session.connection()
+        for sub in self._in_transaction:
+            if sub.wants(event):
+                sub.handler(connection, event)
+        if not self._committed:
+            return
+        self._hook(session)
+        session.info.setdefault(_PENDING, []).append(event)
+
+    def _hook(self, session: Session) -> None:
+        if session.info.get(_HOOKED):
+            return
+        session.info[_HOOKED] = True
+        sa_event.listen(session, "after_commit", self._after_commit)
+        sa_event.listen(session, "after_rollback", _forget)
+
+    def _after_commit(self, session: Session) -> None:
+        events = session.info.pop(_PENDING, [])
+        for event in events:
+            for sub in self._committed:
+                if not sub.wants(event):
+                    continue
+                try:
+                    sub.handler(event)
+                except Exception:
+                    logger.exception("committed-event subscriber failed on %s", event.scope)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def make_event(
+    action: str, resource: str, obj_id: int | None, *, before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None, actor_id: int | None = None, org_id: int | None = None,
+    request_id: str | None = None,
+) -> DomainEvent:
+    return DomainEvent(
+        scope=f"{action}:{resource}", obj_id=obj_id, timestamp=time.time(), actor_id=actor_id,
+        org_id=org_id, request_id=request_id, before=before, after=after,
+    )
+
+
+def snapshot(obj: Any, exclude: Iterable[str] = ("password",)) -> dict[str, Any]:
+    """The object's column values, JSON-safe (dates as ISO strings); secrets left out."""
+    skip = set(exclude)
+    data: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        if attr.key in skip:
+            continue
+        data[attr.key] = _json_safe(getattr(obj, attr.key))
+    return data
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""Background jobs: one persisted queue for every kind of background work."""

@@ -1,0 +1,1 @@
+"""Task media: images and video, frames, chunks and previews."""

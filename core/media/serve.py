@@ -1,0 +1,160 @@
+"""Reading task and job data over the API: meta, frames, chunks, previews (with the IAM
+checks of ``services.tasks.get`` / ``services.jobs.get``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from cvatcore.core.bus import snapshot
+from cvatcore.core.errors import NotFound, ValidationFailed
+from cvatcore.core.media import meta
+from cvatcore.core.media.access import MediaReader
+from cvatcore.core.models import Job, Segment, Task, TaskData
+from cvatcore.core.models.base import utcnow
+
+if TYPE_CHECKING:
+    from cvatcore.core.api.context import Ctx
+
+QUALITIES = ("compressed", "original")
+TYPES = ("chunk", "frame", "context_image", "preview")
+
+
+def _data(session: Session, task: Task, what: str = "Task") -> TaskData:
+    data = session.get(TaskData, task.data_id) if task.data_id is not None else None
+    if data is None or not data.size:
+        raise ValidationFailed({"detail": f"{what} has no data."})
+    return data
+
+
+def _task(ctx: Ctx, task_id: int, scope: str) -> Task:
+    from cvatcore.core.services import tasks
+
+    return tasks.get(ctx, task_id, scope)
+
+
+def _job(ctx: Ctx, job_id: int, scope: str) -> tuple[Job, Task, Segment]:
+    from cvatcore.core.services import jobs
+
+    job = jobs.get(ctx, job_id, scope)
+    task = ctx.session.get(Task, job.task_id)
+    segment = ctx.session.get(Segment, job.segment_id)
+    assert task is not None and segment is not None
+    return job, task, segment
+
+
+# -- meta --------------------------------------------------------------------------------------
+
+
+def task_meta(ctx: Ctx, task_id: int) -> dict[str, Any]:
+    task = _task(ctx, task_id, "view:metadata")
+    return meta.task_meta(ctx.session, _data(ctx.session, task))
+
+
+def update_task_meta(ctx: Ctx, task_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    task = _task(ctx, task_id, "update:metadata")
+    data = _data(ctx.session, task)
+    if "deleted_frames" in fields:
+        _set_deleted(ctx, task, data, meta.clean_deleted(fields["deleted_frames"], 0,
+                                                          data.size - 1))
+    return meta.task_meta(ctx.session, data)
+
+
+def job_meta(ctx: Ctx, job_id: int) -> dict[str, Any]:
+    _, task, segment = _job(ctx, job_id, "view:metadata")
+    return meta.job_meta(ctx.session, _data(ctx.session, task, "Job"), segment)
+
+
+def update_job_meta(ctx: Ctx, job_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    _, task, segment = _job(ctx, job_id, "update:metadata")
+    data = _data(ctx.session, task, "Job")
+    if "deleted_frames" in fields:
+        mine = meta.clean_deleted(fields["deleted_frames"], segment.start_frame,
+                                  segment.stop_frame)
+        others = [f for f in data.deleted_frames or []
+                  if not segment.start_frame <= f <= segment.stop_frame]
+        _set_deleted(ctx, task, data, sorted({*others, *mine}))
+    return meta.job_meta(ctx.session, data, segment)
+
+
+def _set_deleted(ctx: Ctx, task: Task, data: TaskData, frames: list[int]) -> None:
+    """Deleting frames changes what the task shows: one ``update:task`` event."""
+    from cvatcore.core.services import changes
+
+    if frames == sorted(data.deleted_frames or []):
+        return
+    before = snapshot(task)
+    data.deleted_frames = frames
+    task.updated_date = utcnow()
+    ctx.session.flush()
+    changes.updated(ctx, "task", task, before)
+
+
+# -- media -------------------------------------------------------------------------------------
+
+
+def _query(ctx: Ctx) -> tuple[str, str]:
+    kind = ctx.query.get("type")
+    if kind not in TYPES:
+        raise ValidationFailed.field("type", f"One of {', '.join(TYPES)} is required.")
+    quality = ctx.query.get("quality") or "compressed"
+    if quality not in QUALITIES:
+        raise ValidationFailed.field("quality", f"One of {', '.join(QUALITIES)} is required.")
+    return kind, quality
+
+
+def task_media(ctx: Ctx, task_id: int) -> tuple[bytes, str]:
+    """``GET /api/tasks/{id}/data?type=...``: bytes and MIME type."""
+    kind, quality = _query(ctx)
+    task = _task(ctx, task_id, "view:data")
+    data = _data(ctx.session, task)
+    reader = MediaReader(ctx.state.media, ctx.session, data)
+    return _media(ctx, reader, data, kind, quality, 0, data.size - 1, job=False)
+
+
+def job_media(ctx: Ctx, job_id: int) -> tuple[bytes, str]:
+    """``GET /api/jobs/{id}/data?type=...``: only the job's frames; chunks by ``index``
+    (the job's own chunk numbers) or ``number`` (the same, as older clients send it)."""
+    kind, quality = _query(ctx)
+    _, task, segment = _job(ctx, job_id, "view:data")
+    data = _data(ctx.session, task, "Job")
+    reader = MediaReader(ctx.state.media, ctx.session, data)
+    return _media(ctx, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
+                  job=True)
+
+
+def _media(ctx: Ctx, reader: MediaReader, data: TaskData, kind: str, quality: str, first: int,
+           last: int, job: bool) -> tuple[bytes, str]:
+    if kind == "preview":
+        return reader.preview(first), "image/jpeg"
+    if kind == "chunk":
+        raw = ctx.query.get("index") if job and ctx.query.get("index") is not None else \
+            ctx.query.get("number")
+        number = meta.parse_number(raw, "index" if job and "index" in ctx.query else "number")
+        a, b = meta.chunk_range(data, number, first, last)
+        return reader.chunk(a, b, quality), "application/zip"
+    number = meta.parse_number(ctx.query.get("number"), "number")
+    meta.check_frame(data, number, first, last, job)
+    if kind == "context_image":
+        raise NotFound("Context images for this frame are missing.")
+    return reader.frame(number, quality)
+
+
+def task_preview(ctx: Ctx, task_id: int) -> bytes:
+    task = _task(ctx, task_id, "view")
+    data = _preview_data(ctx, task)
+    return MediaReader(ctx.state.media, ctx.session, data).preview(0)
+
+
+def job_preview(ctx: Ctx, job_id: int) -> bytes:
+    _, task, segment = _job(ctx, job_id, "view")
+    data = _preview_data(ctx, task)
+    return MediaReader(ctx.state.media, ctx.session, data).preview(segment.start_frame)
+
+
+def _preview_data(ctx: Ctx, task: Task) -> TaskData:
+    data = ctx.session.get(TaskData, task.data_id) if task.data_id is not None else None
+    if data is None or not data.size:
+        raise NotFound("The preview is not available: the task has no data yet.")
+    return data

@@ -1,0 +1,55 @@
+"""How services announce a change: ``created``, ``updated``, ``deleted`` publish one domain
+event on the application's bus (``core/bus.py``) inside the request's transaction, carrying the
+actor, the organization and the request id (``X-Request-Id``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cvatcore.core.bus import make_event, snapshot
+
+if TYPE_CHECKING:
+    from cvatcore.core.api.context import Ctx
+
+
+def _org_of(ctx: Ctx, obj: Any) -> int | None:
+    org_id = getattr(obj, "organization_id", None)
+    if org_id is not None:
+        return org_id
+    from cvatcore.core.services.context import org_context
+
+    try:
+        return org_context(ctx).org_id if ctx.user is not None else None
+    except Exception:  # an unresolvable context is not this event's problem
+        return None
+
+
+def publish(
+    ctx: Ctx, action: str, resource: str, obj: Any, before: dict[str, Any] | None = None,
+    *, org_id: int | None = None,
+) -> None:
+    """Publish ``<action>:<resource>`` for ``obj`` (already flushed, so it has its id)."""
+    ctx.session.flush()
+    after = None if action == "delete" else snapshot(obj)
+    if action == "delete" and before is None:
+        before = snapshot(obj)
+    event = make_event(
+        action, resource, getattr(obj, "id", None), before=before, after=after,
+        actor_id=ctx.user.id if ctx.user is not None else None,
+        org_id=org_id if org_id is not None else _org_of(ctx, obj),
+        request_id=ctx.request_id,
+    )
+    ctx.state.bus.publish(ctx.session, event)
+
+
+def created(ctx: Ctx, resource: str, obj: Any, **kw: Any) -> None:
+    publish(ctx, "create", resource, obj, **kw)
+
+
+def updated(ctx: Ctx, resource: str, obj: Any, before: dict[str, Any], **kw: Any) -> None:
+    publish(ctx, "update", resource, obj, before, **kw)
+
+
+def deleted(ctx: Ctx, resource: str, obj: Any, **kw: Any) -> None:
+    """Call *before* deleting ``obj``: the event carries its last state."""
+    publish(ctx, "delete", resource, obj, snapshot(obj), **kw)

@@ -1,0 +1,273 @@
+"""Tasks: create, view, change, move between projects and delete, with CVAT's rules.
+
+Creating a task writes the Task row and its labels only; media, segments and jobs come later,
+from the data helper's background job (``POST /api/tasks/{id}/data``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import delete as sql_delete
+
+from cvatcore.core.bus import snapshot
+from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
+from cvatcore.core.iam import engine
+from cvatcore.core.iam.engine import Subject
+from cvatcore.core.models import Label, Project, Task, TaskData
+from cvatcore.core.models.base import utcnow
+from cvatcore.core.services import changes, labels, projects
+from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.projects import (
+    check_user,
+    clean_storage,
+    clean_text,
+    find,
+)
+
+if TYPE_CHECKING:
+    from cvatcore.core.api.context import Ctx
+
+RELATION_SQL: engine.RelationSQL = {
+    "owner": lambda s: Task.owner_id == s.user_id,
+    "assignee": lambda s: Task.assignee_id == s.user_id,
+    "project:owner": lambda s: Project.owner_id == s.user_id,
+    "project:assignee": lambda s: Project.assignee_id == s.user_id,
+}
+CREATE_ONLY = {"overlap", "segment_size", "initial_replicas", "consensus_replicas"}
+MAX_INT = 2**31 - 1
+
+
+def relations(user_id: int, task: Task, project: Project | None) -> set[str]:
+    rels = set()
+    if task.owner_id == user_id:
+        rels.add("owner")
+    if task.assignee_id == user_id:
+        rels.add("assignee")
+    if project is not None:
+        rels |= {f"project:{r}" for r in projects.relations(user_id, project)}
+    return rels
+
+
+def project_of(ctx: Ctx, task: Task) -> Project | None:
+    return ctx.session.get(Project, task.project_id) if task.project_id is not None else None
+
+
+def allowed(ctx: Ctx, task: Task, scope: str, project: Project | None = None) -> bool:
+    """Whether the user may do ``scope`` on ``task``, judged in the task's organization."""
+    subj = subject(ctx, task.organization_id)
+    if project is None:
+        project = project_of(ctx, task)
+    rels = relations(subj.user_id, task, project)
+    return engine.allows("task", scope, subj, rels, task.organization_id is not None)
+
+
+def authorize(ctx: Ctx, task: Task, scope: str, project: Project | None = None) -> None:
+    if not allowed(ctx, task, scope, project):
+        raise PermissionDenied()
+
+
+def get(ctx: Ctx, task_id: int, scope: str = "view") -> Task:
+    """The task, if the user may do ``scope`` on it: 404 when there is no such task, 403 when
+    it may not be seen or ``scope`` is not allowed (as CVAT, which answers 403 for both)."""
+    task = find(ctx.session, Task, task_id, "Task")
+    authorize(ctx, task, scope)
+    return task
+
+
+def visible_filter(subj: Subject, in_org: bool) -> ColumnElement[bool]:
+    """Tasks the subject may view; the statement must outer-join ``Project``."""
+    return engine.visible("task", subj, RELATION_SQL, in_org)
+
+
+def list_query(ctx: Ctx) -> Select[Any]:
+    """Visible tasks in the request's context, with their project outer-joined."""
+    subj = subject(ctx)
+    oc = org_context(ctx)
+    stmt = select(Task).outerjoin(Project, Project.id == Task.project_id)
+    stmt = stmt.where(visible_filter(subj, oc.kind == "organization"))
+    if oc.kind == "organization":
+        stmt = stmt.where(Task.organization_id == oc.org_id)
+    elif oc.kind == "sandbox":
+        stmt = stmt.where(Task.organization_id.is_(None))
+    return stmt
+
+
+def _clean(ctx: Ctx, data: dict[str, Any], creating: bool) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    clean_text(data, clean, errors, "name", 256, required=creating, min_length=1)
+    clean_text(data, clean, errors, "bug_tracker", 2000)
+    clean_text(data, clean, errors, "subset", 64)
+    for name in ("overlap", "segment_size"):
+        if name in data and not (creating and data[name] is None and name == "overlap"):
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+                errors[name] = ["A non-negative integer is required."]
+            else:
+                clean[name] = value
+    for name in ("target_storage", "source_storage"):
+        if name in data:
+            clean[name] = clean_storage(data[name], name, errors)
+    if not creating:
+        for name in sorted(CREATE_ONLY & set(data)):
+            errors[name] = ["This field can only be set when the task is created."]
+    if "project_id" in data:
+        value = data["project_id"]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            errors["project_id"] = ["A valid integer is required."]
+        clean["project_id"] = value
+    if errors:
+        raise ValidationFailed(errors)
+    for name in ("owner_id", "assignee_id"):
+        if name in data:
+            clean[name] = check_user(ctx, data[name], name)
+    return clean
+
+
+def create(ctx: Ctx, data: dict[str, Any]) -> Task:
+    user = ctx.require_user()
+    clean = _clean(ctx, data, creating=True)
+    oc = org_context(ctx)
+    org_id = oc.org_id
+    subj = subject(ctx)
+    project = None
+    if clean.get("project_id") is not None:
+        project = _target_project(ctx, clean["project_id"])
+        rels = {f"project:{r}" for r in projects.relations(user.id, project)}
+        if not engine.allows("task", "create@project", subj, rels, org_id is not None):
+            raise PermissionDenied()
+        if project.organization_id != org_id:
+            raise ValidationFailed.field(
+                "project_id", "The task and its project must be in the same organization."
+            )
+        if data.get("labels"):
+            raise ValidationFailed.field(
+                "labels", "A task in a project uses the project's labels; do not send labels."
+            )
+    elif not engine.allows("task", "create", subj, set(), org_id is not None):
+        raise PermissionDenied()
+    owner_id = clean.pop("owner_id", None) or user.id
+    task = Task(owner_id=owner_id, organization_id=org_id, **_columns(clean))
+    if task.assignee_id is not None:
+        task.assignee_updated_date = utcnow()
+    if project is not None:
+        task.dimension = project.dimension or "2d"
+    ctx.session.add(task)
+    ctx.session.flush()
+    if "labels" in data and project is None:
+        labels.apply(ctx, data["labels"], task=task, creating=True)
+    changes.created(ctx, "task", task)
+    return task
+
+
+def _columns(clean: dict[str, Any]) -> dict[str, Any]:
+    keep = {"name", "project_id", "owner_id", "assignee_id", "bug_tracker", "overlap",
+            "segment_size", "subset", "target_storage", "source_storage"}
+    return {k: v for k, v in clean.items() if k in keep}
+
+
+def _target_project(ctx: Ctx, project_id: int) -> Project:
+    try:
+        return projects.get(ctx, project_id)
+    except (NotFound, PermissionDenied):
+        raise ValidationFailed.field(
+            "project_id", f"Project {project_id} does not exist or is not visible to you."
+        ) from None
+
+
+def update(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Task:
+    """PATCH: each changed part needs its own scope, as CVAT's ``TaskPermission``."""
+    task = find(ctx.session, Task, task_id, "Task")
+    project = project_of(ctx, task)
+    authorize(ctx, task, "view", project)
+    for scope in _scopes(task, data):
+        authorize(ctx, task, scope, project)
+    clean = _clean(ctx, data, creating=False)
+    before = snapshot(task)
+    target = clean.pop("project_id", None)
+    if target is not None and target != task.project_id:
+        _move(ctx, task, project, target, data)
+        project = project_of(ctx, task)
+    if "labels" in data:
+        if task.project_id is not None:
+            raise ValidationFailed.field(
+                "labels", "A task in a project uses the project's labels; change them there."
+            )
+        labels.apply(ctx, data["labels"], task=task, creating=False)
+    if "assignee_id" in clean and clean["assignee_id"] != task.assignee_id:
+        task.assignee_updated_date = utcnow()
+    for key, value in _columns(clean).items():
+        setattr(task, key, value)
+    task.updated_date = utcnow()
+    ctx.session.flush()
+    changes.updated(ctx, "task", task, before)
+    return task
+
+
+def _scopes(task: Task, data: dict[str, Any]) -> list[str]:
+    """The scopes a PATCH needs, as CVAT's ``TaskPermission.get_scopes`` (from the raw body,
+    before it is validated)."""
+    scopes = []
+    if any(k in data for k in ("name", "labels", "bug_tracker", "subset")):
+        scopes.append("update:desc")
+    if "owner_id" in data and data["owner_id"] != task.owner_id:
+        scopes.append("update:owner")
+    if "assignee_id" in data and data["assignee_id"] != task.assignee_id:
+        scopes.append("update:assignee")
+    if "project_id" in data and data["project_id"] != task.project_id:
+        scopes.append("update:project")
+    if "target_storage" in data or "source_storage" in data:
+        scopes.append("update:associated_storage")
+    if "organization_id" in data:
+        scopes.append("update:organization")
+    return scopes or ["update:desc"]
+
+
+def _move(
+    ctx: Ctx, task: Task, old: Project | None, project_id: int, data: dict[str, Any]
+) -> None:
+    """Move a task into a project. As CVAT: its labels must match the project's by name
+    (``labels`` may rename them first, by id), and ``project_id: null`` changes nothing."""
+    project = _target_project(ctx, project_id)
+    if project.organization_id != task.organization_id:
+        raise ValidationFailed.field(
+            "project_id", "The task and its project must be in the same organization."
+        )
+    other = ctx.session.scalar(
+        select(Task.dimension).where(Task.project_id == project.id, Task.id != task.id).limit(1)
+    )
+    if other is not None and other != task.dimension:
+        raise ValidationFailed.field(
+            "project_id", f"The task's dimension ({task.dimension}) differs from the other "
+            f"tasks' in the project ({other})."
+        )
+    labels.move_to_project(ctx, task, old, project, data.get("labels") or [])
+    task.project_id = project.id
+    data.pop("labels", None)
+
+
+def delete(ctx: Ctx, task_id: int) -> None:
+    """Delete the task with its segments, jobs, labels, annotations and media rows (the
+    database cascades); one event, for the task."""
+    task = get(ctx, task_id, "delete")
+    changes.deleted(ctx, "task", task)
+    data_id = task.data_id
+    ctx.session.delete(task)
+    ctx.session.flush()
+    if data_id is not None:
+        ctx.session.execute(sql_delete(TaskData).where(TaskData.id == data_id))
+
+
+def labels_owner(ctx: Ctx, task: Task) -> tuple[str, int]:
+    """Where the task's labels live: ``("project", id)`` or ``("task", id)``."""
+    if task.project_id is not None:
+        return "project", task.project_id
+    return "task", task.id
+
+
+def has_labels(ctx: Ctx, task: Task) -> bool:
+    kind, owner_id = labels_owner(ctx, task)
+    column = Label.project_id if kind == "project" else Label.task_id
+    return ctx.session.scalar(select(Label.id).where(column == owner_id).limit(1)) is not None

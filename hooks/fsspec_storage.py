@@ -1,0 +1,288 @@
+"""``FsspecStorage``: the ``StorageProvider`` protocol over any fsspec filesystem.
+
+A storage plugin gives it a filesystem (or a function that builds one on first use) and a root
+(``"bucket"``, ``"bucket/some/prefix"`` or an absolute local directory) and gets, in one place:
+
+* path checks: every path is relative to the root; ``..``, ``.``, empty segments, a leading
+  "/" and NUL raise ``StoragePathError`` before any request is made;
+* error mapping: library exceptions become ``FileNotFoundError``, ``PermissionError``,
+  ``StorageUnavailableError`` or ``OSError`` with a message naming the storage, the action and
+  the path; the secrets the subclass declares are scrubbed from every message, and the
+  library's exception is not chained (its text and arguments stay out of logs);
+* ``status()`` that never raises, ``delete`` that reports a missing object, byte ranges.
+
+Subclasses override ``list_native`` to use the backend's own paginated listing (S3
+``ListObjectsV2``, GCS ``objects.list``), ``check_status`` to ask the backend about the bucket,
+and ``classify`` to recognise their library's exceptions. ``fs`` and ``root`` stay public so
+that other tools (FUSE mounts, manifest readers) can reuse the same filesystem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from fsspec import AbstractFileSystem
+from fsspec.exceptions import FSTimeoutError
+
+from cvatcore.hooks.types import (
+    ListingPage,
+    ObjectInfo,
+    StoragePathError,
+    StorageStatus,
+    StorageUnavailableError,
+)
+
+log = logging.getLogger("cvatcore.storage")
+
+#: What ``classify`` returns: the exception class to raise and a short reason for the message.
+Classified = tuple[type[Exception], str]
+
+
+def clean_path(path: str, *, trailing_slash: bool = False) -> str:
+    """``path`` itself when it is a safe relative path, else ``StoragePathError``.
+
+    ``trailing_slash`` allows one final "/" (prefixes and folders); ``""`` is allowed only
+    together with it (the root).
+    """
+    if not isinstance(path, str):
+        raise StoragePathError(f"a path must be a string, not {type(path).__name__}")
+    shown = repr(path[:200])
+    if "\x00" in path:
+        raise StoragePathError(f"path {shown} contains a NUL byte")
+    if path.startswith("/"):
+        raise StoragePathError(f"path {shown} is absolute; paths are relative to the storage")
+    body = path[:-1] if trailing_slash and path.endswith("/") else path
+    if body == "" and path == "" and trailing_slash:
+        return path
+    if any(segment in ("", ".", "..") for segment in body.split("/")):
+        raise StoragePathError(f"path {shown} has an empty, '.' or '..' segment")
+    return path
+
+
+class FsspecStorage:
+    """A ``StorageProvider`` over an fsspec filesystem and a root inside it.
+
+    ``fs`` is a filesystem or a zero-argument callable that builds one; a callable runs on
+    first use, inside the error mapping, so that bad credentials found while connecting turn
+    into ``PermissionError``/``FORBIDDEN`` instead of failing the provider's constructor.
+    ``label`` names the storage in messages (``"s3://bucket"``); ``secrets`` are strings that
+    must never appear in a message (they are replaced by ``***``).
+    """
+
+    #: Largest page ``list_page`` accepts; bigger requests are cut to it.
+    max_page_size = 10_000
+
+    def __init__(
+        self,
+        fs: AbstractFileSystem | Callable[[], AbstractFileSystem],
+        root: str,
+        *,
+        label: str | None = None,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        self._fs = fs if isinstance(fs, AbstractFileSystem) else None
+        self._make_fs = None if isinstance(fs, AbstractFileSystem) else fs
+        self._fs_lock = threading.Lock()
+        self.root = root.rstrip("/") or root
+        self.label = label or root
+        self._secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label}>"
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The filesystem, built on first use when the constructor was given a factory."""
+        if self._fs is None:
+            with self._fs_lock:
+                if self._fs is None:
+                    assert self._make_fs is not None
+                    self._fs = self._make_fs()
+        return self._fs
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def full_path(self, key: str) -> str:
+        """The filesystem path of ``key`` (already checked by ``clean_path``)."""
+        return f"{self.root}/{key}" if key else self.root
+
+    def relative_name(self, full: str) -> str:
+        """The inverse of ``full_path`` for names the filesystem returns."""
+        name = full[len(self.root) + 1 :] if full.startswith(self.root + "/") else full
+        return name.rstrip("/")
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def classify(self, exc: BaseException) -> Classified | None:
+        """Map one library exception to ``(exception class, reason)``, or ``None`` to let it
+        propagate unchanged (programming errors). Subclasses handle their library's types
+        first and end with ``return super().classify(exc)``."""
+        if isinstance(exc, StorageUnavailableError):
+            return StorageUnavailableError, str(exc)
+        for kind, reason in (
+            (FileNotFoundError, "not found"),
+            (PermissionError, "access denied"),
+            (IsADirectoryError, "is a directory"),
+            (NotADirectoryError, "a parent is not a directory"),
+            (FileExistsError, "already exists"),
+        ):
+            if isinstance(exc, kind):
+                return kind, reason
+        if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, FSTimeoutError)):
+            return StorageUnavailableError, f"cannot reach the storage ({type(exc).__name__})"
+        if isinstance(exc, OSError):
+            return OSError, str(exc) or type(exc).__name__
+        return None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every declared secret replaced by ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    @contextmanager
+    def errors(self, action: str, path: str) -> Iterator[None]:
+        """Run a block with library exceptions translated (see ``classify``)."""
+        try:
+            yield
+        except StoragePathError:
+            raise
+        except Exception as exc:
+            classified = self.classify(exc)
+            if classified is None:
+                raise
+            kind, reason = classified
+            where = f" {path!r}" if path else ""
+            message = self.redact(f"{self.label}: cannot {action}{where}: {reason}")
+            log.debug("%s (%s)", message, type(exc).__name__)
+            raise kind(message) from None
+
+    # -- the protocol ------------------------------------------------------------------------
+
+    def list_page(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
+        """One page of the entries one level below ``prefix``; see ``StorageProvider``."""
+        clean_path(prefix, trailing_slash=True)
+        if not isinstance(page_size, int) or page_size < 1:
+            raise ValueError("page_size must be a positive integer")
+        page_size = min(page_size, self.max_page_size)
+        with self.errors("list", prefix):
+            return self.list_native(prefix, cursor or None, page_size)
+
+    def list_native(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
+        """The generic listing: one ``fs.ls`` of the level, cut after the cursor.
+
+        It reads the whole level on every page (fine for small local folders); backends with
+        a paginated API override it. The cursor is the sort key of the last entry returned.
+        """
+        level, _, _ = prefix.rpartition("/")
+        try:
+            listing = self.fs.ls(self.full_path(level), detail=True)
+        except FileNotFoundError:
+            listing = []
+        infos = (self.object_info(self.relative_name(i["name"]), i) for i in listing)
+        return page_after(
+            (info for info in infos if info.name.startswith(prefix) and info.name != level),
+            cursor,
+            page_size,
+        )
+
+    def stat(self, path: str) -> ObjectInfo:
+        """Size and type of one object or folder; ``FileNotFoundError`` when absent."""
+        key = clean_path(path, trailing_slash=True)
+        with self.errors("stat", path):
+            info = self.fs.info(self.full_path(key.rstrip("/")))
+        return self.object_info(key.rstrip("/"), info)
+
+    def read(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        """The object's bytes, or ``[start, end)`` of them (cut at the object's end)."""
+        key = clean_path(path)
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            raise ValueError("byte offsets must not be negative")
+        if start is not None and end is not None and end <= start:
+            self.stat(path)
+            return b""
+        with self.errors("read", path):
+            return self.read_native(key, start, end)
+
+    def read_native(self, key: str, start: int | None, end: int | None) -> bytes:
+        """Read a checked key; backends override it to save a request (s3fs asks for the
+        size with a HEAD before a whole-object GET)."""
+        return self.fs.cat_file(self.full_path(key), start=start, end=end)
+
+    def write(self, path: str, data: bytes) -> None:
+        """Create or replace one object."""
+        key = clean_path(path)
+        with self.errors("write", path):
+            self.fs.pipe_file(self.full_path(key), bytes(data))
+
+    def delete(self, path: str) -> None:
+        """Remove one object: ``FileNotFoundError`` when absent (object stores would not say),
+        ``IsADirectoryError`` for a folder."""
+        info = self.stat(path)
+        if info.type == "DIR":
+            raise IsADirectoryError(f"{self.label}: cannot delete {path!r}: is a directory")
+        with self.errors("delete", path):
+            self.fs.rm_file(self.full_path(clean_path(path)))
+
+    def status(self) -> str:
+        """``AVAILABLE``, ``FORBIDDEN`` or ``NOT_FOUND``; never raises."""
+        try:
+            with self.errors("check", ""):
+                return self.check_status()
+        except PermissionError:
+            return StorageStatus.FORBIDDEN
+        except Exception as exc:  # a status check must answer, whatever went wrong
+            log.info("%s: status NOT_FOUND: %s", self.label, self.redact(str(exc)))
+            return StorageStatus.NOT_FOUND
+
+    def check_status(self) -> str:
+        """Ask the backend whether the root exists; raising is fine (``status`` maps it)."""
+        info = self.fs.info(self.root)
+        return StorageStatus.AVAILABLE if info["type"] == "directory" else StorageStatus.NOT_FOUND
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def object_info(self, name: str, info: dict[str, Any]) -> ObjectInfo:
+        """An ``ObjectInfo`` from one fsspec info dict."""
+        if info.get("type") == "directory":
+            return ObjectInfo(name=name, type="DIR", modified=modified_time(info))
+        return ObjectInfo(name=name, type="REG", size=info.get("size"),
+                          modified=modified_time(info))
+
+
+def sort_key(info: ObjectInfo) -> str:
+    """Where an entry falls in a delimited listing: folders sort as ``name/``, as on S3."""
+    return info.name + "/" if info.type == "DIR" else info.name
+
+
+def page_after(entries: Iterable[ObjectInfo], cursor: str | None, page_size: int) -> ListingPage:
+    """The ``page_size`` first entries (by ``sort_key``) after ``cursor``, keeping at most one
+    page in memory however many entries stream past; the cursor is the last sort key."""
+    after = (e for e in entries if cursor is None or sort_key(e) > cursor)
+    chosen = heapq.nsmallest(page_size + 1, after, key=sort_key)
+    page = chosen[:page_size]
+    more = len(chosen) > page_size
+    return ListingPage(entries=page, next=sort_key(page[-1]) if more and page else None)
+
+
+def modified_time(info: dict[str, Any]) -> float | None:
+    """A POSIX timestamp from whichever field the backend fills (local, S3, GCS)."""
+    for field in ("mtime", "LastModified", "updated", "last_modified"):
+        value = info.get(field)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
