@@ -136,31 +136,36 @@ def _rss_kib(pid: int) -> int:
 @dataclass
 class Run:
     seconds: float
-    peak_mib: float  # the whole process tree, summed
+    cpu: float  # user + system seconds of the whole process tree
+    peak_mib: float  # RSS of the whole process tree, summed, at its highest
 
 
 def measure(argv: list[str]) -> Run:
     """Run ``argv`` to completion, sampling its process tree's RSS every 20 ms."""
     peak = 0
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
 
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, sum(_rss_kib(p) for p in _tree(proc.pid)))
-            done.wait(0.02)
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, sum(_rss_kib(p) for p in _tree(proc.pid)))
+                done.wait(0.02)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, err = proc.communicate()
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    return Run(seconds, peak / 1024)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # usage counts the reaped workers too
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n"
+                               f"{err.read().decode(errors='replace')[-2000:]}")
+    return Run(seconds, usage.ru_utime + usage.ru_stime, peak / 1024)
 
 
 def startup_seconds(cvatcore: list[str]) -> float:
@@ -202,11 +207,11 @@ def report(label: str, count: int, runs: list[tuple[str, Run, float]]) -> list[s
     rate = {name: count / run.seconds for name, run, _ in runs}
     net = {name: count / max(run.seconds - fixed, 1e-9) for name, run, fixed in runs}
     print(f"\n{label}: {count} images")
-    print(f"  {'run':<16} {'seconds':>8} {'img/s':>9} {'img/s*':>9} {'peak MiB':>9} "
-          f"{'x cvat-like':>11} {'x 118/s':>8} {'x md5':>6}")
+    print(f"  {'run':<16} {'seconds':>8} {'cpu s':>7} {'img/s':>8} {'img/s*':>8} "
+          f"{'peak MiB':>9} {'x cvat-like':>11} {'x 118/s':>8} {'x md5':>6}")
     for name, run, _ in runs:
-        print(f"  {name:<16} {run.seconds:>8.2f} {rate[name]:>9.1f} {net[name]:>9.1f} "
-              f"{run.peak_mib:>9.1f} {net[name] / rate['cvat-like']:>11.2f} "
+        print(f"  {name:<16} {run.seconds:>8.2f} {run.cpu:>7.2f} {rate[name]:>8.1f} "
+              f"{net[name]:>8.1f} {run.peak_mib:>9.1f} {net[name] / rate['cvat-like']:>11.2f} "
               f"{net[name] / CVAT_REFERENCE_SMALL:>8.2f} {net[name] / rate['md5']:>6.2f}")
     missed = []
     for name, target in (("cvatcore", TARGET_NORMAL), ("cvatcore --fast", TARGET_FAST)):
@@ -250,6 +255,7 @@ def main() -> int:
         make_images(work / "large", args.large, (4000, 3000), cores)
         print(f"made {args.small} + {args.large} images in {time.perf_counter() - started:.0f} s"
               f" ({cores} cores)", flush=True)
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         startup = startup_seconds(cvatcore)
         print(f"cvatcore CLI start-up (manifest --help): {startup:.2f} s", flush=True)
         for label, count in (("small 640x480", args.small), ("large 4000x3000", args.large)):
@@ -263,7 +269,9 @@ def main() -> int:
             print(f"work dir kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print("\nimg/s* leaves out the CLI's fixed start-up; the ratios use it. Targets: cvatcore "
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"(other work on the machine slows every run; 'cpu s' shows the work itself)")
+    print("img/s* leaves out the CLI's fixed start-up; the ratios use it. Targets: cvatcore "
           f">= {TARGET_NORMAL:g}x and --fast >= {TARGET_FAST:g}x the cvat-like run: "
           + ("met" if not missed else "missed: " + "; ".join(missed)))
     return 0

@@ -116,6 +116,35 @@ def worker(threads: int, once: bool) -> None:
 
 
 @cli.group()
+def secrets() -> None:
+    """Keys that encrypt stored credentials ([secrets] keys)."""
+
+
+@secrets.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key; put it first in [secrets] keys, then run ``secrets rotate``."""
+    from cvatcore.core.secrets import new_key
+
+    click.echo(new_key())
+
+
+@secrets.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key (then older keys can be removed)."""
+    from cvatcore.core.secrets import SecretsError, rotate_all
+
+    state = _state()
+    _upgrade(state)
+    try:
+        count = rotate_all(state.db, state.secrets)
+    except SecretsError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        state.db.dispose()
+    click.echo(f"re-encrypted {count} secret(s) with the first key")
+
+
+@cli.group()
 def db() -> None:
     """Database schema commands."""
 

@@ -183,11 +183,14 @@ def create_app(
     if migrate:
         upgrade(state.db.engine, state.pm)
 
+    lifespans: list[InProcessWorkers] = []
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.pm.hook.startup(app=app)
         workers = InProcessWorkers(state, state.settings.jobs.in_process_workers)
         workers.start()
+        lifespans.append(workers)
         try:
             yield
         finally:
@@ -195,7 +198,9 @@ def create_app(
                 workers.stop()
                 _run_shutdown_hooks(state, app)
             finally:
-                state.db.dispose()
+                lifespans.remove(workers)
+                if not lifespans:  # tests may run overlapping lifespans of one app
+                    state.db.dispose()
 
     routes = collect_routes(state)
     app = Starlette(

@@ -70,6 +70,10 @@ class StorageSettings(_Section):
     default: str = "local"
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     media: MediaStoreSettings = Field(default_factory=MediaStoreSettings)
+    # Let users create cloud storages that use this server's own cloud identity (instance
+    # role, environment, workload identity) instead of stored keys. Off: whoever may create a
+    # cloud storage could otherwise read every bucket the server can.
+    allow_keyless_cloud_credentials: bool = False
 
 
 class JobsSettings(_Section):
@@ -99,6 +103,15 @@ class InferenceSettings(_Section):
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class SecretsSettings(_Section):
+    """Keys that encrypt stored secrets (cloud credentials, webhook secrets): Fernet keys
+    (``cvatcore secrets new-key``), newest first. Secrets are written with the first and read
+    with any; ``cvatcore secrets rotate`` re-encrypts everything with the first. Empty means a
+    key file ``<data_dir>/secret.key`` made on first use (the embedded default)."""
+
+    keys: list[SecretStr] = Field(default_factory=list)
+
+
 class PluginSettings(_Section):
     disabled: list[str] = Field(default_factory=list)
     required: list[str] = Field(default_factory=list)
@@ -122,6 +135,7 @@ class Settings(BaseSettings):
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -29,7 +29,10 @@ class AppState:
     bus: EventBus = field(default_factory=EventBus)
     #: Background job kinds: name -> ``handler(job_context)`` (see ``core/jobs``).
     job_kinds: dict[str, Any] = field(default_factory=dict)
+    #: CVAT cloud-storage types (provider_type -> CloudType) offered by plugins.
+    cloud_types: dict[str, Any] = field(default_factory=dict)
     _media: Any = None
+    _secrets: Any = None
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> AppState:
@@ -42,12 +45,27 @@ class AppState:
         backends = [
             registries.get("auth", name).build(auth.options.get(name)) for name in auth.backends
         ]
+        from cvatcore.core.secrets import install_log_scrubber
+
+        install_log_scrubber()
         state = cls(settings, pm, registries, Database(make_engine(settings)), backends)
         pm.hook.register_domain_subscribers(subscribe=state.bus.subscribe)
         from cvatcore.core.jobs.kinds import collect_job_kinds
 
         state.job_kinds = collect_job_kinds(pm)
+        from cvatcore.core.services.cloud_types import collect_cloud_types
+
+        state.cloud_types = collect_cloud_types(pm)
         return state
+
+    @property
+    def secrets(self) -> Any:
+        """The secrets component (``core/secrets.py``) with the configured keys."""
+        if self._secrets is None:
+            from cvatcore.core.secrets import Secrets
+
+            self._secrets = Secrets.from_settings(self.settings)
+        return self._secrets
 
     @property
     def media(self) -> Any:

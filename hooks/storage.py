@@ -1,5 +1,7 @@
 """Hook specs for storage providers (local directories, S3, Azure Blob, GCS, Google Drive)."""
 
+from collections.abc import Callable
+
 from cvatcore.hooks.markers import hookspec
 from cvatcore.hooks.types import Register
 
@@ -26,4 +28,32 @@ def register_storage_providers(register: Register) -> None:
         @hookimpl
         def register_storage_providers(register):
             register("s3", S3Storage, config_model=S3Config, description="Amazon S3 and compatible")
+    """
+
+
+@hookspec
+def register_cloud_storage_types(register: Callable[..., None]) -> None:
+    """Make a storage provider available as a CVAT cloud storage (``/api/cloudstorages``).
+
+    Called: once, synchronously, while the application is built.
+
+    Arguments:
+        register: ``register(provider_type, provider, build_options, credentials_types=...)``.
+            ``provider_type`` is CVAT's enum value (``"AWS_S3_BUCKET"``, ``"AZURE_CONTAINER"``,
+            ``"GOOGLE_CLOUD_STORAGE"``, ``"GOOGLE_DRIVE"``); ``provider`` the storage provider's
+            registry name (``"s3"``). ``build_options(spec)`` turns a ``CloudStorageSpec``
+            (resource, credentials type, decrypted credentials, specific attributes) into the
+            provider's options (a dict its ``config_model`` accepts), raising ``ValueError``
+            with a message for the user when they do not fit. ``credentials_types`` lists the
+            CVAT credential types this provider accepts.
+
+    Returns:
+        Nothing. A provider type registered twice stops start-up.
+
+    Example::
+
+        @hookimpl
+        def register_cloud_storage_types(register):
+            register("AWS_S3_BUCKET", "s3", s3_options,
+                     credentials_types=("KEY_SECRET_KEY_PAIR", "ANONYMOUS_ACCESS"))
     """

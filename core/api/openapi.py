@@ -164,7 +164,8 @@ def _responses(op: Op, path: str, referenced: set[str], has_params: bool) -> dic
         referenced.update({op.response, name})
         schema = ref(name)
     if schema is not None:
-        responses[str(op.status)] = {"description": "", "content": {JSON_TYPE: {"schema": schema}}}
+        media_type = op.extra.get("media_type", JSON_TYPE)  # binary answers: images, chunks
+        responses[str(op.status)] = {"description": "", "content": {media_type: {"schema": schema}}}
     else:
         responses[str(op.status)] = {"description": "No response body"}
     codes = set()

@@ -292,6 +292,7 @@ AREA_SCHEMA_MODULES = (
     "cvatcore.core.api.schemas_data",
     "cvatcore.core.api.schemas_annotations",
     "cvatcore.core.api.schemas_requests",
+    "cvatcore.core.api.schemas_cloud",
 )
 
 

@@ -13,7 +13,7 @@ from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
 from cvatcore.core.services.task_data import Reply
 
-UPLOAD = {"stream_body": True, "errors": (409, 413)}
+UPLOAD = {"stream_body": True}
 
 
 def _task(ctx: Ctx, scope: str) -> Task:

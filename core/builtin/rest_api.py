@@ -3,6 +3,7 @@
 from cvatcore.core.api import (
     annotations,
     auth,
+    cloud_storages,
     issues,
     jobs,
     labels,
@@ -20,7 +21,7 @@ from cvatcore.hooks import hookimpl
 
 MODULES = (
     server, auth, users, organizations, projects, tasks, jobs, labels, task_data, annotations,
-    issues, requests,
+    issues, requests, cloud_storages,
 )
 
 

@@ -219,11 +219,32 @@ delete  organization  *               user       maintainer  *
 delete  organization  owner,assignee  worker     worker      *
 """
 
+# cloudstorages.rego / cloudstorages.csv (cvat-reference §1.9): owners manage their own
+# storages; in an organization supervisors may look and maintainers may also change and
+# delete. "list:content", "preview" and "status" follow "view" in CVAT, so the service asks for
+# "view" for them.
+CLOUD_STORAGE = """
+scope   context       ownership  privilege  membership  limit
+create  sandbox       *          user       *           *
+create  organization  *          user       maintainer  *
+list    *             *          none       *           *
+view    sandbox       owner      none       *           *
+view    organization  owner      none       worker      *
+view    organization  *          none       supervisor  *
+update  sandbox       owner      worker     *           *
+update  organization  owner      worker     worker      *
+update  organization  *          worker     maintainer  *
+delete  sandbox       owner      worker     *           *
+delete  organization  owner      worker     worker      *
+delete  organization  *          worker     maintainer  *
+"""
+
 TABLES = {
     "user": USER,
     "organization": ORGANIZATION,
     "membership": MEMBERSHIP,
     "invitation": INVITATION,
+    "cloudstorage": CLOUD_STORAGE,
     "project": PROJECT,
     "task": TASK,
     "job": JOB,

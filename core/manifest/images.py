@@ -29,11 +29,14 @@ from typing import Any
 
 from PIL import Image, ImageFile
 
+from cvatcore.core.manifest.headers import size_and_orientation
 from cvatcore.core.manifest.sources import Source
 
 SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
 RELATED_DIR = "related_images"
 ORIENTATION_TAG = 274
+# Image.open raises DecompressionBombError above this; --fast leaves such files to Pillow too.
+_PILLOW_REFUSES = 2 * (Image.MAX_IMAGE_PIXELS or 1 << 62)
 
 
 class ImageError(Exception):
@@ -150,6 +153,10 @@ def describe(payload: str | bytes, fast: bool) -> tuple[int, int, str]:
             with open(payload, "rb") as f:
                 payload = f.read()
         checksum = hashlib.md5(payload).hexdigest()  # noqa: S324
+        found = size_and_orientation(payload)
+        if found is not None and found[0] * found[1] <= _PILLOW_REFUSES:
+            width, height, orientation = found
+            return (height, width, checksum) if orientation > 4 else (width, height, checksum)
         with Image.open(io.BytesIO(payload)) as img:
             width, height = _size(img)
         return width, height, checksum

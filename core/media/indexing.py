@@ -7,6 +7,7 @@ before anything is unpacked; a video is indexed from its packets (``video.build_
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -82,8 +83,10 @@ def _select(names: list[str], params: Params) -> tuple[list[str], range]:
 def _probe_all(media: Any, prefix: str, names: list[str], progress: Progress
                ) -> list[tuple[str, int, int]]:
     frames = []
+    # A local store: resolve the folder once (names come from our own listing of it).
+    base = store.local_path(media, prefix.rstrip("/"))
     for n, name in enumerate(names):
-        path = store.local_path(media, prefix + name)
+        path = os.path.join(base, name) if base else None
         with open(path, "rb") if path else store.open_read(media, prefix + name) as stream:
             try:
                 width, height = probe(stream, name)

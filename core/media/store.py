@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 from collections.abc import Iterator
 from typing import IO, Any
@@ -115,8 +116,17 @@ def copy_object(source_store: Any, source_key: str, store: Any, key: str) -> int
 
 
 def walk(store: Any, prefix: str) -> Iterator[ObjectInfo]:
-    """Every file below ``prefix`` (which ends with "/"), depth first, names relative to the
-    storage root; a missing prefix is empty."""
+    """Every file below ``prefix`` (which ends with "/"), names relative to the storage root;
+    a missing prefix is empty. A local directory is walked with ``os.walk`` (one pass, no
+    page bookkeeping)."""
+    base = local_path(store, prefix.rstrip("/"))
+    if base is not None:
+        for folder, _, files in os.walk(base):
+            relative = os.path.relpath(folder, base).replace(os.sep, "/")
+            inner = "" if relative == "." else relative + "/"
+            for name in sorted(files):
+                yield ObjectInfo(name=f"{prefix}{inner}{name}", type="REG")
+        return
     cursor: str | None = None
     folders: list[str] = []
     while True:

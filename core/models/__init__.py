@@ -2,6 +2,7 @@
 
 from cvatcore.core.models.annotations import Comment, Issue, Shape, Tag, Track, TrackedShape
 from cvatcore.core.models.base import Base
+from cvatcore.core.models.cloud import CloudStorage, CloudStorageManifest
 from cvatcore.core.models.jobs import BackgroundJob
 from cvatcore.core.models.media import Frame, TaskData
 from cvatcore.core.models.orgs import Invitation, Membership, Organization
@@ -9,7 +10,8 @@ from cvatcore.core.models.projects import AttributeSpec, Job, Label, Project, Se
 from cvatcore.core.models.users import AccessToken, AuthSession, User
 
 __all__ = [
-    "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "Comment", "Frame",
+    "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "CloudStorage",
+    "CloudStorageManifest", "Comment", "Frame",
     "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "Project", "Segment",
     "Shape", "Tag", "Task", "TaskData", "Track", "TrackedShape", "User",
 ]

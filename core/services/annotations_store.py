@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, true
+from sqlalchemy import Connection, Table, delete, func, insert, select, true
 
 from cvatcore.core.models import Shape, Tag, Track, TrackedShape
 
@@ -42,19 +42,28 @@ def _values(row: Row, columns: Sequence[str], keep_id: bool, **extra: Any) -> Ro
     return values
 
 
+def _new_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """``count`` unused ids of ``table``, taken before inserting so that the insert is a
+    plain executemany (SQLite cannot return ids in parameter order from a batch, so
+    ``RETURNING`` would mean one statement per row). PostgreSQL draws them from the
+    column's sequence; SQLite counts on from the largest id, safe because a writing
+    request holds SQLite's write lock from its first statement (``BEGIN IMMEDIATE``)."""
+    if conn.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        stmt = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        return list(conn.execute(stmt).scalars())
+    last = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(last + 1, last + 1 + count))
+
+
 def _insert(conn: Connection, table: Table, rows: list[Row], values: list[Row]) -> None:
-    """Insert ``values`` and set each new id on the matching dict of ``rows``. Rows that
-    keep their id (an update) go in a statement of their own: executemany needs the same
-    keys in every parameter set."""
-    fresh = [(row, v) for row, v in zip(rows, values, strict=True) if "id" not in v]
-    kept = [v for v in values if "id" in v]
-    if kept:
-        conn.execute(insert(table), kept)
+    """Insert ``values``; rows without an id get a new one, set on the matching dict of
+    ``rows`` too (rows that keep their id are an update)."""
+    fresh = [i for i, v in enumerate(values) if "id" not in v]
     if fresh:
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = conn.execute(stmt, [v for _, v in fresh]).scalars().all()
-        for (row, _), new_id in zip(fresh, ids, strict=True):
-            row["id"] = new_id
+        for index, new_id in zip(fresh, _new_ids(conn, table, len(fresh)), strict=True):
+            values[index]["id"] = rows[index]["id"] = new_id
+    conn.execute(insert(table), values)
 
 
 def insert_rows(conn: Connection, job_id: int, rows: dict[str, list[Row]],

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from cvatcore.core.bus import make_event, snapshot
 
+#: Columns never copied into events: password hashes and encrypted credentials.
+SECRET_FIELDS = ("password", "credentials", "secret", "key_hash")
+
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
 
@@ -26,13 +29,14 @@ def _org_of(ctx: Ctx, obj: Any) -> int | None:
 
 def publish(
     ctx: Ctx, action: str, resource: str, obj: Any, before: dict[str, Any] | None = None,
-    *, org_id: int | None = None,
+    *, org_id: int | None = None, exclude: tuple[str, ...] = SECRET_FIELDS,
 ) -> None:
-    """Publish ``<action>:<resource>`` for ``obj`` (already flushed, so it has its id)."""
+    """Publish ``<action>:<resource>`` for ``obj`` (already flushed, so it has its id).
+    Columns named in ``exclude`` (secrets, even encrypted ones) stay out of the event."""
     ctx.session.flush()
-    after = None if action == "delete" else snapshot(obj)
+    after = None if action == "delete" else snapshot(obj, exclude)
     if action == "delete" and before is None:
-        before = snapshot(obj)
+        before = snapshot(obj, exclude)
     event = make_event(
         action, resource, getattr(obj, "id", None), before=before, after=after,
         actor_id=ctx.user.id if ctx.user is not None else None,
@@ -52,4 +56,4 @@ def updated(ctx: Ctx, resource: str, obj: Any, before: dict[str, Any], **kw: Any
 
 def deleted(ctx: Ctx, resource: str, obj: Any, **kw: Any) -> None:
     """Call *before* deleting ``obj``: the event carries its last state."""
-    publish(ctx, "delete", resource, obj, snapshot(obj), **kw)
+    publish(ctx, "delete", resource, obj, None, **kw)

@@ -134,7 +134,7 @@ def create(ctx: Ctx, data: dict[str, Any]) -> Task:
     subj = subject(ctx)
     project = None
     if clean.get("project_id") is not None:
-        project = _target_project(ctx, clean["project_id"])
+        project = _existing_project(ctx, clean["project_id"])
         rels = {f"project:{r}" for r in projects.relations(user.id, project)}
         if not engine.allows("task", "create@project", subj, rels, org_id is not None):
             raise PermissionDenied()
@@ -166,6 +166,17 @@ def _columns(clean: dict[str, Any]) -> dict[str, Any]:
     keep = {"name", "project_id", "owner_id", "assignee_id", "bug_tracker", "overlap",
             "segment_size", "subset", "target_storage", "source_storage"}
     return {k: v for k, v in clean.items() if k in keep}
+
+
+def _existing_project(ctx: Ctx, project_id: int) -> Project:
+    """The project a new task goes into; whether the user may add tasks to it is the
+    ``create@project`` rule, checked next (so an existing project is a 403, not a 400)."""
+    try:
+        return find(ctx.session, Project, project_id, "Project")
+    except NotFound:
+        raise ValidationFailed.field(
+            "project_id", f"Project {project_id} does not exist."
+        ) from None
 
 
 def _target_project(ctx: Ctx, project_id: int) -> Project:

@@ -17,7 +17,9 @@ Body = dict[str, Any]
 
 
 def rect(made: Made, **extra: Any) -> Body:
-    return shape(made, "rectangle", 1, [0, 0, 5, 5], **extra)
+    body = shape(made, "rectangle", 1, [0, 0, 5, 5])
+    body.update(extra)
+    return body
 
 
 def with_attr(made: Made, spec: tuple[str, str], value: Any, label: str = "car") -> Body:
@@ -132,6 +134,8 @@ def test_bad_bodies_change_nothing(world, name, make, words):
         assert r.status_code == 400, (method, query, r.text)
         assert words in json.dumps(r.json()), r.json()
         assert client.get(f"/api/jobs/{job}/annotations/").json() == baseline, (method, query)
+    if name == "frame outside the job":
+        return  # a frame of the task's second job: fine for the task
     task_put = client.put(f"/api/tasks/{made.task_id}/annotations/", json=body)
     assert task_put.status_code == 400, task_put.text
     assert client.get(f"/api/jobs/{job}/annotations/").json() == baseline

@@ -30,7 +30,8 @@ def cvatcore_database_url(request: pytest.FixtureRequest) -> Iterator[str | None
 def cvatcore_settings(
     tmp_path_factory: pytest.TempPathFactory, cvatcore_database_url: str | None
 ) -> Any:
-    return test_settings(tmp_path_factory.mktemp("domain"), cvatcore_database_url)
+    return test_settings(tmp_path_factory.mktemp("domain"), cvatcore_database_url,
+                         jobs={"in_process_workers": 0})
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from cvat_sdk.api_client import Configuration
 from cvat_sdk.api_client.model_utils import validate_and_convert_types
 from sqlalchemy import func, select
 
-from cvatcore.core.models import Job, Task, TaskData
+from cvatcore.core.models import Job, Task, TaskData, User
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.segments import create_segments
 from cvatcore.core.testing import ApiClient
@@ -70,6 +70,12 @@ class Domain:
         client = self.stack.enter_context(ApiClient(self.app))
         client.login(name, f"{name}-pass")
         return user_id, client
+
+    def username(self, user_id: int) -> str:
+        with self.db.unit_of_work() as session:
+            user = session.get(User, user_id)
+            assert user is not None
+            return user.username
 
     def add_data(self, task_id: int, size: int, segment_size: int | None = None) -> list[int]:
         """Give the task ``size`` frames and its jobs, as the data helper's job does (media

@@ -35,7 +35,9 @@ def cvatcore_database_url(request: pytest.FixtureRequest) -> Iterator[str | None
 def cvatcore_settings(
     tmp_path_factory: pytest.TempPathFactory, cvatcore_database_url: str | None
 ) -> Any:
-    return test_settings(tmp_path_factory.mktemp("iam"), cvatcore_database_url)
+    # No background-job threads: these tests never need one.
+    return test_settings(tmp_path_factory.mktemp("iam"), cvatcore_database_url,
+                         jobs={"in_process_workers": 0})
 
 
 @pytest.fixture(scope="module")

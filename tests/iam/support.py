@@ -19,7 +19,17 @@ import httpx2 as httpx
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from cvatcore.core.models import Invitation, Membership, Organization, User
+from cvatcore.core.models import (
+    Invitation,
+    Job,
+    Label,
+    Membership,
+    Organization,
+    Project,
+    Segment,
+    Task,
+    User,
+)
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.testing import ApiClient
@@ -142,6 +152,46 @@ def add_invitation(session: Session, owner_id: int, membership_id: int) -> str:
     return invitation.key
 
 
+def add_project(session: Session, owner_id: int | None, assignee_id: int | None = None,
+                org_id: int | None = None, name: str | None = None) -> int:
+    """A project (written directly: the objects of a case are given, not under test)."""
+    project = Project(name=name or unique_name("p"), owner_id=owner_id,
+                      assignee_id=assignee_id, organization_id=org_id)
+    session.add(project)
+    session.flush()
+    return project.id
+
+
+def add_task(session: Session, owner_id: int | None, assignee_id: int | None = None,
+             org_id: int | None = None, project_id: int | None = None,
+             name: str | None = None) -> int:
+    task = Task(name=name or unique_name("t"), owner_id=owner_id, assignee_id=assignee_id,
+                organization_id=org_id, project_id=project_id)
+    session.add(task)
+    session.flush()
+    return task.id
+
+
+def add_job(session: Session, task_id: int, assignee_id: int | None = None,
+            kind: str = "annotation") -> int:
+    """One segment (frames 0-9) of ``task_id`` and its job."""
+    segment = Segment(task_id=task_id, start_frame=0, stop_frame=9)
+    session.add(segment)
+    session.flush()
+    job = Job(segment_id=segment.id, task_id=task_id, assignee_id=assignee_id, type=kind)
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def add_label(session: Session, name: str, project_id: int | None = None,
+              task_id: int | None = None) -> int:
+    label = Label(name=name, project_id=project_id, task_id=task_id, color="#000000")
+    session.add(label)
+    session.flush()
+    return label.id
+
+
 class Clients:
     """One signed-in client per user name, made on first use and kept for the module."""
 
@@ -170,6 +220,8 @@ class Maker:
         self.user_ids: list[int] = []
         self.org_ids: list[int] = []
         self.org_slugs: list[str] = []
+        self.project_ids: list[int] = []
+        self.task_ids: list[int] = []
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -201,15 +253,31 @@ class Maker:
         with self.session() as session:
             return session.get(model, key) is not None
 
+    def project(self, session: Session, *args: Any, **kwargs: Any) -> int:
+        """``add_project``, deleted with the case's other objects."""
+        project_id = add_project(session, *args, **kwargs)
+        self.project_ids.append(project_id)
+        return project_id
+
+    def task(self, session: Session, *args: Any, **kwargs: Any) -> int:
+        """``add_task``, deleted with the case's other objects (its jobs go with it)."""
+        task_id = add_task(session, *args, **kwargs)
+        self.task_ids.append(task_id)
+        return task_id
+
     def cleanup(self) -> None:
-        if not (self.org_ids or self.org_slugs or self.user_ids):
+        if not (self.org_ids or self.org_slugs or self.user_ids or self.project_ids
+                or self.task_ids):
             return
         with self.session() as session:
+            session.execute(delete(Task).where(Task.id.in_(self.task_ids)))
+            session.execute(delete(Project).where(Project.id.in_(self.project_ids)))
             session.execute(delete(Organization).where(
                 Organization.id.in_(self.org_ids) | Organization.slug.in_(self.org_slugs)
             ))
             session.execute(delete(User).where(User.id.in_(self.user_ids)))
         self.user_ids, self.org_ids, self.org_slugs = [], [], []
+        self.project_ids, self.task_ids = [], []
 
 
 class Scratch(Maker):
@@ -256,7 +324,8 @@ def check(response: httpx.Response, expected: int) -> None:
 def listed(client: ApiClient, path: str, context: str | None, key: str = "id") -> Any:
     """The sorted ``key`` values a list shows (one page holds them all), or the error
     status when the list is refused."""
-    response = call(client, "GET", f"{path}?page_size=all", context)
+    joiner = "&" if "?" in path else "?"
+    response = call(client, "GET", f"{path}{joiner}page_size=all", context)
     if response.status_code != 200:
         check(response, response.status_code)
         return response.status_code

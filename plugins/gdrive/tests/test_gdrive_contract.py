@@ -46,6 +46,10 @@ class TestDriveOAuthPrefixContract(StorageProviderContract):
                             **oauth_user)
 
     @pytest.fixture
+    def missing_storage_provider(self, make_storage, oauth_user):
+        return make_storage(folder_id="1NoSuchFolderAnywhere0", prefix="a/b", **oauth_user)
+
+    @pytest.fixture
     def forbidden_storage_provider(self, folder, make_storage, oauth_user):
         revoked = {**oauth_user, "refresh_token": "1//revoked-refresh-token-000"}
         return make_storage(folder_id=folder, **revoked)

@@ -53,6 +53,7 @@ def test_quotes_and_backslashes_in_names(folder, make_storage):
 
 def test_large_write_is_resumable_and_survives_short_commits(standin, folder, make_storage):
     storage = make_storage(folder_id=folder)
+    standin.clear_log()
     standin.configure(short_commit=True)
     try:
         storage.write("big/raw.bin", PAYLOAD)

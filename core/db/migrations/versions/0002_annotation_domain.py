@@ -2,7 +2,7 @@
 
 Revision ID: 0002_annotation_domain
 Revises: 0001_core
-Create Date: 2026-11-23 20:18:42.524754
+Create Date: 2026-11-23 20:40:39.434572
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,6 +84,28 @@ def upgrade() -> None:
         batch_op.create_index('ix_background_jobs_claim', ['status', 'next_run_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_background_jobs_owner_id'), ['owner_id'], unique=False)
 
+    op.create_table('cloud_storages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider_type', sa.String(length=20), nullable=False),
+    sa.Column('resource', sa.String(length=222), nullable=False),
+    sa.Column('display_name', sa.String(length=63), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('organization_id', sa.Integer(), nullable=True),
+    sa.Column('credentials_type', sa.String(length=29), nullable=False),
+    sa.Column('credentials', sa.Text(), nullable=True),
+    sa.Column('keyless', sa.Boolean(), nullable=False),
+    sa.Column('specific_attributes', sa.String(length=1024), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('created_date', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_date', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_cloud_storages_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_cloud_storages_owner_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cloud_storages'))
+    )
+    with op.batch_alter_table('cloud_storages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cloud_storages_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cloud_storages_owner_id'), ['owner_id'], unique=False)
+
     op.create_table('projects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=256), nullable=False),
@@ -108,6 +130,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_projects_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_updated_date'), ['updated_date'], unique=False)
+
+    op.create_table('cloud_storage_manifests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cloud_storage_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=1024), nullable=False),
+    sa.ForeignKeyConstraint(['cloud_storage_id'], ['cloud_storages.id'], name=op.f('fk_cloud_storage_manifests_cloud_storage_id_cloud_storages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cloud_storage_manifests')),
+    sa.UniqueConstraint('cloud_storage_id', 'filename', name=op.f('uq_cloud_storage_manifests_cloud_storage_id'))
+    )
+    with op.batch_alter_table('cloud_storage_manifests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cloud_storage_manifests_cloud_storage_id'), ['cloud_storage_id'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -388,6 +421,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tasks_assignee_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('cloud_storage_manifests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cloud_storage_manifests_cloud_storage_id'))
+
+    op.drop_table('cloud_storage_manifests')
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_projects_updated_date'))
         batch_op.drop_index(batch_op.f('ix_projects_owner_id'))
@@ -395,6 +432,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_projects_assignee_id'))
 
     op.drop_table('projects')
+    with op.batch_alter_table('cloud_storages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cloud_storages_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_cloud_storages_organization_id'))
+
+    op.drop_table('cloud_storages')
     with op.batch_alter_table('background_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_background_jobs_owner_id'))
         batch_op.drop_index('ix_background_jobs_claim')

@@ -17,3 +17,32 @@ def register_storage_providers(register: Register) -> None:
     register("azure", AzureStorage, config_model=AzureConfig,
              description="Azure Blob Storage container (SAS token, connection string,"
                          " anonymous, or keyless DefaultAzureCredential)")
+
+
+def cloud_storage_options(spec) -> dict:
+    """CVAT's cloud-storage fields as ``AzureConfig`` options (``/api/cloudstorages``)."""
+    creds, attrs = spec.credentials, spec.specific_attributes
+    options: dict = {"container": spec.resource, "prefix": attrs.get("prefix", "")}
+    if attrs.get("account_url"):
+        options["account_url"] = attrs["account_url"]
+    if spec.keyless:
+        options.update(credentials_type="DEFAULT_AZURE_CREDENTIAL",
+                       account_name=creds.get("account_name"))
+    elif spec.credentials_type == "CONNECTION_STRING":
+        options.update(credentials_type="CONNECTION_STRING",
+                       connection_string=creds.get("connection_string"))
+    elif spec.credentials_type == "ACCOUNT_NAME_TOKEN_PAIR":
+        options.update(credentials_type="ACCOUNT_NAME_TOKEN_PAIR",
+                       account_name=creds.get("account_name"), sas_token=creds.get("session_token"))
+    elif spec.credentials_type == "ANONYMOUS_ACCESS":
+        options.update(credentials_type="ANONYMOUS_ACCESS", account_name=creds.get("account_name"))
+    else:
+        raise ValueError(f"Azure containers do not take {spec.credentials_type} credentials.")
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@hookimpl
+def register_cloud_storage_types(register) -> None:
+    register("AZURE_CONTAINER", "azure", cloud_storage_options,
+             credentials_types=("ACCOUNT_NAME_TOKEN_PAIR", "CONNECTION_STRING",
+                                "ANONYMOUS_ACCESS"))

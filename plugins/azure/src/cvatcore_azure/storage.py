@@ -22,9 +22,14 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobPrefix, ContainerClient
 
-from cvatcore.hooks import FsspecStorage, ListingPage, ObjectInfo, StorageStatus
+from cvatcore.hooks import (
+    FsspecStorage,
+    ListingPage,
+    ObjectInfo,
+    StorageStatus,
+    StorageUnavailableError,
+)
 from cvatcore.hooks.fsspec_storage import Classified
-from cvatcore.hooks.types import StorageUnavailableError
 from cvatcore_azure.clients import container_client, make_filesystem
 from cvatcore_azure.config import AzureConfig
 

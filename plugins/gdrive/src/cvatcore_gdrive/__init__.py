@@ -17,3 +17,24 @@ __all__ = ["DriveFileSystem", "GDriveConfig", "GDriveStorage"]
 def register_storage_providers(register: Register) -> None:
     register("gdrive", GDriveStorage, config_model=GDriveConfig,
              description="Google Drive folder (service account or OAuth refresh token)")
+
+
+def cloud_storage_options(spec) -> dict:
+    """CVAT's cloud-storage fields as ``GDriveConfig`` options: the resource is the folder id,
+    ``KEY_FILE_PATH`` takes the service-account key JSON (``key_file``)."""
+    if spec.credentials_type != "KEY_FILE_PATH" or not spec.credentials.get("key_file"):
+        raise ValueError("Google Drive folders need a service-account key (KEY_FILE_PATH with "
+                         "key_file).")
+    attrs = spec.specific_attributes
+    options: dict = {"folder_id": spec.resource, "prefix": attrs.get("prefix", ""),
+                     "credentials_type": "KEY_FILE_PATH",
+                     "service_account_key": spec.credentials["key_file"]}
+    for name in ("api_base_url", "token_uri"):
+        if attrs.get(name):
+            options[name] = attrs[name]
+    return options
+
+
+@hookimpl
+def register_cloud_storage_types(register) -> None:
+    register("GOOGLE_DRIVE", "gdrive", cloud_storage_options, credentials_types=("KEY_FILE_PATH",))

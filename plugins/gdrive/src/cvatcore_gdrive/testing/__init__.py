@@ -5,7 +5,8 @@ standard library's HTTP server, in a child process so that the tests' own thread
 it) on a free loopback port and returns a ``StandIn``. It answers the Drive v3 calls the
 plug-in makes, Google's token endpoint, and a few ``/_standin/`` helpers for tests: making
 folders shared with a principal, seeding files, reading the request log, injecting faults.
-``stop()`` ends that one process by its PID.
+``stop()`` ends that one process by its PID; it also exits by itself when the process that
+started it ends (its standard input closes), so a killed test run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -107,15 +108,17 @@ class StandIn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        if self.process.stdout:
-            self.process.stdout.close()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe:
+                pipe.close()
 
 
 def start_standin(timeout: float = 20.0) -> StandIn:
     """Start the stand-in on a free loopback port and wait for its ``READY <url>`` line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "cvatcore_gdrive.testing.server", "--port", "0"],
-        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        [sys.executable, "-m", "cvatcore_gdrive.testing.server", "--port", "0",
+         "--exit-with-parent"],
+        stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
     )
     ready, _, _ = select.select([process.stdout], [], [], timeout)
     line = process.stdout.readline() if ready and process.stdout else ""

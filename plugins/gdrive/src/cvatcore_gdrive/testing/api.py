@@ -18,7 +18,7 @@ from email.policy import HTTP
 from typing import Any
 
 from cvatcore_gdrive.testing.query import QueryError, apply_fields, parse_fields, parse_query
-from cvatcore_gdrive.testing.store import FOLDER, Item, Store, Upload, _now
+from cvatcore_gdrive.testing.store import FOLDER, ROOT_ID, Item, Store, Upload, _now
 
 DEFAULT_FIELDS = "kind,id,name,mimeType"
 CHUNK = 256 * 1024
@@ -121,8 +121,8 @@ def list_files(store: Store, req: Request) -> Answer:
     size = min(size, store.max_page)
     key = f"{req.query.get('q')}|{req.query.get('orderBy')}"
     start = _decode_token(req.query.get("pageToken"), key)
-    matches = [i for i in store.items.values() if i.id != "0AStandInRootFolder"
-               and store.role(i, req.principal) and predicate(i.record())]
+    matches = [i for i in _candidates(store, req.query.get("q") or "")
+               if i.id != ROOT_ID and store.role(i, req.principal) and predicate(i.record())]
     matches = _order(sorted(matches, key=lambda i: i.created), req.query.get("orderBy", ""))
     page = matches[start:start + size]
     answer: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False,
@@ -132,6 +132,16 @@ def list_files(store: Store, req: Request) -> Answer:
     mask = req.query.get("fields") or "kind,incompleteSearch,nextPageToken,files(" + (
         DEFAULT_FIELDS + ")")
     return 200, apply_fields(answer, parse_fields(mask)), {}
+
+
+def _candidates(store: Store, q: str) -> list[Item]:
+    """Only the children of X when the query starts with ``'X' in parents and`` (what clients
+    send nearly always): a full scan per page would make big trees slow to list."""
+    match = re.match(r"\s*'((?:[^'\\]|\\.)*)'\s+in\s+parents(\s+and\s|\s*$)", q)
+    if not match:
+        return list(store.items.values())
+    parent = store.resolve_id(re.sub(r"\\(.)", r"\1", match.group(1)))
+    return [store.items[i] for i in store.children.get(parent, ())]
 
 
 def _encode_token(offset: int, key: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -177,11 +179,20 @@ class StandInServer(ThreadingHTTPServer):
         self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
+def _exit_on_eof(server: StandInServer) -> None:
+    sys.stdin.read()
+    server.shutdown()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A local stand-in for the Google Drive v3 API")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when standard input closes (the test process ended)")
     args = parser.parse_args(argv)
     server = StandInServer(args.port)
+    if args.exit_with_parent:
+        threading.Thread(target=_exit_on_eof, args=(server,), daemon=True).start()
     print(f"READY {server.base_url}", flush=True)
     try:
         server.serve_forever()

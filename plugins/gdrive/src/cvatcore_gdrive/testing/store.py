@@ -42,6 +42,8 @@ class Item:
     perms: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=_now)
     modified: str = field(default_factory=_now)
+    _md5: str = ""
+    _md5_of: bytes | None = None
 
     def record(self) -> dict[str, Any]:
         """The Drive v3 ``File`` resource (every field the stand-in knows)."""
@@ -49,8 +51,10 @@ class Item:
                "parents": list(self.parents), "trashed": self.trashed,
                "createdTime": self.created, "modifiedTime": self.modified}
         if self.mime_type != FOLDER:
+            if self._md5_of is not self.data:  # hash each new content once, not per listing
+                self._md5, self._md5_of = hashlib.md5(self.data).hexdigest(), self.data
             out["size"] = str(len(self.data))
-            out["md5Checksum"] = hashlib.md5(self.data).hexdigest()
+            out["md5Checksum"] = self._md5
         return out
 
 
@@ -85,6 +89,7 @@ class Store:
         with self.lock:
             self.items: dict[str, Item] = {
                 ROOT_ID: Item(ROOT_ID, "My Drive", FOLDER, [], perms={OWNER: "owner"})}
+            self.children: dict[str, set[str]] = {}  # parent id -> child ids
             self.tokens: dict[str, str] = {}  # access token -> principal (email)
             self.service_accounts: dict[str, Any] = {}  # client_email -> public key
             self.refresh_tokens: dict[str, tuple[str, str, str]] = {}  # -> (id, secret, email)
@@ -175,13 +180,16 @@ class Store:
             item = Item("1" + secrets.token_urlsafe(24).replace("-", "x").replace("_", "y"),
                         name, mime_type, [self.resolve_id(parent)], data, perms=perms or {})
             self.items[item.id] = item
+            self.children.setdefault(item.parents[0], set()).add(item.id)
             return item
 
     def delete(self, item: Item) -> None:
         """Drive deletes a folder together with everything in it."""
         with self.lock:
-            for child in [i for i in self.items.values() if item.id in i.parents]:
-                self.delete(child)
+            for child_id in list(self.children.pop(item.id, ())):
+                self.delete(self.items[child_id])
+            for parent in item.parents:
+                self.children.get(parent, set()).discard(item.id)
             self.items.pop(item.id, None)
 
     def seed(self, parent: str, files: dict[str, str | bytes]) -> dict[str, str]:

@@ -1,0 +1,100 @@
+"""The cloud-storage types plugins offer (``register_cloud_storage_types``), and building a
+storage provider for one stored cloud storage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pluggy
+
+from cvatcore.core.errors import ValidationFailed
+from cvatcore.core.plugins import PluginError
+from cvatcore.hooks.cloud import CloudStorageSpec
+
+PROVIDER_TYPES = ("AWS_S3_BUCKET", "AZURE_CONTAINER", "GOOGLE_CLOUD_STORAGE", "GOOGLE_DRIVE")
+CREDENTIALS_TYPES = (
+    "KEY_SECRET_KEY_PAIR", "ACCOUNT_NAME_TOKEN_PAIR", "KEY_FILE_PATH", "ANONYMOUS_ACCESS",
+    "CONNECTION_STRING",
+)
+#: The write-only credential fields each credentials type keeps (CVAT's Credentials).
+CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "KEY_SECRET_KEY_PAIR": ("key", "secret_key", "session_token"),
+    "ACCOUNT_NAME_TOKEN_PAIR": ("account_name", "session_token"),
+    "KEY_FILE_PATH": ("key_file",),
+    "ANONYMOUS_ACCESS": ("account_name",),
+    "CONNECTION_STRING": ("connection_string",),
+}
+ALL_CREDENTIAL_FIELDS = frozenset(f for fields in CREDENTIAL_FIELDS.values() for f in fields)
+FIELD_LIMITS = {"key": 128, "secret_key": 128, "session_token": 4096, "account_name": 24,
+                "connection_string": 1024, "key_file": 16384}
+
+
+@dataclass(frozen=True)
+class CloudType:
+    provider_type: str
+    provider: str
+    build_options: Callable[[CloudStorageSpec], dict[str, Any]]
+    credentials_types: tuple[str, ...]
+    plugin: str
+
+
+def collect_cloud_types(pm: pluggy.PluginManager) -> dict[str, CloudType]:
+    types: dict[str, CloudType] = {}
+    for impl in pm.hook.register_cloud_storage_types.get_hookimpls():
+
+        def register(provider_type: str, provider: str, build_options: Callable[..., Any], *,
+                     credentials_types: tuple[str, ...] = CREDENTIALS_TYPES,
+                     _plugin: str = impl.plugin_name) -> None:
+            if provider_type in types:
+                raise PluginError(
+                    f"cloud storage type {provider_type!r} is registered by two plugins: "
+                    f"{types[provider_type].plugin} and {_plugin}"
+                )
+            types[provider_type] = CloudType(provider_type, provider, build_options,
+                                             tuple(credentials_types), _plugin)
+
+        impl.function(register=register)
+    return types
+
+
+def parse_attributes(text: str) -> dict[str, str]:
+    """``region=eu-central-1&prefix=sub/`` as a dict; 400 as CVAT for a malformed string."""
+    if not text:
+        return {}
+    for item in text.split("&"):
+        if item.count("=") != 1:
+            raise ValidationFailed.field("specific_attributes", "Invalid specific attributes.")
+    attrs = dict(parse_qsl(text, keep_blank_values=True))
+    prefix = attrs.get("prefix", "")
+    if prefix.startswith("/") or "//" in prefix:
+        raise ValidationFailed.field(
+            "specific_attributes", "The prefix must not start with '/' or contain '//'."
+        )
+    return attrs
+
+
+def build_provider(state: Any, spec: CloudStorageSpec) -> Any:
+    """A storage provider for ``spec``; a 400 naming the problem when the plugin refuses it."""
+    ctype = state.cloud_types.get(spec.provider_type)
+    if ctype is None:
+        raise ValidationFailed.field(
+            "provider_type",
+            f"No installed plugin handles {spec.provider_type}; install the matching "
+            "cvatcore plugin (cvatcore-s3, cvatcore-azure, cvatcore-gcs, cvatcore-gdrive).",
+        )
+    try:
+        options = ctype.build_options(spec)
+        return state.provider("storage", ctype.provider, options)
+    except (ValueError, PluginError) as exc:
+        raise ValidationFailed({"credentials": [_clean(str(exc), spec)]}) from None
+
+
+def _clean(message: str, spec: CloudStorageSpec) -> str:
+    """The message with any credential value cut out (a plugin may have echoed one)."""
+    for value in spec.credentials.values():
+        if value and len(value) >= 4:
+            message = message.replace(value, "********")
+    return message

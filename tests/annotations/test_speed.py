@@ -1,0 +1,35 @@
+"""A job with 50,000 shapes goes in and comes back out within a few seconds.
+
+Writes are executemany inserts and reads one query per table, so the time grows with the
+rows, not with round trips. The limits leave room for a loaded 2-core machine; the measured
+times are printed (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .support import shape
+
+SHAPES = 50_000
+LIMIT_SECONDS = 10.0  # per request; measured 1-3 s on this project's machines
+
+
+def test_fifty_thousand_shapes_round_trip(client, task):
+    job = task.job_ids[0]
+    one = shape(task, "rectangle", 0, [1, 2, 3, 4])
+    body = {"shapes": [{**one, "frame": i % 10, "points": [i, 2.0, i + 3.0, 4.0]}
+                       for i in range(SHAPES)]}
+    started = time.perf_counter()
+    put = client.put(f"/api/jobs/{job}/annotations/", json=body)
+    written = time.perf_counter() - started
+    assert put.status_code == 200, put.text[:500]
+    started = time.perf_counter()
+    got = client.get(f"/api/jobs/{job}/annotations/")
+    read = time.perf_counter() - started
+    assert got.status_code == 200
+    shapes = got.json()["shapes"]
+    assert len(shapes) == SHAPES and len({s["id"] for s in shapes}) == SHAPES
+    assert sorted(s["points"][0] for s in shapes) == [float(i) for i in range(SHAPES)]
+    print(f"\n{SHAPES} shapes: PUT {written:.2f} s, GET {read:.2f} s")
+    assert written < LIMIT_SECONDS and read < LIMIT_SECONDS
