@@ -21,7 +21,7 @@ from cvatcore.core.api.openapi_components import (
     ref,
     string,
 )
-from cvatcore.core.services.annotations_validate import SHAPE_TYPES, SOURCES
+from cvatcore.core.services.annotations_values import SHAPE_TYPES, SOURCES
 
 NUMBER: Schema = {"type": "number", "format": "double"}
 FRAME: Schema = {"type": "integer", "minimum": 0}

@@ -20,7 +20,13 @@ from typing import Any
 from cvatcore.core.manifest import images, video
 from cvatcore.core.manifest.pool import WorkerPool, cpu_count, thread_map
 from cvatcore.core.manifest.progress import Progress
-from cvatcore.core.manifest.sources import Source, SourceError, is_url, open_source
+from cvatcore.core.manifest.sources import (
+    Source,
+    SourceError,
+    display_url,
+    is_url,
+    open_source,
+)
 from cvatcore.core.manifest.writer import INDEX_NAME, MANIFEST_NAME, VERSION, ManifestWriter
 
 # A batch closes at this many images or bytes: ~50-200 ms of work, so the cores stay busy to
@@ -68,14 +74,14 @@ def create_manifest(
         if source.kind == "file":
             if not video.is_video(source.file):
                 raise ManifestError(
-                    f"{spec}: give a video file, or a directory or pattern with images"
+                    f"{display_url(spec)}: give a video file, or a directory or pattern with images"
                 )
             count = _write_video(source, local_dir, force, progress)
             kind = "video"
         else:
             count = _write_images(source, local_dir, sorting, fast, jobs, readers, progress)
             kind = "images"
-    return Result(_join(output_dir, MANIFEST_NAME), kind, count)
+    return Result(display_url(_join(output_dir, MANIFEST_NAME)), kind, count)
 
 
 def _write_images(

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import fsspec
 from fsspec.core import url_to_fs
 
 _WILDCARD = re.compile(r"[*?\[\]]")
@@ -39,6 +38,7 @@ class Source:
     pattern: str = ""
     file: str = ""
     _dirs: dict[str, list[str]] | None = field(default=None, repr=False)
+    _listing: list[tuple[str, int]] | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -54,8 +54,15 @@ class Source:
                     path = os.path.join(top, name)
                     yield _relative(path, self.root), _local_size(path)
         else:
-            for path, info in self.fs.find(self.root, withdirs=False, detail=True).items():
-                yield _relative(path, self.root, posixpath), int(info.get("size") or 0)
+            yield from self._bucket_listing()
+
+    def _bucket_listing(self) -> list[tuple[str, int]]:
+        """Every object under the root, listed once (``listdir`` answers from it too)."""
+        if self._listing is None:
+            found = self.fs.find(self.root, withdirs=False, detail=True)
+            self._listing = [(_relative(path, self.root, posixpath), int(info.get("size") or 0))
+                             for path, info in found.items()]
+        return self._listing
 
     def _glob(self) -> Iterator[tuple[str, int]]:
         if self.is_local:
@@ -81,8 +88,7 @@ class Source:
     def _bucket_dirs(self) -> dict[str, list[str]]:
         """A bucket has no directories, only key prefixes: derive them from one listing."""
         dirs: dict[str, list[str]] = {}
-        for path in self.fs.find(self.root, withdirs=False):
-            rel = _relative(path, self.root, posixpath)
+        for rel, _ in self._bucket_listing():
             parent = posixpath.dirname(rel)
             dirs.setdefault(parent, []).append(rel)
             while parent:
@@ -159,11 +165,21 @@ def _glob_root(pattern: str, mod: Any) -> str:
     return root
 
 
+def display_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part, for messages."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}" if sep else url
+
+
 def _bucket_source(url: str, options: dict[str, Any]) -> Source:
     try:
         fs, path = url_to_fs(url, **options)
-    except (ImportError, ValueError) as exc:
-        raise SourceError(f"{url}: {_scheme(url)} is not available here ({exc})") from None
+    except (ImportError, ValueError, TypeError) as exc:  # TypeError: an unknown option name
+        raise SourceError(
+            f"{display_url(url)}: {_scheme(url)} is not available here ({exc})"
+        ) from None
+    url = display_url(url)
     path = path.rstrip("/")
     try:
         if _WILDCARD.search(path):
@@ -181,8 +197,3 @@ def _bucket_source(url: str, options: dict[str, Any]) -> Source:
 
 def _scheme(url: str) -> str:
     return url.partition("://")[0] + "://"
-
-
-def open_output(url: str, storage_options: dict[str, Any] | None = None) -> Any:
-    """An fsspec file for writing a finished manifest to a bucket URL."""
-    return fsspec.open(url, "wb", **(storage_options or {}))

@@ -39,7 +39,8 @@ def media_kind(name: str) -> str:
 
 def probe(stream: IO[bytes], name: str) -> tuple[int, int]:
     """``(width, height)`` from the header, swapped when the EXIF orientation turns the image
-    by 90 degrees; the pixels are decoded only far enough to know the file is sound."""
+    by 90 degrees (as CVAT reports sizes). Only the header is read: a file Pillow does not
+    recognise as an image is refused here, by name."""
     try:
         with Image.open(stream) as img:
             width, height = img.size

@@ -13,6 +13,7 @@ import base64
 import binascii
 import contextlib
 import json
+import os
 import posixpath
 import re
 import uuid
@@ -59,6 +60,11 @@ class MultipartUpload:
 
     def __init__(self, media: Any, data_id: int) -> None:
         self.media, self.prefix = media, store.raw_prefix(data_id)
+        # A local store: the folder is resolved once, each file then opened directly (names
+        # are cleaned basenames, so they stay inside it).
+        self._base = store.local_path(media, self.prefix.rstrip("/"))
+        if self._base is not None:
+            os.makedirs(self._base, exist_ok=True)
         self.fields: dict[str, Any] = {}
         self.files: list[str] = []
         self._part = _Part()
@@ -107,7 +113,9 @@ class MultipartUpload:
                 raise ValidationFailed({"detail": f"At most {limits.MAX_FILES} files."})
             part.filename = name
             part.target = self._stack.enter_context(
-                store.open_write(self.media, self.prefix + name))
+                open(os.path.join(self._base, name), "wb")  # noqa: SIM115 - in the stack
+                if self._base is not None
+                else store.open_write(self.media, self.prefix + name))
             self.files.append(name)
         else:
             part.value = bytearray()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cvatcore.core.services.annotations_validate import LabelIndex
+from cvatcore.core.services.labels import LabelIndex
 
 Row = dict[str, Any]
 Defaults = dict[int, tuple[list[Row], list[Row], list[Row]]]  # label -> all, immutable, mutable

@@ -172,7 +172,12 @@ def _check_access(ctx: Ctx, spec: CloudStorageSpec, manifests: list[str]) -> Non
 
 
 def spec_of(ctx: Ctx, storage: CloudStorage) -> CloudStorageSpec:
-    creds = ctx.state.secrets.decrypt(storage.credentials) if storage.credentials else {}
+    return stored_spec(ctx.state, storage)
+
+
+def stored_spec(state: Any, storage: CloudStorage) -> CloudStorageSpec:
+    """The spec of a stored storage, credentials decrypted (for providers, never for output)."""
+    creds = state.secrets.decrypt(storage.credentials) if storage.credentials else {}
     return CloudStorageSpec(storage.provider_type, storage.resource, storage.credentials_type,
                             creds, parse_attributes(storage.specific_attributes),
                             storage.keyless)

@@ -130,10 +130,17 @@ def test_start_stop_and_step(client, make_task):
     assert frame.content == greys(10)["img7.png"]
 
 
-def test_segments_and_jobs(client, make_task, cvatcore_app):
+def test_segments_jobs_and_events(client, make_task, cvatcore_app):
+    events = []
+    cvatcore_app.state.cvatcore.bus.subscribe(lambda event: events.append(event), committed=True)
     task_id = make_task(segment_size=4, overlap=1)
     upload_files(client, task_id, greys(10))
     assert counts(cvatcore_app, task_id) == (10, 3, 3)
+    updates = [e for e in events if e.scope == "update:task" and e.obj_id == task_id]
+    assert len(updates) == 1
+    assert updates[0].before["mode"] == "" and updates[0].after["mode"] == "annotation"
+    assert len([e for e in events if e.scope == "create:job"]) == 3
     jobs = client.get("/api/jobs", params={"task_id": task_id}).json()["results"]
     ranges = sorted((j["start_frame"], j["stop_frame"]) for j in jobs)
     assert ranges == [(0, 3), (3, 6), (6, 9)]
+    assert client.get(f"/api/tasks/{task_id}").json()["overlap"] == 1

@@ -153,3 +153,10 @@ def test_missing_prefix_and_unknown_protocol(bucket: str, tmp_path: Path):
         create_manifest(f"memory://{bucket}/nothing-here", str(tmp_path))
     with pytest.raises(ManifestError, match=r"nosuchproto:// is not available here"):
         create_manifest("nosuchproto://bucket/data", str(tmp_path))
+
+
+def test_credentials_in_a_url_stay_out_of_messages(tmp_path: Path):
+    with pytest.raises(ManifestError) as failed:
+        create_manifest("nosuchproto://user:hunter2@host/data", str(tmp_path))
+    assert "hunter2" not in str(failed.value)
+    assert str(failed.value).startswith("nosuchproto://host/data: ")
