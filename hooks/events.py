@@ -30,8 +30,10 @@ def register_event_sinks(register: Register) -> None:
 
 @hookspec
 def register_domain_subscribers(subscribe: Callable[..., None]) -> None:
-    """Listen to domain events: every create, update and delete of a project, task, job,
-    label, annotation set, issue, comment, user, organization, membership or invitation.
+    """Listen to domain events (every create, update and delete of a domain object).
+
+    The objects are projects, tasks, jobs, labels, annotation sets, issues, comments, cloud
+    storages, users, organizations, memberships and invitations.
 
     Called: once, synchronously, while the application is built.
 

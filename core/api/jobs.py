@@ -16,6 +16,7 @@ from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers_domain import (
     JOB_COLUMNS,
     Assignee,
+    PageJSON,
     jobs_page,
     one_job,
     with_job_columns,
@@ -41,7 +42,7 @@ SPEC = ListSpec(
 
 def list_jobs(ctx: Ctx) -> Response:
     stmt = apply_query(ctx, with_job_columns(jobs.list_query(ctx)), SPEC)
-    return JSON(paginate(ctx, stmt, lambda rows: jobs_page(ctx, rows), columns=JOB_COLUMNS))
+    return PageJSON(paginate(ctx, stmt, lambda rows: jobs_page(ctx, rows), columns=JOB_COLUMNS))
 
 
 def retrieve_job(ctx: Ctx) -> Response:

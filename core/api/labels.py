@@ -9,7 +9,7 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec, apply_query, paginate
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
-from cvatcore.core.api.serializers_domain import labels_page, one_label
+from cvatcore.core.api.serializers_domain import PageJSON, labels_page, one_label
 from cvatcore.core.models import Label
 from cvatcore.core.services import labels
 
@@ -32,7 +32,7 @@ def list_labels(ctx: Ctx) -> Response:
     if not (ctx.query.get("parent") or ctx.query.get("parent_id")):
         stmt = stmt.where(Label.parent_id.is_(None))  # sublabels travel with their skeleton
     stmt = apply_query(ctx, stmt, SPEC)
-    return JSON(paginate(ctx, stmt, lambda rows: labels_page(ctx, rows)))
+    return PageJSON(paginate(ctx, stmt, lambda rows: labels_page(ctx, rows)))
 
 
 def retrieve_label(ctx: Ctx) -> Response:

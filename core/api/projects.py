@@ -9,7 +9,7 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec, apply_query, paginate
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
-from cvatcore.core.api.serializers_domain import one_project, projects_page
+from cvatcore.core.api.serializers_domain import PageJSON, one_project, projects_page
 from cvatcore.core.models import Project, User
 from cvatcore.core.services import projects
 
@@ -32,7 +32,7 @@ SPEC = ListSpec(
 
 def list_projects(ctx: Ctx) -> Response:
     stmt = apply_query(ctx, projects.list_query(ctx), SPEC)
-    return JSON(paginate(ctx, stmt, lambda rows: projects_page(ctx, rows)))
+    return PageJSON(paginate(ctx, stmt, lambda rows: projects_page(ctx, rows)))
 
 
 def create_project(ctx: Ctx) -> Response:

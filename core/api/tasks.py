@@ -9,7 +9,7 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec, apply_query, paginate
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
-from cvatcore.core.api.serializers_domain import one_task, tasks_page
+from cvatcore.core.api.serializers_domain import PageJSON, one_task, tasks_page
 from cvatcore.core.models import Project, Task, User
 from cvatcore.core.services import tasks
 
@@ -39,7 +39,7 @@ def list_tasks(ctx: Ctx) -> Response:
     media_type = ctx.query.get("media_type")
     if media_type:
         stmt = stmt.where((Task.dimension == "3d") == (media_type == "point_cloud"))
-    return JSON(paginate(ctx, stmt, lambda rows: tasks_page(ctx, rows)))
+    return PageJSON(paginate(ctx, stmt, lambda rows: tasks_page(ctx, rows)))
 
 
 def create_task(ctx: Ctx) -> Response:

@@ -99,11 +99,13 @@ def _job_target(ctx: Ctx, job: Job) -> tuple[Task, Scope]:
     return task, scope
 
 
-def job_annotations(ctx: Ctx, job_id: int) -> Row:
+def job_annotations(ctx: Ctx, job_id: int, raw: bool = False) -> Row:
+    """The job's ``LabeledData``; with ``raw``, points are the stored JSON text
+    (``annotations_json.RawJSON``, for ``annotations_json.encode``)."""
     job = jobs.get(ctx, job_id, "view:annotations")
     task = ctx.session.get(Task, job.task_id)
     assert task is not None
-    rows = store.read(_conn(ctx), [job.id])[job.id]
+    rows = store.read(_conn(ctx), [job.id], raw=raw)[job.id]
     return labeled_data(job.version, rows, labels.label_index(ctx.session, task))
 
 
@@ -228,8 +230,8 @@ def _task_scope(ctx: Ctx, task: Task, parts: list[JobPart]) -> Scope:
                  frames, frames.describe("the task's"))
 
 
-def _gathered(ctx: Ctx, task: Task, parts: list[JobPart]) -> Row:
-    rows_by_job = store.read(_conn(ctx), [p.job.id for p in parts])
+def _gathered(ctx: Ctx, task: Task, parts: list[JobPart], raw: bool = False) -> Row:
+    rows_by_job = store.read(_conn(ctx), [p.job.id for p in parts], raw=raw)
     return labeled_data(_version(parts), gather(parts, rows_by_job),
                         labels.label_index(ctx.session, task))
 
@@ -238,9 +240,10 @@ def _version(parts: list[JobPart]) -> int:
     return max((p.job.version for p in parts), default=0)
 
 
-def task_annotations(ctx: Ctx, task_id: int) -> Row:
+def task_annotations(ctx: Ctx, task_id: int, raw: bool = False) -> Row:
+    """The task's ``LabeledData``, gathered from its jobs (``raw`` as ``job_annotations``)."""
     task = tasks.get(ctx, task_id, "view:annotations")
-    return _gathered(ctx, task, _parts(ctx, task))
+    return _gathered(ctx, task, _parts(ctx, task), raw)
 
 
 def replace_task(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Row:
@@ -256,7 +259,7 @@ def replace_task(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Row:
         store.delete_all(conn, [part.job.id])
         store.insert_rows(conn, part.job.id, per_job[part.job.id])
         _publish(ctx, "update", part.job, before)
-    return _gathered(ctx, task, parts)
+    return _gathered(ctx, task, parts, raw=True)
 
 
 def delete_task(ctx: Ctx, task_id: int) -> None:

@@ -1,21 +1,27 @@
 """Annotation rows in bulk: one statement per table for a write, one query per table for a read.
 
 Rows travel as plain dicts, the shape ``annotations_validate`` makes (a skeleton's elements
-under ``elements``, a track's shapes under ``shapes``). Inserts are executemany with
-``RETURNING`` in parameter order, so a 50,000-shape job costs a handful of statements, and the
-new ids go back onto the dicts for the answer. Reads never go row by row: tracked shapes of
-every track come from one ``IN`` query.
+under ``elements``, a track's shapes under ``shapes``). New ids are drawn before inserting
+and set on the dicts (the answer shows them), so an insert needs no ``RETURNING``: it goes
+straight to the driver as one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL), with the
+JSON columns' text made here, once per distinct attribute list. Measured with 50,000 shapes,
+that is several times faster than SQLAlchemy's executemany, whose per-row parameter
+processing and JSON encoding dominated. Reads take the JSON columns as text (``points`` go
+out unparsed, see ``annotations_json``) and never go row by row: tracked shapes of every
+track come from one ``IN`` query.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, true
+from sqlalchemy import Connection, Table, Text, cast, delete, func, select, true
 
 from cvatcore.core.models import Shape, Tag, Track, TrackedShape
+from cvatcore.core.services.annotations_json import AttributeTexts, RawJSON, points_text
 
 Row = dict[str, Any]
 KINDS = ("tags", "shapes", "tracks")
@@ -26,28 +32,20 @@ SHAPE_COLUMNS = ("id", "label_id", "frame", "group", "source", "type", "occluded
 TRACK_COLUMNS = ("id", "label_id", "frame", "group", "source", "attributes")
 TRACKED_COLUMNS = ("id", "frame", "type", "occluded", "outside", "z_order", "rotation",
                    "points", "attributes")
+JSON_COLUMNS = ("points", "attributes")
 
 TABLES: dict[str, Table] = {
     "tags": Tag.__table__,  # type: ignore[dict-item]
     "shapes": Shape.__table__,  # type: ignore[dict-item]
     "tracks": Track.__table__,  # type: ignore[dict-item]
+    "tracked": TrackedShape.__table__,  # type: ignore[dict-item]
 }
 
 
-def _values(row: Row, columns: Sequence[str], keep_id: bool, **extra: Any) -> Row:
-    values = {name: row[name] for name in columns if name != "id"}
-    if keep_id and row.get("id") is not None:
-        values["id"] = row["id"]
-    values.update(extra)
-    return values
-
-
 def _new_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """``count`` unused ids of ``table``, taken before inserting so that the insert is a
-    plain executemany (SQLite cannot return ids in parameter order from a batch, so
-    ``RETURNING`` would mean one statement per row). PostgreSQL draws them from the
-    column's sequence; SQLite counts on from the largest id, safe because a writing
-    request holds SQLite's write lock from its first statement (``BEGIN IMMEDIATE``)."""
+    """``count`` unused ids of ``table``. PostgreSQL draws them from the column's sequence;
+    SQLite counts on from the largest id, safe because a writing request holds SQLite's
+    write lock from its first statement (``BEGIN IMMEDIATE``)."""
     if conn.dialect.name == "postgresql":
         sequence = func.pg_get_serial_sequence(table.name, "id")
         stmt = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
@@ -56,54 +54,82 @@ def _new_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
-def _insert(conn: Connection, table: Table, rows: list[Row], values: list[Row]) -> None:
-    """Insert ``values``; rows without an id get a new one, set on the matching dict of
-    ``rows`` too (rows that keep their id are an update)."""
-    fresh = [i for i, v in enumerate(values) if "id" not in v]
-    if fresh:
-        for index, new_id in zip(fresh, _new_ids(conn, table, len(fresh)), strict=True):
-            values[index]["id"] = rows[index]["id"] = new_id
-    conn.execute(insert(table), values)
+def _write(conn: Connection, table: Table, columns: Sequence[str],
+           records: list[tuple[Any, ...]]) -> None:
+    """Insert ``records`` (tuples in ``columns`` order) through the driver, inside the
+    request's transaction."""
+    driver = conn.connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)  # "group" is a keyword
+    if conn.dialect.name == "postgresql":
+        with driver.cursor() as cursor, \
+                cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
+        return
+    cursor = driver.cursor()
+    try:
+        marks = ", ".join("?" * len(columns))
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", records)
+    finally:
+        cursor.close()
+
+
+class _Writer:
+    """Turns rows into records of one table and writes them; ids go onto the rows."""
+
+    def __init__(self, conn: Connection, keep_ids: bool) -> None:
+        self.conn, self.keep_ids = conn, keep_ids
+        self.attributes = AttributeTexts()
+
+    def ids(self, table: Table, rows: list[Row]) -> None:
+        fresh = [r for r in rows if not (self.keep_ids and r.get("id") is not None)]
+        if fresh:
+            for row, new_id in zip(fresh, _new_ids(self.conn, table, len(fresh)), strict=True):
+                row["id"] = new_id
+
+    def write(self, kind: str, columns: Sequence[str], rows: list[Row],
+              extra: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Insert ``rows`` with ``extra`` columns (one dict for all, or one per row)."""
+        if not rows:
+            return
+        table = TABLES[kind]
+        self.ids(table, rows)
+        names = list(columns) + list((extra if isinstance(extra, dict) else extra[0]).keys())
+        attributes = self.attributes
+        records = []
+        for index, row in enumerate(rows):
+            more = extra if isinstance(extra, dict) else extra[index]
+            values = [row[c] for c in columns]
+            for position, name in enumerate(columns):
+                if name == "points":
+                    values[position] = points_text(row["points"])
+                elif name == "attributes":
+                    values[position] = attributes(row["attributes"])
+            records.append((*values, *more.values()))
+        _write(self.conn, table, names, records)
 
 
 def insert_rows(conn: Connection, job_id: int, rows: dict[str, list[Row]],
                 keep_ids: bool = False) -> None:
     """Write tags, shapes (then their elements) and tracks (then their elements, then every
-    tracked shape) of one job; ids are set on ``rows``."""
-    tags = rows.get("tags", [])
-    if tags:
-        _insert(conn, TABLES["tags"], tags,
-                [_values(t, TAG_COLUMNS, keep_ids, job_id=job_id) for t in tags])
+    tracked shape) of one job; ids are set on ``rows``. With ``keep_ids`` (an update), rows
+    that carry an id are written with it."""
+    writer = _Writer(conn, keep_ids)
+    writer.write("tags", TAG_COLUMNS, rows.get("tags", []), {"job_id": job_id})
     shapes = rows.get("shapes", [])
-    if shapes:
-        _insert(conn, TABLES["shapes"], shapes,
-                [_values(s, SHAPE_COLUMNS, keep_ids, job_id=job_id, parent_id=None)
-                 for s in shapes])
-        elements = [(e, s["id"]) for s in shapes for e in s.get("elements", ())]
-        if elements:
-            _insert(conn, TABLES["shapes"], [e for e, _ in elements],
-                    [_values(e, SHAPE_COLUMNS, keep_ids, job_id=job_id, parent_id=p)
-                     for e, p in elements])
+    writer.write("shapes", SHAPE_COLUMNS, shapes, {"job_id": job_id, "parent_id": None})
+    elements = [(e, s["id"]) for s in shapes for e in s.get("elements", ())]
+    writer.write("shapes", SHAPE_COLUMNS, [e for e, _ in elements],
+                 [{"job_id": job_id, "parent_id": p} for _, p in elements])
     tracks = rows.get("tracks", [])
-    if tracks:
-        _insert_tracks(conn, job_id, tracks, keep_ids)
-
-
-def _insert_tracks(conn: Connection, job_id: int, tracks: list[Row], keep_ids: bool) -> None:
-    table = TABLES["tracks"]
-    _insert(conn, table, tracks,
-            [_values(t, TRACK_COLUMNS, keep_ids, job_id=job_id, parent_id=None) for t in tracks])
+    writer.write("tracks", TRACK_COLUMNS, tracks, {"job_id": job_id, "parent_id": None})
     elements = [(e, t["id"]) for t in tracks for e in t.get("elements", ())]
-    if elements:
-        _insert(conn, table, [e for e, _ in elements],
-                [_values(e, TRACK_COLUMNS, keep_ids, job_id=job_id, parent_id=p)
-                 for e, p in elements])
+    writer.write("tracks", TRACK_COLUMNS, [e for e, _ in elements],
+                 [{"job_id": job_id, "parent_id": p} for _, p in elements])
     everything = [*tracks, *(e for e, _ in elements)]
     shapes = [(s, t["id"]) for t in everything for s in t["shapes"]]
-    if shapes:
-        _insert(conn, TrackedShape.__table__,  # type: ignore[arg-type]
-                [s for s, _ in shapes],
-                [_values(s, TRACKED_COLUMNS, keep_ids, track_id=t) for s, t in shapes])
+    writer.write("tracked", TRACKED_COLUMNS, [s for s, _ in shapes],
+                 [{"track_id": t} for _, t in shapes])
 
 
 def delete_all(conn: Connection, job_ids: Sequence[int]) -> None:
@@ -176,25 +202,59 @@ def element_ids(conn: Connection, kind: str, parent_ids: Iterable[int]) -> dict[
     return found
 
 
-def read(conn: Connection, job_ids: Sequence[int],
-         only: dict[str, list[int]] | None = None) -> dict[int, dict[str, list[Row]]]:
+class _Reader:
+    """Rows from ``SELECT``s whose JSON columns come as text: attribute lists are parsed
+    once per distinct text (they repeat), points are parsed only if ``raw`` is off."""
+
+    def __init__(self, conn: Connection, raw: bool) -> None:
+        self.conn, self.raw = conn, raw
+        self._attributes: dict[str, list[Row]] = {}
+
+    @staticmethod
+    def columns(c: Any, names: Sequence[str]) -> list[Any]:
+        return [cast(c[n], Text) if n in JSON_COLUMNS else c[n] for n in names]
+
+    def rows(self, stmt: Any, names: Sequence[str], skip: int) -> Iterable[tuple[Any, Row]]:
+        """``(leading values, row)`` for each result: the first ``skip`` columns are not
+        part of the row (job id, parent id)."""
+        where_points = names.index("points") if "points" in names else -1
+        where_attributes = names.index("attributes")
+        known = self._attributes
+        for values in self.conn.execute(stmt):
+            row = dict(zip(names, values[skip:], strict=True))
+            if where_points >= 0:
+                text = values[skip + where_points]
+                row["points"] = RawJSON(text) if self.raw else json.loads(text)
+            text = values[skip + where_attributes]
+            attributes = known.get(text)
+            if attributes is None:
+                attributes = known[text] = json.loads(text)
+            row["attributes"] = attributes
+            yield values[:skip], row
+
+
+def read(conn: Connection, job_ids: Sequence[int], only: dict[str, list[int]] | None = None,
+         raw: bool = False) -> dict[int, dict[str, list[Row]]]:
     """Every annotation of ``job_ids``, by job: one query per table. With ``only``, just
-    the top-level annotations with those ids per kind (and their children)."""
+    the top-level annotations with those ids per kind (and their children). With ``raw``,
+    ``points`` are the stored JSON text (``RawJSON``). Rows that share an attribute list
+    share the list object: treat it as read-only."""
     result: dict[int, dict[str, list[Row]]] = {j: {k: [] for k in KINDS} for j in job_ids}
     if not job_ids:
         return result
-    tag = Tag.__table__.c
+    reader = _Reader(conn, raw)
     if only is None or only.get("tags"):
-        stmt = (select(tag.job_id, *(tag[c] for c in TAG_COLUMNS))
-                .where(tag.job_id.in_(job_ids)).order_by(tag.frame, tag.id))
+        c = Tag.__table__.c
+        stmt = (select(c.job_id, *reader.columns(c, TAG_COLUMNS))
+                .where(c.job_id.in_(job_ids)).order_by(c.frame, c.id))
         if only is not None:
-            stmt = stmt.where(tag.id.in_(only["tags"]))
-        for values in conn.execute(stmt):
-            result[values[0]]["tags"].append(dict(zip(TAG_COLUMNS, values[1:], strict=True)))
+            stmt = stmt.where(c.id.in_(only["tags"]))
+        for (job_id,), row in reader.rows(stmt, TAG_COLUMNS, 1):
+            result[job_id]["tags"].append(row)
     if only is None or only.get("shapes"):
-        _read_shapes(conn, job_ids, result, only and only["shapes"])
+        _read_shapes(reader, job_ids, result, only and only["shapes"])
     if only is None or only.get("tracks"):
-        _read_tracks(conn, job_ids, result, only and only["tracks"])
+        _read_tracks(reader, job_ids, result, only and only["tracks"])
     return result
 
 
@@ -213,42 +273,40 @@ def _mine(c: Any, ids: list[int] | None) -> Any:
     return true() if ids is None else c.id.in_(ids) | c.parent_id.in_(ids)
 
 
-def _read_shapes(conn: Connection, job_ids: Sequence[int], result: dict[int, Any],
+def _read_shapes(reader: _Reader, job_ids: Sequence[int], result: dict[int, Any],
                  ids: list[int] | None = None) -> None:
     c = Shape.__table__.c
     parents: dict[int, Row] = {}
     children: list[tuple[int, Row]] = []
-    stmt = (select(c.job_id, c.parent_id, *(c[n] for n in SHAPE_COLUMNS))
+    stmt = (select(c.job_id, c.parent_id, *reader.columns(c, SHAPE_COLUMNS))
             .where(c.job_id.in_(job_ids), _mine(c, ids)).order_by(c.frame, c.id))
-    for values in conn.execute(stmt):
-        row = dict(zip(SHAPE_COLUMNS, values[2:], strict=True))
-        if values[1] is None:
+    for (job_id, parent_id), row in reader.rows(stmt, SHAPE_COLUMNS, 2):
+        if parent_id is None:
             row["elements"] = []
             parents[row["id"]] = row
-            result[values[0]]["shapes"].append(row)
+            result[job_id]["shapes"].append(row)
         else:
-            children.append((values[1], row))
+            children.append((parent_id, row))
     for parent_id, row in children:
         if parent_id in parents:
             parents[parent_id]["elements"].append(row)
 
 
-def _read_tracks(conn: Connection, job_ids: Sequence[int], result: dict[int, Any],
+def _read_tracks(reader: _Reader, job_ids: Sequence[int], result: dict[int, Any],
                  ids: list[int] | None = None) -> None:
     c = Track.__table__.c
     tracks: dict[int, Row] = {}
     children: list[tuple[int, Row]] = []
-    stmt = (select(c.job_id, c.parent_id, *(c[n] for n in TRACK_COLUMNS))
+    stmt = (select(c.job_id, c.parent_id, *reader.columns(c, TRACK_COLUMNS))
             .where(c.job_id.in_(job_ids), _mine(c, ids)).order_by(c.id))
-    for values in conn.execute(stmt):
-        row = dict(zip(TRACK_COLUMNS, values[2:], strict=True))
+    for (job_id, parent_id), row in reader.rows(stmt, TRACK_COLUMNS, 2):
         row["shapes"] = []
         tracks[row["id"]] = row
-        if values[1] is None:
+        if parent_id is None:
             row["elements"] = []
-            result[values[0]]["tracks"].append(row)
+            result[job_id]["tracks"].append(row)
         else:
-            children.append((values[1], row))
+            children.append((parent_id, row))
     for parent_id, row in children:
         if parent_id in tracks:
             tracks[parent_id]["elements"].append(row)
@@ -256,10 +314,10 @@ def _read_tracks(conn: Connection, job_ids: Sequence[int], result: dict[int, Any
         return
     s = TrackedShape.__table__.c
     owners = select(c.id).where(c.job_id.in_(job_ids), _mine(c, ids))
-    stmt = (select(s.track_id, *(s[n] for n in TRACKED_COLUMNS))
+    stmt = (select(s.track_id, *reader.columns(s, TRACKED_COLUMNS))
             .where(s.track_id.in_(owners)).order_by(s.track_id, s.frame))
     by_track: dict[int, list[Row]] = defaultdict(list)
-    for values in conn.execute(stmt):
-        by_track[values[0]].append(dict(zip(TRACKED_COLUMNS, values[1:], strict=True)))
+    for (track_id,), row in reader.rows(stmt, TRACKED_COLUMNS, 1):
+        by_track[track_id].append(row)
     for track_id, shapes in by_track.items():
         tracks[track_id]["shapes"] = shapes

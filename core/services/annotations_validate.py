@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from cvatcore.core.errors import ValidationFailed
@@ -35,6 +36,7 @@ from cvatcore.core.services.annotations_values import (
 )
 from cvatcore.core.services.labels import LabelIndex
 
+_SPEC_AND_VALUE = itemgetter("spec_id", "value")
 MAX_ERRORS = 20  # a 50,000-shape body with one systematic mistake needs no 50,000 messages
 KINDS = ("tags", "shapes", "tracks")
 Row = dict[str, Any]
@@ -142,7 +144,7 @@ class Checker:
         if value is None:
             return []
         try:
-            key = (label.id, mutable, tuple((a["spec_id"], a["value"]) for a in value))
+            key = (label.id, mutable, tuple(map(_SPEC_AND_VALUE, value)))
             known = self._attributes.get(key)
         except (TypeError, KeyError):  # not a list of objects, or unhashable values
             key, known = None, None

@@ -50,14 +50,21 @@ def relations(user_id: int, job: Job, task: Task, project: Project | None) -> se
     return rels
 
 
+def parents(ctx: Ctx, job: Job) -> tuple[Task, Project | None]:
+    """The job's task and project (held by the caller: the session only keeps weak
+    references, so an object nobody holds is read again)."""
+    task = ctx.session.get(Task, job.task_id)
+    assert task is not None  # a job goes with its task
+    project = ctx.session.get(Project, task.project_id) if task.project_id else None
+    return task, project
+
+
 def allowed(ctx: Ctx, job: Job, scope: str, task: Task | None = None,
             project: Project | None = None) -> bool:
     """Whether the user may do ``scope`` on ``job``, judged in its task's organization."""
-    task = task or ctx.session.get(Task, job.task_id)
-    assert task is not None  # a job goes with its task
-    if project is None and task.project_id is not None:
-        project = ctx.session.get(Project, task.project_id)
-    subj = subject(ctx, task.organization_id)
+    if task is None:
+        task, project = parents(ctx, job)
+    subj = projects.subject_in(ctx, task.organization_id)
     rels = relations(subj.user_id, job, task, project)
     # CVAT's "strict privilege" rows: a job assignee who is exactly a worker and no member.
     limits = {"lone_worker": subj.privilege == "worker" and subj.org_role is None}
@@ -125,10 +132,10 @@ def update(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Job:
     """Change stage, state or assignee; the status follows the stage as in CVAT's
     ``JobWriteSerializer`` (annotation -> annotation, acceptance + completed -> completed,
     anything else -> validation), and a new stage without a state resets the state to new."""
-    job = get(ctx, job_id)
-    task = ctx.session.get(Task, job.task_id)
-    for scope in _scopes(job, data):
-        if not allowed(ctx, job, scope, task):
+    job = find(ctx.session, Job, job_id, "Job")
+    task, project = parents(ctx, job)
+    for scope in ["view", *_scopes(job, data)]:
+        if not allowed(ctx, job, scope, task, project):
             raise PermissionDenied()
     clean = _clean(ctx, data)
     before = snapshot(job)
@@ -149,8 +156,7 @@ def update(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Job:
     job.updated_date = utcnow()
     ctx.session.flush()
     changes.updated(ctx, "job", job, before)
-    if task is not None:
-        refresh_task_status(ctx, task)
+    refresh_task_status(ctx, task)
     return job
 
 
@@ -171,11 +177,12 @@ def refresh_task_status(ctx: Ctx, task: Task) -> None:
 def delete(ctx: Ctx, job_id: int) -> None:
     """Only ground-truth jobs can be deleted (CVAT answers 400 for the others)."""
     job = find(ctx.session, Job, job_id, "Job")
-    if not allowed(ctx, job, "view"):
+    task, project = parents(ctx, job)
+    if not allowed(ctx, job, "view", task, project):
         raise PermissionDenied()
     if job.type != "ground_truth":
         raise ValidationFailed({"detail": "Only ground truth jobs can be removed."})
-    if not allowed(ctx, job, "delete"):
+    if not allowed(ctx, job, "delete", task, project):
         raise PermissionDenied()
     changes.deleted(ctx, "job", job)
     from cvatcore.core.models import Segment

@@ -206,7 +206,7 @@ def finish_attribute(attr: AttributeIn, problems: Problems, path: str) -> None:
     (a PATCH may change only one of them), and choose the default value when none is given.
 
     number: ``[min, max, step]`` (or one ``"min;max;step"`` string), numbers with min <= max
-    and step > 0; checkbox: ``true``/``false``; select and radio: at least one value."""
+    and step > 0; checkbox: ``"true"``/``"false"`` only; select and radio: a value at least."""
     kind, values = attr.input_type, attr.values or []
     if kind == "number":
         if len(values) == 1 and values[0].count(";") == 2:
@@ -223,9 +223,9 @@ def finish_attribute(attr: AttributeIn, problems: Problems, path: str) -> None:
         attr.values = values
     elif kind == "checkbox":
         values = values or ["false"]
-        if len(values) != 1 or values[0] not in ("true", "false"):
-            problems.add(f"{path}.values", "A checkbox attribute has one value, "
-                         "\"true\" or \"false\".")
+        if any(v not in ("true", "false") for v in values):
+            problems.add(f"{path}.values", "A checkbox attribute's values are \"true\" "
+                         "or \"false\".")
             return
         attr.values = values
     elif kind in ("select", "radio") and not values:

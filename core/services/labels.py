@@ -82,7 +82,7 @@ def allowed(ctx: Ctx, label: Label, scope: str, owner: Project | Task | None = N
     """A label is judged on its owner: viewing it is viewing the owner, changing or deleting
     it is the owner's ``update:desc`` (CVAT's ``LabelPermission``)."""
     owner = owner or owner_of(ctx, label)
-    subj = subject(ctx, owner.organization_id)
+    subj = projects.subject_in(ctx, owner.organization_id)
     rels = set()
     if owner.owner_id == subj.user_id:
         rels.add("owner")

@@ -94,6 +94,18 @@ def check_user(ctx: Ctx, value: Any, name: str) -> int | None:
     return value
 
 
+def subject_in(ctx: Ctx, org_id: int | None) -> Subject:
+    """``context.subject`` for an object's organization, read once per request and
+    organization (a PATCH checks several scopes on the same object)."""
+    cache: dict[int | None, Subject] | None = getattr(ctx, "_domain_subjects", None)
+    if cache is None:
+        cache = {}
+        ctx._domain_subjects = cache  # type: ignore[attr-defined]
+    if org_id not in cache:
+        cache[org_id] = subject(ctx, org_id)
+    return cache[org_id]
+
+
 def relations(user_id: int, project: Project) -> set[str]:
     rels = set()
     if project.owner_id == user_id:
@@ -105,7 +117,7 @@ def relations(user_id: int, project: Project) -> set[str]:
 
 def allowed(ctx: Ctx, project: Project, scope: str) -> bool:
     """Whether the user may do ``scope`` on ``project``, judged in the project's organization."""
-    subj = subject(ctx, project.organization_id)
+    subj = subject_in(ctx, project.organization_id)
     rels = relations(subj.user_id, project)
     return engine.allows("project", scope, subj, rels, project.organization_id is not None)
 

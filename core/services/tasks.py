@@ -56,7 +56,7 @@ def project_of(ctx: Ctx, task: Task) -> Project | None:
 
 def allowed(ctx: Ctx, task: Task, scope: str, project: Project | None = None) -> bool:
     """Whether the user may do ``scope`` on ``task``, judged in the task's organization."""
-    subj = subject(ctx, task.organization_id)
+    subj = projects.subject_in(ctx, task.organization_id)
     if project is None:
         project = project_of(ctx, task)
     rels = relations(subj.user_id, task, project)
@@ -72,7 +72,7 @@ def get(ctx: Ctx, task_id: int, scope: str = "view") -> Task:
     """The task, if the user may do ``scope`` on it: 404 when there is no such task, 403 when
     it may not be seen or ``scope`` is not allowed (as CVAT, which answers 403 for both)."""
     task = find(ctx.session, Task, task_id, "Task")
-    authorize(ctx, task, scope)
+    authorize(ctx, task, scope, project_of(ctx, task))
     return task
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -195,3 +196,21 @@ def test_log_scrubber_masks_credential_shapes_and_known_values(caplog):
         log.debug("headers {'Authorization': 'Bearer eyJhbGciOi.secret'}")
     assert "abcDEF" not in caplog.text and "AKIAEXAMPLEKEY123" not in caplog.text
     assert "eyJhbGciOi" not in caplog.text and "sig=********" in caplog.text
+
+
+def test_hook_register_cloud_storage_types_twice_stops_startup(register_plugin, tmp_path):
+    import types
+
+    from cvatcore.core.plugins import PluginError
+    from cvatcore.hooks import hookimpl
+
+    def twice(name):
+        return types.SimpleNamespace(register_cloud_storage_types=hookimpl(
+            lambda register: register("AWS_S3_BUCKET", name, lambda spec: {})))
+
+    with register_plugin(twice("first"), "first") as app:
+        assert app.state.cvatcore.cloud_types["AWS_S3_BUCKET"].provider == "first"
+    from cvatcore.core.testing.harness import build_test_app as build
+
+    with pytest.raises(PluginError, match="AWS_S3_BUCKET.*registered by two plugins"):
+        build(test_settings(tmp_path / "other"), plugins=[(twice("a"), "a"), (twice("b"), "b")])

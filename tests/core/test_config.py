@@ -92,7 +92,8 @@ def test_unknown_key_is_rejected_with_the_allowed_ones(config_file):
     assert str(exc.value).splitlines() == [
         f"invalid configuration in {path}:",
         "  server.prot: unknown setting (allowed here: host, port, data_dir, name, workers)",
-        "  storage.defualt: unknown setting (allowed here: default, options, media)",
+        "  storage.defualt: unknown setting (allowed here: default, options, media, "
+        "allow_keyless_cloud_credentials)",
     ]
 
 

@@ -234,7 +234,7 @@ def test_hook_register_migrations(register_plugin, tmp_path):
         assert "tests_widgets" in sa.inspect(engine).get_table_names()
         with engine.connect() as conn:
             heads = set(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
-    assert heads == {"tests_widgets_0001"}
+    assert "tests_widgets_0001" in heads  # the plugin's branch beside the core's head
 
 
 def test_hook_register_migrations_checks_the_folder(register_plugin, tmp_path):

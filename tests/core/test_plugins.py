@@ -177,8 +177,8 @@ def test_unknown_provider_name_stops_startup_with_an_install_hint(config_file):
 
 def test_unknown_provider_name_lists_installed_providers(tmp_path, monkeypatch):
     monkeypatch.delenv("CVATCORE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    settings = test_settings(tmp_path, storage={"default": "azure"})
-    with pytest.raises(PluginError, match=r"registered: example-memory, local\); .*cvatcore-azure"):
+    settings = test_settings(tmp_path, analytics={"sinks": ["clickhouse"]})
+    with pytest.raises(PluginError, match=r"registered: log\); .*cvatcore-clickhouse"):
         AppState.build(settings)
 
 

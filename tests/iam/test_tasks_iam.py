@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CVAT's CSV rows below are quoted verbatim)
 """``/api/tasks`` against CVAT's rules, over HTTP, on SQLite and PostgreSQL.
 
 Expected outcomes are written out below from CVAT's table (``CVAT_TASKS_CSV``, the rows of

@@ -92,7 +92,7 @@ def test_request_id_is_generated_when_absent_and_carried_by_the_event(recorded):
     assert seen["committed"][-1].request_id == generated
 
 
-def test_a_rolled_back_change_publishes_nothing(recorded):
+def test_hook_register_domain_subscribers_rolled_back_change_publishes_nothing(recorded):
     app, client, seen = recorded
     org = client.post("/api/organizations", json={"slug": "keep"}).json()
     committed_before, outbox_before = len(seen["committed"]), _count_outbox(app)

@@ -82,7 +82,7 @@ def _wait(client, rq_id, timeout=15.0):
     raise AssertionError(f"request {rq_id} did not finish: {body}")
 
 
-def test_queued_work_runs_and_is_reported_as_cvat_does(client):
+def test_hook_register_job_kinds_queued_work_runs_and_is_reported_as_cvat_does(client):
     rq_id = client.post("/api/test/things", json={"n": 11}).json()["rq_id"]
     assert rq_id == "action=create&target=thing&id=11"
     body = _wait(client, rq_id)

@@ -38,9 +38,13 @@ def _no_ambient_google_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
     for name in ("GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST",
                  "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_GCE_CHECK", "True")
-    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # nothing listens on port 9
-    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    # google-auth reads these switches when it is imported, so set the module's copies too:
+    # never ask a metadata server (169.254.169.254 is not this machine).
+    from google.auth.compute_engine import _metadata
+
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    monkeypatch.setattr(_metadata, "_NO_GCE_CHECK", True)
+    monkeypatch.setattr(_metadata, "_GCE_METADATA_HOST", "127.0.0.1:9")  # nothing listens
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))  # no gcloud ADC file
 
 

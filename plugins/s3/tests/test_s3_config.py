@@ -97,3 +97,12 @@ def test_plugin_registers_s3_through_its_entry_point():
     # The default chain with no credentials anywhere (conftest cleared them) is refused
     # before any request is sent.
     assert factory(config(endpoint_url="http://127.0.0.1:9")).status() == "FORBIDDEN"
+
+
+def test_validation_errors_do_not_quote_secrets():
+    with pytest.raises(ValidationError) as caught:
+        config(credentials_type="KEY_SECRET_KEY_PAIR", secret_key="only-the-secret-given")
+    assert "only-the-secret-given" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        config(credentials_type="ANONYMOUS_ACCESS", key="AKIA", secret_key="stray-secret-value")
+    assert "stray-secret-value" not in str(caught.value)

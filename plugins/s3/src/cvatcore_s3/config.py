@@ -6,7 +6,7 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from cvatcore.hooks import ProviderConfig
 
@@ -57,6 +57,9 @@ class S3Config(ProviderConfig):
     ``prefix`` is the folder inside the bucket that this storage treats as its root: every
     path is relative to it. ``key``/``secret_key``/``session_token`` are CVAT's field names.
     """
+
+    #: Validation errors must not quote what was given: it may be a secret.
+    model_config = ConfigDict(**ProviderConfig.model_config, hide_input_in_errors=True)
 
     bucket: str
     prefix: str = ""
