@@ -54,7 +54,7 @@ def tokens() -> Iterator[TokenEndpoint]:
         yield endpoint
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def service_key(tokens: TokenEndpoint) -> dict:
     """A service-account key the token endpoint trusts."""
     key = make_service_account_key(tokens.url)
