@@ -10,8 +10,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import Integer, String, case, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON, iso
@@ -190,6 +192,26 @@ def one_task(ctx: Ctx, t: Task) -> dict[str, Any]:
 
 # -- jobs -------------------------------------------------------------------------------------
 
+class iso_text(FunctionElement[str]):  # noqa: N801 - reads as the SQL function it is
+    """A date column as CVAT's ISO text (UTC, ``Z``), made by the database: a page of jobs
+    then neither parses nor formats a thousand datetimes in Python."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(iso_text, "sqlite")
+def _iso_sqlite(element: iso_text, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps UTC datetimes as "YYYY-MM-DD HH:MM:SS.ffffff" text.
+    return f"(replace({compiler.process(element.clauses, **kw)}, ' ', 'T') || 'Z')"
+
+
+@compiles(iso_text, "postgresql")
+def _iso_postgresql(element: iso_text, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
 Assignee = aliased(User, name="job_assignee")
 ISSUE_COUNT = (select(func.count()).where(Issue.job_id == Job.id).correlate(Job)
                .scalar_subquery())
@@ -197,7 +219,7 @@ ISSUE_COUNT = (select(func.count()).where(Issue.job_id == Job.id).correlate(Job)
 # once per task and page (``TASK_PART_COLUMNS``).
 JOB_COLUMNS = (
     Job.id, Job.assignee_id, Job.status, Job.stage, Job.state, Job.type,
-    Job.created_date, Job.updated_date, Job.assignee_updated_date,
+    iso_text(Job.created_date), iso_text(Job.updated_date), iso_text(Job.assignee_updated_date),
     Segment.start_frame, Segment.stop_frame, Segment.type, Segment.frames,
     Assignee.username, Assignee.first_name, Assignee.last_name, ISSUE_COUNT, Job.task_id,
 )
@@ -216,15 +238,29 @@ def with_job_columns(stmt: Any) -> Any:
             .outerjoin(Assignee, Assignee.id == Job.assignee_id))
 
 
-def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    """Rows of ``JOB_COLUMNS`` as ``JobRead``: one more query, for their tasks."""
-    base = base_url(ctx)
+def _task_parts(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, Any]]:
+    """What the jobs of a page show of their tasks: one query, whatever the page's length."""
     task_ids = {row[-1] for row in rows}
+    if not task_ids:
+        return {}
     stmt = (select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
             .outerjoin(Project, Project.id == Task.project_id).where(Task.id.in_(task_ids)))
-    parts = {values[0]: _job_task_part(values)
-             for values in ctx.connection.execute(stmt)} if task_ids else {}
-    return [job_record(base, row, parts[row[-1]]) for row in rows]
+    return {values[0]: _job_task_part(values) for values in ctx.connection.execute(stmt)}
+
+
+def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Rows of ``JOB_COLUMNS`` as ``JobRead`` objects (one more query, for their tasks).
+
+    With ``orjson``, each job comes back as an encoded ``orjson.Fragment`` that
+    ``PageJSON`` writes as it is: the task's part is encoded once per task, not once per
+    job, which halves the encoding of a page of 500 jobs."""
+    base = base_url(ctx)
+    parts = _task_parts(ctx, rows)
+    if orjson is None:
+        return [{**job_own(base, row), **parts[row[-1]]} for row in rows]
+    tails = {task_id: b"," + orjson.dumps(part)[1:] for task_id, part in parts.items()}
+    dumps, fragment = orjson.dumps, orjson.Fragment
+    return [fragment(dumps(job_own(base, row))[:-1] + tails[row[-1]]) for row in rows]
 
 
 def _job_task_part(values: Sequence[Any]) -> dict[str, Any]:
@@ -246,8 +282,8 @@ def _job_task_part(values: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def job_record(base: str, row: Sequence[Any], task_part: dict[str, Any]) -> dict[str, Any]:
-    """One job's JSON from its ``JOB_COLUMNS`` values (read by position) and its task's part."""
+def job_own(base: str, row: Sequence[Any]) -> dict[str, Any]:
+    """A job's own fields from its ``JOB_COLUMNS`` values, read by position."""
     (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
      start, stop, seg_type, frames, username, first_name, last_name, issues, _) = row
     assignee = None if assignee_id is None else {
@@ -259,17 +295,16 @@ def job_record(base: str, row: Sequence[Any], task_part: dict[str, Any]) -> dict
         "status": status, "stage": stage, "state": state, "type": kind,
         "frame_count": len(frames or ()) if seg_type == "specific_frames" else stop - start + 1,
         "start_frame": start, "stop_frame": stop,
-        "created_date": iso(created), "updated_date": iso(updated),
-        "assignee_updated_date": iso(assigned) if assigned is not None else None,
+        "created_date": created, "updated_date": updated, "assignee_updated_date": assigned,
         "issues": {"count": issues, "url": f"{base}/api/issues?job_id={jid}"},
         "labels": {"url": f"{base}/api/labels?job_id={jid}"},
-        **task_part,
     }
 
 
 def one_job(ctx: Ctx, job_id: int) -> dict[str, Any]:
     stmt = with_job_columns(select(*JOB_COLUMNS)).where(Job.id == job_id)
-    return jobs_page(ctx, [ctx.connection.execute(stmt).one()])[0]
+    row = ctx.connection.execute(stmt).one()
+    return {**job_own(base_url(ctx), row), **_task_parts(ctx, [row])[row[-1]]}
 
 
 # -- labels -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
 from cvatcore.core.media import serve
+from cvatcore.core.media.access import serving
 from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
 from cvatcore.core.services.task_data import Reply
@@ -43,7 +44,8 @@ def data_chunk_offset(ctx: Ctx) -> Response:
 
 
 def retrieve_task_data(ctx: Ctx) -> Response:
-    content, mime = serve.task_media(ctx, ctx.path_params["id"])
+    with serving(ctx.state):  # a cloud task's frames come from its bucket
+        content, mime = serve.task_media(ctx, ctx.path_params["id"])
     return Response(content, media_type=mime)
 
 
@@ -56,11 +58,14 @@ def update_task_meta(ctx: Ctx) -> Response:
 
 
 def retrieve_task_preview(ctx: Ctx) -> Response:
-    return Response(serve.task_preview(ctx, ctx.path_params["id"]), media_type="image/jpeg")
+    with serving(ctx.state):
+        preview = serve.task_preview(ctx, ctx.path_params["id"])
+    return Response(preview, media_type="image/jpeg")
 
 
 def retrieve_job_data(ctx: Ctx) -> Response:
-    content, mime = serve.job_media(ctx, ctx.path_params["id"])
+    with serving(ctx.state):
+        content, mime = serve.job_media(ctx, ctx.path_params["id"])
     return Response(content, media_type=mime)
 
 
@@ -73,7 +78,9 @@ def update_job_meta(ctx: Ctx) -> Response:
 
 
 def retrieve_job_preview(ctx: Ctx) -> Response:
-    return Response(serve.job_preview(ctx, ctx.path_params["id"]), media_type="image/jpeg")
+    with serving(ctx.state):
+        preview = serve.job_preview(ctx, ctx.path_params["id"])
+    return Response(preview, media_type="image/jpeg")
 
 
 T = "/api/tasks/{id:int}"
@@ -83,8 +90,8 @@ DATA_PARAMS = ("type", "quality", "number")
 OPS: list[Op] = [
     # cvat-sdk uses the paths with the trailing slash, as CVAT's schema spells them.
     Op("POST", T + "/data/", create_data, "tasks_create_data", "tasks",
-       "Attach data to a task (upload protocols, TUS, server files)", request="DataRequest",
-       response="DataResponse", status=202, extra=UPLOAD),
+       "Attach data to a task (upload protocols, TUS, server files, cloud storage keys)",
+       request="DataRequest", response="DataResponse", status=202, extra=UPLOAD),
     Op("POST", T + "/data", create_data, "tasks_create_data_no_slash", "tasks",
        "Attach data to a task (the same, without the trailing slash)", request="DataRequest",
        response="DataResponse", status=202, extra=UPLOAD),

@@ -2,27 +2,49 @@
 
 Derived files are built on first use and kept in the media store under the data's
 ``cache/`` prefix, so every replica serves them and each is built about once. Video frames
-are decoded from the nearest key frame before them (``video.decode``).
+are decoded from the nearest key frame before them (``video.decode``). The originals of a
+task made from a cloud storage are read from the bucket (frame paths are its keys), a chunk's
+several at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import io
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from typing import Any
+from typing import IO, Any
 
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvatcore.core.errors import ApiError
 from cvatcore.core.media import images, store, video
 from cvatcore.core.media.frames_math import frame_step
+from cvatcore.core.media.sources import remote_failure
 from cvatcore.core.models.media import Frame, TaskData
 
 VIDEO_INDEX = "video.json"
+CLOUD_READ_THREADS = 8
+#: The application state for readers made without one (``serving``): a cloud task's reader
+#: needs it to build the storage provider (credentials, plugins).
+_STATE: contextvars.ContextVar[Any] = contextvars.ContextVar("cvatcore_media_state",
+                                                             default=None)
+
+
+@contextlib.contextmanager
+def serving(state: Any) -> Iterator[None]:
+    """Readers made in this block without ``state`` use this one."""
+    token = _STATE.set(state)
+    try:
+        yield
+    finally:
+        _STATE.reset(token)
 
 
 def video_index_key(data: TaskData) -> str:
@@ -37,10 +59,51 @@ def _load_index(media: Any, key: str, _stamp: str) -> video.VideoIndex:
 class MediaReader:
     """Frames of one ``TaskData`` by relative frame number (0..size-1)."""
 
-    def __init__(self, media: Any, session: Session, data: TaskData) -> None:
+    def __init__(self, media: Any, session: Session, data: TaskData, state: Any = None
+                 ) -> None:
         self.media, self.session, self.data = media, session, data
         self.cache = store.cache_prefix(data.id)
         self.step = frame_step(data.frame_filter)
+        self.cloud = data.storage == "cloud_storage"
+        self.source, self.prefix = media, data.media_prefix
+        if self.cloud:
+            from cvatcore.core.media.cloud_source import reader_provider
+
+            state = state if state is not None else _STATE.get()
+            if state is None:
+                raise RuntimeError("reading a cloud task's media needs the application state")
+            self.source, self.prefix = reader_provider(state, session, data), ""
+
+    # -- originals ----------------------------------------------------------------------------
+
+    def _read(self, path: str) -> bytes:
+        """An original's bytes; a cloud failure is a 4xx naming the file."""
+        if not self.cloud:
+            return self.media.read(self.prefix + path)
+        try:
+            return self.source.read(path)
+        except Exception as exc:
+            failure = remote_failure(exc, path)
+            if failure is None:
+                raise
+            raise ApiError(failure[1], status=failure[0]) from None
+
+    @contextlib.contextmanager
+    def _open(self, path: str) -> Iterator[IO[bytes]]:
+        if self.cloud:
+            yield io.BytesIO(self._read(path))
+            return
+        with store.open_read(self.media, self.prefix + path) as source:
+            yield source
+
+    def _originals(self, rows: list[Frame]) -> Iterator[bytes]:
+        """The rows' originals in order; from a bucket several are fetched at once."""
+        if not self.cloud or len(rows) < 2:
+            for row in rows:
+                yield self._read(row.path)
+            return
+        with ThreadPoolExecutor(CLOUD_READ_THREADS, thread_name_prefix="cvatcore-frames") as pool:
+            yield from pool.map(self._read, [row.path for row in rows])
 
     # -- sources ------------------------------------------------------------------------------
 
@@ -82,7 +145,7 @@ class MediaReader:
         if self.data.media_type == "video":
             return self._encode(number, jpeg=False), "image/png"
         row = self._frame_rows(number, number)[0]
-        return self.media.read(self.data.media_prefix + row.path), images.mime_of(row.path)
+        return self._read(row.path), images.mime_of(row.path)
 
     def _encode(self, number: int, jpeg: bool) -> bytes:
         if self.data.media_type == "video":
@@ -90,7 +153,7 @@ class MediaReader:
                 return _encode(img, jpeg, self.data.image_quality)
             raise FileNotFoundError(f"frame {number} could not be decoded")
         row = self._frame_rows(number, number)[0]
-        with store.open_read(self.media, self.data.media_prefix + row.path) as source:
+        with self._open(row.path) as source:
             return images.to_jpeg(source, self.data.image_quality, row.path)
 
     # -- chunks and previews ------------------------------------------------------------------
@@ -116,14 +179,13 @@ class MediaReader:
             for _, img in self._video_frames(first, last):
                 yield (".jpeg" if jpeg else ".png"), _encode(img, jpeg, self.data.image_quality)
             return
-        for row in self._frame_rows(first, last):
-            key = self.data.media_prefix + row.path
+        rows = self._frame_rows(first, last)
+        for row, payload in zip(rows, self._originals(rows), strict=True):
             ext = "." + row.path.rsplit(".", 1)[-1].lower() if "." in row.path else ""
             if jpeg:
-                with store.open_read(self.media, key) as source:
-                    yield ".jpeg", images.to_jpeg(source, self.data.image_quality, row.path)
+                yield ".jpeg", images.to_jpeg(payload, self.data.image_quality, row.path)
             else:
-                yield ext, self.media.read(key)
+                yield ext, payload
 
     def preview(self, number: int) -> bytes:
         key = f"{self.cache}preview-{number}.jpeg"
@@ -134,8 +196,7 @@ class MediaReader:
                 cached = images.preview(img)
             else:
                 row = self._frame_rows(number, number)[0]
-                with store.open_read(self.media, self.data.media_prefix + row.path) as source,\
-                        Image.open(source) as img:
+                with self._open(row.path) as source, Image.open(source) as img:
                     cached = images.preview(img)
             self.media.write(key, cached)
         return cached

@@ -1,8 +1,9 @@
 """The ``create:task`` background job: media in the upload area become a task's frames,
 segments and jobs.
 
-The media work (copying server files, unpacking, probing, indexing) happens first, outside
-any transaction; then one transaction writes every row (TaskData values, Frame rows in bulk,
+The media work (copying server files, unpacking, probing, indexing; for a cloud storage only
+reading a manifest or image headers, nothing is copied) happens first, outside any
+transaction; then one transaction writes every row (TaskData values, Frame rows in bulk,
 segments, jobs, the task's mode) and publishes ``update:task``. A failure before that
 transaction removes what the run derived (unpacked members, the video index, cached files)
 and leaves the task without frames; a run that finds the data already written does nothing
@@ -62,16 +63,24 @@ def _index(job: Any, media: Any, data_id: int, args: dict[str, Any]) -> Indexed:
         job.progress(round(min(max(fraction, 0.0), 0.95), 3), message)
 
     server_files = args.get("server_files") or []
+    params = args.get("params", {})
+    if params.get("cloud_storage_id"):
+        from cvatcore.core.media.cloud_source import index_cloud
+
+        report(0.0, "Reading the cloud storage")
+        return index_cloud(job.state, int(params["cloud_storage_id"]), server_files, params,
+                           report)
     if server_files:
         state = job.state
         name = state.settings.storage.default
         share = state.provider("storage", name, state.settings.storage.options.get(name))
         report(0.0, "Copying files from the share")
         copy_server_files(share, media, server_files, data_id,
-                          lambda n: report(0.05, f"Copied {n} files from the share"))
+                          lambda n: report(0.05, f"Copied {n} files from the share"),
+                          params.get("server_files_exclude") or [])
     report(0.05, "Listing the uploaded files")
     inputs = list_inputs(media, data_id)
-    return index_media(media, data_id, inputs, Params.from_args(args.get("params", {})), report)
+    return index_media(media, data_id, inputs, Params.from_args(params), report)
 
 
 def _commit(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Params) -> None:
@@ -95,6 +104,8 @@ def _commit(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Para
         data.frame_filter = params.frame_filter or ""
         data.image_quality, data.sorting_method = params.image_quality, params.sorting_method
         data.chunks_updated_date = utcnow()
+        if indexed.cloud_storage_id is not None:  # the frames are keys in that storage
+            data.storage, data.cloud_storage_id = "cloud_storage", indexed.cloud_storage_id
         _insert_frames(session, data_id, indexed.frames)
         task.mode = "interpolation" if indexed.media_type == "video" else "annotation"
         task.updated_date = utcnow()

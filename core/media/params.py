@@ -10,16 +10,14 @@ from typing import Any
 
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.media.frames_math import SORTING_METHODS, frame_step
+from cvatcore.core.media.images import media_kind
 
 MAX_INT = 2**31 - 1
 IGNORED = {"use_zip_chunks", "use_cache", "copy_data", "storage_method", "storage",
            "client_files", "filename", "format"}
 UNSUPPORTED = {
     "remote_files": "Downloading remote files is not supported by this server.",
-    "cloud_storage_id": "Task data from cloud storages is not supported yet.",
     "job_file_mapping": "job_file_mapping is not supported yet.",
-    "filename_pattern": "filename_pattern is not supported yet (it needs a manifest).",
-    "server_files_exclude": "server_files_exclude is not supported yet.",
     "validation_params": "Validation frames are not supported yet.",
 }
 
@@ -71,11 +69,47 @@ def clean_params(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         errors["sorting_method"] = [f'"{sorting}" is not a valid choice.']
     order = _strings(errors, fields, "upload_file_order")
     server_files = _strings(errors, fields, "server_files")
+    source = _source_fields(errors, fields, server_files)
     if errors:
         raise ValidationFailed(errors)
     params = {
         "image_quality": 70 if quality is None else quality, "sorting_method": sorting,
         "upload_file_order": order, "start_frame": start, "stop_frame": stop,
-        "frame_filter": frame_filter, "chunk_size": chunk_size,
+        "frame_filter": frame_filter, "chunk_size": chunk_size, **source,
     }
     return params, server_files
+
+
+def _source_fields(errors: dict[str, list[str]], fields: dict[str, Any],
+                   server_files: list[str]) -> dict[str, Any]:
+    """``cloud_storage_id``, ``filename_pattern`` and ``server_files_exclude`` with the rules
+    of CVAT's ``DataSerializer.validate`` (its messages) and of its task creation (one
+    manifest), checked here so that they are a 400 rather than a failed request."""
+    storage_id = _int(errors, fields, "cloud_storage_id", 1, MAX_INT)
+    exclude = _strings(errors, fields, "server_files_exclude")
+    pattern = fields.get("filename_pattern")
+    if pattern == "":
+        pattern = None
+    if pattern is not None and (not isinstance(pattern, str) or len(pattern) > 1024):
+        errors["filename_pattern"] = ["A string of at most 1024 characters is required."]
+        pattern = None
+    manifests = [f for f in server_files if media_kind(f) == "manifest"]
+    rules: list[str] = []
+    if pattern is not None and len(manifests) != len(server_files):
+        rules.append("The filename_pattern can only be used with specified manifest or "
+                     "without server_files")
+    if pattern is not None and exclude:
+        rules.append("The filename_pattern and server_files_exclude cannot be used together")
+    if rules:
+        errors["non_field_errors"] = rules
+    if len(manifests) > 1:
+        errors["server_files"] = ["Only one manifest file can be attached to data"]
+    if storage_id is None and pattern is not None:
+        errors.setdefault("filename_pattern", [
+            "filename_pattern selects files of a cloud storage; send cloud_storage_id too."])
+    if storage_id is not None and not server_files and pattern is None:
+        errors.setdefault("server_files", [
+            "Name the keys to use (files, 'dir/' prefixes or a manifest), or send "
+            "filename_pattern."])
+    return {"cloud_storage_id": storage_id, "filename_pattern": pattern,
+            "server_files_exclude": exclude}

@@ -9,7 +9,7 @@ from typing import Any
 
 from cvatcore.core.media import store
 from cvatcore.core.media.images import media_kind
-from cvatcore.hooks import StoragePathError
+from cvatcore.hooks import StoragePathError, StorageUnavailableError
 
 
 class SourceError(ValueError):
@@ -46,11 +46,39 @@ def check_server_path(path: str) -> str:
     return text
 
 
+def excluded(key: str, exclude: list[str]) -> bool:
+    """Whether ``server_files_exclude`` drops ``key``: the key itself or any folder above it
+    (``"dir/"``) is listed (CVAT's rule)."""
+    if key in exclude:
+        return True
+    parts = key.split("/")[:-1]
+    return any("/".join(parts[:n]) + "/" in exclude for n in range(1, len(parts) + 1))
+
+
+def remote_failure(exc: BaseException, key: str) -> tuple[int, str] | None:
+    """``(HTTP status, message naming the key)`` for a storage failure while reading ``key``
+    (CVAT's mapping: missing 404, forbidden 403, anything else 400), or None for an exception
+    that is not a storage failure. The provider's own text is left out: it names the bucket
+    and could carry a signed URL."""
+    shown = key[:200]
+    if isinstance(exc, StoragePathError):
+        return 400, f"The key {shown!r} is not a valid path in a cloud storage."
+    if isinstance(exc, FileNotFoundError):
+        return 404, f"The file {shown!r} was not found in the cloud storage."
+    if isinstance(exc, PermissionError):
+        return 403, f"Access to the file {shown!r} in the cloud storage is forbidden."
+    if isinstance(exc, StorageUnavailableError):
+        return 400, f"The cloud storage could not be reached to read {shown!r}; try again later."
+    if isinstance(exc, OSError):
+        return 400, f"The file {shown!r} could not be read from the cloud storage."
+    return None
+
+
 def copy_server_files(share: Any, media: Any, paths: list[str], data_id: int,
-                      progress: Callable[[int], None]) -> None:
+                      progress: Callable[[int], None], exclude: list[str] | None = None) -> None:
     """Copy each listed share file, and every file below each listed folder, into the upload
     area under its path in the share (what CVAT does with ``copy_data``), so frame names are
-    share paths."""
+    share paths. ``exclude`` drops files and whole folders (``server_files_exclude``)."""
     raw = store.raw_prefix(data_id)
     copied = 0
     for path in paths:
@@ -64,6 +92,8 @@ def copy_server_files(share: Any, media: Any, paths: list[str], data_id: int,
         else:
             entries = [clean]
         for name in entries:
+            if exclude and excluded(name, exclude):
+                continue
             store.copy_object(share, name, media, raw + name)
             copied += 1
             if copied % 200 == 0:

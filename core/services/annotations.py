@@ -80,8 +80,9 @@ def _bump(ctx: Ctx, job: Job, task: Task) -> dict[str, Any]:
     return before
 
 
-def _publish(ctx: Ctx, action: str, job: Job, before: dict[str, Any]) -> None:
-    changes.publish(ctx, action, "annotations", job, before)
+def _publish(ctx: Ctx, action: str, job: Job, task: Task, before: dict[str, Any]) -> None:
+    """One ``<action>:annotations`` event for the job, in its task's organization."""
+    changes.publish(ctx, action, "annotations", job, before, org_id=task.organization_id)
 
 
 # -- jobs ----------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def replace_job(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Row:
     conn = _conn(ctx)
     store.delete_all(conn, [job.id])
     store.insert_rows(conn, job.id, rows)
-    _publish(ctx, "update", job, before)
+    _publish(ctx, "update", job, task, before)
     return labeled_data(job.version, rows, None)
 
 
@@ -129,13 +130,15 @@ def patch_job(ctx: Ctx, job_id: int, action: str | None, data: dict[str, Any]) -
     task, scope = _job_target(ctx, job)
     if action == "delete":
         ids = check_ids(data)
-        before = _bump(ctx, job, task)
-        conn = _conn(ctx)
-        gone = store.read_ids(conn, [job.id], ids)
-        store.delete_ids(conn, [job.id], ids)
-        _publish(ctx, "delete", job, before)
+        gone = store.read_ids(_conn(ctx), [job.id], ids)
+        if any(gone.values()):  # ids that are not here change nothing, as in CVAT
+            before = _bump(ctx, job, task)
+            store.delete_ids(_conn(ctx), [job.id], ids)
+            _publish(ctx, "delete", job, task, before)
         return labeled_data(job.version, gone, None)
     rows = check_body(scope, data)
+    if not any(rows.values()):
+        return labeled_data(job.version, rows, None)  # nothing to change: no new version
     if action == "update":
         given_ids(data, rows)
     before = _bump(ctx, job, task)
@@ -145,7 +148,7 @@ def patch_job(ctx: Ctx, job_id: int, action: str | None, data: dict[str, Any]) -
         _keep_own_child_ids(conn, rows)
         store.delete_ids(conn, [job.id], _top_ids(rows))
     store.insert_rows(conn, job.id, rows, keep_ids=action == "update")
-    _publish(ctx, action, job, before)
+    _publish(ctx, action, job, task, before)
     return labeled_data(job.version, rows, None)
 
 
@@ -155,7 +158,7 @@ def delete_job(ctx: Ctx, job_id: int) -> None:
     assert task is not None
     before = _bump(ctx, job, task)
     store.delete_all(_conn(ctx), [job.id])
-    _publish(ctx, "delete", job, before)
+    _publish(ctx, "delete", job, task, before)
 
 
 def _top_ids(rows: Rows) -> dict[str, list[int]]:
@@ -252,54 +255,60 @@ def replace_task(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Row:
     task = tasks.get(ctx, task_id, "update:annotations")
     parts = _parts(ctx, task)
     rows = check_body(_task_scope(ctx, task, parts), data)
+    _lock(ctx, parts)
     per_job = spread(parts, rows)
     for part in parts:
         before = _bump(ctx, part.job, task)
         conn = _conn(ctx)
         store.delete_all(conn, [part.job.id])
         store.insert_rows(conn, part.job.id, per_job[part.job.id])
-        _publish(ctx, "update", part.job, before)
+        _publish(ctx, "update", part.job, task, before)
     return _gathered(ctx, task, parts, raw=True)
 
 
 def delete_task(ctx: Ctx, task_id: int) -> None:
     task = tasks.get(ctx, task_id, "delete:annotations")
     parts = _parts(ctx, task)
+    _lock(ctx, parts)
     for part in parts:
         before = _bump(ctx, part.job, task)
         store.delete_all(_conn(ctx), [part.job.id])
-        _publish(ctx, "delete", part.job, before)
+        _publish(ctx, "delete", part.job, task, before)
 
 
 def patch_task(ctx: Ctx, task_id: int, action: str | None, data: dict[str, Any]) -> Row:
+    """PATCH on a task: as on a job, with each annotation written to (or removed from)
+    every job whose segment holds its frame."""
     action = check_action(action)
     task = tasks.get(ctx, task_id, "update:annotations")
     parts = _parts(ctx, task)
     _lock(ctx, parts)
     if action == "delete":
-        ids = check_ids(data)
-        gone, touched = _remove(ctx, parts, ids)
+        gone, touched = _remove(ctx, parts, check_ids(data))
         _announce(ctx, task, parts, touched, "delete")
         return labeled_data(_version(parts), gone, None)
     rows = check_body(_task_scope(ctx, task, parts), data)
-    touched: set[int] = set()
-    if action == "update":
-        given_ids(data, rows)
-        conn = _conn(ctx)
-        _require_known(conn, [p.job.id for p in parts], rows)
-        _keep_own_child_ids(conn, rows)
-        touched = _remove(ctx, parts, _top_ids(rows))[1]
-    per_job = spread(parts, rows)
+    touched = _replace_by_id(ctx, parts, data, rows) if action == "update" else set()
     conn = _conn(ctx)
-    for part in parts:
-        part_rows = per_job[part.job.id]
-        if any(part_rows.values()):
+    for job_id, job_rows in spread(parts, rows).items():
+        if any(job_rows.values()):
             if action == "update":
-                _drop_copied_ids(part_rows, rows)
-            store.insert_rows(conn, part.job.id, part_rows, keep_ids=action == "update")
-            touched.add(part.job.id)
+                _drop_copied_ids(job_rows, rows)
+            store.insert_rows(conn, job_id, job_rows, keep_ids=action == "update")
+            touched.add(job_id)
     _announce(ctx, task, parts, touched, action)
     return labeled_data(_version(parts), rows, None)
+
+
+def _replace_by_id(ctx: Ctx, parts: list[JobPart], data: dict[str, Any], rows: Rows
+                   ) -> set[int]:
+    """Before an update's new rows go in: check the ids and remove the old rows (and their
+    copies); the ids of the jobs that changed."""
+    given_ids(data, rows)
+    conn = _conn(ctx)
+    _require_known(conn, [p.job.id for p in parts], rows)
+    _keep_own_child_ids(conn, rows)
+    return _remove(ctx, parts, _top_ids(rows))[1]
 
 
 def _announce(ctx: Ctx, task: Task, parts: list[JobPart], touched: set[int], action: str
@@ -307,7 +316,7 @@ def _announce(ctx: Ctx, task: Task, parts: list[JobPart], touched: set[int], act
     for part in parts:
         if part.job.id in touched:
             before = _bump(ctx, part.job, task)
-            _publish(ctx, action, part.job, before)
+            _publish(ctx, action, part.job, task, before)
 
 
 def _drop_copied_ids(part_rows: Rows, given: Rows) -> None:
@@ -344,7 +353,7 @@ def _remove(ctx: Ctx, parts: list[JobPart], ids: dict[str, list[int]]
         return gone, touched
     rows_by_job = store.read(conn, job_ids)
     wanted = {kind: set(ids.get(kind, ())) for kind in KINDS}
-    gone = {kind: [] for kind in KINDS}  # type: Rows
+    gone: Rows = {kind: [] for kind in KINDS}
     doomed = {kind: list(wanted[kind]) for kind in KINDS}
     touched: set[int] = set()
     for kind in KINDS:

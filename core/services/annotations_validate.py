@@ -24,6 +24,7 @@ from typing import Any
 
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.services.annotations_values import (
+    MAX_INT,
     SHAPE_TYPES,
     SOURCES,
     Invalid,
@@ -188,7 +189,7 @@ class Checker:
         return label, {
             "label_id": label.id,
             "frame": self.frame(item.get("frame")),
-            "group": 0 if group is None or (type(group) is int and group == 0)
+            "group": group if group is None or (type(group) is int and 0 <= group <= MAX_INT)
             else integer(group, "group"),
             "source": source,
         }
@@ -204,8 +205,8 @@ class Checker:
             "type": shape_type,
             "occluded": boolean(item.get("occluded", False), "occluded"),
             "outside": boolean(item.get("outside", False), "outside"),
-            "z_order": z_order if type(z_order) is int and abs(z_order) <= 2**31 - 1
-            else integer(z_order, "z_order", minimum=-(2**31 - 1)),
+            "z_order": z_order if type(z_order) is int and abs(z_order) <= MAX_INT
+            else integer(z_order, "z_order", minimum=-MAX_INT),
             "rotation": 0.0 if rotation == 0 and type(rotation) is not bool
             else bounded(rotation, "rotation", 0, 360),
             "points": points(item.get("points", []), shape_type),

@@ -91,10 +91,12 @@ def joined(stmt: Select[Any]) -> Select[Any]:
 
 
 def list_query(ctx: Ctx) -> Select[Any]:
-    """Visible jobs in the request's context, joined with their task and project."""
+    """Visible jobs in the request's context, joined with their task and project. A Core
+    statement of job ids (callers choose the columns): the page of a list is read as plain
+    rows, and counting it needs no ORM entity."""
     subj = subject(ctx)
     oc = org_context(ctx)
-    stmt = joined(select(Job)).where(visible_filter(subj, oc.kind == "organization"))
+    stmt = joined(select(Job.id)).where(visible_filter(subj, oc.kind == "organization"))
     if oc.kind == "organization":
         stmt = stmt.where(Task.organization_id == oc.org_id)
     elif oc.kind == "sandbox":
@@ -155,7 +157,7 @@ def update(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Job:
         setattr(job, key, value)
     job.updated_date = utcnow()
     ctx.session.flush()
-    changes.updated(ctx, "job", job, before)
+    changes.updated(ctx, "job", job, before, org_id=task.organization_id)
     refresh_task_status(ctx, task)
     return job
 
@@ -184,7 +186,7 @@ def delete(ctx: Ctx, job_id: int) -> None:
         raise ValidationFailed({"detail": "Only ground truth jobs can be removed."})
     if not allowed(ctx, job, "delete", task, project):
         raise PermissionDenied()
-    changes.deleted(ctx, "job", job)
+    changes.deleted(ctx, "job", job, org_id=task.organization_id)
     from cvatcore.core.models import Segment
 
     segment = ctx.session.get(Segment, job.segment_id)

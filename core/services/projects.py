@@ -106,6 +106,16 @@ def subject_in(ctx: Ctx, org_id: int | None) -> Subject:
     return cache[org_id]
 
 
+def creator(ctx: Ctx, owner_id: int | None) -> int:
+    """Who owns a new project or task: the requester; an administrator may name another
+    owner (``owner_id``), as the owner of an existing object changes only with
+    ``update:owner``."""
+    user = ctx.require_user()
+    if owner_id is not None and subject_in(ctx, None).is_admin:
+        return owner_id
+    return user.id
+
+
 def relations(user_id: int, project: Project) -> set[str]:
     rels = set()
     if project.owner_id == user_id:
@@ -169,12 +179,11 @@ def _clean(ctx: Ctx, data: dict[str, Any], creating: bool) -> dict[str, Any]:
 
 
 def create(ctx: Ctx, data: dict[str, Any]) -> Project:
-    user = ctx.require_user()
     oc = org_context(ctx)
     if not engine.allows("project", "create", subject(ctx), set(), oc.kind == "organization"):
         raise PermissionDenied()
     clean = _clean(ctx, data, creating=True)
-    clean["owner_id"] = clean.get("owner_id") or user.id
+    clean["owner_id"] = creator(ctx, clean.get("owner_id"))
     project = Project(organization_id=oc.org_id, **clean)
     if project.assignee_id is not None:
         project.assignee_updated_date = utcnow()

@@ -4,8 +4,9 @@ reading its meta.
 ``POST /api/tasks/{id}/data`` speaks every protocol cvat-sdk uses (CVAT's ``UploadMixin``):
 ``Upload-Start`` (202), ``Upload-Multiple`` multipart batches (200), TUS 1.0.0 for large files
 (201/204, ``HEAD`` for the offset), ``Upload-Finish`` (202 with the request id), and a plain
-single request (multipart with files, or JSON with ``server_files``). The ``TaskData`` row is
-made by the first of these (size 0, as CVAT's ``Data``); the background job fills it.
+single request (multipart with files, or JSON with ``server_files``: share paths, or keys of
+the cloud storage ``cloud_storage_id``). The ``TaskData`` row is made by the first of these
+(size 0, as CVAT's ``Data``); the background job fills it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from cvatcore.core.media.params import clean_params
 from cvatcore.core.media.sources import check_server_path
 from cvatcore.core.models import BackgroundJob, Task, TaskData
 from cvatcore.hooks import StoragePathError
+from cvatcore.hooks.fsspec_storage import clean_path
 
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
@@ -173,7 +175,10 @@ def tus_head(ctx: Ctx, task: Task, file_id: str) -> Reply:
 def _finish(ctx: Ctx, task: Task, data: TaskData, fields: dict[str, Any]) -> Reply:
     """Check the fields and the server files, then queue the ``create:task`` job."""
     params, server_files = clean_params(fields)
-    if server_files:
+    storage_id = params.get("cloud_storage_id")
+    if storage_id is not None:
+        _check_cloud(ctx, task, storage_id, server_files, params["server_files_exclude"])
+    elif server_files:
         _check_server_files(ctx, server_files)
     job = enqueue(
         ctx.session, job_id=create_request_id(task.id), kind="create:task",
@@ -183,8 +188,34 @@ def _finish(ctx: Ctx, task: Task, data: TaskData, fields: dict[str, Any]) -> Rep
                    "project_id": task.project_id, "org_id": task.organization_id},
         owner_id=ctx.user.id if ctx.user is not None else None, org_id=task.organization_id,
     )
-    data.storage = "share" if server_files else "local"
+    data.storage = "cloud_storage" if storage_id else "share" if server_files else "local"
+    data.cloud_storage_id = storage_id
     return Reply(202, {"rq_id": job.id})
+
+
+def _check_cloud(ctx: Ctx, task: Task, storage_id: int, keys: list[str],
+                 exclude: list[str]) -> None:
+    """The storage must be visible to the user (404/403 otherwise) and belong to the task's
+    context: the same organization, or the sandbox for a sandbox task. Keys must be paths a
+    storage accepts. Whether they exist is the job's business (as CVAT)."""
+    from cvatcore.core.services import cloud_storages
+
+    storage = cloud_storages.get(ctx, storage_id, "view")
+    if storage.organization_id != task.organization_id:
+        where = "the personal sandbox" if task.organization_id is None else \
+            "the task's organization"
+        raise ValidationFailed.field(
+            "cloud_storage_id", f"The cloud storage {storage_id} cannot be used for this task: "
+            f"use a cloud storage of {where}.")
+    for name, paths in (("server_files", keys), ("server_files_exclude", exclude)):
+        for path in paths:
+            try:
+                if not path:
+                    raise StoragePathError("empty key")
+                clean_path(path, trailing_slash=True)
+            except StoragePathError:
+                raise ValidationFailed.field(
+                    name, f"The key {path[:200]!r} is not allowed.") from None
 
 
 def _check_server_files(ctx: Ctx, paths: list[str]) -> None:

@@ -15,7 +15,7 @@ from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.engine import Subject
-from cvatcore.core.models import Label, Project, Task, TaskData
+from cvatcore.core.models import Project, Task, TaskData
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels, projects
 from cvatcore.core.services.context import org_context, subject
@@ -148,7 +148,7 @@ def create(ctx: Ctx, data: dict[str, Any]) -> Task:
             )
     elif not engine.allows("task", "create", subj, set(), org_id is not None):
         raise PermissionDenied()
-    owner_id = clean.pop("owner_id", None) or user.id
+    owner_id = projects.creator(ctx, clean.pop("owner_id", None))
     task = Task(owner_id=owner_id, organization_id=org_id, **_columns(clean))
     if task.assignee_id is not None:
         task.assignee_updated_date = utcnow()
@@ -197,11 +197,15 @@ def update(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Task:
         authorize(ctx, task, scope, project)
     clean = _clean(ctx, data, creating=False)
     before = snapshot(task)
+    if data.get("organization_id", task.organization_id) != task.organization_id:
+        raise ValidationFailed.field(
+            "organization_id", "Moving a task to another organization is not supported."
+        )
     target = clean.pop("project_id", None)
-    if target is not None and target != task.project_id:
-        _move(ctx, task, project, target, data)
-        project = project_of(ctx, task)
-    if "labels" in data:
+    moving = target is not None and target != task.project_id
+    if moving:
+        _move(ctx, task, project, target, data.get("labels") or [])
+    elif "labels" in data:
         if task.project_id is not None:
             raise ValidationFailed.field(
                 "labels", "A task in a project uses the project's labels; change them there."
@@ -236,11 +240,10 @@ def _scopes(task: Task, data: dict[str, Any]) -> list[str]:
     return scopes or ["update:desc"]
 
 
-def _move(
-    ctx: Ctx, task: Task, old: Project | None, project_id: int, data: dict[str, Any]
-) -> None:
+def _move(ctx: Ctx, task: Task, old: Project | None, project_id: int, renames: Any) -> None:
     """Move a task into a project. As CVAT: its labels must match the project's by name
-    (``labels`` may rename them first, by id), and ``project_id: null`` changes nothing."""
+    (``labels`` in the same PATCH may rename them first, by id), and ``project_id: null``
+    changes nothing."""
     project = _target_project(ctx, project_id)
     if project.organization_id != task.organization_id:
         raise ValidationFailed.field(
@@ -254,9 +257,8 @@ def _move(
             "project_id", f"The task's dimension ({task.dimension}) differs from the other "
             f"tasks' in the project ({other})."
         )
-    labels.move_to_project(ctx, task, old, project, data.get("labels") or [])
+    labels.move_to_project(ctx, task, old, project, renames)
     task.project_id = project.id
-    data.pop("labels", None)
 
 
 def delete(ctx: Ctx, task_id: int) -> None:
@@ -269,16 +271,3 @@ def delete(ctx: Ctx, task_id: int) -> None:
     ctx.session.flush()
     if data_id is not None:
         ctx.session.execute(sql_delete(TaskData).where(TaskData.id == data_id))
-
-
-def labels_owner(ctx: Ctx, task: Task) -> tuple[str, int]:
-    """Where the task's labels live: ``("project", id)`` or ``("task", id)``."""
-    if task.project_id is not None:
-        return "project", task.project_id
-    return "task", task.id
-
-
-def has_labels(ctx: Ctx, task: Task) -> bool:
-    kind, owner_id = labels_owner(ctx, task)
-    column = Label.project_id if kind == "project" else Label.task_id
-    return ctx.session.scalar(select(Label.id).where(column == owner_id).limit(1)) is not None

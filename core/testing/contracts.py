@@ -31,13 +31,8 @@ class StorageProviderContract:
 
     ``storage_provider``
         A provider over an empty, writable location (a fresh bucket or directory).
-    ``missing_storage_provider``
-        A provider whose bucket (or root) does not exist: ``status()`` must be ``NOT_FOUND``
-        and ``stat`` must raise ``FileNotFoundError``. Default ``None``: those tests skip.
-    ``forbidden_storage_provider``
-        A provider whose credentials the server refuses (a wrong secret key, a bad token):
-        ``status()`` must be ``FORBIDDEN`` and ``read``/``write`` must raise
-        ``PermissionError``. Default ``None``: those tests skip.
+    (``MissingStorageContract`` and ``ForbiddenStorageContract`` add the status cases for
+    providers that can show them: a missing bucket, refused credentials.)
     ``storage_secrets``
         Strings that must never appear in an exception message (the wrong secret the
         forbidden provider holds, for example). Default: none.
@@ -47,14 +42,6 @@ class StorageProviderContract:
     ``list_page`` names entries by their full relative path, folders as ``DIR`` without a
     trailing "/", and its pages, followed by ``next``, list every entry exactly once.
     """
-
-    @pytest.fixture
-    def missing_storage_provider(self) -> Any:
-        return None
-
-    @pytest.fixture
-    def forbidden_storage_provider(self) -> Any:
-        return None
 
     @pytest.fixture
     def storage_secrets(self) -> list[str]:
@@ -159,18 +146,31 @@ class StorageProviderContract:
             with pytest.raises(StoragePathError):
                 call()
 
+
+class MissingStorageContract:
+    """For providers that can point at a bucket (or root) that does not exist. Fixture:
+    ``missing_storage_provider``; ``status()`` must be ``NOT_FOUND`` and ``stat`` must raise
+    ``FileNotFoundError``. Add it beside ``StorageProviderContract``."""
+
     def test_missing_bucket_is_not_found(self, missing_storage_provider: Any) -> None:
-        if missing_storage_provider is None:
-            pytest.skip("this provider has no missing_storage_provider fixture")
         assert missing_storage_provider.status() == StorageStatus.NOT_FOUND
         with pytest.raises(FileNotFoundError):
             missing_storage_provider.stat("a.txt")
 
+
+class ForbiddenStorageContract:
+    """For providers with credentials a server can refuse. Fixtures:
+    ``forbidden_storage_provider`` (a wrong secret key, a bad token) and ``storage_secrets``
+    (strings no message may show): ``status()`` must be ``FORBIDDEN`` and
+    ``read``/``write``/``list_page`` must raise ``PermissionError`` without the secret."""
+
+    @pytest.fixture
+    def storage_secrets(self) -> list[str]:
+        return []
+
     def test_refused_credentials_are_forbidden(
         self, forbidden_storage_provider: Any, storage_secrets: list[str]
     ) -> None:
-        if forbidden_storage_provider is None:
-            pytest.skip("this provider has no forbidden_storage_provider fixture")
         assert forbidden_storage_provider.status() == StorageStatus.FORBIDDEN
         for call in (lambda: forbidden_storage_provider.read("a.txt"),
                      lambda: forbidden_storage_provider.write("a.txt", b"x"),

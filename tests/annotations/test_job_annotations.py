@@ -49,7 +49,8 @@ def test_everything_round_trips(client, task, events):
     car_track, body_track = read["tracks"]
     assert [s["frame"] for s in car_track["shapes"]] == [2, 4, 6]
     assert [len(e["shapes"]) for e in body_track["elements"]] == [1, 1]
-    assert [(e.scope, e.obj_id) for e in events] == [("update:annotations", job)]
+    assert [(e.scope, e.obj_id, e.org_id) for e in events] == [("update:annotations", job, None)]
+    assert events[0].request_id and events[0].actor_id is not None
     assert events[0].before["version"] == 0 and events[0].after["version"] == 1
 
 
@@ -134,13 +135,17 @@ def test_patch_needs_an_action_and_known_ids(client, task):
     unknown = shape(task, "rectangle", 1, [0, 0, 1, 1], id=999_999)
     r = client.patch(url(job) + "?action=update", json={"shapes": [unknown]})
     assert r.status_code == 400 and "999999" in r.json()["shapes"][0]
+    assert client.get(url(job)).json()["version"] == 1  # the version taken first rolls back
     r = client.patch(url(job) + "?action=update",
                      json={"shapes": [shape(task, "rectangle", 1, [0, 0, 1, 1])]})
     assert r.status_code == 400  # an update names what it updates
     # deleting an id that is not there changes nothing, as CVAT
     r = client.patch(url(job) + "?action=delete", json={"shapes": [{"id": 999_999}]})
     assert r.status_code == 200 and r.json()["shapes"] == []
-    assert len(client.get(url(job)).json()["shapes"]) == 1
+    r = client.patch(url(job) + "?action=create", json={"shapes": []})
+    assert r.status_code == 200 and r.json()["version"] == 1
+    read = client.get(url(job)).json()
+    assert len(read["shapes"]) == 1 and read["version"] == 1  # no change, no new version
 
 
 def test_another_jobs_annotations_cannot_be_touched(client, new_task):

@@ -13,7 +13,10 @@ import time
 from .support import shape
 
 SHAPES = 50_000
-LIMIT_SECONDS = 10.0  # per request; measured 1-3 s on this project's machines
+# Per request. Measured 2-3 s for PUT and 1-2 s for GET on this project's 2-core machine when
+# it is otherwise idle; the limit leaves room for a machine busy with other work, and still
+# fails the row-by-row designs this replaced (over 20 s).
+LIMIT_SECONDS = 15.0
 
 
 def test_fifty_thousand_shapes_round_trip(client, task):

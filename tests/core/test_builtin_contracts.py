@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 
 from cvatcore.core.builtin.auth_local import LocalAccounts
 from cvatcore.core.builtin.events_log import LogSink
@@ -15,13 +17,14 @@ from cvatcore.core.services.accounts import LocalAccountStore, create_user
 from cvatcore.core.testing.contracts import (
     AuthBackendContract,
     EventSinkContract,
+    MissingStorageContract,
     StorageProviderContract,
     WebhookTransportContract,
 )
-from cvatcore.hooks import EmptyConfig
+from cvatcore.hooks import EmptyConfig, FsspecStorage
 
 
-class TestLocalStorage(StorageProviderContract):
+class TestLocalStorage(StorageProviderContract, MissingStorageContract):
     @pytest.fixture
     def storage_provider(self, tmp_path):
         return LocalStorage(LocalStorageConfig(root=tmp_path))
@@ -83,6 +86,23 @@ class TestLocalStorage(StorageProviderContract):
         assert second.entries[0].name == "00100.jpg"
         with pytest.raises(ValueError):
             storage.list_page("", None, 0)
+
+
+class TestFsspecStorageOverMemory(StorageProviderContract, MissingStorageContract):
+    """The base class alone, with its generic listing, over fsspec's in-memory filesystem:
+    what a plug-in gets before it overrides anything."""
+
+    @pytest.fixture
+    def storage_provider(self):
+        root = f"/contract-{uuid.uuid4().hex}"
+        fs = MemoryFileSystem()
+        fs.mkdir(root)
+        yield FsspecStorage(fs, root, label="memory")
+        fs.rm(root, recursive=True)
+
+    @pytest.fixture
+    def missing_storage_provider(self):
+        return FsspecStorage(MemoryFileSystem(), f"/absent-{uuid.uuid4().hex}")
 
 
 class TestLocalAccounts(AuthBackendContract):

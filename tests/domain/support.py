@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 from cvat_sdk.api_client import Configuration
 from cvat_sdk.api_client.model_utils import validate_and_convert_types
 from sqlalchemy import func, select
@@ -18,6 +19,43 @@ from cvatcore.core.testing import ApiClient
 from cvatcore.hooks import DomainEvent
 
 _serial = itertools.count(1)
+
+
+def _strict(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` as a ``null`` alternative, and
+    objects that list their properties refuse any other (an undocumented field fails)."""
+    if isinstance(node, list):
+        return [_strict(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strict(v) for k, v in node.items() if k != "nullable"}
+    if node.get("type") == "object" and "properties" in node:
+        out.setdefault("additionalProperties", False)
+    return {"anyOf": [out, {"type": "null"}]} if node.get("nullable") else out
+
+
+class Document:
+    """The app's own OpenAPI document, to check answers against (as tests/compat does)."""
+
+    def __init__(self, app: Any) -> None:
+        from cvatcore.core.api.openapi import build_document
+
+        self.doc = build_document(app.state.cvatcore)
+        self.components = _strict(self.doc["components"])
+
+    def check(self, method: str, template: str, response: Any) -> None:
+        operation = self.doc["paths"][template][method.lower()]
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented, f"{method} {template}: {response.status_code} is not documented"
+        content = documented.get("content")
+        if content is None:
+            assert not response.content
+            return
+        schema = content["application/json"]["schema"]
+        root = {"components": self.components, "allOf": [_strict(schema)]}
+        errors = list(jsonschema.Draft202012Validator(root).iter_errors(response.json()))
+        assert not errors, f"{method} {template}: " + "; ".join(
+            f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
 _SDK_CONFIG = Configuration()
 
 

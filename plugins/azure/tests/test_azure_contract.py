@@ -7,12 +7,18 @@ import uuid
 import pytest
 from cvatcore_azure.testing import ACCOUNT, ACCOUNT_KEY
 
-from cvatcore.core.testing.contracts import StorageProviderContract
+from cvatcore.core.testing.contracts import (
+    ForbiddenStorageContract,
+    MissingStorageContract,
+    StorageProviderContract,
+)
 
 WRONG_SAS = "sv=2023-01-03&se=2099-01-01T00%3A00%3A00Z&sr=c&sp=rl&sig=Wr0ngS1gnatureWr0ngS1gn%3D"
 
 
-class TestAzureSasContract(StorageProviderContract):
+class TestAzureSasContract(
+    StorageProviderContract, MissingStorageContract, ForbiddenStorageContract
+):
     """Account name + SAS token (CVAT's ACCOUNT_NAME_TOKEN_PAIR)."""
 
     @pytest.fixture
@@ -33,7 +39,9 @@ class TestAzureSasContract(StorageProviderContract):
         return [WRONG_SAS, "Wr0ngS1gnatureWr0ngS1gn", ACCOUNT_KEY]
 
 
-class TestAzureConnectionStringPrefixContract(StorageProviderContract):
+class TestAzureConnectionStringPrefixContract(
+    StorageProviderContract, MissingStorageContract, ForbiddenStorageContract
+):
     """A connection string (CVAT's CONNECTION_STRING), rooted at a prefix in the container."""
 
     @pytest.fixture

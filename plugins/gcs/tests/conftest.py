@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from cvatcore_gcs import GcsConfig, GcsStorage
 from cvatcore_gcs.testing import (
     FakeGcs,
     FakeGcsError,
@@ -17,8 +18,6 @@ from cvatcore_gcs.testing import (
     token_endpoint,
     unique_bucket_name,
 )
-
-from cvatcore_gcs import GcsConfig, GcsStorage
 
 
 @pytest.fixture(scope="session")

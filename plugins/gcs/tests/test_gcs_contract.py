@@ -7,10 +7,14 @@ import json
 import pytest
 from cvatcore_gcs.testing import make_service_account_key, unique_bucket_name
 
-from cvatcore.core.testing.contracts import StorageProviderContract
+from cvatcore.core.testing.contracts import (
+    ForbiddenStorageContract,
+    MissingStorageContract,
+    StorageProviderContract,
+)
 
 
-class TestGcsContract(StorageProviderContract):
+class TestGcsContract(StorageProviderContract, MissingStorageContract, ForbiddenStorageContract):
     @pytest.fixture
     def storage_provider(self, bucket, make_storage):
         return make_storage(bucket)

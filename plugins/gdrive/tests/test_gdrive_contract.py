@@ -9,12 +9,18 @@ import uuid
 import pytest
 from cvatcore_gdrive.testing import make_service_account
 
-from cvatcore.core.testing.contracts import StorageProviderContract
+from cvatcore.core.testing.contracts import (
+    ForbiddenStorageContract,
+    MissingStorageContract,
+    StorageProviderContract,
+)
 
 SA_EMAIL = "cvat-reader@standin-project.iam.gserviceaccount.com"
 
 
-class TestDriveServiceAccountContract(StorageProviderContract):
+class TestDriveServiceAccountContract(
+    StorageProviderContract, MissingStorageContract, ForbiddenStorageContract
+):
     @pytest.fixture
     def storage_provider(self, folder, make_storage):
         return make_storage(folder_id=folder)
@@ -37,7 +43,9 @@ class TestDriveServiceAccountContract(StorageProviderContract):
         return [wrong_key["private_key"].splitlines()[5]]
 
 
-class TestDriveOAuthPrefixContract(StorageProviderContract):
+class TestDriveOAuthPrefixContract(
+    StorageProviderContract, MissingStorageContract, ForbiddenStorageContract
+):
     """A person's Drive through OAuth, rooted at a sub-folder path of the shared folder."""
 
     @pytest.fixture

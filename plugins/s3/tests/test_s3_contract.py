@@ -6,10 +6,14 @@ from __future__ import annotations
 import pytest
 from cvatcore_s3.testing import unique_bucket_name
 
-from cvatcore.core.testing.contracts import StorageProviderContract
+from cvatcore.core.testing.contracts import (
+    ForbiddenStorageContract,
+    MissingStorageContract,
+    StorageProviderContract,
+)
 
 
-class TestS3Contract(StorageProviderContract):
+class TestS3Contract(StorageProviderContract, MissingStorageContract):
     @pytest.fixture
     def storage_provider(self, moto, bucket, make_storage):
         return make_storage(moto, bucket)
@@ -19,7 +23,9 @@ class TestS3Contract(StorageProviderContract):
         return make_storage(moto, unique_bucket_name())
 
 
-class TestS3ContractWithIam(StorageProviderContract):
+class TestS3ContractWithIam(
+    StorageProviderContract, MissingStorageContract, ForbiddenStorageContract
+):
     @pytest.fixture
     def storage_provider(self, strict_moto, make_storage):
         name = unique_bucket_name()

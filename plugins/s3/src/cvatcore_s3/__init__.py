@@ -38,3 +38,35 @@ def __getattr__(name: str) -> Any:
 def register_storage_providers(register: Register) -> None:
     register("s3", build_storage, config_model=S3Config,
              description="Amazon S3 and S3-compatible servers (MinIO, Ceph), over s3fs")
+
+
+def cloud_storage_options(spec: Any) -> dict[str, Any]:
+    """CVAT's cloud-storage fields (``/api/cloudstorages``) as ``S3Config`` options.
+
+    The provider sees the whole bucket: CVAT's ``prefix`` attribute is a listing filter that
+    the API applies itself. ``region`` and ``endpoint_url`` come from the attributes; a
+    keyless storage uses the default credential chain.
+    """
+    creds, attrs = spec.credentials, spec.specific_attributes
+    options: dict[str, Any] = {"bucket": spec.resource, "region": attrs.get("region"),
+                               "endpoint_url": attrs.get("endpoint_url")}
+    if spec.keyless:
+        options["credentials_type"] = "DEFAULT_CREDENTIALS"
+    elif spec.credentials_type == "KEY_SECRET_KEY_PAIR":
+        if not (creds.get("key") and creds.get("secret_key")):
+            raise ValueError("Insufficient data for authentication: "
+                             "both key and secret_key are needed.")
+        options.update(credentials_type="KEY_SECRET_KEY_PAIR", key=creds["key"],
+                       secret_key=creds["secret_key"],
+                       session_token=creds.get("session_token") or None)
+    elif spec.credentials_type == "ANONYMOUS_ACCESS":
+        options["credentials_type"] = "ANONYMOUS_ACCESS"
+    else:
+        raise ValueError(f"S3 buckets do not take {spec.credentials_type} credentials.")
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@hookimpl
+def register_cloud_storage_types(register: Any) -> None:
+    register("AWS_S3_BUCKET", "s3", cloud_storage_options,
+             credentials_types=("KEY_SECRET_KEY_PAIR", "ANONYMOUS_ACCESS"))
