@@ -112,6 +112,13 @@ class SecretsSettings(_Section):
     keys: list[SecretStr] = Field(default_factory=list)
 
 
+class OutboundSettings(_Section):
+    """Internal addresses users may point the server at (cloud endpoints, webhook targets):
+    host names, IPs or CIDR networks. Public addresses are always allowed."""
+
+    allow: list[str] = Field(default_factory=list)
+
+
 class PluginSettings(_Section):
     disabled: list[str] = Field(default_factory=list)
     required: list[str] = Field(default_factory=list)
@@ -136,6 +143,7 @@ class Settings(BaseSettings):
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
 
     @classmethod
     def settings_customise_sources(

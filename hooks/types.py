@@ -20,7 +20,8 @@ class ProviderConfig(BaseModel):
     ``pydantic.SecretStr`` so that ``cvatcore config check`` and logs mask them.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a validation message must not quote a secret the user typed.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class EmptyConfig(ProviderConfig):

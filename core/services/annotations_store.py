@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, Text, cast, delete, func, select, true
 
+from cvatcore.core.errors import Conflict
 from cvatcore.core.models import Shape, Tag, Track, TrackedShape
 from cvatcore.core.services.annotations_json import AttributeTexts, RawJSON, points_text
 
@@ -57,21 +58,27 @@ def _new_ids(conn: Connection, table: Table, count: int) -> list[int]:
 def _write(conn: Connection, table: Table, columns: Sequence[str],
            records: list[tuple[Any, ...]]) -> None:
     """Insert ``records`` (tuples in ``columns`` order) through the driver, inside the
-    request's transaction."""
+    request's transaction. A label or job removed since the body was checked (by another
+    request) breaks a foreign key: a 409, and the request's transaction rolls back."""
     driver = conn.connection.driver_connection
     names = ", ".join(f'"{c}"' for c in columns)  # "group" is a keyword
-    if conn.dialect.name == "postgresql":
-        with driver.cursor() as cursor, \
-                cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for record in records:
-                copy.write_row(record)
-        return
-    cursor = driver.cursor()
     try:
-        marks = ", ".join("?" * len(columns))
-        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", records)
-    finally:
-        cursor.close()
+        if conn.dialect.name == "postgresql":
+            with driver.cursor() as cursor, \
+                    cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+            return
+        cursor = driver.cursor()
+        try:
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+                               records)
+        finally:
+            cursor.close()
+    except conn.dialect.loaded_dbapi.IntegrityError:
+        raise Conflict("The task's labels or jobs changed during this request; try again."
+                       ) from None
 
 
 class _Writer:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import pluggy
 
 from cvatcore.core.errors import ValidationFailed
+from cvatcore.core.outbound import OutboundRefused, check_url
 from cvatcore.core.plugins import PluginError
 from cvatcore.hooks.cloud import CloudStorageSpec
 
@@ -30,6 +31,13 @@ CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
 ALL_CREDENTIAL_FIELDS = frozenset(f for fields in CREDENTIAL_FIELDS.values() for f in fields)
 FIELD_LIMITS = {"key": 128, "secret_key": 128, "session_token": 4096, "account_name": 24,
                 "connection_string": 1024, "key_file": 16384}
+
+
+#: Attributes that are URLs the server will connect to: checked by the outbound guard.
+URL_ATTRIBUTES = ("endpoint_url", "account_url", "api_base_url", "token_uri")
+# Building a cloud client costs tens of milliseconds (S3: ~50-100 ms); storages are reused
+# across requests, keyed by everything that defines them (a changed credential is a new key).
+_providers: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,28 @@ def build_provider(state: Any, spec: CloudStorageSpec) -> Any:
             f"No installed plugin handles {spec.provider_type}; install the matching "
             "cvatcore plugin (cvatcore-s3, cvatcore-azure, cvatcore-gcs, cvatcore-gdrive).",
         )
+    allow = state.settings.outbound.allow
+    for name in URL_ATTRIBUTES:
+        if spec.specific_attributes.get(name):
+            try:
+                check_url(spec.specific_attributes[name], allow)
+            except OutboundRefused as exc:
+                raise ValidationFailed.field("specific_attributes", f"{name}: {exc}") from None
+    key = (spec.provider_type, spec.resource, spec.credentials_type,
+           tuple(sorted(spec.credentials.items())), tuple(sorted(spec.specific_attributes.items())),
+           spec.keyless)
+    cached = _providers.get(key)
+    if cached is not None and cached[0] is state:
+        return cached[1]
     try:
         options = ctype.build_options(spec)
-        return state.provider("storage", ctype.provider, options)
+        provider = state.provider("storage", ctype.provider, options)
     except (ValueError, PluginError) as exc:
         raise ValidationFailed({"credentials": [_clean(str(exc), spec)]}) from None
+    if len(_providers) >= 64:
+        _providers.clear()
+    _providers[key] = (state, provider)
+    return provider
 
 
 def _clean(message: str, spec: CloudStorageSpec) -> str:

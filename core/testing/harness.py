@@ -28,6 +28,8 @@ def test_settings(data_dir: Path, database_url: str | None = None, **sections: A
     if database_url:
         database["url"] = database_url
     storage = sections.pop("storage", {"options": {"local": {"root": str(data_dir / "share")}}})
+    # Emulators (moto, Azurite, fake-gcs-server, webhook receivers) listen on loopback.
+    sections.setdefault("outbound", {"allow": ["127.0.0.1", "localhost", "::1"]})
     return load_settings(None, server=server, database=database, storage=storage, **sections)
 
 

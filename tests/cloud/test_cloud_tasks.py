@@ -341,7 +341,8 @@ def live(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("sdk-cloud")
     config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n')
+    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
+                      '[outbound]\nallow = ["127.0.0.1"]\n')  # Azurite listens on loopback
     env = {**os.environ, "CVATCORE_CONFIG": str(config)}
     env.pop("CVATCORE_DISABLE_PLUGIN_AUTOLOAD", None)
     subprocess.run([str(Path(sys.executable).parent / "cvatcore"), "createsuperuser",

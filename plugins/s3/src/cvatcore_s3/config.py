@@ -6,7 +6,7 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cvatcore.hooks import ProviderConfig
 
@@ -59,7 +59,6 @@ class S3Config(ProviderConfig):
     """
 
     #: Validation errors must not quote what was given: it may be a secret.
-    model_config = ConfigDict(**ProviderConfig.model_config, hide_input_in_errors=True)
 
     bucket: str
     prefix: str = ""
