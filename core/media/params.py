@@ -104,6 +104,9 @@ def _source_fields(errors: dict[str, list[str]], fields: dict[str, Any],
         errors["non_field_errors"] = rules
     if len(manifests) > 1:
         errors["server_files"] = ["Only one manifest file can be attached to data"]
+    if manifests and fields.get("sorting_method") == "random":
+        errors["sorting_method"] = [
+            "It isn't supported to upload manifest file and use random sorting"]
     if storage_id is None and pattern is not None:
         errors.setdefault("filename_pattern", [
             "filename_pattern selects files of a cloud storage; send cloud_storage_id too."])

@@ -16,9 +16,8 @@ if TYPE_CHECKING:
 
 
 def _org_of(ctx: Ctx, obj: Any) -> int | None:
-    org_id = getattr(obj, "organization_id", None)
-    if org_id is not None:
-        return org_id
+    if hasattr(obj, "organization_id"):  # None means the sandbox, not "unknown"
+        return obj.organization_id
     from cvatcore.core.services.context import org_context
 
     try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 
+from cvatcore.core.models import Label
+from cvatcore.core.services import labels
+
 from .support import (
     car_attributes,
     every_shape,
@@ -166,3 +169,24 @@ def test_paths_and_missing_jobs(client, task):
     assert client.get(url(999_999)).status_code == 404
     r = client.get(url(job) + "?format=CVAT for images 1.1")
     assert r.status_code == 400 and "format" in r.json()
+
+
+def test_a_label_removed_meanwhile_is_a_conflict(client, task, monkeypatch):
+    """Labels are read, the body checked, then rows written: a label deleted in between (by
+    another request) breaks a foreign key, which answers 409 and writes nothing."""
+    job = task.job_ids[0]
+    client.put(url(job), json={"tags": [tag(task, 0)]})
+    real = labels.label_index
+
+    def with_a_ghost(session, made_task):
+        index = real(session, made_task)
+        index[999_999] = (Label(id=999_999, name="ghost", type="any"), {})
+        return index
+
+    monkeypatch.setattr(labels, "label_index", with_a_ghost)
+    ghost = {"frame": 1, "label_id": 999_999, "group": 0, "source": "manual", "attributes": []}
+    r = client.put(url(job), json={"tags": [ghost]})
+    assert r.status_code == 409, r.text
+    monkeypatch.undo()
+    read = client.get(url(job)).json()
+    assert read["version"] == 1 and [t["frame"] for t in read["tags"]] == [0]

@@ -314,6 +314,8 @@ RULES = [
     ({"server_files": ["a.jsonl", "b.jsonl"]}, "server_files", "Only one manifest"),
     ({"server_files": ["../a.jpg"]}, "server_files", "not allowed"),
     ({"server_files": []}, "server_files", "filename_pattern"),
+    ({"server_files": ["m.jsonl"], "sorting_method": "random"}, "sorting_method",
+     "random sorting"),
 ]
 
 
