@@ -171,6 +171,8 @@ def _responses(op: Op, path: str, referenced: set[str], has_params: bool) -> dic
         responses[str(op.status)] = {"description": "", "content": {media_type: {"schema": schema}}}
     else:
         responses[str(op.status)] = {"description": "No response body"}
+    for code, description in op.extra.get("no_body_statuses", {}).items():
+        responses[str(code)] = {"description": description}  # e.g. 204: nothing to show
     codes = set()
     if op.request or has_params or op.method != "GET":
         codes.add(400)

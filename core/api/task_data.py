@@ -14,7 +14,7 @@ from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
 from cvatcore.core.services.task_data import Reply
 
-UPLOAD = {"stream_body": True}
+UPLOAD = {"stream_body": True, "errors": (409, 413)}
 
 
 def _task(ctx: Ctx, scope: str) -> Task:
@@ -86,6 +86,9 @@ def retrieve_job_preview(ctx: Ctx) -> Response:
 T = "/api/tasks/{id:int}"
 J = "/api/jobs/{id:int}"
 DATA_PARAMS = ("type", "quality", "number")
+#: Frames, chunks and previews: bytes of the media type they are (image/*, a zip, a video).
+BINARY = {"response_schema": {"type": "string", "format": "binary"}, "media_type": "*/*"}
+IMAGE = {"response_schema": {"type": "string", "format": "binary"}, "media_type": "image/*"}
 
 OPS: list[Op] = [
     # cvat-sdk uses the paths with the trailing slash, as CVAT's schema spells them.
@@ -96,9 +99,9 @@ OPS: list[Op] = [
        "Attach data to a task (the same, without the trailing slash)", request="DataRequest",
        response="DataResponse", status=202, extra=UPLOAD),
     Op("GET", T + "/data/", retrieve_task_data, "tasks_retrieve_data", "tasks",
-       "A frame, chunk or preview of a task", params=DATA_PARAMS),
+       "A frame, chunk or preview of a task", params=DATA_PARAMS, extra=BINARY),
     Op("GET", T + "/data", retrieve_task_data, "tasks_retrieve_data_no_slash", "tasks",
-       "A frame, chunk or preview of a task", params=DATA_PARAMS),
+       "A frame, chunk or preview of a task", params=DATA_PARAMS, extra=BINARY),
     Op("GET", T + "/data/meta", retrieve_task_meta, "tasks_retrieve_data_meta", "tasks",
        "Frame names, sizes and deleted frames of a task", response="DataMetaRead"),
     Op("PATCH", T + "/data/meta", update_task_meta, "tasks_partial_update_data_meta", "tasks",
@@ -109,14 +112,14 @@ OPS: list[Op] = [
     Op("GET", T + "/data/{file_id:uuid}", data_chunk_offset, "tasks_retrieve_data_file",
        "tasks", "The offset of a TUS upload (HEAD as well)"),
     Op("GET", T + "/preview", retrieve_task_preview, "tasks_retrieve_preview", "tasks",
-       "A preview of the task's first frame"),
+       "A preview of the task's first frame", extra=IMAGE),
     Op("GET", J + "/data", retrieve_job_data, "jobs_retrieve_data", "jobs",
-       "A frame, chunk or preview of a job", params=(*DATA_PARAMS, "index")),
+       "A frame, chunk or preview of a job", params=(*DATA_PARAMS, "index"), extra=BINARY),
     Op("GET", J + "/data/meta", retrieve_job_meta, "jobs_retrieve_data_meta", "jobs",
        "Frame names and sizes of a job", response="DataMetaRead"),
     Op("PATCH", J + "/data/meta", update_job_meta, "jobs_partial_update_data_meta", "jobs",
        "Mark frames of a job deleted", request="PatchedJobDataMetaWriteRequest",
        response="DataMetaRead"),
     Op("GET", J + "/preview", retrieve_job_preview, "jobs_retrieve_preview", "jobs",
-       "A preview of the job's first frame"),
+       "A preview of the job's first frame", extra=IMAGE),
 ]

@@ -1,4 +1,4 @@
-"""Cloud-storage API tests run against real emulators started here (Azurite for Azure Blob)."""
+"""Fixtures shared by the suites: real emulators started here (Azurite for Azure Blob)."""
 
 from __future__ import annotations
 
