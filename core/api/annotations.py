@@ -18,8 +18,8 @@ from cvatcore.core.services.annotations_json import encode
 
 
 def JSON(data: dict[str, Any]) -> Response:  # noqa: N802  (reads as the other modules')
-    """A ``LabeledData`` answer, encoded by ``annotations_json`` (50,000 shapes in well
-    under a second)."""
+    """A ``LabeledData`` answer, encoded by ``annotations_json`` (orjson, stored points
+    spliced in as they are)."""
     return Response(encode(data), media_type="application/json")
 
 

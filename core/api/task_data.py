@@ -9,7 +9,6 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
 from cvatcore.core.media import serve
-from cvatcore.core.media.access import serving
 from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
 from cvatcore.core.services.task_data import Reply
@@ -44,8 +43,7 @@ def data_chunk_offset(ctx: Ctx) -> Response:
 
 
 def retrieve_task_data(ctx: Ctx) -> Response:
-    with serving(ctx.state):  # a cloud task's frames come from its bucket
-        content, mime = serve.task_media(ctx, ctx.path_params["id"])
+    content, mime = serve.task_media(ctx, ctx.path_params["id"])
     return Response(content, media_type=mime)
 
 
@@ -58,14 +56,12 @@ def update_task_meta(ctx: Ctx) -> Response:
 
 
 def retrieve_task_preview(ctx: Ctx) -> Response:
-    with serving(ctx.state):
-        preview = serve.task_preview(ctx, ctx.path_params["id"])
+    preview = serve.task_preview(ctx, ctx.path_params["id"])
     return Response(preview, media_type="image/jpeg")
 
 
 def retrieve_job_data(ctx: Ctx) -> Response:
-    with serving(ctx.state):
-        content, mime = serve.job_media(ctx, ctx.path_params["id"])
+    content, mime = serve.job_media(ctx, ctx.path_params["id"])
     return Response(content, media_type=mime)
 
 
@@ -78,8 +74,7 @@ def update_job_meta(ctx: Ctx) -> Response:
 
 
 def retrieve_job_preview(ctx: Ctx) -> Response:
-    with serving(ctx.state):
-        preview = serve.job_preview(ctx, ctx.path_params["id"])
+    preview = serve.job_preview(ctx, ctx.path_params["id"])
     return Response(preview, media_type="image/jpeg")
 
 

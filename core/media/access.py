@@ -10,7 +10,6 @@ several at a time.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import io
 import zipfile
@@ -31,22 +30,6 @@ from cvatcore.core.models.media import Frame, TaskData
 
 VIDEO_INDEX = "video.json"
 CLOUD_READ_THREADS = 8
-#: The application state for readers made without one (``serving``): a cloud task's reader
-#: needs it to build the storage provider (credentials, plugins).
-_STATE: contextvars.ContextVar[Any] = contextvars.ContextVar("cvatcore_media_state",
-                                                             default=None)
-
-
-@contextlib.contextmanager
-def serving(state: Any) -> Iterator[None]:
-    """Readers made in this block without ``state`` use this one."""
-    token = _STATE.set(state)
-    try:
-        yield
-    finally:
-        _STATE.reset(token)
-
-
 def video_index_key(data: TaskData) -> str:
     return store.data_prefix(data.id) + VIDEO_INDEX
 
@@ -69,7 +52,6 @@ class MediaReader:
         if self.cloud:
             from cvatcore.core.media.cloud_source import reader_provider
 
-            state = state if state is not None else _STATE.get()
             if state is None:
                 raise RuntimeError("reading a cloud task's media needs the application state")
             self.source, self.prefix = reader_provider(state, session, data), ""

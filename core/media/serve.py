@@ -109,7 +109,7 @@ def task_media(ctx: Ctx, task_id: int) -> tuple[bytes, str]:
     kind, quality = _query(ctx)
     task = _task(ctx, task_id, "view:data")
     data = _data(ctx.session, task)
-    reader = MediaReader(ctx.state.media, ctx.session, data)
+    reader = MediaReader(ctx.state.media, ctx.session, data, ctx.state)
     return _media(ctx, reader, data, kind, quality, 0, data.size - 1, job=False)
 
 
@@ -119,7 +119,7 @@ def job_media(ctx: Ctx, job_id: int) -> tuple[bytes, str]:
     kind, quality = _query(ctx)
     _, task, segment = _job(ctx, job_id, "view:data")
     data = _data(ctx.session, task, "Job")
-    reader = MediaReader(ctx.state.media, ctx.session, data)
+    reader = MediaReader(ctx.state.media, ctx.session, data, ctx.state)
     return _media(ctx, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
                   job=True)
 
@@ -144,13 +144,13 @@ def _media(ctx: Ctx, reader: MediaReader, data: TaskData, kind: str, quality: st
 def task_preview(ctx: Ctx, task_id: int) -> bytes:
     task = _task(ctx, task_id, "view")
     data = _preview_data(ctx, task)
-    return MediaReader(ctx.state.media, ctx.session, data).preview(0)
+    return MediaReader(ctx.state.media, ctx.session, data, ctx.state).preview(0)
 
 
 def job_preview(ctx: Ctx, job_id: int) -> bytes:
     _, task, segment = _job(ctx, job_id, "view")
     data = _preview_data(ctx, task)
-    return MediaReader(ctx.state.media, ctx.session, data).preview(segment.start_frame)
+    return MediaReader(ctx.state.media, ctx.session, data, ctx.state).preview(segment.start_frame)
 
 
 def _preview_data(ctx: Ctx, task: Task) -> TaskData:

@@ -102,7 +102,7 @@ def _job_target(ctx: Ctx, job: Job) -> tuple[Task, Scope]:
 
 def job_annotations(ctx: Ctx, job_id: int, raw: bool = False) -> Row:
     """The job's ``LabeledData``; with ``raw``, points are the stored JSON text
-    (``annotations_json.RawJSON``, for ``annotations_json.encode``)."""
+    (``orjson.Fragment``s, for ``annotations_json.encode``)."""
     job = jobs.get(ctx, job_id, "view:annotations")
     task = ctx.session.get(Task, job.task_id)
     assert task is not None

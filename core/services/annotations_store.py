@@ -6,14 +6,13 @@ and set on the dicts (the answer shows them), so an insert needs no ``RETURNING`
 straight to the driver as one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL), with the
 JSON columns' text made here, once per distinct attribute list. Measured with 50,000 shapes,
 that is several times faster than SQLAlchemy's executemany, whose per-row parameter
-processing and JSON encoding dominated. Reads take the JSON columns as text (``points`` go
-out unparsed, see ``annotations_json``) and never go row by row: tracked shapes of every
+processing and JSON encoding dominated. Reads take the JSON columns as text (``points`` can
+go out unparsed, see ``annotations_json``) and never go row by row: tracked shapes of every
 track come from one ``IN`` query.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Table, Text, cast, delete, func, select, true
 
 from cvatcore.core.errors import Conflict
 from cvatcore.core.models import Shape, Tag, Track, TrackedShape
-from cvatcore.core.services.annotations_json import AttributeTexts, RawJSON, points_text
+from cvatcore.core.services.annotations_json import AttributeTexts, decode, points_text, raw
 
 Row = dict[str, Any]
 KINDS = ("tags", "shapes", "tracks")
@@ -231,11 +230,11 @@ class _Reader:
             row = dict(zip(names, values[skip:], strict=True))
             if where_points >= 0:
                 text = values[skip + where_points]
-                row["points"] = RawJSON(text) if self.raw else json.loads(text)
+                row["points"] = raw(text) if self.raw else decode(text)
             text = values[skip + where_attributes]
             attributes = known.get(text)
             if attributes is None:
-                attributes = known[text] = json.loads(text)
+                attributes = known[text] = decode(text)
             row["attributes"] = attributes
             yield values[:skip], row
 
@@ -244,7 +243,7 @@ def read(conn: Connection, job_ids: Sequence[int], only: dict[str, list[int]] | 
          raw: bool = False) -> dict[int, dict[str, list[Row]]]:
     """Every annotation of ``job_ids``, by job: one query per table. With ``only``, just
     the top-level annotations with those ids per kind (and their children). With ``raw``,
-    ``points`` are the stored JSON text (``RawJSON``). Rows that share an attribute list
+    ``points`` are the stored JSON text (an ``orjson.Fragment``). Rows that share an attribute list
     share the list object: treat it as read-only."""
     result: dict[int, dict[str, list[Row]]] = {j: {k: [] for k in KINDS} for j in job_ids}
     if not job_ids:

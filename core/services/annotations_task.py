@@ -12,11 +12,12 @@ by matching boxes; keeping a track in one job needs no matching and loses nothin
 from __future__ import annotations
 
 import copy
-import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from cvatcore.core.models import Job, Segment
 
@@ -90,8 +91,10 @@ def spread(parts: list[JobPart], rows: dict[str, list[Row]]) -> dict[int, dict[s
     return result
 
 
-def signature(kind: str, row: Row) -> str:
-    """What makes two copies of an annotation the same annotation (everything but ids)."""
+def signature(kind: str, row: Row) -> bytes:
+    """What makes two copies of an annotation the same annotation (everything but ids);
+    stored points may be unparsed text (``annotations_json.raw``), which orjson writes as
+    is."""
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k not in ("id", "track_id")}
@@ -99,7 +102,7 @@ def signature(kind: str, row: Row) -> str:
             return [strip(v) for v in value]
         return value
 
-    return kind + json.dumps(strip(row), sort_keys=True)
+    return kind.encode() + orjson.dumps(strip(row), option=orjson.OPT_SORT_KEYS)
 
 
 def shared_frames(parts: list[JobPart]) -> set[int]:
@@ -126,11 +129,11 @@ def gather(parts: list[JobPart], rows_by_job: dict[int, dict[str, list[Row]]]
     On shared frames, an annotation that ``n`` jobs hold ``k`` times each shows ``k`` times:
     per signature, a job's rows count as copies of rows already shown, up to that number."""
     shared = shared_frames(parts)
-    shown: Counter[str] = Counter()
+    shown: Counter[bytes] = Counter()
     result: dict[str, list[Row]] = {"tags": [], "shapes": [], "tracks": []}
     for part in sorted(parts, key=lambda p: (p.first, p.job.id)):
         rows = rows_by_job.get(part.job.id, {})
-        here: Counter[str] = Counter()
+        here: Counter[bytes] = Counter()
         for kind in ("tags", "shapes"):
             for row in rows.get(kind, ()):
                 if row["frame"] in shared:
@@ -151,9 +154,9 @@ def copies_of(parts: list[JobPart], rows_by_job: dict[int, dict[str, list[Row]]]
               kind: str, originals: list[tuple[int, Row]]) -> list[int]:
     """Ids of the copies of ``originals`` (``(job id, row)`` of tags or shapes) that other
     jobs hold on the same shared frame: one copy per other job and original."""
-    index: dict[int, dict[str, list[int]]] = {}
+    index: dict[int, dict[bytes, list[int]]] = {}
     for part in parts:
-        by_key: dict[str, list[int]] = {}
+        by_key: dict[bytes, list[int]] = {}
         for row in rows_by_job.get(part.job.id, {}).get(kind, ()):
             by_key.setdefault(signature(kind, row), []).append(row["id"])
         index[part.job.id] = by_key

@@ -84,7 +84,7 @@ def content(ctx: Ctx, storage: CloudStorage) -> dict[str, Any]:
     prefix = effective_prefix(default, q.get("prefix", ""))
     if prefix is None:
         return {"content": [], "next": None}
-    provider = provider_of(ctx, storage)
+    provider = _whole_bucket(ctx, storage)
     if q.get("manifest_path"):
         return _manifest_page(provider, q["manifest_path"], prefix, q.get("next_token"),
                               page_size)
@@ -140,6 +140,14 @@ def _manifest_page(provider: Any, manifest_path: str, prefix: str, token: str | 
             "next": nxt}
 
 
+def _whole_bucket(ctx: Ctx, storage: CloudStorage) -> Any:
+    """A provider for the whole bucket: listings apply the storage's default prefix as CVAT
+    does (``effective_prefix``), so they must not be rooted at it as well."""
+    from cvatcore.core.media.cloud_source import open_bucket
+
+    return open_bucket(ctx.state, storage).provider
+
+
 def status(ctx: Ctx, storage: CloudStorage) -> str:
     try:
         return provider_of(ctx, storage).status()
@@ -151,7 +159,7 @@ def preview(ctx: Ctx, storage: CloudStorage) -> bytes | None:
     """A JPEG thumbnail of the first image (from the first manifest, else the listing)."""
     from PIL import Image
 
-    provider = provider_of(ctx, storage)
+    provider = _whole_bucket(ctx, storage)
     manifests = manifests_of(ctx, [storage.id])[storage.id]
     candidates: list[str] = []
     if manifests:

@@ -234,3 +234,19 @@ def test_internal_endpoints_need_the_operators_allowlist(tmp_path, azurite, cont
                          specific_attributes="account_url=http://169.254.169.254/x")
         assert client.post("/api/cloudstorages", json=metadata).status_code == 400
     app.state.cvatcore.db.dispose()
+
+
+def test_content_with_a_default_prefix_lists_below_it_once(ann, azurite, container):
+    _put(azurite, container, "sub/a.jpg")
+    _put(azurite, container, "sub/deeper/b.jpg")
+    _put(azurite, container, "elsewhere/c.jpg")
+    body = _body(azurite, container)
+    body["specific_attributes"] += "&prefix=sub/"
+    sid = ann.post("/api/cloudstorages", json=body).json()["id"]
+    page = ann.get(f"/api/cloudstorages/{sid}/content-v2").json()
+    assert sorted((e["name"], e["type"]) for e in page["content"]) == [
+        ("a.jpg", "REG"), ("deeper", "DIR")]
+    deeper = ann.get(f"/api/cloudstorages/{sid}/content-v2", params={"prefix": "sub/deeper/"})
+    assert [e["name"] for e in deeper.json()["content"]] == ["b.jpg"]
+    outside = ann.get(f"/api/cloudstorages/{sid}/content-v2", params={"prefix": "elsewhere/"})
+    assert outside.json()["content"] == []

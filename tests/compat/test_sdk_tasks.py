@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -76,10 +77,10 @@ def test_project_task_annotations_and_frames_through_the_sdk(admin, tmp_path):
     job_annotations = jobs[1].get_annotations()
     assert [t.frame for t in job_annotations.tags] == [4] and not job_annotations.shapes
 
-    frame = task.get_frame(2, quality="original")
-    assert Image.open(io.BytesIO(frame.read())).size == (66, 48)
-    compressed = jobs[1].get_frame(4, quality="compressed")
-    assert Image.open(io.BytesIO(compressed.read())).size == (68, 48)
+    with closing(task.get_frame(2, quality="original")) as frame:
+        assert Image.open(io.BytesIO(frame.read())).size == (66, 48)
+    with closing(jobs[1].get_frame(4, quality="compressed")) as compressed:
+        assert Image.open(io.BytesIO(compressed.read())).size == (68, 48)
 
     task.remove()
     project.remove()
