@@ -8,3 +8,4 @@ def register_job_kinds(register):
     from cvatcore.core.services import task_data
 
     register("create:task", task_data.run_create_job)
+    register("delete:media", task_data.run_delete_media_job)

@@ -18,6 +18,7 @@ from cvatcore.core.models import Project, Task, TaskData, User
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels
 from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.task_data import schedule_media_removal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -246,3 +247,4 @@ def delete(ctx: Ctx, project_id: int) -> None:
     ctx.session.flush()
     if data_ids:
         ctx.session.execute(sql_delete(TaskData).where(TaskData.id.in_(data_ids)))
+        schedule_media_removal(ctx.session, data_ids)

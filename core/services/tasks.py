@@ -25,6 +25,7 @@ from cvatcore.core.services.projects import (
     clean_text,
     find,
 )
+from cvatcore.core.services.task_data import schedule_media_removal
 
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
@@ -271,3 +272,4 @@ def delete(ctx: Ctx, task_id: int) -> None:
     ctx.session.flush()
     if data_id is not None:
         ctx.session.execute(sql_delete(TaskData).where(TaskData.id == data_id))
+        schedule_media_removal(ctx.session, [data_id])
