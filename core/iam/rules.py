@@ -239,12 +239,58 @@ delete  organization  owner      worker     worker      *
 delete  organization  *          worker     maintainer  *
 """
 
+_ISSUE_JOB_STAFF = "job:assignee,task:owner,task:assignee,project:owner,project:assignee"
+_ISSUE_ADMIN = "owner,task:owner,task:assignee,project:owner,project:assignee"
+_ISSUE_STAFF = f"owner,assignee,{_ISSUE_JOB_STAFF}"
+
+# issues.rego: the job relations, plus the issue's own owner (who opened it) and assignee.
+ISSUE = f"""
+scope       context       ownership       privilege  membership  limit
+create@job  sandbox       {_ISSUE_JOB_STAFF}    worker     *           *
+create@job  organization  *               user       maintainer  *
+create@job  organization  {_ISSUE_JOB_STAFF}    worker     worker      *
+list        *             *               none       *           *
+view        sandbox       {_ISSUE_STAFF}  none       *           *
+view        organization  *               user       maintainer  *
+view        organization  {_ISSUE_STAFF}  none       worker      *
+update      sandbox       {_ISSUE_STAFF}  worker     *           *
+update      organization  *               user       maintainer  *
+update      organization  {_ISSUE_STAFF}  worker     worker      *
+delete      sandbox       {_ISSUE_ADMIN}  worker     *           *
+delete      organization  *               user       maintainer  *
+delete      organization  {_ISSUE_ADMIN}  worker     worker      *
+"""
+
+_COMMENT_ISSUE_STAFF = ("issue:owner,issue:assignee,job:assignee,task:owner,task:assignee,"
+                "project:owner,project:assignee")
+_COMMENT_STAFF = f"owner,{_COMMENT_ISSUE_STAFF}"
+
+# comments.rego: the issue's relations, plus the comment's own owner.
+COMMENT = f"""
+scope         context       ownership         privilege  membership  limit
+create@issue  sandbox       {_COMMENT_ISSUE_STAFF}    worker     *           *
+create@issue  organization  *                 user       maintainer  *
+create@issue  organization  {_COMMENT_ISSUE_STAFF}    worker     worker      *
+list          *             *                 none       *           *
+view          sandbox       {_COMMENT_STAFF}  none       *           *
+view          organization  *                 user       maintainer  *
+view          organization  {_COMMENT_STAFF}  none       worker      *
+update        sandbox       {_COMMENT_STAFF}  worker     *           *
+update        organization  *                 user       maintainer  *
+update        organization  {_COMMENT_STAFF}  worker     worker      *
+delete        sandbox       {_COMMENT_STAFF}  worker     *           *
+delete        organization  *                 user       maintainer  *
+delete        organization  {_COMMENT_STAFF}  worker     worker      *
+"""
+
 TABLES = {
     "user": USER,
     "organization": ORGANIZATION,
     "membership": MEMBERSHIP,
     "invitation": INVITATION,
     "cloudstorage": CLOUD_STORAGE,
+    "issue": ISSUE,
+    "comment": COMMENT,
     "project": PROJECT,
     "task": TASK,
     "job": JOB,

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 
 from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import PermissionDenied, ValidationFailed
-from cvatcore.core.iam import engine, rules
+from cvatcore.core.iam import engine
 from cvatcore.core.models import Comment, Issue, Job, Task
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, issues
@@ -25,28 +25,6 @@ from cvatcore.core.services.projects import MAX_ID, find
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
 
-_ISSUE_STAFF = ("issue:owner,issue:assignee,job:assignee,task:owner,task:assignee,"
-                "project:owner,project:assignee")
-_COMMENT_STAFF = f"owner,{_ISSUE_STAFF}"
-
-# comments.rego, in the columns of ``iam/rules.py``.
-COMMENT = f"""
-scope         context       ownership         privilege  membership  limit
-create@issue  sandbox       {_ISSUE_STAFF}    worker     *           *
-create@issue  organization  *                 user       maintainer  *
-create@issue  organization  {_ISSUE_STAFF}    worker     worker      *
-list          *             *                 none       *           *
-view          sandbox       {_COMMENT_STAFF}  none       *           *
-view          organization  *                 user       maintainer  *
-view          organization  {_COMMENT_STAFF}  none       worker      *
-update        sandbox       {_COMMENT_STAFF}  worker     *           *
-update        organization  *                 user       maintainer  *
-update        organization  {_COMMENT_STAFF}  worker     worker      *
-delete        sandbox       {_COMMENT_STAFF}  worker     *           *
-delete        organization  *                 user       maintainer  *
-delete        organization  {_COMMENT_STAFF}  worker     worker      *
-"""
-rules.TABLES.setdefault("comment", COMMENT)
 
 RELATION_SQL: engine.RelationSQL = {
     "owner": lambda s: Comment.owner_id == s.user_id,

@@ -18,7 +18,7 @@ from sqlalchemy import Select, select
 
 from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import PermissionDenied, ValidationFailed
-from cvatcore.core.iam import engine, rules
+from cvatcore.core.iam import engine
 from cvatcore.core.models import Comment, Issue, Job, Project, Segment, Task
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes
@@ -29,29 +29,6 @@ from cvatcore.core.services.projects import MAX_ID, check_user, find
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
 
-_JOB_STAFF = "job:assignee,task:owner,task:assignee,project:owner,project:assignee"
-_ISSUE_ADMIN = "owner,task:owner,task:assignee,project:owner,project:assignee"
-_ISSUE_STAFF = f"owner,assignee,{_JOB_STAFF}"
-
-# issues.rego, in the columns of ``iam/rules.py``.
-ISSUE = f"""
-scope       context       ownership       privilege  membership  limit
-create@job  sandbox       {_JOB_STAFF}    worker     *           *
-create@job  organization  *               user       maintainer  *
-create@job  organization  {_JOB_STAFF}    worker     worker      *
-list        *             *               none       *           *
-view        sandbox       {_ISSUE_STAFF}  none       *           *
-view        organization  *               user       maintainer  *
-view        organization  {_ISSUE_STAFF}  none       worker      *
-update      sandbox       {_ISSUE_STAFF}  worker     *           *
-update      organization  *               user       maintainer  *
-update      organization  {_ISSUE_STAFF}  worker     worker      *
-delete      sandbox       {_ISSUE_ADMIN}  worker     *           *
-delete      organization  *               user       maintainer  *
-delete      organization  {_ISSUE_ADMIN}  worker     worker      *
-"""
-# The tables live with the services until ``iam/rules.py`` lists them.
-rules.TABLES.setdefault("issue", ISSUE)
 
 RELATION_SQL: engine.RelationSQL = {
     "owner": lambda s: Issue.owner_id == s.user_id,
