@@ -214,14 +214,23 @@ def paginate(
     """
     page, size = page_params(ctx)
     session = ctx.session
-    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
-    count = session.execute(counted).scalar_one()
+    offset = 0 if size is None else (page - 1) * size
     if size is not None:
-        stmt = stmt.limit(size).offset((page - 1) * size)
+        # One row more than the page: when the first page is not full, or the extra row is
+        # missing, the total is known without a second (counting) query over the same joins.
+        stmt = stmt.limit(size + 1).offset(offset)
     if columns is None:
         rows: Sequence[Any] = session.execute(stmt).scalars().all()
     else:
         rows = ctx.connection.execute(stmt.with_only_columns(*columns)).all()
+    more = size is not None and len(rows) > size
+    rows = rows[:size] if more else rows
+    if size is None or (not more and (rows or page == 1)):
+        count = offset + len(rows)
+    else:
+        counted = select(func.count()).select_from(
+            stmt.limit(None).offset(None).order_by(None).subquery())
+        count = session.execute(counted).scalar_one()
     if page > 1 and not rows:
         from cvatcore.core.errors import NotFound
 
