@@ -29,7 +29,7 @@ from cvatcore.core.services.cloud_types import (
     build_provider,
     parse_attributes,
 )
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.hooks import StorageStatus
 from cvatcore.hooks.cloud import CloudStorageSpec
 
@@ -49,10 +49,7 @@ def _owner_sql(subj: Any) -> ColumnElement[bool]:
 def list_query(ctx: Ctx) -> Select[Any]:
     subj, oc = subject(ctx), org_context(ctx)
     stmt = select(CloudStorage)
-    if oc.kind == "organization":
-        stmt = stmt.where(CloudStorage.organization_id == oc.org_id)
-    elif oc.kind == "sandbox":
-        stmt = stmt.where(CloudStorage.organization_id.is_(None))
+    stmt = narrow_to_context(stmt, CloudStorage.organization_id, oc)
     if oc.kind == "none":
         return stmt.where(true() if subj.is_admin else _owner_sql(subj))
     visible = engine.visible("cloudstorage", subj, {"owner": _owner_sql},

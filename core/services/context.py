@@ -8,9 +8,9 @@ An unknown organization is a 404, one the user is not a member of a 403 (admins 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam.engine import Subject
@@ -64,6 +64,16 @@ def _resolve(ctx: Ctx) -> OrgContext:
     if membership is None and privilege(user) != "admin":
         raise PermissionDenied("You are not a member of this organization.")
     return OrgContext("organization", org, membership)
+
+
+def narrow_to_context(stmt: Select[Any], org_column: Any, oc: OrgContext) -> Select[Any]:
+    """``stmt`` narrowed to the request's context: the organization's rows, the sandbox's
+    (no organization), or, with no context, unchanged (lists show everything visible)."""
+    if oc.kind == "organization":
+        return stmt.where(org_column == oc.org_id)
+    if oc.kind == "sandbox":
+        return stmt.where(org_column.is_(None))
+    return stmt
 
 
 def membership_of(ctx: Ctx, org_id: int) -> Membership | None:

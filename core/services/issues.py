@@ -23,7 +23,7 @@ from cvatcore.core.models import Comment, Issue, Job, Project, Segment, Task
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes
 from cvatcore.core.services import jobs as job_service
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.projects import MAX_ID, check_user, find
 
 if TYPE_CHECKING:
@@ -107,10 +107,7 @@ def in_context(ctx: Ctx, stmt: Select[Any], resource: str, relation_sql: engine.
     subj = subject(ctx)
     oc = org_context(ctx)
     stmt = stmt.where(engine.visible(resource, subj, relation_sql, oc.kind == "organization"))
-    if oc.kind == "organization":
-        stmt = stmt.where(Task.organization_id == oc.org_id)
-    elif oc.kind == "sandbox":
-        stmt = stmt.where(Task.organization_id.is_(None))
+    stmt = narrow_to_context(stmt, Task.organization_id, oc)
     return stmt
 
 

@@ -18,7 +18,7 @@ from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import Job, Project, Task
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, projects
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.projects import check_user, find
 
 if TYPE_CHECKING:
@@ -97,10 +97,7 @@ def list_query(ctx: Ctx) -> Select[Any]:
     subj = subject(ctx)
     oc = org_context(ctx)
     stmt = joined(select(Job.id)).where(visible_filter(subj, oc.kind == "organization"))
-    if oc.kind == "organization":
-        stmt = stmt.where(Task.organization_id == oc.org_id)
-    elif oc.kind == "sandbox":
-        stmt = stmt.where(Task.organization_id.is_(None))
+    stmt = narrow_to_context(stmt, Task.organization_id, oc)
     return stmt
 
 

@@ -17,7 +17,7 @@ from cvatcore.core.iam import engine
 from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import AttributeSpec, Job, Label, Project, Task
 from cvatcore.core.services import changes, projects
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.label_writer import LabelWriter
 
 if TYPE_CHECKING:
@@ -123,10 +123,7 @@ def list_query(ctx: Ctx) -> Select[Any]:
     oc = org_context(ctx)
     stmt = stmt.where(visible_filter(subj, oc.kind == "organization"))
     org_column = _org_column()
-    if oc.kind == "organization":
-        stmt = stmt.where(org_column == oc.org_id)
-    elif oc.kind == "sandbox":
-        stmt = stmt.where(org_column.is_(None))
+    stmt = narrow_to_context(stmt, org_column, oc)
     return stmt
 
 

@@ -17,7 +17,7 @@ from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import Project, Task, TaskData, User
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.task_data import schedule_media_removal
 
 if TYPE_CHECKING:
@@ -150,10 +150,7 @@ def list_query(ctx: Ctx) -> Select[Any]:
     subj = subject(ctx)
     oc = org_context(ctx)
     stmt = select(Project).where(visible_filter(subj, oc.kind == "organization"))
-    if oc.kind == "organization":
-        stmt = stmt.where(Project.organization_id == oc.org_id)
-    elif oc.kind == "sandbox":
-        stmt = stmt.where(Project.organization_id.is_(None))
+    stmt = narrow_to_context(stmt, Project.organization_id, oc)
     return stmt
 
 

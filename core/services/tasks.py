@@ -18,7 +18,7 @@ from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import Project, Task, TaskData
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels, projects
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.projects import (
     check_user,
     clean_storage,
@@ -88,10 +88,7 @@ def list_query(ctx: Ctx) -> Select[Any]:
     oc = org_context(ctx)
     stmt = select(Task).outerjoin(Project, Project.id == Task.project_id)
     stmt = stmt.where(visible_filter(subj, oc.kind == "organization"))
-    if oc.kind == "organization":
-        stmt = stmt.where(Task.organization_id == oc.org_id)
-    elif oc.kind == "sandbox":
-        stmt = stmt.where(Task.organization_id.is_(None))
+    stmt = narrow_to_context(stmt, Task.organization_id, oc)
     return stmt
 
 

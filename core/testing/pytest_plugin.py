@@ -20,14 +20,53 @@ def pytest_configure(config: pytest.Config) -> None:
     use_cheap_hashes_for_tests()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def cvatcore_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
-    """Each test that uses it runs twice: on a SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield None
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def _database(kind: str) -> Iterator[str | None]:
+    if kind == "sqlite":
+        yield None  # test_settings puts a SQLite file in the test's data directory
     else:
         with postgres_database() as url:
             yield url
+
+
+@pytest.fixture(params=DATABASES)
+def cvatcore_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """Each test that uses it runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    with _database(request.param) as url:
+        yield url
+
+
+def module_app_fixtures(
+    label: str, prepare: Callable[[Any], None] | None = None, **sections: Any
+) -> tuple[Any, Any, Any]:
+    """Module-scoped ``cvatcore_database_url``, ``cvatcore_settings`` and ``cvatcore_app``:
+    one app per test module and database, for suites of many small tests (permission
+    matrices). In a conftest: ``cvatcore_database_url, cvatcore_settings, cvatcore_app =
+    module_app_fixtures("iam", jobs={"in_process_workers": 0})``; ``sections`` go to
+    ``test_settings``; ``prepare(app)`` runs once on each new app (subscribe a recorder, say)."""
+
+    @pytest.fixture(scope="module", params=DATABASES)
+    def cvatcore_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+        with _database(request.param) as url:
+            yield url
+
+    @pytest.fixture(scope="module")
+    def cvatcore_settings(tmp_path_factory: pytest.TempPathFactory,
+                          cvatcore_database_url: str | None) -> Any:
+        return test_settings(tmp_path_factory.mktemp(label), cvatcore_database_url, **sections)
+
+    @pytest.fixture(scope="module")
+    def cvatcore_app(cvatcore_settings: Any) -> Iterator[Any]:
+        app = build_test_app(cvatcore_settings)
+        if prepare is not None:
+            prepare(app)
+        yield app
+        app.state.cvatcore.db.dispose()
+
+    return cvatcore_database_url, cvatcore_settings, cvatcore_app
 
 
 @pytest.fixture

@@ -15,37 +15,21 @@ from typing import Any
 import pytest
 
 from cvatcore.core.services.accounts import create_user
-from cvatcore.core.testing import ApiClient, build_test_app, postgres_database, test_settings
+from cvatcore.core.testing import ApiClient
+from cvatcore.core.testing.pytest_plugin import module_app_fixtures
 
 from .rows import Made, make_project, make_task
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def cvatcore_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-    else:
-        with postgres_database() as url:
-            yield url
-
-
-@pytest.fixture(scope="module")
-def cvatcore_settings(
-    tmp_path_factory: pytest.TempPathFactory, cvatcore_database_url: str | None
-) -> Any:
-    return test_settings(tmp_path_factory.mktemp("annotations"), cvatcore_database_url)
-
-
-@pytest.fixture(scope="module")
-def cvatcore_app(cvatcore_settings: Any) -> Iterator[Any]:
-    app = build_test_app(cvatcore_settings)
+def _record_events(app: Any) -> None:
     recorder: list[Any] = []
     app.state.cvatcore.bus.subscribe(lambda _conn, event: recorder.append(event))
     app.state.recorded_events = recorder
-    yield app
-    app.state.cvatcore.db.dispose()
+
+
+# One app per module and database, recording its domain events.
+cvatcore_database_url, cvatcore_settings, cvatcore_app = module_app_fixtures(
+    "annotations", prepare=_record_events)
 
 
 def add_user(app: Any, name: str, groups: list[str] | None = None) -> Any:

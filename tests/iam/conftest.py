@@ -14,37 +14,14 @@ from typing import Any
 
 import pytest
 
-from cvatcore.core.testing import ApiClient, build_test_app, postgres_database, test_settings
+from cvatcore.core.testing import ApiClient
+from cvatcore.core.testing.pytest_plugin import module_app_fixtures
 
 from .support import Batch, Clients, Scratch, World, build_world, unique_name
 
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def cvatcore_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The kit's two databases, made once per module."""
-    if request.param == "sqlite":
-        yield None
-    else:
-        with postgres_database() as url:
-            yield url
-
-
-@pytest.fixture(scope="module")
-def cvatcore_settings(
-    tmp_path_factory: pytest.TempPathFactory, cvatcore_database_url: str | None
-) -> Any:
-    # No background-job threads: these tests never need one.
-    return test_settings(tmp_path_factory.mktemp("iam"), cvatcore_database_url,
-                         jobs={"in_process_workers": 0})
-
-
-@pytest.fixture(scope="module")
-def cvatcore_app(cvatcore_settings: Any) -> Iterator[Any]:
-    app = build_test_app(cvatcore_settings)
-    yield app
-    app.state.cvatcore.db.dispose()
+# One app per module and database; no background-job threads (never needed here).
+cvatcore_database_url, cvatcore_settings, cvatcore_app = module_app_fixtures(
+    "iam", jobs={"in_process_workers": 0})
 
 
 @pytest.fixture(scope="module")
