@@ -20,7 +20,9 @@ that other tools (FUSE mounts, manifest readers) can reuse the same filesystem.
 from __future__ import annotations
 
 import asyncio
+import base64
 import heapq
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -286,3 +288,39 @@ def modified_time(info: dict[str, Any]) -> float | None:
             except ValueError:
                 continue
     return None
+
+
+# -- opaque listing cursors ----------------------------------------------------------------
+
+
+def pack_cursor(values: dict[str, Any]) -> str:
+    """An opaque cursor holding ``values`` (JSON, URL-safe base64 without padding)."""
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unpack_cursor(cursor: str) -> dict[str, Any]:
+    """The values of a ``pack_cursor`` cursor; ``ValueError`` for anything else."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        data = None
+    if not isinstance(data, dict):
+        raise ValueError("the listing cursor was not made by this storage")
+    return data
+
+
+def bound_cursor(token: str | None, prefix: str) -> str | None:
+    """A backend's page token bound to the prefix it lists (None at the end), so that a
+    cursor from another listing is refused instead of silently misread."""
+    return pack_cursor({"p": prefix, "t": token}) if token else None
+
+
+def bound_token(cursor: str | None, prefix: str) -> str | None:
+    """The page token of a ``bound_cursor`` made for ``prefix``; ``ValueError`` otherwise."""
+    if cursor is None:
+        return None
+    data = unpack_cursor(cursor)
+    if data.get("p") != prefix or not isinstance(data.get("t"), str):
+        raise ValueError("the listing cursor is not one this storage gave out for this prefix")
+    return data["t"]

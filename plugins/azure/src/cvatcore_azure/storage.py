@@ -7,8 +7,6 @@ container is, and the cursor is Azure's continuation marker.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import threading
 from urllib.parse import quote, unquote
@@ -29,7 +27,7 @@ from cvatcore.hooks import (
     StorageStatus,
     StorageUnavailableError,
 )
-from cvatcore.hooks.fsspec_storage import Classified
+from cvatcore.hooks.fsspec_storage import Classified, bound_cursor, bound_token
 from cvatcore_azure.clients import container_client, make_filesystem
 from cvatcore_azure.config import AzureConfig
 
@@ -110,7 +108,7 @@ class AzureStorage(FsspecStorage):
     def list_native(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
         """One ``List Blobs`` call with ``delimiter=/`` (``maxresults`` counts folders too)."""
         wanted = self.key_prefix + prefix
-        marker = _decode_cursor(cursor, prefix)
+        marker = bound_token(cursor, prefix)
         pages = self.container.walk_blobs(
             name_starts_with=wanted or None, delimiter="/", results_per_page=page_size
         ).by_page(continuation_token=marker)
@@ -129,7 +127,7 @@ class AzureStorage(FsspecStorage):
                 modified = item.last_modified.timestamp() if item.last_modified else None
                 entries.append(ObjectInfo(name=name, type="REG", size=item.size,
                                           modified=modified))
-        return ListingPage(entries=entries, next=_encode_cursor(pages.continuation_token, prefix))
+        return ListingPage(entries=entries, next=bound_cursor(pages.continuation_token, prefix))
 
     def check_status(self) -> str:
         """List one blob: that works with a container SAS (``rl``) and with anonymous access to
@@ -144,26 +142,6 @@ class AzureStorage(FsspecStorage):
                 raise
             self.container.get_container_properties()
         return StorageStatus.AVAILABLE
-
-
-def _encode_cursor(marker: str | None, prefix: str) -> str | None:
-    """Azure's continuation marker, bound to the prefix it belongs to."""
-    if not marker:
-        return None
-    raw = json.dumps({"p": prefix, "m": marker}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None, prefix: str) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["p"] == prefix and isinstance(data["m"], str):
-            return data["m"]
-    except (ValueError, KeyError, TypeError):
-        pass
-    raise ValueError("the listing cursor is not one this storage gave out for this prefix")
 
 
 def _code(exc: HttpResponseError) -> str:

@@ -11,7 +11,6 @@ emulator). Its fixed six retries with up to 32 s pauses are replaced by ``max_at
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import random
 from typing import Any
@@ -31,7 +30,13 @@ from cvatcore.hooks import (
     StorageStatus,
     StorageUnavailableError,
 )
-from cvatcore.hooks.fsspec_storage import Classified, modified_time, sort_key
+from cvatcore.hooks.fsspec_storage import (
+    Classified,
+    modified_time,
+    pack_cursor,
+    sort_key,
+    unpack_cursor,
+)
 from cvatcore_gcs.config import GcsConfig
 
 SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
@@ -208,15 +213,14 @@ class GcsStorage(FsspecStorage):
 
 def encode_cursor(after: str | None, token: str | None) -> str:
     """An opaque cursor: the last sort key returned and the server's page token."""
-    raw = json.dumps({"a": after, "t": token}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack_cursor({"a": after, "t": token})
 
 
 def decode_cursor(cursor: str | None) -> tuple[str | None, str | None]:
     if not cursor:
         return None, None
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        data = unpack_cursor(cursor)
         after, token = data["a"], data["t"]
         if not all(v is None or isinstance(v, str) for v in (after, token)):
             raise TypeError

@@ -8,15 +8,13 @@ component to find the folder) however many files the folder holds; the cursor is
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
 import ssl
 
 import httpx
 
 from cvatcore.hooks import FsspecStorage, ListingPage, ObjectInfo, StorageStatus
-from cvatcore.hooks.fsspec_storage import Classified
+from cvatcore.hooks.fsspec_storage import Classified, bound_cursor, bound_token
 from cvatcore_gdrive.auth import load_service_account, token_source
 from cvatcore_gdrive.client import DriveClient
 from cvatcore_gdrive.config import GDriveConfig
@@ -72,7 +70,7 @@ class GDriveStorage(FsspecStorage):
         prefix after the last "/" selects names that start with it (Drive's ``name
         contains`` matches name prefixes, ignoring case; the exact match is made here)."""
         level, _, stem = prefix.rpartition("/")
-        token = _decode_cursor(cursor, prefix)
+        token = bound_token(cursor, prefix)
         fs: DriveFileSystem = self.fs  # type: ignore[assignment]
         folder = fs.folder_id(self.full_path(level))
         if folder is None:
@@ -92,7 +90,7 @@ class GDriveStorage(FsspecStorage):
             else:
                 entries.append(ObjectInfo(name=name, type="REG", size=int(meta.get("size") or 0),
                                           modified=_mtime(meta)))
-        return ListingPage(entries=entries, next=_encode_cursor(token, prefix))
+        return ListingPage(entries=entries, next=bound_cursor(token, prefix))
 
     def check_status(self) -> str:
         """``files.get`` on the folder: Drive answers 404 for a folder that does not exist and
@@ -104,20 +102,3 @@ class GDriveStorage(FsspecStorage):
         return StorageStatus.AVAILABLE
 
 
-def _encode_cursor(token: str | None, prefix: str) -> str | None:
-    if not token:
-        return None
-    raw = json.dumps({"p": prefix, "t": token}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None, prefix: str) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["p"] == prefix and isinstance(data["t"], str):
-            return data["t"]
-    except (ValueError, KeyError, TypeError):
-        pass
-    raise ValueError("the listing cursor is not one this storage gave out for this prefix")
