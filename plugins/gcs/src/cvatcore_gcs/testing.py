@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from cvatcore.core.testing import faults
+from cvatcore.core.testing.faults import FaultyEndpoint, http_answer
+
 # The "extended" gcsfs class probes buckets over gRPC and stalls 60 s per bucket against an
 # HTTP emulator; cvatcore-gcs never uses it, and this keeps a plain ``import gcsfs`` light.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
@@ -215,48 +218,12 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
 # -- servers that misbehave ----------------------------------------------------------------
 
 
-@dataclass
-class FaultyEndpoint:
-    url: str
-    hits: int = 0
+RATE_LIMITED = http_answer("429 Too Many Requests", "application/json",
+                           b'{"error": {"code": 429, "message": "rate limit exceeded"}}')
 
 
 @contextmanager
 def faulty_endpoint(mode: str) -> Iterator[FaultyEndpoint]:
-    """``refuse``: nothing listens. ``drop``: reads the request and hangs up. ``throttle``:
-    answers ``429 Too Many Requests`` with a Google JSON error."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    endpoint = FaultyEndpoint(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    if mode == "refuse":
-        sock.close()
+    """The kit's faulty endpoint; ``throttle`` answers with Google's ``429`` JSON error."""
+    with faults.faulty_endpoint(mode, RATE_LIMITED) as endpoint:
         yield endpoint
-        return
-    sock.listen(64)
-    sock.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            endpoint.hits += 1
-            with conn, suppress(OSError):
-                conn.settimeout(5)
-                conn.recv(65536)
-                if mode == "throttle":
-                    body = b'{"error": {"code": 429, "message": "rate limit exceeded"}}'
-                    conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: "
-                                 b"application/json\r\nConnection: close\r\nContent-Length: "
-                                 b"%d\r\n\r\n%s" % (len(body), body))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield endpoint
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        sock.close()

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,10 +31,13 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cvatcore.core.testing import faults
+from cvatcore.core.testing.faults import FaultyEndpoint, http_answer
 
 #: Credentials moto accepts when it does not enforce IAM (any would do).
 DUMMY_KEY = ("testing-key", "testing-secret")
@@ -128,78 +130,17 @@ def start_moto(*, strict: bool = False, seed: dict[str, int] | None = None,
 # -- servers that misbehave ----------------------------------------------------------------
 
 
+SLOW_DOWN = http_answer(
+    "503 Slow Down", "application/xml",
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>")
+
+
 @contextmanager
 def faulty_endpoint(mode: str) -> Iterator[FaultyEndpoint]:
-    """A loopback endpoint that fails the way real networks do, for error-mapping tests.
-
-    ``refuse``: nothing listens (connection refused). ``drop``: reads the request and hangs up.
-    ``hang``: accepts and never answers. ``throttle``: answers every request with S3's
-    ``503 SlowDown``. ``FaultyEndpoint.hits`` counts the connections or requests it saw.
-    """
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    endpoint = FaultyEndpoint(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    if mode == "refuse":
-        sock.close()
+    """The kit's faulty endpoint; ``throttle`` answers with S3's ``503 SlowDown``."""
+    with faults.faulty_endpoint(mode, SLOW_DOWN) as endpoint:
         yield endpoint
-        return
-    sock.listen(64)
-    sock.settimeout(0.1)
-    stop = threading.Event()
-    held: list[socket.socket] = []
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            endpoint.hits += 1
-            if mode == "drop":
-                _read_then_close(conn)
-            elif mode == "hang":
-                held.append(conn)
-            else:
-                _answer_slow_down(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield endpoint
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for conn in held:
-            conn.close()
-        sock.close()
-
-
-@dataclass
-class FaultyEndpoint:
-    url: str
-    hits: int = 0
-
-
-def _read_then_close(conn: socket.socket) -> None:
-    """Take the request, then hang up without a word (a dropped connection)."""
-    with conn:
-        conn.settimeout(5)
-        with suppress(OSError):
-            conn.recv(65536)
-
-
-def _answer_slow_down(conn: socket.socket) -> None:
-    body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
-            b"<Message>Please reduce your request rate.</Message></Error>")
-    with conn:
-        conn.settimeout(5)
-        try:
-            head = conn.recv(65536).startswith(b"HEAD ")
-            conn.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
-                         b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(body), b"" if head else body))
-        except OSError:
-            pass
 
 
 # -- the child process --------------------------------------------------------------------
