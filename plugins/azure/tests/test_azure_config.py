@@ -93,7 +93,9 @@ def test_registers_the_azure_provider():
     registered = {}
     cvatcore_azure.register_storage_providers(
         lambda name, factory, **kw: registered.update({name: (factory, kw["config_model"])}))
-    assert registered == {"azure": (AzureStorage, AzureConfig)}
+    factory, config_model = registered["azure"]
+    assert set(registered) == {"azure"} and config_model is AzureConfig
+    assert factory.__module__ == "cvatcore_azure"  # builds lazily: the SDK loads on first use
     found = [ep for ep in entry_points(group="cvatcore") if ep.name == "azure"]
     assert [ep.value for ep in found] == ["cvatcore_azure"]
     result = invoke_cli(["plugins"], plugins=[(cvatcore_azure, "azure")])

@@ -87,7 +87,9 @@ def test_registers_the_gdrive_provider():
     registered = {}
     cvatcore_gdrive.register_storage_providers(
         lambda name, factory, **kw: registered.update({name: (factory, kw["config_model"])}))
-    assert registered == {"gdrive": (GDriveStorage, GDriveConfig)}
+    factory, config_model = registered["gdrive"]
+    assert set(registered) == {"gdrive"} and config_model is GDriveConfig
+    assert factory.__module__ == "cvatcore_gdrive"  # builds lazily: the SDK loads on first use
     found = [ep for ep in entry_points(group="cvatcore") if ep.name == "gdrive"]
     assert [ep.value for ep in found] == ["cvatcore_gdrive"]
     result = invoke_cli(["plugins"], plugins=[(cvatcore_gdrive, "gdrive")])

@@ -5,16 +5,33 @@ Registers the storage provider ``azure``; its options are ``cvatcore_azure.Azure
 
 from __future__ import annotations
 
+from typing import Any
+
 from cvatcore.hooks import Register, hookimpl
 from cvatcore_azure.config import AzureConfig
-from cvatcore_azure.storage import AzureStorage
 
 __all__ = ["AzureConfig", "AzureStorage"]
 
 
+def build_storage(config: AzureConfig) -> Any:
+    """The provider; the Azure SDK is imported only when a storage is built, so that loading
+    the plugin (every ``cvatcore`` command) stays quick."""
+    from cvatcore_azure.storage import AzureStorage
+
+    return AzureStorage(config)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AzureStorage":
+        from cvatcore_azure.storage import AzureStorage
+
+        return AzureStorage
+    raise AttributeError(name)
+
+
 @hookimpl
 def register_storage_providers(register: Register) -> None:
-    register("azure", AzureStorage, config_model=AzureConfig,
+    register("azure", build_storage, config_model=AzureConfig,
              description="Azure Blob Storage container (SAS token, connection string,"
                          " anonymous, or keyless DefaultAzureCredential)")
 

@@ -5,17 +5,36 @@ Registers the storage provider ``gdrive``; its options are ``cvatcore_gdrive.GDr
 
 from __future__ import annotations
 
+from typing import Any
+
 from cvatcore.hooks import Register, hookimpl
 from cvatcore_gdrive.config import GDriveConfig
-from cvatcore_gdrive.fs import DriveFileSystem
-from cvatcore_gdrive.storage import GDriveStorage
 
 __all__ = ["DriveFileSystem", "GDriveConfig", "GDriveStorage"]
 
 
+def build_storage(config: GDriveConfig) -> Any:
+    """The provider; its HTTP stack is imported only when a storage is built."""
+    from cvatcore_gdrive.storage import GDriveStorage
+
+    return GDriveStorage(config)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GDriveStorage":
+        from cvatcore_gdrive.storage import GDriveStorage
+
+        return GDriveStorage
+    if name == "DriveFileSystem":
+        from cvatcore_gdrive.fs import DriveFileSystem
+
+        return DriveFileSystem
+    raise AttributeError(name)
+
+
 @hookimpl
 def register_storage_providers(register: Register) -> None:
-    register("gdrive", GDriveStorage, config_model=GDriveConfig,
+    register("gdrive", build_storage, config_model=GDriveConfig,
              description="Google Drive folder (service account or OAuth refresh token)")
 
 
