@@ -45,10 +45,7 @@ def _provider(state: Any, storage: str) -> Any:
                                          param_hint="STORAGE")
             spec = stored_spec(state, row)
         return build_provider(state, spec)
-    options = dict(state.settings.storage.options.get(storage, {}))
-    if storage == "local":
-        options.setdefault("root", str(state.settings.server.data_dir / "share"))
-    return state.provider("storage", storage, options)
+    return state.configured_storage(storage)
 
 
 def _command(storage: str, mountpoint: str, read_write: bool) -> str:

@@ -33,6 +33,8 @@ class AppState:
     cloud_types: dict[str, Any] = field(default_factory=dict)
     _media: Any = None
     _secrets: Any = None
+    #: Providers built for cloud storages, by everything that defines them (cloud_types).
+    cloud_providers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> AppState:
@@ -66,6 +68,14 @@ class AppState:
 
             self._secrets = Secrets.from_settings(self.settings)
         return self._secrets
+
+    def configured_storage(self, name: str) -> Any:
+        """The storage provider ``name`` with its ``[storage.options.NAME]``; a ``local`` one
+        without a root is ``<data_dir>/share`` (what ``server_files`` and ``mount`` read)."""
+        options = dict(self.settings.storage.options.get(name, {}))
+        if name == "local":
+            options.setdefault("root", str(self.settings.server.data_dir / "share"))
+        return self.provider("storage", name, options)
 
     @property
     def media(self) -> Any:

@@ -72,8 +72,7 @@ def _index(job: Any, media: Any, data_id: int, args: dict[str, Any]) -> Indexed:
                            report)
     if server_files:
         state = job.state
-        name = state.settings.storage.default
-        share = state.provider("storage", name, state.settings.storage.options.get(name))
+        share = state.configured_storage(state.settings.storage.default)
         report(0.0, "Copying files from the share")
         copy_server_files(share, media, server_files, data_id,
                           lambda n: report(0.05, f"Copied {n} files from the share"),

@@ -30,6 +30,7 @@ from cvatcore.core.services.cloud_types import (
     parse_attributes,
 )
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.projects import clean_text
 from cvatcore.hooks import StorageStatus
 from cvatcore.hooks.cloud import CloudStorageSpec
 
@@ -84,13 +85,6 @@ def manifests_of(ctx: Ctx, storage_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def _text(data: dict[str, Any], name: str, limit: int, errors: dict[str, list[str]]) -> Any:
-    value = data.get(name)
-    if value is not None and (not isinstance(value, str) or len(value) > limit):
-        errors[name] = [f"Expected a string of at most {limit} characters."]
-    return value
-
-
 def _validate(ctx: Ctx, data: dict[str, Any], current: CloudStorage | None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     creating = current is None
@@ -103,13 +97,10 @@ def _validate(ctx: Ctx, data: dict[str, Any], current: CloudStorage | None) -> d
     clean: dict[str, Any] = {"provider_type": provider_type, "credentials_type": ctype}
     for name, limit in (("resource", 222), ("display_name", 63), ("description", 100_000),
                         ("specific_attributes", 1024)):
-        value = _text(data, name, limit, errors)
-        if value is not None:
-            clean[name] = value
-        elif creating and name in ("resource", "display_name"):
-            errors[name] = ["This field is required."]
+        clean_text(data, clean, errors, name, limit,
+                   required=creating and name in ("resource", "display_name"))
     for name in ALL_CREDENTIAL_FIELDS & set(data):
-        _text(data, name, FIELD_LIMITS[name], errors)
+        clean_text(data, {}, errors, name, FIELD_LIMITS[name])
     resource = clean.get("resource")
     if isinstance(resource, str) and provider_type in RESOURCE_CHARS:
         bad = sorted(set(re.sub(RESOURCE_CHARS[provider_type], "", resource)))

@@ -36,8 +36,9 @@ FIELD_LIMITS = {"key": 128, "secret_key": 128, "session_token": 4096, "account_n
 #: Attributes that are URLs the server will connect to: checked by the outbound guard.
 URL_ATTRIBUTES = ("endpoint_url", "account_url", "api_base_url", "token_uri")
 # Building a cloud client costs tens of milliseconds (S3: ~50-100 ms); storages are reused
-# across requests, keyed by everything that defines them (a changed credential is a new key).
-_providers: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+# across requests (``AppState.cloud_providers``), keyed by everything that defines them, so a
+# changed credential is a new key.
+PROVIDER_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -103,17 +104,17 @@ def build_provider(state: Any, spec: CloudStorageSpec) -> Any:
     key = (spec.provider_type, spec.resource, spec.credentials_type,
            tuple(sorted(spec.credentials.items())), tuple(sorted(spec.specific_attributes.items())),
            spec.keyless)
-    cached = _providers.get(key)
-    if cached is not None and cached[0] is state:
-        return cached[1]
+    cache = state.cloud_providers
+    if key in cache:
+        return cache[key]
     try:
         options = ctype.build_options(spec)
         provider = state.provider("storage", ctype.provider, options)
     except (ValueError, PluginError) as exc:
         raise ValidationFailed({"credentials": [_clean(str(exc), spec)]}) from None
-    if len(_providers) >= 64:
-        _providers.clear()
-    _providers[key] = (state, provider)
+    if len(cache) >= PROVIDER_CACHE_SIZE:
+        cache.clear()
+    cache[key] = provider
     return provider
 
 
