@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -99,18 +98,18 @@ def content(ctx: Ctx, storage: CloudStorage) -> dict[str, Any]:
     return {"content": entries, "next": page.next}
 
 
-def _manifest_names(provider: Any, manifest_path: str) -> list[str]:
-    raw = _call(provider.read, manifest_path)
-    names = []
-    for line in io.BytesIO(raw):
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise ValidationFailed.field("manifest_path", "The manifest is not valid JSON lines."
-                                         ) from None
-        if isinstance(item, dict) and "name" in item:
-            names.append(item["name"] + item.get("extension", ""))
-    return names
+def _manifest_keys(provider: Any, manifest_path: str) -> list[str]:
+    """The bucket keys a manifest lists, read with ``core.manifest``'s reader (the manifest is
+    streamed to a temporary copy, as for tasks from a bucket). A missing or forbidden manifest
+    is a 404/403 as any other object; a malformed one a 400 on ``manifest_path``."""
+    from cvatcore.core.media.cloud_source import load_manifest
+    from cvatcore.core.media.sources import SourceError
+
+    _call(provider.stat, manifest_path)
+    try:
+        return list(load_manifest(provider, manifest_path).sizes)
+    except SourceError as exc:
+        raise ValidationFailed.field("manifest_path", str(exc)) from None
 
 
 def _manifest_page(provider: Any, manifest_path: str, prefix: str, token: str | None,
@@ -119,12 +118,10 @@ def _manifest_page(provider: Any, manifest_path: str, prefix: str, token: str | 
         start = int(token or 0)
     except ValueError:
         raise ValidationFailed.field("next_token", "Expected an integer start index.") from None
-    base = manifest_path.rsplit("/", 1)[0] + "/" if "/" in manifest_path else ""
     level = prefix[: prefix.rfind("/") + 1]
     dirs: set[str] = set()
     files: list[str] = []
-    for name in _manifest_names(provider, manifest_path):
-        full = base + name
+    for full in _manifest_keys(provider, manifest_path):
         if not full.startswith(prefix):
             continue
         rest = full[len(level):]
@@ -163,8 +160,7 @@ def preview(ctx: Ctx, storage: CloudStorage) -> bytes | None:
     manifests = manifests_of(ctx, [storage.id])[storage.id]
     candidates: list[str] = []
     if manifests:
-        base = manifests[0].rsplit("/", 1)[0] + "/" if "/" in manifests[0] else ""
-        candidates = [base + n for n in _manifest_names(provider, manifests[0])[:5]]
+        candidates = _manifest_keys(provider, manifests[0])[:5]
     else:
         prefix = parse_attributes(storage.specific_attributes).get("prefix", "")
         page = _call(provider.list_page, prefix, None, 100)

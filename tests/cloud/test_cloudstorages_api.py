@@ -250,3 +250,40 @@ def test_content_with_a_default_prefix_lists_below_it_once(ann, azurite, contain
     assert [e["name"] for e in deeper.json()["content"]] == ["b.jpg"]
     outside = ann.get(f"/api/cloudstorages/{sid}/content-v2", params={"prefix": "elsewhere/"})
     assert outside.json()["content"] == []
+
+
+def _manifest(names: list[str]) -> bytes:
+    lines = [b'{"version":"1.1"}', b'{"type":"images"}']
+    for name in names:
+        stem, ext = name.rsplit(".", 1)
+        lines.append(('{"name":"%s","extension":".%s","width":4,"height":3,"meta":{}}'
+                      % (stem, ext)).encode())
+    return b"\n".join(lines) + b"\n"
+
+
+def test_content_from_a_manifest_lists_its_tree(ann, azurite, container):
+    names = ["img_10.jpg", "img_2.jpg", "b/x.jpg", "a/y.jpg", "a/deep/z.jpg"]
+    _put(azurite, container, "set/manifest.jsonl", _manifest(names))
+    _put(azurite, container, "set/broken.jsonl", b'{"version":"1.1"}\nnot json\n')
+    sid = ann.post("/api/cloudstorages", json=_body(
+        azurite, container, manifests=["set/manifest.jsonl"])).json()["id"]
+    url = f"/api/cloudstorages/{sid}/content-v2"
+    seen, token = [], None
+    while True:
+        params = {"manifest_path": "set/manifest.jsonl", "prefix": "set/", "page_size": 2,
+                  **({"next_token": token} if token else {})}
+        page = ann.get(url, params=params).json()
+        seen += [(e["name"], e["type"]) for e in page["content"]]
+        token = page["next"]
+        if token is None:
+            break
+    assert seen == [("a", "DIR"), ("b", "DIR"), ("img_2.jpg", "REG"), ("img_10.jpg", "REG")]
+    deeper = ann.get(url, params={"manifest_path": "set/manifest.jsonl", "prefix": "set/a/"})
+    assert [(e["name"], e["type"]) for e in deeper.json()["content"]] == [
+        ("deep", "DIR"), ("y.jpg", "REG")]
+    broken = ann.get(url, params={"manifest_path": "set/broken.jsonl"})
+    assert broken.status_code == 400 and "manifest_path" in broken.json()
+    missing = ann.get(url, params={"manifest_path": "set/none.jsonl"})
+    assert missing.status_code == 404
+    assert ann.get(url, params={"manifest_path": "set/manifest.jsonl",
+                                "next_token": "x"}).status_code == 400
