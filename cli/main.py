@@ -91,7 +91,7 @@ def worker(threads: int, once: bool) -> None:
     import signal
     import threading
 
-    from cvatcore.core.jobs.runner import JobRunner
+    from cvatcore.core.jobs.runner import InProcessWorkers, JobRunner
 
     state = _state()
     _upgrade(state)
@@ -103,15 +103,12 @@ def worker(threads: int, once: bool) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    runners = [threading.Thread(target=JobRunner(state).serve, args=(stop,), daemon=True)
-               for _ in range(threads)]
-    for thread in runners:
-        thread.start()
+    workers = InProcessWorkers(state, threads)
+    workers.start()
     click.echo(f"worker running {threads} thread(s); Ctrl-C stops after the current jobs")
     while not stop.wait(0.5):
         pass
-    for thread in runners:
-        thread.join()
+    workers.stop(timeout=None)
     state.db.dispose()
 
 

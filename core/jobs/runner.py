@@ -193,7 +193,8 @@ class JobRunner:
 
 
 class InProcessWorkers:
-    """``n`` runner threads for ``cvatcore serve`` (started and stopped by the app lifespan)."""
+    """``n`` runner threads: inside ``cvatcore serve`` (the app lifespan starts and stops
+    them) and in ``cvatcore worker``."""
 
     def __init__(self, state: Any, count: int) -> None:
         self.state, self.count = state, count
@@ -208,7 +209,9 @@ class InProcessWorkers:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Ask the threads to stop after their current job; wait ``timeout`` s each (None:
+        as long as the jobs take)."""
         self._stop.set()
         wake_all()
         for thread in self._threads:
