@@ -4,6 +4,7 @@ never shown."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import pytest
@@ -256,8 +257,8 @@ def _manifest(names: list[str]) -> bytes:
     lines = [b'{"version":"1.1"}', b'{"type":"images"}']
     for name in names:
         stem, ext = name.rsplit(".", 1)
-        lines.append(('{"name":"%s","extension":".%s","width":4,"height":3,"meta":{}}'
-                      % (stem, ext)).encode())
+        lines.append(json.dumps({"name": stem, "extension": f".{ext}", "width": 4,
+                                 "height": 3, "meta": {}}, separators=(",", ":")).encode())
     return b"\n".join(lines) + b"\n"
 
 
