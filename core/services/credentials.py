@@ -39,7 +39,11 @@ def key_hash(key: str) -> str:
 
 
 def new_key() -> str:
-    return secrets.token_urlsafe(30)
+    """A session key or access token. Never one starting with "-": pasted on a command line
+    (``cvat-cli profile create TOKEN``) it would be read as an option (1 key in 64 did)."""
+    while (key := secrets.token_urlsafe(30)).startswith("-"):
+        pass
+    return key
 
 
 def _aware(value: datetime) -> datetime:

@@ -195,3 +195,11 @@ def test_anonymous_gets_401_on_protected_endpoints(cvatcore_client):
         r = cvatcore_client.get(path)
         assert r.status_code == 401, path
         assert r.json()["detail"]
+
+
+def test_keys_and_tokens_never_start_with_a_dash():
+    from cvatcore.core.services.credentials import new_key
+
+    keys = [new_key() for _ in range(2000)]  # 1 in 64 random ones would
+    assert not [k for k in keys if k.startswith("-")]
+    assert len(set(keys)) == len(keys) and all(len(k) == 40 for k in keys)
