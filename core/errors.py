@@ -63,6 +63,13 @@ class Conflict(ApiError):
     status = 409
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+
+    def default_detail(self) -> str:
+        return "The request body is too large."
+
+
 class ServiceUnavailable(ApiError):
     status = 503
 

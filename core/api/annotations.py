@@ -33,39 +33,39 @@ def _no_export(ctx: Ctx, kind: str) -> None:
 
 def retrieve_job(ctx: Ctx) -> Response:
     _no_export(ctx, "jobs")
-    return JSON(annotations.job_annotations(ctx, ctx.path_params["id"], raw=True))
+    return JSON(annotations.job_annotations(ctx.caller, ctx.path_params["id"], raw=True))
 
 
 def replace_job(ctx: Ctx) -> Response:
-    return JSON(annotations.replace_job(ctx, ctx.path_params["id"], ctx.data))
+    return JSON(annotations.replace_job(ctx.caller, ctx.path_params["id"], ctx.data))
 
 
 def patch_job(ctx: Ctx) -> Response:
-    return JSON(annotations.patch_job(ctx, ctx.path_params["id"], ctx.query.get("action"),
+    return JSON(annotations.patch_job(ctx.caller, ctx.path_params["id"], ctx.query.get("action"),
                                       ctx.data))
 
 
 def delete_job(ctx: Ctx) -> Response:
-    annotations.delete_job(ctx, ctx.path_params["id"])
+    annotations.delete_job(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 
 def retrieve_task(ctx: Ctx) -> Response:
     _no_export(ctx, "tasks")
-    return JSON(annotations.task_annotations(ctx, ctx.path_params["id"], raw=True))
+    return JSON(annotations.task_annotations(ctx.caller, ctx.path_params["id"], raw=True))
 
 
 def replace_task(ctx: Ctx) -> Response:
-    return JSON(annotations.replace_task(ctx, ctx.path_params["id"], ctx.data))
+    return JSON(annotations.replace_task(ctx.caller, ctx.path_params["id"], ctx.data))
 
 
 def patch_task(ctx: Ctx) -> Response:
-    return JSON(annotations.patch_task(ctx, ctx.path_params["id"], ctx.query.get("action"),
+    return JSON(annotations.patch_task(ctx.caller, ctx.path_params["id"], ctx.query.get("action"),
                                        ctx.data))
 
 
 def delete_task(ctx: Ctx) -> Response:
-    annotations.delete_task(ctx, ctx.path_params["id"])
+    annotations.delete_task(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

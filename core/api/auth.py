@@ -26,7 +26,7 @@ def _login_name(ctx: Ctx, data: dict) -> str:
     email = str(data.get("email") or "")
     if not email:
         return ""
-    found = ctx.session.scalar(
+    found = ctx.caller.session.scalar(
         select(User.username).where(func.lower(User.email) == email.lower()).limit(1)
     )
     return found or email
@@ -35,9 +35,9 @@ def _login_name(ctx: Ctx, data: dict) -> str:
 def login(ctx: Ctx) -> Response:
     data = ctx.data
     password = str(data.get("password", ""))
-    user = sign_in(ctx.session, ctx.state.auth_backends, _login_name(ctx, data), password)
+    user = sign_in(ctx.caller.session, ctx.state.auth_backends, _login_name(ctx, data), password)
     hours = ctx.state.settings.auth.session_lifetime_hours
-    key, csrf = credentials.create_session(ctx.session, user, timedelta(hours=hours))
+    key, csrf = credentials.create_session(ctx.caller.session, user, timedelta(hours=hours))
     ctx.set_cookie(credentials.SESSION_COOKIE, key, httponly=True, max_age=hours * 3600)
     ctx.set_cookie(credentials.CSRF_COOKIE, csrf, max_age=hours * 3600)
     return JSON({"key": key})
@@ -46,10 +46,10 @@ def login(ctx: Ctx) -> Response:
 def logout(ctx: Ctx) -> Response:
     header = ctx.request.headers.get("authorization", "")
     if header.lower().startswith("token "):
-        credentials.drop_session(ctx.session, header[6:].strip())
+        credentials.drop_session(ctx.caller.session, header[6:].strip())
     key = ctx.request.cookies.get(credentials.SESSION_COOKIE)
     if key:
-        credentials.drop_session(ctx.session, key)
+        credentials.drop_session(ctx.caller.session, key)
     ctx.set_cookie(credentials.SESSION_COOKIE, None)
     ctx.set_cookie(credentials.CSRF_COOKIE, None)
     return JSON({"detail": "Successfully logged out."})
@@ -63,12 +63,12 @@ def register(ctx: Ctx) -> Response:
     if not isinstance(p1, str) or p1 != p2:
         raise ValidationFailed.field("password2", "The two password fields didn't match.")
     user = create_user(
-        ctx.session, str(data.get("username", "")), p1, email=str(data.get("email") or ""),
+        ctx.caller.session, str(data.get("username", "")), p1, email=str(data.get("email") or ""),
         first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
     )
-    changes.created(ctx, "user", user, org_id=None)
+    changes.created(ctx.caller, "user", user, org_id=None)
     hours = ctx.state.settings.auth.session_lifetime_hours
-    key, _ = credentials.create_session(ctx.session, user, timedelta(hours=hours))
+    key, _ = credentials.create_session(ctx.caller.session, user, timedelta(hours=hours))
     body = {
         "username": user.username, "email": user.email, "first_name": user.first_name,
         "last_name": user.last_name, "email_verification_required": False, "key": key,
@@ -77,7 +77,7 @@ def register(ctx: Ctx) -> Response:
 
 
 def password_change(ctx: Ctx) -> Response:
-    user = ctx.require_user()
+    user = ctx.caller.require_user()
     data = ctx.data
     if not verify_password(user.password, str(data.get("old_password", ""))):
         raise ValidationFailed.field("old_password", "Your old password was entered incorrectly.")
@@ -122,37 +122,38 @@ def _token_fields(data: dict, creating: bool) -> dict:
 
 
 def create_token(ctx: Ctx) -> Response:
-    user = ctx.require_user()
+    user = ctx.caller.require_user()
     clean = _token_fields(ctx.data, creating=True)
     token, value = credentials.create_access_token(
-        ctx.session, user, clean["name"], clean.get("expiry_date"), clean.get("read_only", False)
+        ctx.caller.session, user, clean["name"], clean.get("expiry_date"),
+        clean.get("read_only", False),
     )
     return JSON({**access_token(ctx, token, user), "value": value}, status_code=201)
 
 
 def list_tokens(ctx: Ctx) -> Response:
-    user = ctx.require_user()
+    user = ctx.caller.require_user()
     stmt = apply_query(ctx, select(AccessToken).where(AccessToken.owner_id == user.id), TOKEN_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: [access_token(ctx, t, user) for t in rows]))
 
 
 def _own_token(ctx: Ctx) -> AccessToken:
-    user = ctx.require_user()
-    token = ctx.session.get(AccessToken, ctx.path_params["id"])
+    user = ctx.caller.require_user()
+    token = ctx.caller.session.get(AccessToken, ctx.path_params["id"])
     if token is None or token.owner_id != user.id:
         raise NotFound("Access token not found.")
     return token
 
 
 def retrieve_token(ctx: Ctx) -> Response:
-    return JSON(access_token(ctx, _own_token(ctx), ctx.require_user()))
+    return JSON(access_token(ctx, _own_token(ctx), ctx.caller.require_user()))
 
 
 def token_self(ctx: Ctx) -> Response:
     header = ctx.request.headers.get("authorization", "")
     if ctx.auth_method != "access_token":
         raise NotFound("This request was not authenticated with an access token.")
-    found = credentials.find_access_token(ctx.session, header.partition(" ")[2].strip())
+    found = credentials.find_access_token(ctx.caller.session, header.partition(" ")[2].strip())
     assert found is not None
     return JSON(access_token(ctx, found[1], found[0]))
 
@@ -161,12 +162,12 @@ def update_token(ctx: Ctx) -> Response:
     token = _own_token(ctx)
     for key, value in _token_fields(ctx.data, creating=False).items():
         setattr(token, key, value)
-    ctx.session.flush()
-    return JSON(access_token(ctx, token, ctx.require_user()))
+    ctx.caller.session.flush()
+    return JSON(access_token(ctx, token, ctx.caller.require_user()))
 
 
 def delete_token(ctx: Ctx) -> Response:
-    ctx.session.delete(_own_token(ctx))
+    ctx.caller.session.delete(_own_token(ctx))
     return no_content()
 
 

@@ -29,7 +29,7 @@ CLOUD_SPEC = ListSpec(
 
 def storages_page(ctx: Ctx, rows: Sequence[CloudStorage]) -> list[dict[str, Any]]:
     owners = users_by_id(ctx, (s.owner_id for s in rows))
-    manifests = cloud_storages.manifests_of(ctx, [s.id for s in rows])
+    manifests = cloud_storages.manifests_of(ctx.caller, [s.id for s in rows])
     return [_record(ctx, s, owners.get(s.owner_id or -1), manifests[s.id]) for s in rows]
 
 
@@ -50,48 +50,48 @@ def one(ctx: Ctx, storage: CloudStorage, status: int = 200) -> Response:
 
 
 def list_storages(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, cloud_storages.list_query(ctx), CLOUD_SPEC)
+    stmt = apply_query(ctx, cloud_storages.list_query(ctx.caller), CLOUD_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: storages_page(ctx, rows)))
 
 
 def create_storage(ctx: Ctx) -> Response:
-    return one(ctx, cloud_storages.create(ctx, ctx.data), 201)
+    return one(ctx, cloud_storages.create(ctx.caller, ctx.data), 201)
 
 
 def retrieve_storage(ctx: Ctx) -> Response:
-    return one(ctx, cloud_storages.get(ctx, ctx.path_params["id"]))
+    return one(ctx, cloud_storages.get(ctx.caller, ctx.path_params["id"]))
 
 
 def update_storage(ctx: Ctx) -> Response:
-    return one(ctx, cloud_storages.update(ctx, ctx.path_params["id"], ctx.data))
+    return one(ctx, cloud_storages.update(ctx.caller, ctx.path_params["id"], ctx.data))
 
 
 def delete_storage(ctx: Ctx) -> Response:
-    cloud_storages.delete_storage(ctx, ctx.path_params["id"])
+    cloud_storages.delete_storage(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 
 def content_v2(ctx: Ctx) -> Response:
-    storage = cloud_storages.get(ctx, ctx.path_params["id"], "view")
-    return JSON(cloud_content.content(ctx, storage))
+    storage = cloud_storages.get(ctx.caller, ctx.path_params["id"], "view")
+    return JSON(cloud_content.content(ctx.caller, storage, ctx.query))
 
 
 def storage_status(ctx: Ctx) -> Response:
-    storage = cloud_storages.get(ctx, ctx.path_params["id"], "view")
-    return JSON(cloud_content.status(ctx, storage))
+    storage = cloud_storages.get(ctx.caller, ctx.path_params["id"], "view")
+    return JSON(cloud_content.status(ctx.caller, storage))
 
 
 def storage_preview(ctx: Ctx) -> Response:
-    storage = cloud_storages.get(ctx, ctx.path_params["id"], "view")
-    image = cloud_content.preview(ctx, storage)
+    storage = cloud_storages.get(ctx.caller, ctx.path_params["id"], "view")
+    image = cloud_content.preview(ctx.caller, storage)
     if image is None:
         return Response(status_code=204)
     return Response(image, media_type="image/jpeg")
 
 
 def storage_actions(ctx: Ctx) -> Response:
-    storage = cloud_storages.get(ctx, ctx.path_params["id"], "view")
-    provider = cloud_storages.provider_of(ctx, storage)
+    storage = cloud_storages.get(ctx.caller, ctx.path_params["id"], "view")
+    provider = cloud_storages.provider_of(ctx.caller, storage)
     actions = getattr(provider, "actions", None)
     return JSON(cloud_content._call(actions) if callable(actions) else ["read", "write"])
 

@@ -24,15 +24,14 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from starlette.requests import Request
 from starlette.responses import Response
 
 from cvatcore.core.db.engine import Work
-from cvatcore.core.errors import ApiError, NotAuthenticated, ValidationFailed
+from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
 from cvatcore.core.models import User
+from cvatcore.core.services.caller import NO_CONTEXT, SANDBOX, Caller
 from cvatcore.core.services.credentials import SAFE_METHODS, authenticate_request
 from cvatcore.core.state import AppState
 
@@ -42,6 +41,9 @@ NUL_MESSAGE = "NUL characters are not allowed in requests."
 
 @dataclass
 class Ctx:
+    """One request as its handler sees it: the HTTP parts (the Starlette request, the body,
+    the credentials found, cookies to set) and ``caller``, the value services take."""
+
     request: Request
     body: bytes
     work: Work
@@ -55,26 +57,37 @@ class Ctx:
     #: offset 0), when it is not JSON; ``body`` is then empty. Closed after the handler.
     body_file: BinaryIO | None = None
     response_cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    _caller: Caller | None = field(default=None, repr=False)
 
     @property
-    def session(self) -> Session:
-        """The request's ORM session, made on first use inside the request's transaction.
+    def caller(self) -> Caller:
+        """Who acts, for the services: the signed-in user (as it is now: a sign-in handler
+        changes ``user``), the organization the request chose, its id and unit of work."""
+        caller = self._caller
+        if caller is None or caller.user is not self.user:
+            caller = self._caller = Caller(
+                self.state, self.work, self.user, self.request_id, self.organization
+            )
+        return caller
 
-        The signed-in user was read with a Core query (see ``authenticate_request``); it
-        joins the session here, so that changes to ``ctx.user`` are flushed as before."""
-        work = self.work
-        if work.has_session:
-            return work.session
-        session = work.session
-        user = self.user
-        if user is not None and instance_state(user).detached:
-            session.add(user)
-        return session
-
-    @property
-    def connection(self) -> Connection:
-        """The request's Core connection (the same transaction as ``session``)."""
-        return self.work.connection
+    @cached_property
+    def organization(self) -> str | int | None:
+        """CVAT's organization context: ``X-Organization: <slug>``, else ``?org=<slug>`` or
+        ``?org_id=<id>``; an empty value is the personal sandbox, none at all no context."""
+        slug = self.request.headers.get("x-organization")
+        if slug is None:
+            slug = self.query.get("org")
+        org_id = self.query.get("org_id")
+        if slug:
+            return slug
+        if org_id:
+            try:
+                return int(org_id)
+            except ValueError:
+                raise ValidationFailed.field("org_id", "A valid integer is required.") from None
+        if slug is None and org_id is None:
+            return NO_CONTEXT
+        return SANDBOX
 
     @property
     def method(self) -> str:
@@ -87,11 +100,6 @@ class Ctx:
     @property
     def path_params(self) -> dict[str, Any]:
         return self.request.path_params
-
-    def require_user(self) -> User:
-        if self.user is None:
-            raise NotAuthenticated()
-        return self.user
 
     @cached_property
     def data(self) -> dict[str, Any]:
@@ -318,13 +326,6 @@ _SPOOL_CHUNK = 1 << 20
 _IN_MEMORY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", "")
 
 
-class PayloadTooLarge(ApiError):
-    status = 413
-
-    def default_detail(self) -> str:
-        return "The request body is too large."
-
-
 async def read_or_spool(
     request: Request, state: AppState, limit: int
 ) -> tuple[bytes, BinaryIO | None]:
@@ -397,7 +398,7 @@ def _run_sync(
         response = handler(ctx)
         user = ctx.user
         if user is not None and not work.has_session and instance_state(user).modified:
-            ctx.session.flush()  # the handler changed the signed-in user without a query
+            ctx.caller.session.flush()  # the handler changed the signed-in user, no query
     for name, value, options in ctx.response_cookies:
         if value is None:
             response.delete_cookie(name, path="/")

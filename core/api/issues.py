@@ -42,7 +42,7 @@ COMMENT_SPEC = ListSpec(
 
 def issues_page(ctx: Ctx, rows: Sequence[Issue]) -> list[dict[str, Any]]:
     users = users_by_id(ctx, [i.owner_id for i in rows] + [i.assignee_id for i in rows])
-    counts: dict[int, int] = dict(ctx.session.execute(
+    counts: dict[int, int] = dict(ctx.caller.session.execute(
         select(Comment.issue_id, func.count()).where(Comment.issue_id.in_([i.id for i in rows]))
         .group_by(Comment.issue_id)).all()) if rows else {}
     base = base_url(ctx)
@@ -74,46 +74,47 @@ def comments_page(ctx: Ctx, rows: Sequence[Comment]) -> list[dict[str, Any]]:
 
 
 def list_issues(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, issues.list_query(ctx), ISSUE_SPEC)
+    stmt = apply_query(ctx, issues.list_query(ctx.caller), ISSUE_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: issues_page(ctx, rows)))
 
 
 def create_issue(ctx: Ctx) -> Response:
-    return JSON(issues_page(ctx, [issues.create(ctx, ctx.data)])[0], status_code=201)
+    return JSON(issues_page(ctx, [issues.create(ctx.caller, ctx.data)])[0], status_code=201)
 
 
 def retrieve_issue(ctx: Ctx) -> Response:
-    return JSON(issues_page(ctx, [issues.get(ctx, ctx.path_params["id"])])[0])
+    return JSON(issues_page(ctx, [issues.get(ctx.caller, ctx.path_params["id"])])[0])
 
 
 def update_issue(ctx: Ctx) -> Response:
-    return JSON(issues_page(ctx, [issues.update(ctx, ctx.path_params["id"], ctx.data)])[0])
+    return JSON(issues_page(ctx, [issues.update(ctx.caller, ctx.path_params["id"], ctx.data)])[0])
 
 
 def delete_issue(ctx: Ctx) -> Response:
-    issues.delete(ctx, ctx.path_params["id"])
+    issues.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 
 def list_comments(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, comments.list_query(ctx), COMMENT_SPEC)
+    stmt = apply_query(ctx, comments.list_query(ctx.caller), COMMENT_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: comments_page(ctx, rows)))
 
 
 def create_comment(ctx: Ctx) -> Response:
-    return JSON(comments_page(ctx, [comments.create(ctx, ctx.data)])[0], status_code=201)
+    return JSON(comments_page(ctx, [comments.create(ctx.caller, ctx.data)])[0], status_code=201)
 
 
 def retrieve_comment(ctx: Ctx) -> Response:
-    return JSON(comments_page(ctx, [comments.get(ctx, ctx.path_params["id"])])[0])
+    return JSON(comments_page(ctx, [comments.get(ctx.caller, ctx.path_params["id"])])[0])
 
 
 def update_comment(ctx: Ctx) -> Response:
-    return JSON(comments_page(ctx, [comments.update(ctx, ctx.path_params["id"], ctx.data)])[0])
+    comment = comments.update(ctx.caller, ctx.path_params["id"], ctx.data)
+    return JSON(comments_page(ctx, [comment])[0])
 
 
 def delete_comment(ctx: Ctx) -> Response:
-    comments.delete(ctx, ctx.path_params["id"])
+    comments.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

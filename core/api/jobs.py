@@ -41,22 +41,22 @@ SPEC = ListSpec(
 
 
 def list_jobs(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, with_job_columns(jobs.list_query(ctx)), SPEC)
+    stmt = apply_query(ctx, with_job_columns(jobs.list_query(ctx.caller)), SPEC)
     return PageJSON(paginate(ctx, stmt, lambda rows: jobs_page(ctx, rows), columns=JOB_COLUMNS))
 
 
 def retrieve_job(ctx: Ctx) -> Response:
-    return JSON(one_job(ctx, jobs.get(ctx, ctx.path_params["id"]).id))
+    return JSON(one_job(ctx, jobs.get(ctx.caller, ctx.path_params["id"]).id))
 
 
 def update_job(ctx: Ctx) -> Response:
-    job = jobs.update(ctx, ctx.path_params["id"], ctx.data)
-    ctx.session.flush()
+    job = jobs.update(ctx.caller, ctx.path_params["id"], ctx.data)
+    ctx.caller.session.flush()
     return JSON(one_job(ctx, job.id))
 
 
 def delete_job(ctx: Ctx) -> Response:
-    jobs.delete(ctx, ctx.path_params["id"])
+    jobs.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

@@ -28,7 +28,7 @@ SPEC = ListSpec(
 
 
 def list_labels(ctx: Ctx) -> Response:
-    stmt = labels.list_query(ctx).outerjoin(Parent, Parent.id == Label.parent_id)
+    stmt = labels.list_query(ctx.caller, ctx.query).outerjoin(Parent, Parent.id == Label.parent_id)
     if not (ctx.query.get("parent") or ctx.query.get("parent_id")):
         stmt = stmt.where(Label.parent_id.is_(None))  # sublabels travel with their skeleton
     stmt = apply_query(ctx, stmt, SPEC)
@@ -36,15 +36,15 @@ def list_labels(ctx: Ctx) -> Response:
 
 
 def retrieve_label(ctx: Ctx) -> Response:
-    return JSON(one_label(ctx, labels.get(ctx, ctx.path_params["id"])))
+    return JSON(one_label(ctx, labels.get(ctx.caller, ctx.path_params["id"])))
 
 
 def update_label(ctx: Ctx) -> Response:
-    return JSON(one_label(ctx, labels.update(ctx, ctx.path_params["id"], ctx.data)))
+    return JSON(one_label(ctx, labels.update(ctx.caller, ctx.path_params["id"], ctx.data)))
 
 
 def delete_label(ctx: Ctx) -> Response:
-    labels.delete(ctx, ctx.path_params["id"])
+    labels.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

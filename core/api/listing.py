@@ -213,7 +213,7 @@ def paginate(
     the lists that are read most.
     """
     page, size = page_params(ctx)
-    session = ctx.session
+    session = ctx.caller.session
     offset = 0 if size is None else (page - 1) * size
     if size is not None:
         # One row more than the page: when the first page is not full, or the extra row is
@@ -222,7 +222,7 @@ def paginate(
     if columns is None:
         rows: Sequence[Any] = session.execute(stmt).scalars().all()
     else:
-        rows = ctx.connection.execute(stmt.with_only_columns(*columns)).all()
+        rows = ctx.caller.connection.execute(stmt.with_only_columns(*columns)).all()
     more = size is not None and len(rows) > size
     rows = rows[:size] if more else rows
     if size is None or (not more and (rows or page == 1)):

@@ -45,76 +45,77 @@ INVITATION_SPEC = ListSpec(
 
 
 def list_orgs(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, orgs.list_query(ctx), ORG_SPEC)
+    stmt = apply_query(ctx, orgs.list_query(ctx.caller), ORG_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: organizations_page(ctx, rows)))
 
 
 def create_org(ctx: Ctx) -> Response:
-    return JSON(organization(ctx, orgs.create(ctx, ctx.data)), status_code=201)
+    return JSON(organization(ctx, orgs.create(ctx.caller, ctx.data)), status_code=201)
 
 
 def retrieve_org(ctx: Ctx) -> Response:
-    return JSON(organization(ctx, orgs.get(ctx, ctx.path_params["id"])))
+    return JSON(organization(ctx, orgs.get(ctx.caller, ctx.path_params["id"])))
 
 
 def update_org(ctx: Ctx) -> Response:
-    return JSON(organization(ctx, orgs.update(ctx, ctx.path_params["id"], ctx.data)))
+    return JSON(organization(ctx, orgs.update(ctx.caller, ctx.path_params["id"], ctx.data)))
 
 
 def delete_org(ctx: Ctx) -> Response:
-    orgs.delete(ctx, ctx.path_params["id"])
+    orgs.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 
 def list_memberships(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, memberships.list_query(ctx), MEMBERSHIP_SPEC)
+    stmt = apply_query(ctx, memberships.list_query(ctx.caller), MEMBERSHIP_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: memberships_page(ctx, rows)))
 
 
 def retrieve_membership(ctx: Ctx) -> Response:
-    return JSON(memberships_page(ctx, [memberships.get(ctx, ctx.path_params["id"])])[0])
+    return JSON(memberships_page(ctx, [memberships.get(ctx.caller, ctx.path_params["id"])])[0])
 
 
 def update_membership(ctx: Ctx) -> Response:
-    return JSON(membership(ctx, memberships.update(ctx, ctx.path_params["id"], ctx.data)))
+    return JSON(membership(ctx, memberships.update(ctx.caller, ctx.path_params["id"], ctx.data)))
 
 
 def delete_membership(ctx: Ctx) -> Response:
-    memberships.delete(ctx, ctx.path_params["id"])
+    memberships.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 
 def list_invitations(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, invitations.list_query(ctx), INVITATION_SPEC)
+    stmt = apply_query(ctx, invitations.list_query(ctx.caller), INVITATION_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: invitations_page(ctx, rows)))
 
 
 def create_invitation(ctx: Ctx) -> Response:
-    return JSON(invitations_page(ctx, [invitations.create(ctx, ctx.data)])[0], status_code=201)
+    invitation = invitations.create(ctx.caller, ctx.data)
+    return JSON(invitations_page(ctx, [invitation])[0], status_code=201)
 
 
 def retrieve_invitation(ctx: Ctx) -> Response:
-    invitation, _ = invitations.get(ctx, ctx.path_params["key"])
+    invitation, _ = invitations.get(ctx.caller, ctx.path_params["key"])
     return JSON(invitations_page(ctx, [invitation])[0])
 
 
 def accept_invitation(ctx: Ctx) -> Response:
-    org = invitations.accept(ctx, ctx.path_params["key"])
+    org = invitations.accept(ctx.caller, ctx.path_params["key"])
     return JSON({"organization_slug": org.slug})
 
 
 def decline_invitation(ctx: Ctx) -> Response:
-    invitations.decline(ctx, ctx.path_params["key"])
+    invitations.decline(ctx.caller, ctx.path_params["key"])
     return no_content()
 
 
 def resend_invitation(ctx: Ctx) -> Response:
-    invitations.resend(ctx, ctx.path_params["key"])
+    invitations.resend(ctx.caller, ctx.path_params["key"])
     return no_content()
 
 
 def delete_invitation(ctx: Ctx) -> Response:
-    invitations.delete(ctx, ctx.path_params["key"])
+    invitations.delete(ctx.caller, ctx.path_params["key"])
     return no_content()
 
 

@@ -31,24 +31,24 @@ SPEC = ListSpec(
 
 
 def list_projects(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, projects.list_query(ctx), SPEC)
+    stmt = apply_query(ctx, projects.list_query(ctx.caller), SPEC)
     return PageJSON(paginate(ctx, stmt, lambda rows: projects_page(ctx, rows)))
 
 
 def create_project(ctx: Ctx) -> Response:
-    return JSON(one_project(ctx, projects.create(ctx, ctx.data)), status_code=201)
+    return JSON(one_project(ctx, projects.create(ctx.caller, ctx.data)), status_code=201)
 
 
 def retrieve_project(ctx: Ctx) -> Response:
-    return JSON(one_project(ctx, projects.get(ctx, ctx.path_params["id"])))
+    return JSON(one_project(ctx, projects.get(ctx.caller, ctx.path_params["id"])))
 
 
 def update_project(ctx: Ctx) -> Response:
-    return JSON(one_project(ctx, projects.update(ctx, ctx.path_params["id"], ctx.data)))
+    return JSON(one_project(ctx, projects.update(ctx.caller, ctx.path_params["id"], ctx.data)))
 
 
 def delete_project(ctx: Ctx) -> Response:
-    projects.delete(ctx, ctx.path_params["id"])
+    projects.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

@@ -54,23 +54,23 @@ def request_record(ctx: Ctx, job: BackgroundJob, owners: dict[int, str]) -> dict
 
 def requests_page(ctx: Ctx, jobs: Sequence[BackgroundJob]) -> list[dict[str, Any]]:
     ids = {j.owner_id for j in jobs if j.owner_id is not None}
-    owners = dict(ctx.session.execute(
+    owners = dict(ctx.caller.session.execute(
         select(User.id, User.username).where(User.id.in_(ids))
     ).all()) if ids else {}
     return [request_record(ctx, job, owners) for job in jobs]
 
 
 def list_requests(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, requests.list_query(ctx), REQUEST_SPEC)
+    stmt = apply_query(ctx, requests.list_query(ctx.caller, ctx.query), REQUEST_SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: requests_page(ctx, rows)))
 
 
 def retrieve_request(ctx: Ctx) -> Response:
-    return JSON(requests_page(ctx, [requests.get(ctx, ctx.path_params["id"])])[0])
+    return JSON(requests_page(ctx, [requests.get(ctx.caller, ctx.path_params["id"])])[0])
 
 
 def cancel_request(ctx: Ctx) -> Response:
-    requests.cancel(ctx, ctx.path_params["id"])
+    requests.cancel(ctx.caller, ctx.path_params["id"])
     return Response(status_code=200)
 
 

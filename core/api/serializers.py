@@ -80,7 +80,7 @@ def full_user(ctx: Ctx, user: User) -> dict[str, Any]:
 def users_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Rows of ``USER_COLUMNS``: full records for admins and for oneself, basic ones for
     everyone else (as CVAT)."""
-    viewer = ctx.require_user()
+    viewer = ctx.caller.require_user()
     admin = privilege(viewer) == "admin"
     base = base_url(ctx)
     return [user_record(base, row, admin or row[0] == viewer.id) for row in rows]
@@ -90,7 +90,7 @@ def users_by_id(ctx: Ctx, ids: Iterable[int | None]) -> dict[int, User]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {u.id: u for u in ctx.session.scalars(select(User).where(User.id.in_(wanted)))}
+    return {u.id: u for u in ctx.caller.session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 def organizations_page(ctx: Ctx, orgs: Sequence[Organization]) -> list[dict[str, Any]]:
@@ -100,7 +100,7 @@ def organizations_page(ctx: Ctx, orgs: Sequence[Organization]) -> list[dict[str,
 
 def organization(ctx: Ctx, org: Organization, owner: User | None = None) -> dict[str, Any]:
     if owner is None and org.owner_id is not None:
-        owner = ctx.session.get(User, org.owner_id)
+        owner = ctx.caller.session.get(User, org.owner_id)
     return {
         "id": org.id,
         "slug": org.slug,
@@ -116,7 +116,7 @@ def organization(ctx: Ctx, org: Organization, owner: User | None = None) -> dict
 def memberships_page(ctx: Ctx, rows: Sequence[Membership]) -> list[dict[str, Any]]:
     users = users_by_id(ctx, (m.user_id for m in rows))
     keys = dict(
-        ctx.session.execute(
+        ctx.caller.session.execute(
             select(Invitation.membership_id, Invitation.key).where(
                 Invitation.membership_id.in_([m.id for m in rows])
             )
@@ -128,7 +128,7 @@ def memberships_page(ctx: Ctx, rows: Sequence[Membership]) -> list[dict[str, Any
 def membership(
     ctx: Ctx, m: Membership, user: User | None = None, invitation_key: str | None = None
 ) -> dict[str, Any]:
-    user = user or ctx.session.get(User, m.user_id)
+    user = user or ctx.caller.session.get(User, m.user_id)
     return {
         "id": m.id,
         "user": basic_user(ctx, user),
@@ -143,13 +143,13 @@ def membership(
 def invitations_page(ctx: Ctx, rows: Sequence[Invitation]) -> list[dict[str, Any]]:
     members = {
         m.id: m
-        for m in ctx.session.scalars(
+        for m in ctx.caller.session.scalars(
             select(Membership).where(Membership.id.in_([i.membership_id for i in rows]))
         )
     } if rows else {}
     orgs = {
         o.id: o
-        for o in ctx.session.scalars(
+        for o in ctx.caller.session.scalars(
             select(Organization).where(
                 Organization.id.in_({m.organization_id for m in members.values()})
             )

@@ -65,11 +65,11 @@ def projects_page(ctx: Ctx, rows: Sequence[Project]) -> list[dict[str, Any]]:
     counts: dict[int, int] = {}
     subsets: dict[int, list[str]] = defaultdict(list)
     if ids:
-        counts = dict(ctx.session.execute(
+        counts = dict(ctx.caller.session.execute(
             select(Task.project_id, func.count()).where(Task.project_id.in_(ids))
             .group_by(Task.project_id)
         ).all())
-        for project_id, subset in ctx.session.execute(
+        for project_id, subset in ctx.caller.session.execute(
             select(Task.project_id, Task.subset).where(Task.project_id.in_(ids), Task.subset != "")
             .distinct().order_by(Task.subset)
         ):
@@ -115,7 +115,7 @@ def _job_summaries(ctx: Ctx, task_ids: list[int]) -> dict[int, tuple[int, int, i
     completed = func.sum(case(((Job.stage == "acceptance") & (Job.state == "completed"), 1),
                               else_=0)).cast(Integer)
     validation = func.sum(case((Job.stage == "validation", 1), else_=0)).cast(Integer)
-    rows = ctx.session.execute(
+    rows = ctx.caller.session.execute(
         select(Job.task_id, func.count(), completed, validation)
         .where(Job.task_id.in_(task_ids)).group_by(Job.task_id)
     ).all()
@@ -126,10 +126,10 @@ def tasks_page(ctx: Ctx, rows: Sequence[Task]) -> list[dict[str, Any]]:
     ids = [t.id for t in rows]
     users = users_by_id(ctx, [t.owner_id for t in rows] + [t.assignee_id for t in rows])
     data_ids = [t.data_id for t in rows if t.data_id is not None]
-    data = {d.id: d for d in ctx.session.scalars(
+    data = {d.id: d for d in ctx.caller.session.scalars(
         select(TaskData).where(TaskData.id.in_(data_ids)))} if data_ids else {}
     project_ids = {t.project_id for t in rows if t.project_id is not None}
-    names = dict(ctx.session.execute(
+    names = dict(ctx.caller.session.execute(
         select(Project.id, Project.name).where(Project.id.in_(project_ids))
     ).all()) if project_ids else {}
     jobs = _job_summaries(ctx, ids)
@@ -245,7 +245,7 @@ def _task_parts(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, 
         return {}
     stmt = (select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
             .outerjoin(Project, Project.id == Task.project_id).where(Task.id.in_(task_ids)))
-    return {values[0]: _job_task_part(values) for values in ctx.connection.execute(stmt)}
+    return {values[0]: _job_task_part(values) for values in ctx.caller.connection.execute(stmt)}
 
 
 def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[Any]:
@@ -303,7 +303,7 @@ def job_own(base: str, row: Sequence[Any]) -> dict[str, Any]:
 
 def one_job(ctx: Ctx, job_id: int) -> dict[str, Any]:
     stmt = with_job_columns(select(*JOB_COLUMNS)).where(Job.id == job_id)
-    row = ctx.connection.execute(stmt).one()
+    row = ctx.caller.connection.execute(stmt).one()
     return {**job_own(base_url(ctx), row), **_task_parts(ctx, [row])[row[-1]]}
 
 
@@ -314,14 +314,14 @@ def labels_page(ctx: Ctx, rows: Sequence[Label]) -> list[dict[str, Any]]:
     skeletons = [lb.id for lb in rows if lb.type == "skeleton"]
     subs: dict[int, list[Label]] = defaultdict(list)
     if skeletons:
-        for sub in ctx.session.scalars(
+        for sub in ctx.caller.session.scalars(
             select(Label).where(Label.parent_id.in_(skeletons)).order_by(Label.id)
         ):
             subs[sub.parent_id or 0].append(sub)
     all_ids = [lb.id for lb in rows] + [s.id for group in subs.values() for s in group]
     attrs: dict[int, list[AttributeSpec]] = defaultdict(list)
     if all_ids:
-        for spec in ctx.session.scalars(
+        for spec in ctx.caller.session.scalars(
             select(AttributeSpec).where(AttributeSpec.label_id.in_(all_ids))
             .order_by(AttributeSpec.id)
         ):

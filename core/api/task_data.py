@@ -3,78 +3,139 @@ chunks and previews (thin handlers: parse, call a service, answer)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
-from cvatcore.core.media import serve
+from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
+from cvatcore.core.media import serve, uploads
+from cvatcore.core.media.limits import MAX_TUS_FILE
 from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
-from cvatcore.core.services.task_data import Reply
 
 UPLOAD = {"stream_body": True, "errors": (409, 413)}
+TUS_HEADERS = {"Tus-Resumable": "1.0.0", "Tus-Version": "1.0.0", "Tus-Extension": "",
+               "Tus-Max-Size": str(MAX_TUS_FILE), "Cache-Control": "no-store"}
 
 
 def _task(ctx: Ctx, scope: str) -> Task:
     from cvatcore.core.services import tasks
 
-    return tasks.get(ctx, ctx.path_params["id"], scope)
+    return tasks.get(ctx.caller, ctx.path_params["id"], scope)
 
 
-def _answer(reply: Reply) -> Response:
-    if reply.body is None:
-        return Response(status_code=reply.status, headers=reply.headers)
-    return JSON(reply.body, status_code=reply.status, headers=reply.headers)
+def _fields(ctx: Ctx, task: Task) -> dict[str, Any]:
+    """The request's fields: JSON, a form, or the non-file fields of a multipart body (whose
+    files join the upload area)."""
+    ctype = ctx.request.headers.get("content-type", "")
+    if ctype.startswith("multipart/"):
+        if ctx.body_file is None:  # an empty multipart body
+            return dict(ctx.data)
+        return task_data.receive_files(ctx.caller, task, ctx.body_file, ctype)
+    if ctx.body_file is not None:
+        raise ValidationFailed({"detail": f"Unsupported content type {ctype[:100]!r}."})
+    return dict(ctx.data)
 
 
 def create_data(ctx: Ctx) -> Response:
-    return _answer(task_data.upload(ctx, _task(ctx, "upload:data")))
+    """``POST /api/tasks/{id}/data``: every protocol cvat-sdk speaks (CVAT's ``UploadMixin``),
+    told apart by its headers."""
+    headers, caller = ctx.request.headers, ctx.caller
+    task = _task(ctx, "upload:data")
+    if "upload-finish" in headers:
+        return JSON({"rq_id": task_data.finish_upload(caller, task, _fields(ctx, task))},
+                    status_code=202)
+    if "upload-start" in headers:
+        task_data.start_upload(caller, task)
+        return Response(status_code=202)
+    if "upload-length" in headers:
+        return _tus_create(ctx, task)
+    if "upload-multiple" in headers:
+        _fields(ctx, task)
+        return Response(status_code=200)
+    task_data.start_upload(caller, task)  # a single request brings everything itself
+    return JSON({"rq_id": task_data.finish_upload(caller, task, _fields(ctx, task))},
+                status_code=202)
+
+
+def _tus_create(ctx: Ctx, task: Task) -> Response:
+    headers = ctx.request.headers
+    try:
+        length = int(headers["upload-length"])
+    except ValueError:
+        raise ValidationFailed({"detail": "Upload-Length must be an integer."}) from None
+    metadata = uploads.parse_metadata(headers.get("upload-metadata", ""))
+    try:
+        file_id, filename = task_data.tus_create(ctx.caller, task, metadata.get("filename", ""),
+                                                 length)
+    except PayloadTooLarge as exc:
+        return JSON(exc.body(), status_code=413, headers=TUS_HEADERS)
+    location = f"{str(ctx.request.url).split('?')[0].rstrip('/')}/{file_id}"
+    return Response(status_code=201, headers={**TUS_HEADERS, "Location": location,
+                                              "Upload-Filename": filename})
 
 
 def append_data_chunk(ctx: Ctx) -> Response:
+    """``PATCH /api/tasks/{id}/data/{file_id}``: one TUS chunk."""
     file_id = str(ctx.path_params["file_id"])
-    return _answer(task_data.tus_patch(ctx, _task(ctx, "upload:data"), file_id))
+    task = _task(ctx, "upload:data")
+    try:
+        offset = int(ctx.request.headers.get("upload-offset", ""))
+    except ValueError:
+        raise ValidationFailed({"detail": "Upload-Offset must be an integer."}) from None
+    state = task_data.tus_patch(ctx.caller, task, file_id, offset, ctx.body_file)
+    return Response(status_code=204, headers={
+        **TUS_HEADERS, "Upload-Offset": str(state["offset"]),
+        "Upload-Filename": state["filename"]})
 
 
 def data_chunk_offset(ctx: Ctx) -> Response:
+    """``HEAD``/``GET /api/tasks/{id}/data/{file_id}``: the upload's offset (to resume)."""
     file_id = str(ctx.path_params["file_id"])
-    return _answer(task_data.tus_head(ctx, _task(ctx, "upload:data"), file_id))
+    state = task_data.tus_state(ctx.caller, _task(ctx, "upload:data"), file_id)
+    if state is None:
+        return JSON({"detail": "No such upload."}, status_code=404, headers=TUS_HEADERS)
+    return Response(status_code=200, headers={
+        **TUS_HEADERS, "Upload-Offset": str(state["offset"]),
+        "Upload-Length": str(state["length"])})
 
 
 def retrieve_task_data(ctx: Ctx) -> Response:
-    content, mime = serve.task_media(ctx, ctx.path_params["id"])
+    content, mime = serve.task_media(ctx.caller, ctx.path_params["id"], ctx.query)
     return Response(content, media_type=mime)
 
 
 def retrieve_task_meta(ctx: Ctx) -> Response:
-    return JSON(serve.task_meta(ctx, ctx.path_params["id"]))
+    return JSON(serve.task_meta(ctx.caller, ctx.path_params["id"]))
 
 
 def update_task_meta(ctx: Ctx) -> Response:
-    return JSON(serve.update_task_meta(ctx, ctx.path_params["id"], ctx.data))
+    return JSON(serve.update_task_meta(ctx.caller, ctx.path_params["id"], ctx.data))
 
 
 def retrieve_task_preview(ctx: Ctx) -> Response:
-    preview = serve.task_preview(ctx, ctx.path_params["id"])
+    preview = serve.task_preview(ctx.caller, ctx.path_params["id"])
     return Response(preview, media_type="image/jpeg")
 
 
 def retrieve_job_data(ctx: Ctx) -> Response:
-    content, mime = serve.job_media(ctx, ctx.path_params["id"])
+    content, mime = serve.job_media(ctx.caller, ctx.path_params["id"], ctx.query)
     return Response(content, media_type=mime)
 
 
 def retrieve_job_meta(ctx: Ctx) -> Response:
-    return JSON(serve.job_meta(ctx, ctx.path_params["id"]))
+    return JSON(serve.job_meta(ctx.caller, ctx.path_params["id"]))
 
 
 def update_job_meta(ctx: Ctx) -> Response:
-    return JSON(serve.update_job_meta(ctx, ctx.path_params["id"], ctx.data))
+    return JSON(serve.update_job_meta(ctx.caller, ctx.path_params["id"], ctx.data))
 
 
 def retrieve_job_preview(ctx: Ctx) -> Response:
-    preview = serve.job_preview(ctx, ctx.path_params["id"])
+    preview = serve.job_preview(ctx.caller, ctx.path_params["id"])
     return Response(preview, media_type="image/jpeg")
 
 

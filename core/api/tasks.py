@@ -35,7 +35,7 @@ SPEC = ListSpec(
 
 
 def list_tasks(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, tasks.list_query(ctx), SPEC)
+    stmt = apply_query(ctx, tasks.list_query(ctx.caller), SPEC)
     media_type = ctx.query.get("media_type")
     if media_type:
         stmt = stmt.where((Task.dimension == "3d") == (media_type == "point_cloud"))
@@ -43,19 +43,19 @@ def list_tasks(ctx: Ctx) -> Response:
 
 
 def create_task(ctx: Ctx) -> Response:
-    return JSON(one_task(ctx, tasks.create(ctx, ctx.data)), status_code=201)
+    return JSON(one_task(ctx, tasks.create(ctx.caller, ctx.data)), status_code=201)
 
 
 def retrieve_task(ctx: Ctx) -> Response:
-    return JSON(one_task(ctx, tasks.get(ctx, ctx.path_params["id"])))
+    return JSON(one_task(ctx, tasks.get(ctx.caller, ctx.path_params["id"])))
 
 
 def update_task(ctx: Ctx) -> Response:
-    return JSON(one_task(ctx, tasks.update(ctx, ctx.path_params["id"], ctx.data)))
+    return JSON(one_task(ctx, tasks.update(ctx.caller, ctx.path_params["id"], ctx.data)))
 
 
 def delete_task(ctx: Ctx) -> Response:
-    tasks.delete(ctx, ctx.path_params["id"])
+    tasks.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

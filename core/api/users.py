@@ -26,27 +26,27 @@ SPEC = ListSpec(
 
 
 def list_users(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, users.list_query(ctx), SPEC)
+    stmt = apply_query(ctx, users.list_query(ctx.caller), SPEC)
     return JSON(paginate(ctx, stmt, lambda rows: users_page(ctx, rows), columns=USER_COLUMNS))
 
 
 def users_self(ctx: Ctx) -> Response:
-    return JSON(full_user(ctx, ctx.require_user()))
+    return JSON(full_user(ctx, ctx.caller.require_user()))
 
 
 def retrieve(ctx: Ctx) -> Response:
-    user = users.get(ctx, ctx.path_params["id"])
-    viewer = ctx.require_user()
+    user = users.get(ctx.caller, ctx.path_params["id"])
+    viewer = ctx.caller.require_user()
     full = viewer.id == user.id or privilege(viewer) == "admin"
     return JSON(full_user(ctx, user) if full else basic_user(ctx, user))
 
 
 def partial_update(ctx: Ctx) -> Response:
-    return JSON(full_user(ctx, users.update(ctx, ctx.path_params["id"], ctx.data)))
+    return JSON(full_user(ctx, users.update(ctx.caller, ctx.path_params["id"], ctx.data)))
 
 
 def destroy(ctx: Ctx) -> Response:
-    users.delete(ctx, ctx.path_params["id"])
+    users.delete(ctx.caller, ctx.path_params["id"])
     return no_content()
 
 

@@ -40,7 +40,7 @@ from cvatcore.core.services.annotations_validate import (
 )
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
@@ -54,17 +54,17 @@ def check_action(action: str | None) -> str:
     return action
 
 
-def _conn(ctx: Ctx) -> Connection:
-    ctx.session.flush()
-    return ctx.session.connection()
+def _conn(caller: Caller) -> Connection:
+    caller.session.flush()
+    return caller.session.connection()
 
 
-def _task_size(ctx: Ctx, task: Task) -> int:
-    data = ctx.session.get(TaskData, task.data_id) if task.data_id is not None else None
+def _task_size(caller: Caller, task: Task) -> int:
+    data = caller.session.get(TaskData, task.data_id) if task.data_id is not None else None
     return data.size if data is not None else 0
 
 
-def _bump(ctx: Ctx, job: Job, task: Task) -> dict[str, Any]:
+def _bump(caller: Caller, job: Job, task: Task) -> dict[str, Any]:
     """Take the job's row lock and count a new version; the job's, its task's and project's
     ``updated_date`` move too (as CVAT's ``touch``). Returns the job as it was."""
     before = snapshot(job)
@@ -73,92 +73,92 @@ def _bump(ctx: Ctx, job: Job, task: Task) -> dict[str, Any]:
     job.updated_date = now
     task.updated_date = now
     if task.project_id is not None:
-        project = ctx.session.get(Project, task.project_id)
+        project = caller.session.get(Project, task.project_id)
         if project is not None:
             project.updated_date = now
-    ctx.session.flush()
+    caller.session.flush()
     return before
 
 
-def _publish(ctx: Ctx, action: str, job: Job, task: Task, before: dict[str, Any]) -> None:
+def _publish(caller: Caller, action: str, job: Job, task: Task, before: dict[str, Any]) -> None:
     """One ``<action>:annotations`` event for the job, in its task's organization."""
-    changes.publish(ctx, action, "annotations", job, before, org_id=task.organization_id)
+    changes.publish(caller, action, "annotations", job, before, org_id=task.organization_id)
 
 
 # -- jobs ----------------------------------------------------------------------------------
 
 
-def _job_target(ctx: Ctx, job: Job) -> tuple[Task, Scope]:
-    task = ctx.session.get(Task, job.task_id)
+def _job_target(caller: Caller, job: Job) -> tuple[Task, Scope]:
+    task = caller.session.get(Task, job.task_id)
     assert task is not None  # a job goes with its task
-    segment = ctx.session.get(Segment, job.segment_id)
-    size = _task_size(ctx, task)
+    segment = caller.session.get(Segment, job.segment_id)
+    size = _task_size(caller, task)
     frames = FrameSet(size, [segment_frames(segment)] if segment is not None else [])
     whole = FrameSet(size, [range(size)])
-    scope = Scope(labels.label_index(ctx.session, task), frames, frames.describe("the job's"),
+    scope = Scope(labels.label_index(caller.session, task), frames, frames.describe("the job's"),
                   whole, whole.describe("the task's"))
     return task, scope
 
 
-def job_annotations(ctx: Ctx, job_id: int, raw: bool = False) -> Row:
+def job_annotations(caller: Caller, job_id: int, raw: bool = False) -> Row:
     """The job's ``LabeledData``; with ``raw``, points are the stored JSON text
     (``orjson.Fragment``s, for ``annotations_json.encode``)."""
-    job = jobs.get(ctx, job_id, "view:annotations")
-    task = ctx.session.get(Task, job.task_id)
+    job = jobs.get(caller, job_id, "view:annotations")
+    task = caller.session.get(Task, job.task_id)
     assert task is not None
-    rows = store.read(_conn(ctx), [job.id], raw=raw)[job.id]
-    return labeled_data(job.version, rows, labels.label_index(ctx.session, task))
+    rows = store.read(_conn(caller), [job.id], raw=raw)[job.id]
+    return labeled_data(job.version, rows, labels.label_index(caller.session, task))
 
 
-def replace_job(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Row:
+def replace_job(caller: Caller, job_id: int, data: dict[str, Any]) -> Row:
     """PUT: the job's annotations become exactly ``data``."""
-    job = jobs.get(ctx, job_id, "update:annotations")
-    task, scope = _job_target(ctx, job)
+    job = jobs.get(caller, job_id, "update:annotations")
+    task, scope = _job_target(caller, job)
     rows = check_body(scope, data)
-    before = _bump(ctx, job, task)
-    conn = _conn(ctx)
+    before = _bump(caller, job, task)
+    conn = _conn(caller)
     store.delete_all(conn, [job.id])
     store.insert_rows(conn, job.id, rows)
-    _publish(ctx, "update", job, task, before)
+    _publish(caller, "update", job, task, before)
     return labeled_data(job.version, rows, None)
 
 
-def patch_job(ctx: Ctx, job_id: int, action: str | None, data: dict[str, Any]) -> Row:
+def patch_job(caller: Caller, job_id: int, action: str | None, data: dict[str, Any]) -> Row:
     """PATCH ``?action=create|update|delete``: add, replace by id, or remove by id."""
     action = check_action(action)
-    job = jobs.get(ctx, job_id, "update:annotations")
-    task, scope = _job_target(ctx, job)
+    job = jobs.get(caller, job_id, "update:annotations")
+    task, scope = _job_target(caller, job)
     if action == "delete":
         ids = check_ids(data)
-        gone = store.read_ids(_conn(ctx), [job.id], ids)
+        gone = store.read_ids(_conn(caller), [job.id], ids)
         if any(gone.values()):  # ids that are not here change nothing, as in CVAT
-            before = _bump(ctx, job, task)
-            store.delete_ids(_conn(ctx), [job.id], ids)
-            _publish(ctx, "delete", job, task, before)
+            before = _bump(caller, job, task)
+            store.delete_ids(_conn(caller), [job.id], ids)
+            _publish(caller, "delete", job, task, before)
         return labeled_data(job.version, gone, None)
     rows = check_body(scope, data)
     if not any(rows.values()):
         return labeled_data(job.version, rows, None)  # nothing to change: no new version
     if action == "update":
         given_ids(data, rows)
-    before = _bump(ctx, job, task)
-    conn = _conn(ctx)
+    before = _bump(caller, job, task)
+    conn = _conn(caller)
     if action == "update":
         _require_known(conn, [job.id], rows)
         _keep_own_child_ids(conn, rows)
         store.delete_ids(conn, [job.id], _top_ids(rows))
     store.insert_rows(conn, job.id, rows, keep_ids=action == "update")
-    _publish(ctx, action, job, task, before)
+    _publish(caller, action, job, task, before)
     return labeled_data(job.version, rows, None)
 
 
-def delete_job(ctx: Ctx, job_id: int) -> None:
-    job = jobs.get(ctx, job_id, "delete:annotations")
-    task = ctx.session.get(Task, job.task_id)
+def delete_job(caller: Caller, job_id: int) -> None:
+    job = jobs.get(caller, job_id, "delete:annotations")
+    task = caller.session.get(Task, job.task_id)
     assert task is not None
-    before = _bump(ctx, job, task)
-    store.delete_all(_conn(ctx), [job.id])
-    _publish(ctx, "delete", job, task, before)
+    before = _bump(caller, job, task)
+    store.delete_all(_conn(caller), [job.id])
+    _publish(caller, "delete", job, task, before)
 
 
 def _top_ids(rows: Rows) -> dict[str, list[int]]:
@@ -210,113 +210,113 @@ def _keep(children: Iterable[Row], owned: dict[int, int], parent_id: int | None)
 # -- tasks ---------------------------------------------------------------------------------
 
 
-def _parts(ctx: Ctx, task: Task) -> list[JobPart]:
+def _parts(caller: Caller, task: Task) -> list[JobPart]:
     """The task's annotation jobs with their segments, in frame order (one query)."""
     stmt = (select(Job, Segment).join(Segment, Segment.id == Job.segment_id)
             .where(Job.task_id == task.id, Job.type == "annotation")
             .order_by(Segment.start_frame, Job.id))
-    return [JobPart(job, segment_frames(segment)) for job, segment in ctx.session.execute(stmt)]
+    return [JobPart(job, segment_frames(segment)) for job, segment in caller.session.execute(stmt)]
 
 
-def _lock(ctx: Ctx, parts: list[JobPart]) -> None:
+def _lock(caller: Caller, parts: list[JobPart]) -> None:
     """Row locks on the task's jobs before a task-wide write (PostgreSQL; SQLite's writers
     are serialized by its write lock already)."""
     if parts:
-        ctx.session.execute(select(Job.id).where(Job.id.in_([p.job.id for p in parts]))
+        caller.session.execute(select(Job.id).where(Job.id.in_([p.job.id for p in parts]))
                             .with_for_update())
 
 
-def _task_scope(ctx: Ctx, task: Task, parts: list[JobPart]) -> Scope:
-    size = _task_size(ctx, task)
+def _task_scope(caller: Caller, task: Task, parts: list[JobPart]) -> Scope:
+    size = _task_size(caller, task)
     frames = FrameSet(size, [p.frames for p in parts])
-    return Scope(labels.label_index(ctx.session, task), frames, frames.describe("the task's"),
+    return Scope(labels.label_index(caller.session, task), frames, frames.describe("the task's"),
                  frames, frames.describe("the task's"))
 
 
-def _gathered(ctx: Ctx, task: Task, parts: list[JobPart], raw: bool = False) -> Row:
-    rows_by_job = store.read(_conn(ctx), [p.job.id for p in parts], raw=raw)
+def _gathered(caller: Caller, task: Task, parts: list[JobPart], raw: bool = False) -> Row:
+    rows_by_job = store.read(_conn(caller), [p.job.id for p in parts], raw=raw)
     return labeled_data(_version(parts), gather(parts, rows_by_job),
-                        labels.label_index(ctx.session, task))
+                        labels.label_index(caller.session, task))
 
 
 def _version(parts: list[JobPart]) -> int:
     return max((p.job.version for p in parts), default=0)
 
 
-def task_annotations(ctx: Ctx, task_id: int, raw: bool = False) -> Row:
+def task_annotations(caller: Caller, task_id: int, raw: bool = False) -> Row:
     """The task's ``LabeledData``, gathered from its jobs (``raw`` as ``job_annotations``)."""
-    task = tasks.get(ctx, task_id, "view:annotations")
-    return _gathered(ctx, task, _parts(ctx, task), raw)
+    task = tasks.get(caller, task_id, "view:annotations")
+    return _gathered(caller, task, _parts(caller, task), raw)
 
 
-def replace_task(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Row:
+def replace_task(caller: Caller, task_id: int, data: dict[str, Any]) -> Row:
     """PUT: each job gets the annotations on its frames; the answer is the task's new
     annotations, read back."""
-    task = tasks.get(ctx, task_id, "update:annotations")
-    parts = _parts(ctx, task)
-    rows = check_body(_task_scope(ctx, task, parts), data)
-    _lock(ctx, parts)
+    task = tasks.get(caller, task_id, "update:annotations")
+    parts = _parts(caller, task)
+    rows = check_body(_task_scope(caller, task, parts), data)
+    _lock(caller, parts)
     per_job = spread(parts, rows)
     for part in parts:
-        before = _bump(ctx, part.job, task)
-        conn = _conn(ctx)
+        before = _bump(caller, part.job, task)
+        conn = _conn(caller)
         store.delete_all(conn, [part.job.id])
         store.insert_rows(conn, part.job.id, per_job[part.job.id])
-        _publish(ctx, "update", part.job, task, before)
-    return _gathered(ctx, task, parts, raw=True)
+        _publish(caller, "update", part.job, task, before)
+    return _gathered(caller, task, parts, raw=True)
 
 
-def delete_task(ctx: Ctx, task_id: int) -> None:
-    task = tasks.get(ctx, task_id, "delete:annotations")
-    parts = _parts(ctx, task)
-    _lock(ctx, parts)
+def delete_task(caller: Caller, task_id: int) -> None:
+    task = tasks.get(caller, task_id, "delete:annotations")
+    parts = _parts(caller, task)
+    _lock(caller, parts)
     for part in parts:
-        before = _bump(ctx, part.job, task)
-        store.delete_all(_conn(ctx), [part.job.id])
-        _publish(ctx, "delete", part.job, task, before)
+        before = _bump(caller, part.job, task)
+        store.delete_all(_conn(caller), [part.job.id])
+        _publish(caller, "delete", part.job, task, before)
 
 
-def patch_task(ctx: Ctx, task_id: int, action: str | None, data: dict[str, Any]) -> Row:
+def patch_task(caller: Caller, task_id: int, action: str | None, data: dict[str, Any]) -> Row:
     """PATCH on a task: as on a job, with each annotation written to (or removed from)
     every job whose segment holds its frame."""
     action = check_action(action)
-    task = tasks.get(ctx, task_id, "update:annotations")
-    parts = _parts(ctx, task)
-    _lock(ctx, parts)
+    task = tasks.get(caller, task_id, "update:annotations")
+    parts = _parts(caller, task)
+    _lock(caller, parts)
     if action == "delete":
-        gone, touched = _remove(ctx, parts, check_ids(data))
-        _announce(ctx, task, parts, touched, "delete")
+        gone, touched = _remove(caller, parts, check_ids(data))
+        _announce(caller, task, parts, touched, "delete")
         return labeled_data(_version(parts), gone, None)
-    rows = check_body(_task_scope(ctx, task, parts), data)
-    touched = _replace_by_id(ctx, parts, data, rows) if action == "update" else set()
-    conn = _conn(ctx)
+    rows = check_body(_task_scope(caller, task, parts), data)
+    touched = _replace_by_id(caller, parts, data, rows) if action == "update" else set()
+    conn = _conn(caller)
     for job_id, job_rows in spread(parts, rows).items():
         if any(job_rows.values()):
             if action == "update":
                 _drop_copied_ids(job_rows, rows)
             store.insert_rows(conn, job_id, job_rows, keep_ids=action == "update")
             touched.add(job_id)
-    _announce(ctx, task, parts, touched, action)
+    _announce(caller, task, parts, touched, action)
     return labeled_data(_version(parts), rows, None)
 
 
-def _replace_by_id(ctx: Ctx, parts: list[JobPart], data: dict[str, Any], rows: Rows
+def _replace_by_id(caller: Caller, parts: list[JobPart], data: dict[str, Any], rows: Rows
                    ) -> set[int]:
     """Before an update's new rows go in: check the ids and remove the old rows (and their
     copies); the ids of the jobs that changed."""
     given_ids(data, rows)
-    conn = _conn(ctx)
+    conn = _conn(caller)
     _require_known(conn, [p.job.id for p in parts], rows)
     _keep_own_child_ids(conn, rows)
-    return _remove(ctx, parts, _top_ids(rows))[1]
+    return _remove(caller, parts, _top_ids(rows))[1]
 
 
-def _announce(ctx: Ctx, task: Task, parts: list[JobPart], touched: set[int], action: str
+def _announce(caller: Caller, task: Task, parts: list[JobPart], touched: set[int], action: str
               ) -> None:
     for part in parts:
         if part.job.id in touched:
-            before = _bump(ctx, part.job, task)
-            _publish(ctx, action, part.job, task, before)
+            before = _bump(caller, part.job, task)
+            _publish(caller, action, part.job, task, before)
 
 
 def _drop_copied_ids(part_rows: Rows, given: Rows) -> None:
@@ -339,11 +339,11 @@ def _strip_ids(value: Any) -> None:
             _strip_ids(child)
 
 
-def _remove(ctx: Ctx, parts: list[JobPart], ids: dict[str, list[int]]
+def _remove(caller: Caller, parts: list[JobPart], ids: dict[str, list[int]]
             ) -> tuple[Rows, set[int]]:
     """Delete annotations of the task by id, with their copies on shared frames; the rows
     removed (first copies) and the ids of the jobs that changed."""
-    conn = _conn(ctx)
+    conn = _conn(caller)
     job_ids = [p.job.id for p in parts]
     if not shared_frames(parts):
         gone = store.read_ids(conn, job_ids, ids)

@@ -12,47 +12,47 @@ from cvatcore.core.bus import make_event, snapshot
 SECRET_FIELDS = ("password", "credentials", "secret", "key_hash")
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 
-def _org_of(ctx: Ctx, obj: Any) -> int | None:
+def _org_of(caller: Caller, obj: Any) -> int | None:
     if hasattr(obj, "organization_id"):  # None means the sandbox, not "unknown"
         return obj.organization_id
     from cvatcore.core.services.context import org_context
 
     try:
-        return org_context(ctx).org_id if ctx.user is not None else None
+        return org_context(caller).org_id if caller.user is not None else None
     except Exception:  # an unresolvable context is not this event's problem
         return None
 
 
 def publish(
-    ctx: Ctx, action: str, resource: str, obj: Any, before: dict[str, Any] | None = None,
+    caller: Caller, action: str, resource: str, obj: Any, before: dict[str, Any] | None = None,
     *, org_id: int | None = None, exclude: tuple[str, ...] = SECRET_FIELDS,
 ) -> None:
     """Publish ``<action>:<resource>`` for ``obj`` (already flushed, so it has its id).
     Columns named in ``exclude`` (secrets, even encrypted ones) stay out of the event."""
-    ctx.session.flush()
+    caller.session.flush()
     after = None if action == "delete" else snapshot(obj, exclude)
     if action == "delete" and before is None:
         before = snapshot(obj, exclude)
     event = make_event(
         action, resource, getattr(obj, "id", None), before=before, after=after,
-        actor_id=ctx.user.id if ctx.user is not None else None,
-        org_id=org_id if org_id is not None else _org_of(ctx, obj),
-        request_id=ctx.request_id,
+        actor_id=caller.user.id if caller.user is not None else None,
+        org_id=org_id if org_id is not None else _org_of(caller, obj),
+        request_id=caller.request_id,
     )
-    ctx.state.bus.publish(ctx.session, event)
+    caller.state.bus.publish(caller.session, event)
 
 
-def created(ctx: Ctx, resource: str, obj: Any, **kw: Any) -> None:
-    publish(ctx, "create", resource, obj, **kw)
+def created(caller: Caller, resource: str, obj: Any, **kw: Any) -> None:
+    publish(caller, "create", resource, obj, **kw)
 
 
-def updated(ctx: Ctx, resource: str, obj: Any, before: dict[str, Any], **kw: Any) -> None:
-    publish(ctx, "update", resource, obj, before, **kw)
+def updated(caller: Caller, resource: str, obj: Any, before: dict[str, Any], **kw: Any) -> None:
+    publish(caller, "update", resource, obj, before, **kw)
 
 
-def deleted(ctx: Ctx, resource: str, obj: Any, **kw: Any) -> None:
+def deleted(caller: Caller, resource: str, obj: Any, **kw: Any) -> None:
     """Call *before* deleting ``obj``: the event carries its last state."""
-    publish(ctx, "delete", resource, obj, None, **kw)
+    publish(caller, "delete", resource, obj, None, **kw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cvatcore.core.errors import ApiError, NotFound, PermissionDenied, ValidationFailed
@@ -13,7 +14,7 @@ from cvatcore.core.services.cloud_types import parse_attributes
 from cvatcore.hooks import StorageStatus
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 MAX_PAGE_SIZE = 1000
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".jfif"}
@@ -71,8 +72,9 @@ def _call(func: Any, *args: Any) -> Any:
         raise StorageUnreachable() from None
 
 
-def content(ctx: Ctx, storage: CloudStorage) -> dict[str, Any]:
-    q = ctx.query
+def content(caller: Caller, storage: CloudStorage, q: Mapping[str, str]) -> dict[str, Any]:
+    """One page of the bucket's listing for ``content-v2``; ``q`` holds CVAT's ``prefix``,
+    ``next_token``, ``page_size`` and ``manifest_path``."""
     try:
         page_size = min(int(q.get("page_size", 100)), MAX_PAGE_SIZE)
     except ValueError:
@@ -83,7 +85,7 @@ def content(ctx: Ctx, storage: CloudStorage) -> dict[str, Any]:
     prefix = effective_prefix(default, q.get("prefix", ""))
     if prefix is None:
         return {"content": [], "next": None}
-    provider = _whole_bucket(ctx, storage)
+    provider = _whole_bucket(caller, storage)
     if q.get("manifest_path"):
         return _manifest_page(provider, q["manifest_path"], prefix, q.get("next_token"),
                               page_size)
@@ -137,27 +139,27 @@ def _manifest_page(provider: Any, manifest_path: str, prefix: str, token: str | 
             "next": nxt}
 
 
-def _whole_bucket(ctx: Ctx, storage: CloudStorage) -> Any:
+def _whole_bucket(caller: Caller, storage: CloudStorage) -> Any:
     """A provider for the whole bucket: listings apply the storage's default prefix as CVAT
     does (``effective_prefix``), so they must not be rooted at it as well."""
     from cvatcore.core.media.cloud_source import open_bucket
 
-    return open_bucket(ctx.state, storage).provider
+    return open_bucket(caller.state, storage).provider
 
 
-def status(ctx: Ctx, storage: CloudStorage) -> str:
+def status(caller: Caller, storage: CloudStorage) -> str:
     try:
-        return provider_of(ctx, storage).status()
+        return provider_of(caller, storage).status()
     except ApiError:
         return StorageStatus.NOT_FOUND
 
 
-def preview(ctx: Ctx, storage: CloudStorage) -> bytes | None:
+def preview(caller: Caller, storage: CloudStorage) -> bytes | None:
     """A JPEG thumbnail of the first image (from the first manifest, else the listing)."""
     from PIL import Image
 
-    provider = _whole_bucket(ctx, storage)
-    manifests = manifests_of(ctx, [storage.id])[storage.id]
+    provider = _whole_bucket(caller, storage)
+    manifests = manifests_of(caller, [storage.id])[storage.id]
     candidates: list[str] = []
     if manifests:
         candidates = _manifest_keys(provider, manifests[0])[:5]

@@ -35,7 +35,7 @@ from cvatcore.hooks import StorageStatus
 from cvatcore.hooks.cloud import CloudStorageSpec
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 RESOURCE_CHARS = {
     "AWS_S3_BUCKET": r"[a-z0-9.\-]", "AZURE_CONTAINER": r"[a-z0-9\-]",
@@ -47,8 +47,8 @@ def _owner_sql(subj: Any) -> ColumnElement[bool]:
     return CloudStorage.owner_id == subj.user_id
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
-    subj, oc = subject(ctx), org_context(ctx)
+def list_query(caller: Caller) -> Select[Any]:
+    subj, oc = subject(caller), org_context(caller)
     stmt = select(CloudStorage)
     stmt = narrow_to_context(stmt, CloudStorage.organization_id, oc)
     if oc.kind == "none":
@@ -58,11 +58,11 @@ def list_query(ctx: Ctx) -> Select[Any]:
     return stmt.where(visible)
 
 
-def get(ctx: Ctx, storage_id: int, scope: str = "view") -> CloudStorage:
-    storage = ctx.session.get(CloudStorage, storage_id)
+def get(caller: Caller, storage_id: int, scope: str = "view") -> CloudStorage:
+    storage = caller.session.get(CloudStorage, storage_id)
     if storage is None:
         raise NotFound("Cloud storage not found.")
-    subj = subject(ctx, storage.organization_id)
+    subj = subject(caller, storage.organization_id)
     rels = {"owner"} if storage.owner_id == subj.user_id else set()
     in_org = storage.organization_id is not None
     if in_org and subj.org_role is None and not subj.is_admin:
@@ -72,10 +72,10 @@ def get(ctx: Ctx, storage_id: int, scope: str = "view") -> CloudStorage:
     return storage
 
 
-def manifests_of(ctx: Ctx, storage_ids: list[int]) -> dict[int, list[str]]:
+def manifests_of(caller: Caller, storage_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {i: [] for i in storage_ids}
     if storage_ids:
-        rows = ctx.session.execute(
+        rows = caller.session.execute(
             select(CloudStorageManifest.cloud_storage_id, CloudStorageManifest.filename)
             .where(CloudStorageManifest.cloud_storage_id.in_(storage_ids))
             .order_by(CloudStorageManifest.id)
@@ -85,7 +85,7 @@ def manifests_of(ctx: Ctx, storage_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def _validate(ctx: Ctx, data: dict[str, Any], current: CloudStorage | None) -> dict[str, Any]:
+def _validate(caller: Caller, data: dict[str, Any], current: CloudStorage | None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     creating = current is None
     provider_type = data.get("provider_type") if creating else current.provider_type
@@ -110,7 +110,7 @@ def _validate(ctx: Ctx, data: dict[str, Any], current: CloudStorage | None) -> d
     if manifests is not None and (not isinstance(manifests, list) or not all(
             isinstance(m, str) and m.endswith(".jsonl") and ".." not in m for m in manifests)):
         errors["manifests"] = ["Expected a list of .jsonl file names in the storage."]
-    if data.get("use_default_credentials") and not ctx.state.settings.storage.\
+    if data.get("use_default_credentials") and not caller.state.settings.storage.\
             allow_keyless_cloud_credentials:
         errors["use_default_credentials"] = [
             "This server does not allow cloud storages that use its own cloud identity."]
@@ -123,13 +123,13 @@ def _validate(ctx: Ctx, data: dict[str, Any], current: CloudStorage | None) -> d
     return clean
 
 
-def _credentials(ctx: Ctx, data: dict[str, Any], ctype: str,
+def _credentials(caller: Caller, data: dict[str, Any], ctype: str,
                  current: CloudStorage | None) -> dict[str, str]:
     """The credential fields of ``ctype``: new values, else the stored ones (a PATCH merges,
     as CVAT's ``mapping_with_new_values``); fields of other types are dropped."""
     old: dict[str, str] = {}
     if current is not None and current.credentials:
-        old = ctx.state.secrets.decrypt(current.credentials)
+        old = caller.state.secrets.decrypt(current.credentials)
     fields = CREDENTIAL_FIELDS[ctype]
     merged = {f: data[f] if f in data else old.get(f, "") for f in fields}
     creds = {k: v for k, v in merged.items() if v}
@@ -137,8 +137,8 @@ def _credentials(ctx: Ctx, data: dict[str, Any], ctype: str,
     return creds
 
 
-def _check_access(ctx: Ctx, spec: CloudStorageSpec, manifests: list[str]) -> None:
-    provider = build_provider(ctx.state, spec)
+def _check_access(caller: Caller, spec: CloudStorageSpec, manifests: list[str]) -> None:
+    provider = build_provider(caller.state, spec)
     status = provider.status()
     if status == StorageStatus.FORBIDDEN:
         raise ValidationFailed.field(
@@ -159,8 +159,8 @@ def _check_access(ctx: Ctx, spec: CloudStorageSpec, manifests: list[str]) -> Non
             ) from None
 
 
-def spec_of(ctx: Ctx, storage: CloudStorage) -> CloudStorageSpec:
-    return stored_spec(ctx.state, storage)
+def spec_of(caller: Caller, storage: CloudStorage) -> CloudStorageSpec:
+    return stored_spec(caller.state, storage)
 
 
 def stored_spec(state: Any, storage: CloudStorage) -> CloudStorageSpec:
@@ -171,60 +171,60 @@ def stored_spec(state: Any, storage: CloudStorage) -> CloudStorageSpec:
                             storage.keyless)
 
 
-def provider_of(ctx: Ctx, storage: CloudStorage) -> Any:
-    return build_provider(ctx.state, spec_of(ctx, storage))
+def provider_of(caller: Caller, storage: CloudStorage) -> Any:
+    return build_provider(caller.state, spec_of(caller, storage))
 
 
-def create(ctx: Ctx, data: dict[str, Any]) -> CloudStorage:
-    user = ctx.require_user()
-    oc = org_context(ctx)
-    if not engine.allows("cloudstorage", "create", subject(ctx), set(),
+def create(caller: Caller, data: dict[str, Any]) -> CloudStorage:
+    user = caller.require_user()
+    oc = org_context(caller)
+    if not engine.allows("cloudstorage", "create", subject(caller), set(),
                          oc.kind == "organization"):
         raise PermissionDenied()
-    clean = _validate(ctx, data, None)
-    creds = _credentials(ctx, data, clean["credentials_type"], None)
+    clean = _validate(caller, data, None)
+    creds = _credentials(caller, data, clean["credentials_type"], None)
     keyless = bool(data.get("use_default_credentials"))
     spec = CloudStorageSpec(clean["provider_type"], clean["resource"],
                             clean["credentials_type"], creds, clean["attributes"], keyless)
     manifests = clean["manifests"] or []
-    _check_access(ctx, spec, manifests)
+    _check_access(caller, spec, manifests)
     storage = CloudStorage(
         provider_type=spec.provider_type, resource=spec.resource,
         display_name=clean["display_name"], owner_id=user.id, organization_id=oc.org_id,
         credentials_type=spec.credentials_type,
-        credentials=ctx.state.secrets.encrypt(creds) if creds else None, keyless=keyless,
+        credentials=caller.state.secrets.encrypt(creds) if creds else None, keyless=keyless,
         specific_attributes=clean.get("specific_attributes", ""),
         description=clean.get("description", ""),
     )
-    ctx.session.add(storage)
-    ctx.session.flush()
-    _set_manifests(ctx, storage, manifests)
-    changes.created(ctx, "cloudstorage", storage)
+    caller.session.add(storage)
+    caller.session.flush()
+    _set_manifests(caller, storage, manifests)
+    changes.created(caller, "cloudstorage", storage)
     return storage
 
 
-def update(ctx: Ctx, storage_id: int, data: dict[str, Any]) -> CloudStorage:
-    storage = get(ctx, storage_id, "update")
+def update(caller: Caller, storage_id: int, data: dict[str, Any]) -> CloudStorage:
+    storage = get(caller, storage_id, "update")
     before = _snap(storage)
-    clean = _validate(ctx, data, storage)
-    creds = _credentials(ctx, data, clean["credentials_type"], storage)
+    clean = _validate(caller, data, storage)
+    creds = _credentials(caller, data, clean["credentials_type"], storage)
     manifests = clean["manifests"]
-    current = manifests_of(ctx, [storage.id])[storage.id]
+    current = manifests_of(caller, [storage.id])[storage.id]
     new_manifests = [m for m in (manifests or []) if m not in current]
     spec = CloudStorageSpec(storage.provider_type, clean.get("resource", storage.resource),
                             clean["credentials_type"], creds, clean["attributes"],
                             storage.keyless)
-    _check_access(ctx, spec, new_manifests)
+    _check_access(caller, spec, new_manifests)
     for name in ("resource", "display_name", "description", "specific_attributes"):
         if name in clean:
             setattr(storage, name, clean[name])
     storage.credentials_type = spec.credentials_type
-    storage.credentials = ctx.state.secrets.encrypt(creds) if creds else None
+    storage.credentials = caller.state.secrets.encrypt(creds) if creds else None
     storage.updated_date = utcnow()
     if manifests is not None:
-        _set_manifests(ctx, storage, manifests)
-    ctx.session.flush()
-    changes.updated(ctx, "cloudstorage", storage, before)
+        _set_manifests(caller, storage, manifests)
+    caller.session.flush()
+    changes.updated(caller, "cloudstorage", storage, before)
     return storage
 
 
@@ -232,16 +232,16 @@ def _snap(storage: CloudStorage) -> dict[str, Any]:
     return snapshot(storage, exclude=changes.SECRET_FIELDS)
 
 
-def _set_manifests(ctx: Ctx, storage: CloudStorage, names: list[str]) -> None:
-    ctx.session.execute(delete(CloudStorageManifest).where(
+def _set_manifests(caller: Caller, storage: CloudStorage, names: list[str]) -> None:
+    caller.session.execute(delete(CloudStorageManifest).where(
         CloudStorageManifest.cloud_storage_id == storage.id))
     for name in dict.fromkeys(names):
-        ctx.session.add(CloudStorageManifest(cloud_storage_id=storage.id, filename=name))
-    ctx.session.flush()
+        caller.session.add(CloudStorageManifest(cloud_storage_id=storage.id, filename=name))
+    caller.session.flush()
 
 
-def delete_storage(ctx: Ctx, storage_id: int) -> None:
-    storage = get(ctx, storage_id, "delete")
-    changes.deleted(ctx, "cloudstorage", storage)
-    ctx.session.delete(storage)
-    ctx.session.flush()
+def delete_storage(caller: Caller, storage_id: int) -> None:
+    storage = get(caller, storage_id, "delete")
+    changes.deleted(caller, "cloudstorage", storage)
+    caller.session.delete(storage)
+    caller.session.flush()

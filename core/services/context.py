@@ -1,8 +1,9 @@
-"""The organization context of a request and the IAM subject it implies.
+"""The organization context of a caller and the IAM subject it implies.
 
-As CVAT: ``X-Organization: <slug>`` or ``?org=<slug>`` or ``?org_id=<id>``. An empty value
-means the personal sandbox; none at all means "no context" (lists show everything visible).
-An unknown organization is a 404, one the user is not a member of a 403 (admins excepted).
+The caller carries what the actor chose (for a request, the API layer reads CVAT's
+``X-Organization: <slug>``, ``?org=<slug>`` or ``?org_id=<id>``): the personal sandbox, an
+organization by slug or id, or no context at all (lists show everything visible). An unknown
+organization is a 404, one the user is not a member of a 403 (admins excepted).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 
-from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
+from cvatcore.core.errors import NotFound, PermissionDenied
 from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import Membership, Organization
 from cvatcore.core.services.accounts import privilege
+from cvatcore.core.services.caller import NO_CONTEXT, SANDBOX
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 
 @dataclass(frozen=True)
@@ -32,35 +34,32 @@ class OrgContext:
         return self.org.id if self.org is not None else None
 
 
-def org_context(ctx: Ctx) -> OrgContext:
-    cached = getattr(ctx, "_org_context", None)
+def org_context(caller: Caller) -> OrgContext:
+    """The caller's organization context, resolved and checked once per caller."""
+    cached = caller.cache.get("org_context")
     if cached is None:
-        cached = _resolve(ctx)
-        ctx._org_context = cached  # type: ignore[attr-defined]
+        cached = caller.cache["org_context"] = _resolve(caller)
     return cached
 
 
-def _resolve(ctx: Ctx) -> OrgContext:
-    header = ctx.request.headers.get("x-organization")
-    slug = header if header is not None else ctx.query.get("org")
-    org_id = ctx.query.get("org_id")
-    if slug is None and org_id is None:
+def _resolve(caller: Caller) -> OrgContext:
+    chosen = caller.organization
+    if chosen is NO_CONTEXT:
         return OrgContext("none")
-    if not slug and not org_id:
+    if chosen == SANDBOX:
         return OrgContext("sandbox")
     stmt = select(Organization)
-    if slug:
-        stmt = stmt.where(Organization.slug == slug)
+    if isinstance(chosen, int):
+        stmt = stmt.where(Organization.id == chosen)
     else:
-        try:
-            stmt = stmt.where(Organization.id == int(org_id or ""))
-        except ValueError:
-            raise ValidationFailed.field("org_id", "A valid integer is required.") from None
-    org = ctx.session.scalar(stmt)
+        stmt = stmt.where(Organization.slug == chosen)
+    org = caller.session.scalar(stmt)
     if org is None:
         raise NotFound("The organization does not exist.")
-    user = ctx.require_user()
-    membership = membership_of(ctx, org.id)
+    if caller.is_system and caller.user is None:  # no one to check membership of
+        return OrgContext("organization", org, None)
+    user = caller.require_user()
+    membership = membership_of(caller, org.id)
     if membership is None and privilege(user) != "admin":
         raise PermissionDenied("You are not a member of this organization.")
     return OrgContext("organization", org, membership)
@@ -76,9 +75,9 @@ def narrow_to_context(stmt: Select[Any], org_column: Any, oc: OrgContext) -> Sel
     return stmt
 
 
-def membership_of(ctx: Ctx, org_id: int) -> Membership | None:
-    user = ctx.require_user()
-    return ctx.session.scalar(
+def membership_of(caller: Caller, org_id: int) -> Membership | None:
+    user = caller.require_user()
+    return caller.session.scalar(
         select(Membership).where(
             Membership.organization_id == org_id,
             Membership.user_id == user.id,
@@ -87,14 +86,14 @@ def membership_of(ctx: Ctx, org_id: int) -> Membership | None:
     )
 
 
-def subject(ctx: Ctx, org_id: int | None = None) -> Subject:
+def subject(caller: Caller, org_id: int | None = None) -> Subject:
     """The IAM subject for the request, with the role held in ``org_id`` (or the context's)."""
-    user = ctx.require_user()
+    user = caller.require_user()
     if org_id is None:
-        oc = org_context(ctx)
+        oc = org_context(caller)
         org_id, membership = oc.org_id, oc.membership
     else:
-        oc = org_context(ctx)
-        membership = oc.membership if oc.org_id == org_id else membership_of(ctx, org_id)
+        oc = org_context(caller)
+        membership = oc.membership if oc.org_id == org_id else membership_of(caller, org_id)
     role = membership.role if membership is not None else None
     return Subject(user_id=user.id, privilege=privilege(user), org_id=org_id, org_role=role)

@@ -166,7 +166,7 @@ def authenticate_request(ctx: Ctx) -> None:
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "bearer":
-            found = find_access_token(ctx.session, value.strip())
+            found = find_access_token(ctx.caller.session, value.strip())
             if found is None:
                 raise AuthenticationFailed("Invalid token.")
             ctx.user, token = found
@@ -182,7 +182,7 @@ def authenticate_request(ctx: Ctx) -> None:
             return
         if scheme == "basic":
             username, password = _basic(value)
-            ctx.user = sign_in(ctx.session, ctx.state.auth_backends, username, password)
+            ctx.user = sign_in(ctx.caller.session, ctx.state.auth_backends, username, password)
             ctx.auth_method = "basic"
             return
     key = ctx.request.cookies.get(SESSION_COOKIE)

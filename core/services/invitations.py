@@ -19,7 +19,7 @@ from cvatcore.core.services.accounts import EMAIL_RE
 from cvatcore.core.services.context import org_context, subject
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 EXPIRY = timedelta(days=7)  # CVAT's INVITATION_EXPIRY_DAYS
 
@@ -36,13 +36,13 @@ RELATION_SQL: engine.RelationSQL = {
 }
 
 
-def _findable(ctx: Ctx) -> Select[Any]:
+def _findable(caller: Caller) -> Select[Any]:
     """Invitations the request can reach at all: the ``view`` rows read in the request's own
     context, as CVAT filters InvitationViewSet's queryset for every action. Staff see their
     organization's invitations only when they ask in that organization; anything else is 404.
     """
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     in_org = oc.kind == "organization"
     stmt = (
         select(Invitation, Membership)
@@ -54,17 +54,17 @@ def _findable(ctx: Ctx) -> Select[Any]:
     return stmt
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
-    stmt = _findable(ctx).with_only_columns(Invitation)
-    if org_context(ctx).kind == "sandbox":
+def list_query(caller: Caller) -> Select[Any]:
+    stmt = _findable(caller).with_only_columns(Invitation)
+    if org_context(caller).kind == "sandbox":
         # CVAT's sandbox filter keeps objects outside organizations; invitations never are.
         return stmt.where(false())
     return stmt
 
 
-def authorize(ctx: Ctx, invitation: Invitation, membership: Membership, scope: str) -> None:
+def authorize(caller: Caller, invitation: Invitation, membership: Membership, scope: str) -> None:
     """Check ``scope`` in the invitation's own organization, whatever the request's context."""
-    subj = subject(ctx, membership.organization_id)
+    subj = subject(caller, membership.organization_id)
     rels = set()
     if invitation.owner_id == subj.user_id:
         rels.add("owner")
@@ -74,11 +74,11 @@ def authorize(ctx: Ctx, invitation: Invitation, membership: Membership, scope: s
         raise PermissionDenied()
 
 
-def get(ctx: Ctx, key: str, scope: str = "view") -> tuple[Invitation, Membership]:
-    row = ctx.session.execute(_findable(ctx).where(Invitation.key == key)).first()
+def get(caller: Caller, key: str, scope: str = "view") -> tuple[Invitation, Membership]:
+    row = caller.session.execute(_findable(caller).where(Invitation.key == key)).first()
     if row is None:
         raise NotFound("Invitation not found.")
-    authorize(ctx, row[0], row[1], scope)
+    authorize(caller, row[0], row[1], scope)
     return row[0], row[1]
 
 
@@ -91,27 +91,28 @@ def _create_limits(role: Any) -> dict[str, bool]:
     }
 
 
-def create(ctx: Ctx, data: dict[str, Any]) -> Invitation:
+def create(caller: Caller, data: dict[str, Any]) -> Invitation:
     """Invite a registered user by email into the context organization.
 
     The permission is checked before the body is validated, as in CVAT: someone who may not
     invite gets 403 whatever they send.
     """
-    owner = ctx.require_user()
-    oc = org_context(ctx)
+    owner = caller.require_user()
+    oc = org_context(caller)
     in_org = oc.kind == "organization"
     role, email = data.get("role"), data.get("email")
-    if not engine.allows("invitation", "create", subject(ctx), set(), in_org, _create_limits(role)):
+    limits = _create_limits(role)
+    if not engine.allows("invitation", "create", subject(caller), set(), in_org, limits):
         raise PermissionDenied()
     if not in_org or oc.org is None:
         raise ValidationFailed(
             {"organization": ["Choose an organization (X-Organization header or ?org=)."]}
         )
     _check_new(role, email)
-    invitee = ctx.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    invitee = caller.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if invitee is None:
         raise ValidationFailed.field("email", "No user is registered with this email address.")
-    return _invite(ctx, owner, oc.org, invitee, role)
+    return _invite(caller, owner, oc.org, invitee, role)
 
 
 def _check_new(role: Any, email: Any) -> None:
@@ -124,8 +125,8 @@ def _check_new(role: Any, email: Any) -> None:
         raise ValidationFailed(errors)
 
 
-def _invite(ctx: Ctx, owner: User, org: Organization, invitee: User, role: str) -> Invitation:
-    existing = ctx.session.scalar(
+def _invite(caller: Caller, owner: User, org: Organization, invitee: User, role: str) -> Invitation:
+    existing = caller.session.scalar(
         select(Membership).where(
             Membership.user_id == invitee.id, Membership.organization_id == org.id
         )
@@ -135,18 +136,18 @@ def _invite(ctx: Ctx, owner: User, org: Organization, invitee: User, role: str) 
             "email", "The user is already a member of, or invited to, this organization."
         )
     membership = Membership(user_id=invitee.id, organization_id=org.id, role=role)
-    ctx.session.add(membership)
-    ctx.session.flush()
+    caller.session.add(membership)
+    caller.session.flush()
     invitation = Invitation(
         key=secrets.token_urlsafe(48)[:64], owner_id=owner.id, membership_id=membership.id
     )
-    ctx.session.add(invitation)
-    changes.created(ctx, "invitation", invitation, org_id=org.id)
+    caller.session.add(invitation)
+    changes.created(caller, "invitation", invitation, org_id=org.id)
     return invitation
 
 
-def accept(ctx: Ctx, key: str) -> Organization:
-    invitation, membership = get(ctx, key, "accept")
+def accept(caller: Caller, key: str) -> Organization:
+    invitation, membership = get(caller, key, "accept")
     if membership.is_active:
         raise ValidationFailed({"detail": "The invitation has already been accepted."})
     if is_expired(invitation):
@@ -154,34 +155,34 @@ def accept(ctx: Ctx, key: str) -> Organization:
     before = snapshot(membership)
     membership.is_active = True
     membership.joined_date = utcnow()
-    changes.updated(ctx, "membership", membership, before, org_id=membership.organization_id)
-    org = ctx.session.get(Organization, membership.organization_id)
+    changes.updated(caller, "membership", membership, before, org_id=membership.organization_id)
+    org = caller.session.get(Organization, membership.organization_id)
     assert org is not None
     return org
 
 
-def decline(ctx: Ctx, key: str) -> None:
-    invitation, membership = get(ctx, key, "decline")
+def decline(caller: Caller, key: str) -> None:
+    invitation, membership = get(caller, key, "decline")
     if membership.is_active:
         raise ValidationFailed({"detail": "The invitation has already been accepted."})
-    changes.deleted(ctx, "invitation", invitation, org_id=membership.organization_id)
-    ctx.session.delete(membership)
-    ctx.session.flush()
+    changes.deleted(caller, "invitation", invitation, org_id=membership.organization_id)
+    caller.session.delete(membership)
+    caller.session.flush()
 
 
-def resend(ctx: Ctx, key: str) -> None:
-    invitation, membership = get(ctx, key, "resend")
+def resend(caller: Caller, key: str) -> None:
+    invitation, membership = get(caller, key, "resend")
     if membership.is_active:
         raise ValidationFailed({"detail": "The invitation has already been accepted."})
     invitation.sent_date = utcnow()
-    ctx.session.flush()
+    caller.session.flush()
 
 
-def delete(ctx: Ctx, key: str) -> None:
-    invitation, membership = get(ctx, key, "delete")
-    changes.deleted(ctx, "invitation", invitation, org_id=membership.organization_id)
+def delete(caller: Caller, key: str) -> None:
+    invitation, membership = get(caller, key, "delete")
+    changes.deleted(caller, "invitation", invitation, org_id=membership.organization_id)
     if membership.is_active:
-        ctx.session.delete(invitation)  # the member stays; only the invitation goes
+        caller.session.delete(invitation)  # the member stays; only the invitation goes
     else:
-        ctx.session.delete(membership)
-    ctx.session.flush()
+        caller.session.delete(membership)
+    caller.session.flush()

@@ -27,7 +27,7 @@ from cvatcore.core.services.context import narrow_to_context, org_context, subje
 from cvatcore.core.services.projects import MAX_ID, check_user, find
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 
 RELATION_SQL: engine.RelationSQL = {
@@ -63,10 +63,10 @@ class Where:
         return self.task.organization_id is not None
 
 
-def where(ctx: Ctx, job: Job) -> Where:
-    task = ctx.session.get(Task, job.task_id)
+def where(caller: Caller, job: Job) -> Where:
+    task = caller.session.get(Task, job.task_id)
     assert task is not None  # a job goes with its task
-    project = ctx.session.get(Project, task.project_id) if task.project_id is not None else None
+    project = caller.session.get(Project, task.project_id) if task.project_id is not None else None
     return Where(job, task, project)
 
 
@@ -79,18 +79,18 @@ def issue_relations(user_id: int, issue: Issue, place: Where) -> set[str]:
     return rels
 
 
-def allowed(ctx: Ctx, issue: Issue, scope: str, place: Where | None = None) -> bool:
-    place = place or where(ctx, find(ctx.session, Job, issue.job_id, "Job"))
-    subj = subject(ctx, place.task.organization_id)
+def allowed(caller: Caller, issue: Issue, scope: str, place: Where | None = None) -> bool:
+    place = place or where(caller, find(caller.session, Job, issue.job_id, "Job"))
+    subj = subject(caller, place.task.organization_id)
     return engine.allows("issue", scope, subj, issue_relations(subj.user_id, issue, place),
                          place.in_org)
 
 
-def get(ctx: Ctx, issue_id: int, scope: str = "view") -> Issue:
+def get(caller: Caller, issue_id: int, scope: str = "view") -> Issue:
     """The issue if the user may do ``scope`` on it: 404 when there is none, 403 otherwise
     (CVAT filters only the list)."""
-    issue = find(ctx.session, Issue, issue_id, "Issue")
-    if not allowed(ctx, issue, scope):
+    issue = find(caller.session, Issue, issue_id, "Issue")
+    if not allowed(caller, issue, scope):
         raise PermissionDenied()
     return issue
 
@@ -101,18 +101,18 @@ def joined(stmt: Select[Any], job_column: Any) -> Select[Any]:
             .outerjoin(Project, Project.id == Task.project_id))
 
 
-def in_context(ctx: Ctx, stmt: Select[Any], resource: str, relation_sql: engine.RelationSQL
+def in_context(caller: Caller, stmt: Select[Any], resource: str, relation_sql: engine.RelationSQL
                ) -> Select[Any]:
     """The list rows of ``resource`` the user may view in the request's context."""
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     stmt = stmt.where(engine.visible(resource, subj, relation_sql, oc.kind == "organization"))
     stmt = narrow_to_context(stmt, Task.organization_id, oc)
     return stmt
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
-    return in_context(ctx, joined(select(Issue), Issue.job_id), "issue", RELATION_SQL)
+def list_query(caller: Caller) -> Select[Any]:
+    return in_context(caller, joined(select(Issue), Issue.job_id), "issue", RELATION_SQL)
 
 
 def fields(data: dict[str, Any], allowed_fields: set[str], write_once: set[str]) -> None:
@@ -146,19 +146,19 @@ def message_text(value: Any) -> str:
     return value
 
 
-def _target_job(ctx: Ctx, value: Any, name: str = "job") -> Job:
+def _target_job(caller: Caller, value: Any, name: str = "job") -> Job:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise ValidationFailed.field(name, "A valid integer is required.")
-    job = ctx.session.get(Job, value)
+    job = caller.session.get(Job, value)
     if job is None:
         raise ValidationFailed.field(name, f'Invalid pk "{value}" - object does not exist.')
     return job
 
 
-def _check_frame(ctx: Ctx, job: Job, value: Any) -> int:
+def _check_frame(caller: Caller, job: Job, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
         raise ValidationFailed.field("frame", "A valid integer is required.")
-    segment = ctx.session.get(Segment, job.segment_id)
+    segment = caller.session.get(Segment, job.segment_id)
     inside = segment is not None and (
         value in (segment.frames or []) if segment.type == "specific_frames"
         else segment.start_frame <= value <= segment.stop_frame)
@@ -167,59 +167,59 @@ def _check_frame(ctx: Ctx, job: Job, value: Any) -> int:
     return value
 
 
-def create(ctx: Ctx, data: dict[str, Any]) -> Issue:
+def create(caller: Caller, data: dict[str, Any]) -> Issue:
     """A new issue and its first comment (``message``); one event for each."""
-    user = ctx.require_user()
+    user = caller.require_user()
     fields(data, CREATE_FIELDS, set())
     missing = [k for k in ("frame", "position", "job", "message") if k not in data]
     if missing:
         raise ValidationFailed({k: ["This field is required."] for k in missing})
-    job = _target_job(ctx, data["job"])
-    place = where(ctx, job)
-    subj = subject(ctx, place.task.organization_id)
+    job = _target_job(caller, data["job"])
+    place = where(caller, job)
+    subj = subject(caller, place.task.organization_id)
     if not engine.allows("issue", "create@job", subj, place.relations(user.id), place.in_org):
         raise PermissionDenied()
     issue = Issue(
-        job_id=job.id, frame=_check_frame(ctx, job, data["frame"]),
+        job_id=job.id, frame=_check_frame(caller, job, data["frame"]),
         position=_position(data["position"]), owner_id=user.id,
-        assignee_id=check_user(ctx, data.get("assignee"), "assignee"),
+        assignee_id=check_user(caller, data.get("assignee"), "assignee"),
         resolved=_bool(data.get("resolved", False), "resolved"),
     )
     message = message_text(data["message"])
-    ctx.session.add(issue)
-    ctx.session.flush()
+    caller.session.add(issue)
+    caller.session.flush()
     comment = Comment(issue_id=issue.id, owner_id=user.id, message=message)
-    ctx.session.add(comment)
-    ctx.session.flush()
-    changes.created(ctx, "issue", issue, org_id=place.task.organization_id)
-    changes.created(ctx, "comment", comment, org_id=place.task.organization_id)
+    caller.session.add(comment)
+    caller.session.flush()
+    changes.created(caller, "issue", issue, org_id=place.task.organization_id)
+    changes.created(caller, "comment", comment, org_id=place.task.organization_id)
     return issue
 
 
-def update(ctx: Ctx, issue_id: int, data: dict[str, Any]) -> Issue:
-    issue = get(ctx, issue_id, "update")
+def update(caller: Caller, issue_id: int, data: dict[str, Any]) -> Issue:
+    issue = get(caller, issue_id, "update")
     fields(data, UPDATE_FIELDS, {"frame", "job", "message"})
     before = snapshot(issue)
     if "position" in data:
         issue.position = _position(data["position"])
     if "assignee" in data:
-        issue.assignee_id = check_user(ctx, data["assignee"], "assignee")
+        issue.assignee_id = check_user(caller, data["assignee"], "assignee")
     if "resolved" in data:
         issue.resolved = _bool(data["resolved"], "resolved")
     issue.updated_date = utcnow()
-    ctx.session.flush()
-    changes.updated(ctx, "issue", issue, before, org_id=org_of(ctx, issue.job_id))
+    caller.session.flush()
+    changes.updated(caller, "issue", issue, before, org_id=org_of(caller, issue.job_id))
     return issue
 
 
-def delete(ctx: Ctx, issue_id: int) -> None:
+def delete(caller: Caller, issue_id: int) -> None:
     """Removes the issue and its comments (one event, for the issue)."""
-    issue = get(ctx, issue_id, "delete")
-    changes.deleted(ctx, "issue", issue, org_id=org_of(ctx, issue.job_id))
-    ctx.session.delete(issue)
-    ctx.session.flush()
+    issue = get(caller, issue_id, "delete")
+    changes.deleted(caller, "issue", issue, org_id=org_of(caller, issue.job_id))
+    caller.session.delete(issue)
+    caller.session.flush()
 
 
-def org_of(ctx: Ctx, job_id: int) -> int | None:
-    return ctx.session.scalar(select(Task.organization_id).join(Job, Job.task_id == Task.id)
+def org_of(caller: Caller, job_id: int) -> int | None:
+    return caller.session.scalar(select(Task.organization_id).join(Job, Job.task_id == Task.id)
                               .where(Job.id == job_id))

@@ -22,7 +22,7 @@ from cvatcore.core.services.context import narrow_to_context, org_context, subje
 from cvatcore.core.services.projects import check_user, find
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
@@ -50,31 +50,31 @@ def relations(user_id: int, job: Job, task: Task, project: Project | None) -> se
     return rels
 
 
-def parents(ctx: Ctx, job: Job) -> tuple[Task, Project | None]:
+def parents(caller: Caller, job: Job) -> tuple[Task, Project | None]:
     """The job's task and project (held by the caller: the session only keeps weak
     references, so an object nobody holds is read again)."""
-    task = ctx.session.get(Task, job.task_id)
+    task = caller.session.get(Task, job.task_id)
     assert task is not None  # a job goes with its task
-    project = ctx.session.get(Project, task.project_id) if task.project_id else None
+    project = caller.session.get(Project, task.project_id) if task.project_id else None
     return task, project
 
 
-def allowed(ctx: Ctx, job: Job, scope: str, task: Task | None = None,
+def allowed(caller: Caller, job: Job, scope: str, task: Task | None = None,
             project: Project | None = None) -> bool:
     """Whether the user may do ``scope`` on ``job``, judged in its task's organization."""
     if task is None:
-        task, project = parents(ctx, job)
-    subj = projects.subject_in(ctx, task.organization_id)
+        task, project = parents(caller, job)
+    subj = projects.subject_in(caller, task.organization_id)
     rels = relations(subj.user_id, job, task, project)
     # CVAT's "strict privilege" rows: a job assignee who is exactly a worker and no member.
     limits = {"lone_worker": subj.privilege == "worker" and subj.org_role is None}
     return engine.allows("job", scope, subj, rels, task.organization_id is not None, limits)
 
 
-def get(ctx: Ctx, job_id: int, scope: str = "view") -> Job:
+def get(caller: Caller, job_id: int, scope: str = "view") -> Job:
     """The job if the user may do ``scope`` on it: 404 when there is none, 403 otherwise."""
-    job = find(ctx.session, Job, job_id, "Job")
-    if not allowed(ctx, job, scope):
+    job = find(caller.session, Job, job_id, "Job")
+    if not allowed(caller, job, scope):
         raise PermissionDenied()
     return job
 
@@ -90,12 +90,12 @@ def joined(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller) -> Select[Any]:
     """Visible jobs in the request's context, joined with their task and project. A Core
     statement of job ids (callers choose the columns): the page of a list is read as plain
     rows, and counting it needs no ORM entity."""
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     stmt = joined(select(Job.id)).where(visible_filter(subj, oc.kind == "organization"))
     stmt = narrow_to_context(stmt, Task.organization_id, oc)
     return stmt
@@ -113,7 +113,7 @@ def _scopes(job: Job, data: dict[str, Any]) -> list[str]:
     return scopes
 
 
-def _clean(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+def _clean(caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     for name, choices in (("stage", STAGES), ("state", STATES)):
         if name in data and data[name] not in choices:
@@ -123,20 +123,20 @@ def _clean(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(errors)
     clean = {k: data[k] for k in ("stage", "state") if k in data}
     if "assignee" in data:
-        clean["assignee_id"] = check_user(ctx, data["assignee"], "assignee")
+        clean["assignee_id"] = check_user(caller, data["assignee"], "assignee")
     return clean
 
 
-def update(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Job:
+def update(caller: Caller, job_id: int, data: dict[str, Any]) -> Job:
     """Change stage, state or assignee; the status follows the stage as in CVAT's
     ``JobWriteSerializer`` (annotation -> annotation, acceptance + completed -> completed,
     anything else -> validation), and a new stage without a state resets the state to new."""
-    job = find(ctx.session, Job, job_id, "Job")
-    task, project = parents(ctx, job)
+    job = find(caller.session, Job, job_id, "Job")
+    task, project = parents(caller, job)
     for scope in ["view", *_scopes(job, data)]:
-        if not allowed(ctx, job, scope, task, project):
+        if not allowed(caller, job, scope, task, project):
             raise PermissionDenied()
-    clean = _clean(ctx, data)
+    clean = _clean(caller, data)
     before = snapshot(job)
     stage, state = clean.get("stage"), clean.get("state")
     if stage is not None:
@@ -153,15 +153,15 @@ def update(ctx: Ctx, job_id: int, data: dict[str, Any]) -> Job:
     for key, value in clean.items():
         setattr(job, key, value)
     job.updated_date = utcnow()
-    ctx.session.flush()
-    changes.updated(ctx, "job", job, before, org_id=task.organization_id)
-    refresh_task_status(ctx, task)
+    caller.session.flush()
+    changes.updated(caller, "job", job, before, org_id=task.organization_id)
+    refresh_task_status(caller, task)
     return job
 
 
-def refresh_task_status(ctx: Ctx, task: Task) -> None:
+def refresh_task_status(caller: Caller, task: Task) -> None:
     """A task's status is its least advanced job's (CVAT's post-save signal on jobs)."""
-    statuses = set(ctx.session.scalars(
+    statuses = set(caller.session.scalars(
         select(Job.status).where(Job.task_id == task.id, Job.type == "annotation").distinct()
     ))
     status = next((s for s in ("annotation", "validation") if s in statuses), "completed")
@@ -169,25 +169,25 @@ def refresh_task_status(ctx: Ctx, task: Task) -> None:
         before = snapshot(task)
         task.status = status
         task.updated_date = utcnow()
-        ctx.session.flush()
-        changes.updated(ctx, "task", task, before)
+        caller.session.flush()
+        changes.updated(caller, "task", task, before)
 
 
-def delete(ctx: Ctx, job_id: int) -> None:
+def delete(caller: Caller, job_id: int) -> None:
     """Only ground-truth jobs can be deleted (CVAT answers 400 for the others)."""
-    job = find(ctx.session, Job, job_id, "Job")
-    task, project = parents(ctx, job)
-    if not allowed(ctx, job, "view", task, project):
+    job = find(caller.session, Job, job_id, "Job")
+    task, project = parents(caller, job)
+    if not allowed(caller, job, "view", task, project):
         raise PermissionDenied()
     if job.type != "ground_truth":
         raise ValidationFailed({"detail": "Only ground truth jobs can be removed."})
-    if not allowed(ctx, job, "delete", task, project):
+    if not allowed(caller, job, "delete", task, project):
         raise PermissionDenied()
-    changes.deleted(ctx, "job", job, org_id=task.organization_id)
+    changes.deleted(caller, "job", job, org_id=task.organization_id)
     from cvatcore.core.models import Segment
 
-    segment = ctx.session.get(Segment, job.segment_id)
-    ctx.session.delete(job)
+    segment = caller.session.get(Segment, job.segment_id)
+    caller.session.delete(job)
     if segment is not None:
-        ctx.session.delete(segment)
-    ctx.session.flush()
+        caller.session.delete(segment)
+    caller.session.flush()

@@ -17,7 +17,7 @@ from cvatcore.core.services import changes
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 
 def _renames(raw: Any) -> dict[int, str]:
@@ -104,9 +104,9 @@ def _rewrite(session: Session, task: Task, mapping: dict[int, int],
         session.execute(update(TrackedShape), changed)
 
 
-def move_task_labels(ctx: Ctx, task: Task, old: Project | None, new: Project,
+def move_task_labels(caller: Caller, task: Task, old: Project | None, new: Project,
                      renames_raw: Any) -> None:
-    session = ctx.session
+    session = caller.session
     if old is not None:
         old_labels = _labels(session, Label.project_id, old.id)
     else:
@@ -119,6 +119,6 @@ def move_task_labels(ctx: Ctx, task: Task, old: Project | None, new: Project,
     if old is None:
         for label in old_labels:
             if label.parent_id is None:
-                changes.deleted(ctx, "label", label, org_id=task.organization_id)
+                changes.deleted(caller, "label", label, org_id=task.organization_id)
                 session.delete(label)
         session.flush()

@@ -24,7 +24,7 @@ from cvatcore.core.services.label_specs import (
 )
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 # Distinct, readable colours handed out in order to labels created without one (CVAT picks
 # from a predefined list too, then from the name's hash).
@@ -48,9 +48,9 @@ def pick_color(name: str, used: set[str]) -> str:
 class LabelWriter:
     """Applies label lists to one owner (a project or a task without a project)."""
 
-    def __init__(self, ctx: Ctx, *, project: Project | None = None,
+    def __init__(self, caller: Caller, *, project: Project | None = None,
                  task: Task | None = None) -> None:
-        self.ctx, self.session = ctx, ctx.session
+        self.caller, self.session = caller, caller.session
         self.project, self.task = project, task
         owner = project if project is not None else task
         assert owner is not None
@@ -161,7 +161,7 @@ class LabelWriter:
     def _write(self, spec: LabelIn, parent: Label | None = None) -> None:
         if spec.deleted:
             label = self.labels[spec.id]  # type: ignore[index]
-            changes.deleted(self.ctx, "label", label, org_id=self.org_id)
+            changes.deleted(self.caller, "label", label, org_id=self.org_id)
             self.session.delete(label)
             self.session.flush()
             return
@@ -181,9 +181,9 @@ class LabelWriter:
             label.svg = _svg_with_ids(spec.svg, label, self.labels)
         self.session.flush()
         if before is None:
-            changes.created(self.ctx, "label", label, org_id=self.org_id)
+            changes.created(self.caller, "label", label, org_id=self.org_id)
         else:
-            changes.updated(self.ctx, "label", label, before, org_id=self.org_id)
+            changes.updated(self.caller, "label", label, before, org_id=self.org_id)
 
     def _new_label(self, spec: LabelIn, parent: Label | None) -> Label:
         used = {lb.color for lb in self.labels.values()}

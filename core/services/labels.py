@@ -8,6 +8,7 @@ publishes one event (``label``); attribute specs travel with their label.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
@@ -23,7 +24,7 @@ from cvatcore.core.services.label_writer import LabelWriter
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 LabelIndex = dict[int, tuple[Label, dict[int, AttributeSpec]]]
 
@@ -35,11 +36,11 @@ RELATION_SQL: engine.RelationSQL = {
 }
 
 
-def apply(ctx: Ctx, specs: Any, *, project: Project | None = None, task: Task | None = None,
+def apply(caller: Caller, specs: Any, *, project: Project | None = None, task: Task | None = None,
           creating: bool) -> None:
     """Create, change and delete labels of ``project`` or ``task`` as a client's list says
     (ids pick existing labels, ``deleted: true`` removes one); all or nothing."""
-    LabelWriter(ctx, project=project, task=task).apply(specs, creating)
+    LabelWriter(caller, project=project, task=task).apply(specs, creating)
 
 
 def task_labels(session: Session, task: Task) -> list[Label]:
@@ -62,27 +63,27 @@ def label_index(session: Session, task: Task) -> LabelIndex:
     return index
 
 
-def move_to_project(ctx: Ctx, task: Task, old: Project | None, new: Project,
+def move_to_project(caller: Caller, task: Task, old: Project | None, new: Project,
                     renames: Any) -> None:
     """Point the task's annotations at the target project's labels, matched by name
     (``renames``: ``[{"id": old label id, "name": new name}]``), as CVAT does on a move."""
     from cvatcore.core.services.label_moves import move_task_labels
 
-    move_task_labels(ctx, task, old, new, renames)
+    move_task_labels(caller, task, old, new, renames)
 
 
-def owner_of(ctx: Ctx, label: Label) -> Project | Task:
+def owner_of(caller: Caller, label: Label) -> Project | Task:
     """The project or task a label belongs to."""
     if label.project_id is not None:
-        return projects.find(ctx.session, Project, label.project_id, "Project")
-    return projects.find(ctx.session, Task, label.task_id, "Task")
+        return projects.find(caller.session, Project, label.project_id, "Project")
+    return projects.find(caller.session, Task, label.task_id, "Task")
 
 
-def allowed(ctx: Ctx, label: Label, scope: str, owner: Project | Task | None = None) -> bool:
+def allowed(caller: Caller, label: Label, scope: str, owner: Project | Task | None = None) -> bool:
     """A label is judged on its owner: viewing it is viewing the owner, changing or deleting
     it is the owner's ``update:desc`` (CVAT's ``LabelPermission``)."""
-    owner = owner or owner_of(ctx, label)
-    subj = projects.subject_in(ctx, owner.organization_id)
+    owner = owner or owner_of(caller, label)
+    subj = projects.subject_in(caller, owner.organization_id)
     rels = set()
     if owner.owner_id == subj.user_id:
         rels.add("owner")
@@ -91,9 +92,9 @@ def allowed(ctx: Ctx, label: Label, scope: str, owner: Project | Task | None = N
     return engine.allows("label", scope, subj, rels, owner.organization_id is not None)
 
 
-def get(ctx: Ctx, label_id: int, scope: str = "view") -> Label:
-    label = projects.find(ctx.session, Label, label_id, "Label")
-    if not allowed(ctx, label, scope):
+def get(caller: Caller, label_id: int, scope: str = "view") -> Label:
+    label = projects.find(caller.session, Label, label_id, "Label")
+    if not allowed(caller, label, scope):
         raise PermissionDenied()
     return label
 
@@ -108,19 +109,18 @@ def _owned_by(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller, q: Mapping[str, str]) -> Select[Any]:
     """Labels for ``/api/labels``: of one job, task or project (each needs the right to view
     it), or else every label the user may view in the request's context."""
-    q = ctx.query
     given = [k for k in ("job_id", "task_id", "project_id") if q.get(k)]
     if len(given) > 1:
         raise ValidationFailed({"detail": "job_id, task_id and project_id cannot be used "
                                 "together."})
     stmt = _owned_by(select(Label))
     if given:
-        return stmt.where(_parent_filter(ctx, given[0], q[given[0]]))
-    subj = subject(ctx)
-    oc = org_context(ctx)
+        return stmt.where(_parent_filter(caller, given[0], q[given[0]]))
+    subj = subject(caller)
+    oc = org_context(caller)
     stmt = stmt.where(visible_filter(subj, oc.kind == "organization"))
     org_column = _org_column()
     stmt = narrow_to_context(stmt, org_column, oc)
@@ -133,7 +133,7 @@ def _org_column() -> Any:
     return func.coalesce(Task.organization_id, Project.organization_id)
 
 
-def _parent_filter(ctx: Ctx, name: str, raw: str) -> ColumnElement[bool]:
+def _parent_filter(caller: Caller, name: str, raw: str) -> ColumnElement[bool]:
     from cvatcore.core.services import jobs, tasks
 
     try:
@@ -141,23 +141,23 @@ def _parent_filter(ctx: Ctx, name: str, raw: str) -> ColumnElement[bool]:
     except ValueError:
         raise ValidationFailed.field(name, "A valid integer is required.") from None
     if name == "project_id":
-        return Label.project_id == projects.get(ctx, parent_id).id
+        return Label.project_id == projects.get(caller, parent_id).id
     if name == "job_id":
-        job: Job = jobs.get(ctx, parent_id)
-        task = ctx.session.get(Task, job.task_id)
+        job: Job = jobs.get(caller, parent_id)
+        task = caller.session.get(Task, job.task_id)
     else:
-        task = tasks.get(ctx, parent_id)
+        task = tasks.get(caller, parent_id)
     assert task is not None
     if task.project_id is not None:
         return Label.project_id == task.project_id
     return Label.task_id == task.id
 
 
-def update(ctx: Ctx, label_id: int, data: dict[str, Any]) -> Label:
+def update(caller: Caller, label_id: int, data: dict[str, Any]) -> Label:
     """PATCH one top-level label (its name, color, type, attributes, sublabels)."""
-    label = get(ctx, label_id)
-    owner = owner_of(ctx, label)
-    if not allowed(ctx, label, "update", owner):
+    label = get(caller, label_id)
+    owner = owner_of(caller, label)
+    if not allowed(caller, label, "update", owner):
         raise PermissionDenied()
     if label.parent_id is not None:
         raise ValidationFailed({"detail": "Sublabels cannot be changed this way; send a PATCH "
@@ -166,27 +166,27 @@ def update(ctx: Ctx, label_id: int, data: dict[str, Any]) -> Label:
         raise ValidationFailed({"detail": "Expected a label object."})
     spec = {**data, "id": label.id}
     spec.pop("deleted", None)
-    writer = _writer(ctx, owner)
+    writer = _writer(caller, owner)
     writer.apply([spec], creating=False)
-    ctx.session.refresh(label)
+    caller.session.refresh(label)
     return label
 
 
-def _writer(ctx: Ctx, owner: Project | Task) -> LabelWriter:
+def _writer(caller: Caller, owner: Project | Task) -> LabelWriter:
     if isinstance(owner, Project):
-        return LabelWriter(ctx, project=owner)
-    return LabelWriter(ctx, task=owner)
+        return LabelWriter(caller, project=owner)
+    return LabelWriter(caller, task=owner)
 
 
-def delete(ctx: Ctx, label_id: int) -> None:
-    label = get(ctx, label_id)
-    owner = owner_of(ctx, label)
-    if not allowed(ctx, label, "delete", owner):
+def delete(caller: Caller, label_id: int) -> None:
+    label = get(caller, label_id)
+    owner = owner_of(caller, label)
+    if not allowed(caller, label, "delete", owner):
         raise PermissionDenied()
     if label.parent_id is not None:
         raise ValidationFailed({"detail": "Sublabels cannot be deleted this way; send a PATCH "
                                 "with the parent label's data instead."})
-    changes.deleted(ctx, "label", label, org_id=owner.organization_id)
-    ctx.session.delete(label)
-    ctx.session.flush()
+    changes.deleted(caller, "label", label, org_id=owner.organization_id)
+    caller.session.delete(label)
+    caller.session.flush()
 

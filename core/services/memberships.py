@@ -15,7 +15,7 @@ from cvatcore.core.services import changes
 from cvatcore.core.services.context import org_context, subject
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 STAFF = ("owner", "maintainer")
 # An owner is made when an organization is created, never by changing a role.
@@ -25,10 +25,10 @@ RELATION_SQL: engine.RelationSQL = {"self": lambda s: Membership.user_id == s.us
 LIMIT_SQL: engine.RelationSQL = {"target_active": lambda s: Membership.is_active.is_(True)}
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller) -> Select[Any]:
     """Memberships one may view: the table's ``view`` rows, read in the request's context."""
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     if oc.kind == "sandbox":
         # CVAT's sandbox filter keeps objects outside organizations; memberships never are.
         return select(Membership).where(false())
@@ -51,38 +51,38 @@ def _limits(target: Membership) -> dict[str, bool]:
     }
 
 
-def authorize(ctx: Ctx, membership: Membership, scope: str) -> None:
+def authorize(caller: Caller, membership: Membership, scope: str) -> None:
     """Check ``scope`` in the membership's own organization, whatever the request's context."""
-    subj = subject(ctx, membership.organization_id)
+    subj = subject(caller, membership.organization_id)
     rels = {"self"} if membership.user_id == subj.user_id else set()
     if not engine.allows("membership", scope, subj, rels, True, _limits(membership)):
         raise PermissionDenied()
 
 
-def _find(ctx: Ctx, membership_id: int) -> Membership:
-    subject(ctx)  # a request in an organization the user is not in fails here, with 403
-    membership = ctx.session.get(Membership, membership_id)
+def _find(caller: Caller, membership_id: int) -> Membership:
+    subject(caller)  # a request in an organization the user is not in fails here, with 403
+    membership = caller.session.get(Membership, membership_id)
     if membership is None:
         raise NotFound("Membership not found.")
     return membership
 
 
-def get(ctx: Ctx, membership_id: int, scope: str = "view") -> Membership:
-    membership = _find(ctx, membership_id)
-    authorize(ctx, membership, scope)
+def get(caller: Caller, membership_id: int, scope: str = "view") -> Membership:
+    membership = _find(caller, membership_id)
+    authorize(caller, membership, scope)
     return membership
 
 
-def update(ctx: Ctx, membership_id: int, data: dict[str, Any]) -> Membership:
+def update(caller: Caller, membership_id: int, data: dict[str, Any]) -> Membership:
     """Change a member's role. As in CVAT, the caller needs ``view`` on the membership and,
     when a role is given, ``change:role``; both are checked before the value is validated."""
-    membership = get(ctx, membership_id)
+    membership = get(caller, membership_id)
     unknown = set(data) - {"role"}
     if unknown:
         raise ValidationFailed({f: ["This field cannot be changed."] for f in sorted(unknown)})
     if "role" not in data:
         return membership
-    authorize(ctx, membership, "change:role")
+    authorize(caller, membership, "change:role")
     role = data["role"]
     if not isinstance(role, str) or role not in ASSIGNABLE_ROLES:
         raise ValidationFailed.field(
@@ -90,14 +90,14 @@ def update(ctx: Ctx, membership_id: int, data: dict[str, Any]) -> Membership:
         )
     before = snapshot(membership)
     membership.role = role
-    changes.updated(ctx, "membership", membership, before, org_id=membership.organization_id)
+    changes.updated(caller, "membership", membership, before, org_id=membership.organization_id)
     return membership
 
 
-def delete(ctx: Ctx, membership_id: int) -> None:
+def delete(caller: Caller, membership_id: int) -> None:
     """Remove a member, or leave. CVAT checks only ``delete`` here (no ``view``)."""
-    membership = _find(ctx, membership_id)
-    authorize(ctx, membership, "delete")
-    changes.deleted(ctx, "membership", membership, org_id=membership.organization_id)
-    ctx.session.delete(membership)
-    ctx.session.flush()
+    membership = _find(caller, membership_id)
+    authorize(caller, membership, "delete")
+    changes.deleted(caller, "membership", membership, org_id=membership.organization_id)
+    caller.session.delete(membership)
+    caller.session.flush()

@@ -19,7 +19,7 @@ from cvatcore.core.services import changes
 from cvatcore.core.services.context import subject
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,16}$")
 
@@ -46,10 +46,10 @@ RELATION_SQL: engine.RelationSQL = {
 }
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller) -> Select[Any]:
     """Organizations one may view; the context does not narrow this list in CVAT
     (``OrganizationViewSet.iam_organization_field`` is None), it is only checked."""
-    return select(Organization).where(visible_filter(subject(ctx)))
+    return select(Organization).where(visible_filter(subject(caller)))
 
 
 def relations(subj: Subject, org: Organization, role: str | None) -> set[str]:
@@ -60,21 +60,21 @@ def relations(subj: Subject, org: Organization, role: str | None) -> set[str]:
     return rels
 
 
-def authorize(ctx: Ctx, org: Organization, scope: str) -> None:
-    subj = subject(ctx, org.id)
+def authorize(caller: Caller, org: Organization, scope: str) -> None:
+    subj = subject(caller, org.id)
     if not engine.allows("organization", scope, subj, relations(subj, org, subj.org_role)):
         raise PermissionDenied()
 
 
-def get(ctx: Ctx, org_id: int, scope: str = "view") -> Organization:
+def get(caller: Caller, org_id: int, scope: str = "view") -> Organization:
     """``org_id`` if the user may see it (else 404, as CVAT) and may do ``scope`` (else 403)."""
     stmt = select(Organization).where(
-        Organization.id == org_id, visible_filter(subject(ctx))
+        Organization.id == org_id, visible_filter(subject(caller))
     )
-    org = ctx.session.scalar(stmt)
+    org = caller.session.scalar(stmt)
     if org is None:
         raise NotFound("Organization not found.")
-    authorize(ctx, org, scope)
+    authorize(caller, org, scope)
     return org
 
 
@@ -101,50 +101,50 @@ def _validate(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     return clean
 
 
-def _check_slug_free(ctx: Ctx, slug: str, except_id: int | None = None) -> None:
-    existing = ctx.session.scalar(select(Organization.id).where(Organization.slug == slug))
+def _check_slug_free(caller: Caller, slug: str, except_id: int | None = None) -> None:
+    existing = caller.session.scalar(select(Organization.id).where(Organization.slug == slug))
     if existing is not None and existing != except_id:
         raise ValidationFailed.field("slug", "An organization with this slug already exists.")
 
 
-def create(ctx: Ctx, data: dict[str, Any]) -> Organization:
-    user = ctx.require_user()
-    if not engine.allows("organization", "create", subject(ctx)):
+def create(caller: Caller, data: dict[str, Any]) -> Organization:
+    user = caller.require_user()
+    if not engine.allows("organization", "create", subject(caller)):
         raise PermissionDenied()
     clean = _validate(data, creating=True)
-    _check_slug_free(ctx, clean["slug"])
+    _check_slug_free(caller, clean["slug"])
     clean.setdefault("name", clean["slug"])
     org = Organization(owner_id=user.id, **clean)
-    ctx.session.add(org)
-    ctx.session.flush()
-    ctx.session.add(
+    caller.session.add(org)
+    caller.session.flush()
+    caller.session.add(
         Membership(
             user_id=user.id, organization_id=org.id, role="owner", is_active=True,
             joined_date=utcnow(),
         )
     )
-    changes.created(ctx, "organization", org, org_id=org.id)
+    changes.created(caller, "organization", org, org_id=org.id)
     return org
 
 
-def update(ctx: Ctx, org_id: int, data: dict[str, Any]) -> Organization:
-    org = get(ctx, org_id, "update")
+def update(caller: Caller, org_id: int, data: dict[str, Any]) -> Organization:
+    org = get(caller, org_id, "update")
     clean = _validate(data, creating=False)
     if "slug" in clean:
-        _check_slug_free(ctx, clean["slug"], org.id)
+        _check_slug_free(caller, clean["slug"], org.id)
     before = snapshot(org)
     for key, value in clean.items():
         setattr(org, key, value)
     org.updated_date = utcnow()
-    changes.updated(ctx, "organization", org, before, org_id=org.id)
+    changes.updated(caller, "organization", org, before, org_id=org.id)
     return org
 
 
-def delete(ctx: Ctx, org_id: int) -> None:
-    org = get(ctx, org_id, "delete")
-    changes.deleted(ctx, "organization", org, org_id=org.id)
-    ctx.session.delete(org)
-    ctx.session.flush()
+def delete(caller: Caller, org_id: int) -> None:
+    org = get(caller, org_id, "delete")
+    changes.deleted(caller, "organization", org, org_id=org.id)
+    caller.session.delete(org)
+    caller.session.flush()
 
 
 def visible_filter(subj: Subject) -> ColumnElement[bool]:

@@ -23,7 +23,7 @@ from cvatcore.core.services.task_data import schedule_media_removal
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 T = TypeVar("T")
 MAX_ID = 2**31 - 1  # PostgreSQL's integer; a larger id names nothing
@@ -84,35 +84,32 @@ def clean_storage(value: Any, name: str, errors: dict[str, list[str]]) -> dict[s
     return {"location": location, "cloud_storage_id": cloud_id if location != "local" else None}
 
 
-def check_user(ctx: Ctx, value: Any, name: str) -> int | None:
+def check_user(caller: Caller, value: Any, name: str) -> int | None:
     """A user id given for an owner or an assignee: ``null``, or an existing user's id."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed.field(name, "A valid integer is required.")
-    if not 0 < value <= MAX_ID or ctx.session.get(User, value) is None:
+    if not 0 < value <= MAX_ID or caller.session.get(User, value) is None:
         raise ValidationFailed.field(name, f"User {value} does not exist.")
     return value
 
 
-def subject_in(ctx: Ctx, org_id: int | None) -> Subject:
+def subject_in(caller: Caller, org_id: int | None) -> Subject:
     """``context.subject`` for an object's organization, read once per request and
     organization (a PATCH checks several scopes on the same object)."""
-    cache: dict[int | None, Subject] | None = getattr(ctx, "_domain_subjects", None)
-    if cache is None:
-        cache = {}
-        ctx._domain_subjects = cache  # type: ignore[attr-defined]
+    cache: dict[int | None, Subject] = caller.cache.setdefault("domain_subjects", {})
     if org_id not in cache:
-        cache[org_id] = subject(ctx, org_id)
+        cache[org_id] = subject(caller, org_id)
     return cache[org_id]
 
 
-def creator(ctx: Ctx, owner_id: int | None) -> int:
+def creator(caller: Caller, owner_id: int | None) -> int:
     """Who owns a new project or task: the requester; an administrator may name another
     owner (``owner_id``), as the owner of an existing object changes only with
     ``update:owner``."""
-    user = ctx.require_user()
-    if owner_id is not None and subject_in(ctx, None).is_admin:
+    user = caller.require_user()
+    if owner_id is not None and subject_in(caller, None).is_admin:
         return owner_id
     return user.id
 
@@ -126,17 +123,17 @@ def relations(user_id: int, project: Project) -> set[str]:
     return rels
 
 
-def allowed(ctx: Ctx, project: Project, scope: str) -> bool:
+def allowed(caller: Caller, project: Project, scope: str) -> bool:
     """Whether the user may do ``scope`` on ``project``, judged in the project's organization."""
-    subj = subject_in(ctx, project.organization_id)
+    subj = subject_in(caller, project.organization_id)
     rels = relations(subj.user_id, project)
     return engine.allows("project", scope, subj, rels, project.organization_id is not None)
 
 
-def get(ctx: Ctx, project_id: int, scope: str = "view") -> Project:
+def get(caller: Caller, project_id: int, scope: str = "view") -> Project:
     """The project if the user may do ``scope`` on it: 404 when there is none, 403 otherwise."""
-    project = find(ctx.session, Project, project_id, "Project")
-    if not allowed(ctx, project, scope):
+    project = find(caller.session, Project, project_id, "Project")
+    if not allowed(caller, project, scope):
         raise PermissionDenied()
     return project
 
@@ -145,16 +142,16 @@ def visible_filter(subj: Subject, in_org: bool) -> ColumnElement[bool]:
     return engine.visible("project", subj, RELATION_SQL, in_org)
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller) -> Select[Any]:
     """Projects the user may view, in the request's context (all of them without one)."""
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     stmt = select(Project).where(visible_filter(subj, oc.kind == "organization"))
     stmt = narrow_to_context(stmt, Project.organization_id, oc)
     return stmt
 
 
-def _clean(ctx: Ctx, data: dict[str, Any], creating: bool) -> dict[str, Any]:
+def _clean(caller: Caller, data: dict[str, Any], creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
     clean_text(data, clean, errors, "name", 256, required=creating, min_length=1)
@@ -172,23 +169,23 @@ def _clean(ctx: Ctx, data: dict[str, Any], creating: bool) -> dict[str, Any]:
         raise ValidationFailed(errors)
     for name in ("owner_id", "assignee_id"):
         if name in data:
-            clean[name] = check_user(ctx, data[name], name)
+            clean[name] = check_user(caller, data[name], name)
     return clean
 
 
-def create(ctx: Ctx, data: dict[str, Any]) -> Project:
-    oc = org_context(ctx)
-    if not engine.allows("project", "create", subject(ctx), set(), oc.kind == "organization"):
+def create(caller: Caller, data: dict[str, Any]) -> Project:
+    oc = org_context(caller)
+    if not engine.allows("project", "create", subject(caller), set(), oc.kind == "organization"):
         raise PermissionDenied()
-    clean = _clean(ctx, data, creating=True)
-    clean["owner_id"] = creator(ctx, clean.get("owner_id"))
+    clean = _clean(caller, data, creating=True)
+    clean["owner_id"] = creator(caller, clean.get("owner_id"))
     project = Project(organization_id=oc.org_id, **clean)
     if project.assignee_id is not None:
         project.assignee_updated_date = utcnow()
-    ctx.session.add(project)
-    ctx.session.flush()
-    labels.apply(ctx, data.get("labels") or [], project=project, creating=True)
-    changes.created(ctx, "project", project)
+    caller.session.add(project)
+    caller.session.flush()
+    labels.apply(caller, data.get("labels") or [], project=project, creating=True)
+    changes.created(caller, "project", project)
     return project
 
 
@@ -209,39 +206,39 @@ def _scopes(project: Project, data: dict[str, Any]) -> list[str]:
     return scopes or ["update:desc"]
 
 
-def update(ctx: Ctx, project_id: int, data: dict[str, Any]) -> Project:
-    project = get(ctx, project_id)
+def update(caller: Caller, project_id: int, data: dict[str, Any]) -> Project:
+    project = get(caller, project_id)
     for scope in _scopes(project, data):
-        if not allowed(ctx, project, scope):
+        if not allowed(caller, project, scope):
             raise PermissionDenied()
-    clean = _clean(ctx, data, creating=False)
+    clean = _clean(caller, data, creating=False)
     if "organization_id" in data and data["organization_id"] != project.organization_id:
         raise ValidationFailed.field(
             "organization_id", "Moving a project to another organization is not supported."
         )
     before = snapshot(project)
     if "labels" in data:
-        labels.apply(ctx, data["labels"], project=project, creating=False)
+        labels.apply(caller, data["labels"], project=project, creating=False)
     if "assignee_id" in clean and clean["assignee_id"] != project.assignee_id:
         project.assignee_updated_date = utcnow()
     for key, value in clean.items():
         setattr(project, key, value)
     project.updated_date = utcnow()
-    ctx.session.flush()
-    changes.updated(ctx, "project", project, before)
+    caller.session.flush()
+    changes.updated(caller, "project", project, before)
     return project
 
 
-def delete(ctx: Ctx, project_id: int) -> None:
+def delete(caller: Caller, project_id: int) -> None:
     """Delete the project with its tasks, their jobs, labels and annotations (the database
     cascades); one event, for the project."""
-    project = get(ctx, project_id, "delete")
-    changes.deleted(ctx, "project", project)
+    project = get(caller, project_id, "delete")
+    changes.deleted(caller, "project", project)
     task_data = select(Task.data_id).where(Task.project_id == project.id,
                                            Task.data_id.is_not(None))
-    data_ids = list(ctx.session.scalars(task_data))
-    ctx.session.delete(project)
-    ctx.session.flush()
+    data_ids = list(caller.session.scalars(task_data))
+    caller.session.delete(project)
+    caller.session.flush()
     if data_ids:
-        ctx.session.execute(sql_delete(TaskData).where(TaskData.id.in_(data_ids)))
-        schedule_media_removal(ctx.session, data_ids)
+        caller.session.execute(sql_delete(TaskData).where(TaskData.id.in_(data_ids)))
+        schedule_media_removal(caller.session, data_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, select, true
@@ -11,19 +12,20 @@ from cvatcore.core.models import BackgroundJob
 from cvatcore.core.services.context import subject
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 
-def _visible(ctx: Ctx) -> ColumnElement[bool]:
-    subj = subject(ctx)
+def _visible(caller: Caller) -> ColumnElement[bool]:
+    subj = subject(caller)
     if subj.is_admin:
         return true()
     return BackgroundJob.owner_id == subj.user_id
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
-    stmt = select(BackgroundJob).where(_visible(ctx))
-    q = ctx.query
+def list_query(caller: Caller, q: Mapping[str, str]) -> Select[Any]:
+    """The requests the caller may see, narrowed by CVAT's filters in ``q`` (``action``,
+    ``target``, ``status``, ``format``, ``project_id``, ``task_id``, ``job_id``)."""
+    stmt = select(BackgroundJob).where(_visible(caller))
     if "action" in q:
         stmt = stmt.where(BackgroundJob.kind.like(f"{q['action']}:%"))
     if "target" in q:
@@ -42,20 +44,20 @@ def list_query(ctx: Ctx) -> Select[Any]:
     return stmt
 
 
-def get(ctx: Ctx, request_id: str) -> BackgroundJob:
-    job = ctx.session.scalar(
-        select(BackgroundJob).where(BackgroundJob.id == request_id, _visible(ctx))
+def get(caller: Caller, request_id: str) -> BackgroundJob:
+    job = caller.session.scalar(
+        select(BackgroundJob).where(BackgroundJob.id == request_id, _visible(caller))
     )
     if job is None:
         raise NotFound("Request not found.")
     return job
 
 
-def cancel(ctx: Ctx, request_id: str) -> None:
+def cancel(caller: Caller, request_id: str) -> None:
     """Cancel a request that has not started yet (as CVAT: a started one runs to its end)."""
-    job = get(ctx, request_id)
+    job = get(caller, request_id)
     if job.status != "queued":
         raise ValidationFailed({"detail": f"Only queued requests can be cancelled; this one is "
                                           f"{job.status}."})
-    ctx.session.delete(job)
-    ctx.session.flush()
+    caller.session.delete(job)
+    caller.session.flush()

@@ -28,7 +28,7 @@ from cvatcore.core.services.projects import (
 from cvatcore.core.services.task_data import schedule_media_removal
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 RELATION_SQL: engine.RelationSQL = {
     "owner": lambda s: Task.owner_id == s.user_id,
@@ -51,29 +51,29 @@ def relations(user_id: int, task: Task, project: Project | None) -> set[str]:
     return rels
 
 
-def project_of(ctx: Ctx, task: Task) -> Project | None:
-    return ctx.session.get(Project, task.project_id) if task.project_id is not None else None
+def project_of(caller: Caller, task: Task) -> Project | None:
+    return caller.session.get(Project, task.project_id) if task.project_id is not None else None
 
 
-def allowed(ctx: Ctx, task: Task, scope: str, project: Project | None = None) -> bool:
+def allowed(caller: Caller, task: Task, scope: str, project: Project | None = None) -> bool:
     """Whether the user may do ``scope`` on ``task``, judged in the task's organization."""
-    subj = projects.subject_in(ctx, task.organization_id)
+    subj = projects.subject_in(caller, task.organization_id)
     if project is None:
-        project = project_of(ctx, task)
+        project = project_of(caller, task)
     rels = relations(subj.user_id, task, project)
     return engine.allows("task", scope, subj, rels, task.organization_id is not None)
 
 
-def authorize(ctx: Ctx, task: Task, scope: str, project: Project | None = None) -> None:
-    if not allowed(ctx, task, scope, project):
+def authorize(caller: Caller, task: Task, scope: str, project: Project | None = None) -> None:
+    if not allowed(caller, task, scope, project):
         raise PermissionDenied()
 
 
-def get(ctx: Ctx, task_id: int, scope: str = "view") -> Task:
+def get(caller: Caller, task_id: int, scope: str = "view") -> Task:
     """The task, if the user may do ``scope`` on it: 404 when there is no such task, 403 when
     it may not be seen or ``scope`` is not allowed (as CVAT, which answers 403 for both)."""
-    task = find(ctx.session, Task, task_id, "Task")
-    authorize(ctx, task, scope, project_of(ctx, task))
+    task = find(caller.session, Task, task_id, "Task")
+    authorize(caller, task, scope, project_of(caller, task))
     return task
 
 
@@ -82,17 +82,17 @@ def visible_filter(subj: Subject, in_org: bool) -> ColumnElement[bool]:
     return engine.visible("task", subj, RELATION_SQL, in_org)
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller) -> Select[Any]:
     """Visible tasks in the request's context, with their project outer-joined."""
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     stmt = select(Task).outerjoin(Project, Project.id == Task.project_id)
     stmt = stmt.where(visible_filter(subj, oc.kind == "organization"))
     stmt = narrow_to_context(stmt, Task.organization_id, oc)
     return stmt
 
 
-def _clean(ctx: Ctx, data: dict[str, Any], creating: bool) -> dict[str, Any]:
+def _clean(caller: Caller, data: dict[str, Any], creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
     clean_text(data, clean, errors, "name", 256, required=creating, min_length=1)
@@ -120,19 +120,19 @@ def _clean(ctx: Ctx, data: dict[str, Any], creating: bool) -> dict[str, Any]:
         raise ValidationFailed(errors)
     for name in ("owner_id", "assignee_id"):
         if name in data:
-            clean[name] = check_user(ctx, data[name], name)
+            clean[name] = check_user(caller, data[name], name)
     return clean
 
 
-def create(ctx: Ctx, data: dict[str, Any]) -> Task:
-    user = ctx.require_user()
-    clean = _clean(ctx, data, creating=True)
-    oc = org_context(ctx)
+def create(caller: Caller, data: dict[str, Any]) -> Task:
+    user = caller.require_user()
+    clean = _clean(caller, data, creating=True)
+    oc = org_context(caller)
     org_id = oc.org_id
-    subj = subject(ctx)
+    subj = subject(caller)
     project = None
     if clean.get("project_id") is not None:
-        project = _existing_project(ctx, clean["project_id"])
+        project = _existing_project(caller, clean["project_id"])
         rels = {f"project:{r}" for r in projects.relations(user.id, project)}
         if not engine.allows("task", "create@project", subj, rels, org_id is not None):
             raise PermissionDenied()
@@ -146,17 +146,17 @@ def create(ctx: Ctx, data: dict[str, Any]) -> Task:
             )
     elif not engine.allows("task", "create", subj, set(), org_id is not None):
         raise PermissionDenied()
-    owner_id = projects.creator(ctx, clean.pop("owner_id", None))
+    owner_id = projects.creator(caller, clean.pop("owner_id", None))
     task = Task(owner_id=owner_id, organization_id=org_id, **_columns(clean))
     if task.assignee_id is not None:
         task.assignee_updated_date = utcnow()
     if project is not None:
         task.dimension = project.dimension or "2d"
-    ctx.session.add(task)
-    ctx.session.flush()
+    caller.session.add(task)
+    caller.session.flush()
     if "labels" in data and project is None:
-        labels.apply(ctx, data["labels"], task=task, creating=True)
-    changes.created(ctx, "task", task)
+        labels.apply(caller, data["labels"], task=task, creating=True)
+    changes.created(caller, "task", task)
     return task
 
 
@@ -166,34 +166,34 @@ def _columns(clean: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in clean.items() if k in keep}
 
 
-def _existing_project(ctx: Ctx, project_id: int) -> Project:
+def _existing_project(caller: Caller, project_id: int) -> Project:
     """The project a new task goes into; whether the user may add tasks to it is the
     ``create@project`` rule, checked next (so an existing project is a 403, not a 400)."""
     try:
-        return find(ctx.session, Project, project_id, "Project")
+        return find(caller.session, Project, project_id, "Project")
     except NotFound:
         raise ValidationFailed.field(
             "project_id", f"Project {project_id} does not exist."
         ) from None
 
 
-def _target_project(ctx: Ctx, project_id: int) -> Project:
+def _target_project(caller: Caller, project_id: int) -> Project:
     try:
-        return projects.get(ctx, project_id)
+        return projects.get(caller, project_id)
     except (NotFound, PermissionDenied):
         raise ValidationFailed.field(
             "project_id", f"Project {project_id} does not exist or is not visible to you."
         ) from None
 
 
-def update(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Task:
+def update(caller: Caller, task_id: int, data: dict[str, Any]) -> Task:
     """PATCH: each changed part needs its own scope, as CVAT's ``TaskPermission``."""
-    task = find(ctx.session, Task, task_id, "Task")
-    project = project_of(ctx, task)
-    authorize(ctx, task, "view", project)
+    task = find(caller.session, Task, task_id, "Task")
+    project = project_of(caller, task)
+    authorize(caller, task, "view", project)
     for scope in _scopes(task, data):
-        authorize(ctx, task, scope, project)
-    clean = _clean(ctx, data, creating=False)
+        authorize(caller, task, scope, project)
+    clean = _clean(caller, data, creating=False)
     before = snapshot(task)
     if data.get("organization_id", task.organization_id) != task.organization_id:
         raise ValidationFailed.field(
@@ -202,20 +202,20 @@ def update(ctx: Ctx, task_id: int, data: dict[str, Any]) -> Task:
     target = clean.pop("project_id", None)
     moving = target is not None and target != task.project_id
     if moving:
-        _move(ctx, task, project, target, data.get("labels") or [])
+        _move(caller, task, project, target, data.get("labels") or [])
     elif "labels" in data:
         if task.project_id is not None:
             raise ValidationFailed.field(
                 "labels", "A task in a project uses the project's labels; change them there."
             )
-        labels.apply(ctx, data["labels"], task=task, creating=False)
+        labels.apply(caller, data["labels"], task=task, creating=False)
     if "assignee_id" in clean and clean["assignee_id"] != task.assignee_id:
         task.assignee_updated_date = utcnow()
     for key, value in _columns(clean).items():
         setattr(task, key, value)
     task.updated_date = utcnow()
-    ctx.session.flush()
-    changes.updated(ctx, "task", task, before)
+    caller.session.flush()
+    changes.updated(caller, "task", task, before)
     return task
 
 
@@ -238,16 +238,16 @@ def _scopes(task: Task, data: dict[str, Any]) -> list[str]:
     return scopes or ["update:desc"]
 
 
-def _move(ctx: Ctx, task: Task, old: Project | None, project_id: int, renames: Any) -> None:
+def _move(caller: Caller, task: Task, old: Project | None, project_id: int, renames: Any) -> None:
     """Move a task into a project. As CVAT: its labels must match the project's by name
     (``labels`` in the same PATCH may rename them first, by id), and ``project_id: null``
     changes nothing."""
-    project = _target_project(ctx, project_id)
+    project = _target_project(caller, project_id)
     if project.organization_id != task.organization_id:
         raise ValidationFailed.field(
             "project_id", "The task and its project must be in the same organization."
         )
-    other = ctx.session.scalar(
+    other = caller.session.scalar(
         select(Task.dimension).where(Task.project_id == project.id, Task.id != task.id).limit(1)
     )
     if other is not None and other != task.dimension:
@@ -255,18 +255,18 @@ def _move(ctx: Ctx, task: Task, old: Project | None, project_id: int, renames: A
             "project_id", f"The task's dimension ({task.dimension}) differs from the other "
             f"tasks' in the project ({other})."
         )
-    labels.move_to_project(ctx, task, old, project, renames)
+    labels.move_to_project(caller, task, old, project, renames)
     task.project_id = project.id
 
 
-def delete(ctx: Ctx, task_id: int) -> None:
+def delete(caller: Caller, task_id: int) -> None:
     """Delete the task with its segments, jobs, labels, annotations and media rows (the
     database cascades); one event, for the task."""
-    task = get(ctx, task_id, "delete")
-    changes.deleted(ctx, "task", task)
+    task = get(caller, task_id, "delete")
+    changes.deleted(caller, "task", task)
     data_id = task.data_id
-    ctx.session.delete(task)
-    ctx.session.flush()
+    caller.session.delete(task)
+    caller.session.flush()
     if data_id is not None:
-        ctx.session.execute(sql_delete(TaskData).where(TaskData.id == data_id))
-        schedule_media_removal(ctx.session, [data_id])
+        caller.session.execute(sql_delete(TaskData).where(TaskData.id == data_id))
+        schedule_media_removal(caller.session, [data_id])

@@ -16,7 +16,7 @@ from cvatcore.core.services.accounts import EMAIL_RE, USERNAME_RE, find_user
 from cvatcore.core.services.context import org_context, subject
 
 if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
+    from cvatcore.core.services.caller import Caller
 
 SELF_FIELDS = {"first_name", "last_name", "email", "username"}
 ADMIN_FIELDS = SELF_FIELDS | {"groups", "is_active", "is_staff", "is_superuser"}
@@ -25,15 +25,15 @@ ADMIN_FIELDS = SELF_FIELDS | {"groups", "is_active", "is_staff", "is_superuser"}
 RELATION_SQL: engine.RelationSQL = {"self": lambda s: User.id == s.user_id}
 
 
-def list_query(ctx: Ctx) -> Select[Any]:
+def list_query(caller: Caller) -> Select[Any]:
     """The users the table lets one view, narrowed by the organization context as CVAT does.
 
     CVAT filters users on ``memberships__organization``: in an organization that keeps its
     members and invitees (pending memberships included); in the sandbox it keeps users who
     belong to no organization at all, a quirk we reproduce.
     """
-    subj = subject(ctx)
-    oc = org_context(ctx)
+    subj = subject(caller)
+    oc = org_context(caller)
     stmt = select(User).where(
         engine.visible("user", subj, RELATION_SQL, oc.kind == "organization")
     )
@@ -45,27 +45,27 @@ def list_query(ctx: Ctx) -> Select[Any]:
     return stmt
 
 
-def get(ctx: Ctx, user_id: int, scope: str = "view") -> User:
+def get(caller: Caller, user_id: int, scope: str = "view") -> User:
     # The organization context is settled first: a non-member's request fails with 403
     # before anything is looked up, as CVAT's permission classes run before get_object().
-    subj = subject(ctx)
-    user = ctx.session.get(User, user_id)
+    subj = subject(caller)
+    user = caller.session.get(User, user_id)
     if user is None:
         raise NotFound("User not found.")
     rels = {"self"} if user.id == subj.user_id else set()
-    in_org = org_context(ctx).kind == "organization"
+    in_org = org_context(caller).kind == "organization"
     if not engine.allows("user", scope, subj, rels, in_org):
         raise PermissionDenied()
     return user
 
 
-def update(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
-    user = get(ctx, user_id, "update")
-    allowed = ADMIN_FIELDS if subject(ctx).is_admin else SELF_FIELDS
+def update(caller: Caller, user_id: int, data: dict[str, Any]) -> User:
+    user = get(caller, user_id, "update")
+    allowed = ADMIN_FIELDS if subject(caller).is_admin else SELF_FIELDS
     refused = sorted(set(data) - allowed)
     if refused:
         raise ValidationFailed({f: ["You cannot change this field."] for f in refused})
-    errors = _check(ctx, user, data)
+    errors = _check(caller, user, data)
     if errors:
         raise ValidationFailed(errors)
     before = snapshot(user)
@@ -73,7 +73,7 @@ def update(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
         setattr(user, key, value)
     if "is_superuser" in data:
         user.is_staff = bool(data["is_superuser"])
-    changes.updated(ctx, "user", user, before)
+    changes.updated(caller, "user", user, before)
     return user
 
 
@@ -81,10 +81,10 @@ NAME_LIMIT = 150  # the column lengths; longer text would fail in PostgreSQL wit
 EMAIL_LIMIT = 254
 
 
-def _check(ctx: Ctx, user: User, data: dict[str, Any]) -> dict[str, list[str]]:
+def _check(caller: Caller, user: User, data: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if "username" in data:
-        errors.update(_check_username(ctx, user, data["username"]))
+        errors.update(_check_username(caller, user, data["username"]))
     email = data.get("email", "")
     if not isinstance(email, str) or len(email) > EMAIL_LIMIT or (
         email and not EMAIL_RE.fullmatch(email)
@@ -104,16 +104,16 @@ def _check(ctx: Ctx, user: User, data: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def _check_username(ctx: Ctx, user: User, name: Any) -> dict[str, list[str]]:
+def _check_username(caller: Caller, user: User, name: Any) -> dict[str, list[str]]:
     if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
         return {"username": ["Enter a valid username."]}
-    if name != user.username and find_user(ctx.session, name) is not None:
+    if name != user.username and find_user(caller.session, name) is not None:
         return {"username": ["A user with that username already exists."]}
     return {}
 
 
-def delete(ctx: Ctx, user_id: int) -> None:
-    user = get(ctx, user_id, "delete")
-    changes.deleted(ctx, "user", user)
-    ctx.session.delete(user)
-    ctx.session.flush()
+def delete(caller: Caller, user_id: int) -> None:
+    user = get(caller, user_id, "delete")
+    changes.deleted(caller, "user", user)
+    caller.session.delete(user)
+    caller.session.flush()
