@@ -36,6 +36,8 @@ from typing import Any
 
 from _venv import reexec_in_venv
 
+from cvatcore.core.services.caller import Caller
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -168,7 +170,8 @@ def seed(config: Path) -> None:
         upgrade(state.db.engine, state.pm)
         shared_hash = hash_password("bench-user-password")
         with state.db.unit_of_work() as session:
-            create_user(session, ADMIN, ADMIN_PASSWORD, email="admin@example.com",
+            caller = Caller.system(state, session)
+            create_user(caller, ADMIN, ADMIN_PASSWORD, email="admin@example.com",
                         first_name="Bench", last_name="Admin", is_superuser=True)
             session.execute(
                 insert(User),

@@ -32,6 +32,7 @@ import boto3  # noqa: E402
 from cvatcore_s3.testing import DUMMY_KEY, start_moto  # noqa: E402
 
 from cvatcore.core.services.accounts import create_user  # noqa: E402
+from cvatcore.core.services.caller import Caller  # noqa: E402
 from cvatcore.core.testing.env import no_plugin_autoload  # noqa: E402
 from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings  # noqa: E402
 
@@ -67,7 +68,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, no_plugin_autoload():
             app = build_test_app(test_settings(Path(tmp)), plugins=[(cvatcore_s3, "s3")])
             with app.state.cvatcore.db.unit_of_work() as session:
-                create_user(session, "bench", "bench-pass", email="b@example.com")
+                caller = Caller.system(app.state.cvatcore, session)
+                create_user(caller, "bench", "bench-pass", email="b@example.com")
             s3 = boto3.client("s3", endpoint_url=moto.endpoint_url, region_name="us-east-1",
                               aws_access_key_id=DUMMY_KEY[0], aws_secret_access_key=DUMMY_KEY[1])
             with ApiClient(app) as client:

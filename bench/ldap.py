@@ -37,6 +37,8 @@ from typing import Any
 
 from _venv import reexec_in_venv
 
+from cvatcore.core.services.caller import Caller
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_USER = ("lena", "lena-local-password")
 
@@ -56,7 +58,8 @@ def cvatcore_app(data_dir: Path, options: dict[str, Any] | None) -> Iterator[Any
     app = build_test_app(test_settings(data_dir, auth=auth), plugins=[(cvatcore_ldap, "ldap")])
     try:
         with app.state.cvatcore.db.unit_of_work() as session:
-            create_user(session, *LOCAL_USER, email="lena@local.test")
+            caller = Caller.system(app.state.cvatcore, session)
+            create_user(caller, *LOCAL_USER, email="lena@local.test")
         with ApiClient(app) as client:
             yield client
     finally:

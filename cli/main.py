@@ -167,6 +167,7 @@ def createsuperuser(username: str, email: str, password: str | None, no_input: b
     """Create an administrator account."""
     from cvatcore.core.errors import ApiError
     from cvatcore.core.services.accounts import create_user
+    from cvatcore.core.services.caller import Caller
 
     if not password:
         if no_input:
@@ -176,7 +177,8 @@ def createsuperuser(username: str, email: str, password: str | None, no_input: b
     _upgrade(state)
     try:
         with state.db.unit_of_work() as session:
-            create_user(session, username, password, email=email, is_superuser=True)
+            create_user(Caller.system(state, session), username, password, email=email,
+                        is_superuser=True)
     except ApiError as exc:
         raise click.ClickException(json.dumps(exc.body())) from None
     finally:

@@ -14,7 +14,7 @@ from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import access_token
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.models import AccessToken, User
-from cvatcore.core.services import changes, credentials
+from cvatcore.core.services import credentials
 from cvatcore.core.services.accounts import create_user, sign_in
 from cvatcore.core.services.passwords import hash_password, verify_password
 
@@ -35,7 +35,7 @@ def _login_name(ctx: Ctx, data: dict) -> str:
 def login(ctx: Ctx) -> Response:
     data = ctx.data
     password = str(data.get("password", ""))
-    user = sign_in(ctx.caller.session, ctx.state.auth_backends, _login_name(ctx, data), password)
+    user = sign_in(ctx.caller, _login_name(ctx, data), password)
     hours = ctx.state.settings.auth.session_lifetime_hours
     key, csrf = credentials.create_session(ctx.caller.session, user, timedelta(hours=hours))
     ctx.set_cookie(credentials.SESSION_COOKIE, key, httponly=True, max_age=hours * 3600)
@@ -63,10 +63,9 @@ def register(ctx: Ctx) -> Response:
     if not isinstance(p1, str) or p1 != p2:
         raise ValidationFailed.field("password2", "The two password fields didn't match.")
     user = create_user(
-        ctx.caller.session, str(data.get("username", "")), p1, email=str(data.get("email") or ""),
+        ctx.caller, str(data.get("username", "")), p1, email=str(data.get("email") or ""),
         first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
     )
-    changes.created(ctx.caller, "user", user, org_id=None)
     hours = ctx.state.settings.auth.session_lifetime_hours
     key, _ = credentials.create_session(ctx.caller.session, user, timedelta(hours=hours))
     body = {

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import AuthenticationFailed, ServiceUnavailable, ValidationFailed
 from cvatcore.core.iam.roles import DEFAULT_GROUPS, SYSTEM_ROLES, privilege_of
 from cvatcore.core.models import User
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services import changes
 from cvatcore.core.services.passwords import hash_password, needs_rehash, verify_password
 from cvatcore.hooks import AuthUnavailableError, Identity
+
+if TYPE_CHECKING:
+    from cvatcore.core.services.caller import Caller
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -45,7 +50,7 @@ def validate_new_user(session: Session, username: str, email: str, password: str
 
 
 def create_user(
-    session: Session,
+    caller: Caller,
     username: str,
     password: str | None,
     *,
@@ -56,7 +61,9 @@ def create_user(
     is_superuser: bool = False,
     created_via: str = "local",
 ) -> User:
-    """Validate and add a user; a superuser gets the ``admin`` role, as CVAT does."""
+    """Validate and add a user (publishing ``create:user``); a superuser gets the ``admin``
+    role, as CVAT does."""
+    session = caller.session
     validate_new_user(session, username, email, password)
     groups = list(groups if groups is not None else DEFAULT_GROUPS)
     unknown = [g for g in groups if g not in SYSTEM_ROLES]
@@ -77,6 +84,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    changes.created(caller, "user", user, org_id=None)
     return user
 
 
@@ -108,7 +116,7 @@ class LocalAccountStore:
         )
 
 
-def sign_in(session: Session, backends: list[Any], username: str, password: str) -> User:
+def sign_in(caller: Caller, username: str, password: str) -> User:
     """Ask each enabled auth backend in turn; the first identity signs the user in.
 
     Every refusal looks the same (401, no hint whether the user exists). A backend that is
@@ -116,16 +124,16 @@ def sign_in(session: Session, backends: list[Any], username: str, password: str)
     """
     if not username or not password:
         raise AuthenticationFailed("Unable to log in with provided credentials.")
-    store = LocalAccountStore(session)
+    store = LocalAccountStore(caller.session)
     unavailable = False
-    for backend in backends:
+    for backend in caller.state.auth_backends:
         try:
             identity = backend.authenticate(username, password, store)
         except AuthUnavailableError:
             unavailable = True
             continue
         if identity is not None:
-            user = sync_identity(session, identity)
+            user = sync_identity(caller, identity)
             if user is not None and user.is_active:
                 user.last_login = utcnow()
                 return user
@@ -134,7 +142,7 @@ def sign_in(session: Session, backends: list[Any], username: str, password: str)
     raise AuthenticationFailed("Unable to log in with provided credentials.")
 
 
-def sync_identity(session: Session, identity: Identity) -> User | None:
+def sync_identity(caller: Caller, identity: Identity) -> User | None:
     """Create or update the local user an identity stands for.
 
     Directory backends pass ``groups``; they replace the stored roles on every sign-in, so a
@@ -144,10 +152,13 @@ def sync_identity(session: Session, identity: Identity) -> User | None:
     a directory names an account that something else created: a person registered locally
     as ``admin`` must not be taken over by whoever is ``admin`` in LDAP.
     """
+    session = caller.session
     user = find_user(session, identity.username)
+    created = user is None
     if user is None:
         user = User(username=identity.username, created_via=identity.backend, groups=[])
         session.add(user)
+        before = None
     elif identity.backend != "local" and user.created_via != identity.backend:
         # The local backend only vouches for accounts whose own password it checked.
         logger.warning(
@@ -155,6 +166,8 @@ def sync_identity(session: Session, identity: Identity) -> User | None:
             "via %r", identity.backend, identity.username, user.created_via,
         )
         return None
+    else:
+        before = snapshot(user, changes.SECRET_FIELDS)
     for attr in ("email", "first_name", "last_name"):
         value = getattr(identity, attr)
         if value:
@@ -167,7 +180,17 @@ def sync_identity(session: Session, identity: Identity) -> User | None:
     elif user.groups is not None and not user.groups:
         user.groups = list(DEFAULT_GROUPS)
     session.flush()
+    if created:  # a first sign-in through a directory makes the account
+        changes.created(caller, "user", user, org_id=None)
+    elif before is not None and _changed(before, snapshot(user, changes.SECRET_FIELDS)):
+        changes.updated(caller, "user", user, before, org_id=None)
     return user
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a sign-in changed what the directory decides (names, email, roles); the
+    sign-in time alone is no change worth an event."""
+    return any(before.get(k) != after.get(k) for k in after if k != "last_login")
 
 
 def privilege(user: User) -> str:

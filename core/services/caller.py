@@ -41,7 +41,9 @@ class Caller:
     """
 
     state: AppState
-    work: Work
+    #: The unit of work: a ``Work`` (a request's, a job's), or an ORM ``Session`` already
+    #: inside its transaction (``db.unit_of_work()`` in commands and tests).
+    work: Work | Session
     user: User | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     organization: str | int | None = NO_CONTEXT
@@ -51,7 +53,7 @@ class Caller:
 
     @classmethod
     def system(
-        cls, state: AppState, work: Work, *, request_id: str | None = None,
+        cls, state: AppState, work: Work | Session, *, request_id: str | None = None,
         organization: str | int | None = NO_CONTEXT, user: User | None = None,
     ) -> Caller:
         """A caller for work no HTTP request drives (jobs, commands, subscribers).
@@ -61,6 +63,19 @@ class Caller:
         return cls(state, work, user, request_id or str(uuid.uuid4()), organization,
                    is_system=True)
 
+    @classmethod
+    def for_job(cls, job: Any, work: Work | Session) -> Caller:
+        """The caller of a background job: the user who queued it (if any) acting in its
+        organization, with the request id the queuing request had (``args["request_id"]``),
+        so a job's events name the same actor and request as the request that asked for it."""
+        caller = cls.system(job.state, work, request_id=job.args.get("request_id") or job.id,
+                            organization=job.org_id if job.org_id is not None else NO_CONTEXT)
+        if job.owner_id is not None:
+            from cvatcore.core.models import User
+
+            caller.user = caller.session.get(User, job.owner_id)
+        return caller
+
     @property
     def session(self) -> Session:
         """The unit of work's ORM session, made on first use inside its transaction.
@@ -68,6 +83,8 @@ class Caller:
         The signed-in user may have been read with a Core query (see the API layer's
         authentication); it joins the session here, so that changes to it are flushed."""
         work = self.work
+        if isinstance(work, Session):
+            return work
         if work.has_session:
             return work.session
         session = work.session
@@ -79,7 +96,8 @@ class Caller:
     @property
     def connection(self) -> Connection:
         """The unit of work's Core connection (the same transaction as ``session``)."""
-        return self.work.connection
+        work = self.work
+        return work.connection() if isinstance(work, Session) else work.connection
 
     def require_user(self) -> User:
         """The acting user; a 401 for an anonymous caller."""

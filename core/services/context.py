@@ -15,8 +15,8 @@ from sqlalchemy import Select, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied
 from cvatcore.core.iam.engine import Subject
+from cvatcore.core.iam.roles import privilege_of
 from cvatcore.core.models import Membership, Organization
-from cvatcore.core.services.accounts import privilege
 from cvatcore.core.services.caller import NO_CONTEXT, SANDBOX
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _resolve(caller: Caller) -> OrgContext:
         return OrgContext("organization", org, None)
     user = caller.require_user()
     membership = membership_of(caller, org.id)
-    if membership is None and privilege(user) != "admin":
+    if membership is None and privilege_of(user.groups, user.is_superuser) != "admin":
         raise PermissionDenied("You are not a member of this organization.")
     return OrgContext("organization", org, membership)
 
@@ -96,4 +96,5 @@ def subject(caller: Caller, org_id: int | None = None) -> Subject:
         oc = org_context(caller)
         membership = oc.membership if oc.org_id == org_id else membership_of(caller, org_id)
     role = membership.role if membership is not None else None
-    return Subject(user_id=user.id, privilege=privilege(user), org_id=org_id, org_role=role)
+    return Subject(user_id=user.id, privilege=privilege_of(user.groups, user.is_superuser),
+                   org_id=org_id, org_role=role)

@@ -182,7 +182,7 @@ def authenticate_request(ctx: Ctx) -> None:
             return
         if scheme == "basic":
             username, password = _basic(value)
-            ctx.user = sign_in(ctx.caller.session, ctx.state.auth_backends, username, password)
+            ctx.user = sign_in(ctx.caller, username, password)
             ctx.auth_method = "basic"
             return
     key = ctx.request.cookies.get(SESSION_COOKIE)

@@ -91,13 +91,15 @@ def cvatcore_client(cvatcore_app: Any) -> Iterator[ApiClient]:
 def make_user(cvatcore_app: Any) -> Callable[..., Any]:
     """``make_user("alice", groups=["worker"])`` adds a local account (password ``<name>-pass``)."""
     from cvatcore.core.services.accounts import create_user
+    from cvatcore.core.services.caller import Caller
 
     def make(username: str, *, groups: list[str] | None = None, superuser: bool = False,
              email: str | None = None) -> Any:
-        with cvatcore_app.state.cvatcore.db.unit_of_work() as session:
+        state = cvatcore_app.state.cvatcore
+        with state.db.unit_of_work() as session:
             return create_user(
-                session, username, f"{username}-pass", email=email or f"{username}@example.com",
-                groups=groups, is_superuser=superuser,
+                Caller.system(state, session), username, f"{username}-pass",
+                email=email or f"{username}@example.com", groups=groups, is_superuser=superuser,
             )
 
     return make

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from cvatcore.core.services.accounts import create_user
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing import ApiClient
 from cvatcore.core.testing.pytest_plugin import module_app_fixtures
 
@@ -35,7 +36,8 @@ cvatcore_database_url, cvatcore_settings, cvatcore_app = module_app_fixtures(
 def add_user(app: Any, name: str, groups: list[str] | None = None) -> Any:
     """A local account ``name`` with password ``<name>-pass``."""
     with app.state.cvatcore.db.unit_of_work() as session:
-        return create_user(session, name, f"{name}-pass", email=f"{name}@example.com",
+        caller = Caller.system(app.state.cvatcore, session)
+        return create_user(caller, name, f"{name}-pass", email=f"{name}@example.com",
                            groups=groups or ["user"], is_superuser=groups == ["admin"])
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from cvat_sdk import make_client, models
 from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
-from sqlalchemy.orm import Session
 
-from cvatcore.core.db.engine import make_engine
 from cvatcore.core.services.accounts import create_user
+from cvatcore.core.services.caller import Caller
+from cvatcore.core.state import AppState
 from cvatcore.core.testing import test_settings
 from cvatcore.core.testing.live import serve
 
@@ -32,14 +32,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
            "CVATCORE_CONFIG": str(config)}
     with serve(env, root / "server.log") as url:
-        engine = make_engine(test_settings(root))  # the server's database, migrated by it
+        state = AppState.build(test_settings(root))  # the server's database, migrated by it
         try:
-            with Session(engine) as session, session.begin():
-                user = create_user(session, "sdk-user", "sdk-user-pass",
+            with state.db.unit_of_work() as session:
+                user = create_user(Caller.system(state, session), "sdk-user", "sdk-user-pass",
                                    email="sdk@example.com", groups=["user"])
                 made = make_task(session, user.id, size=10, segment_size=5)
         finally:
-            engine.dispose()
+            state.db.dispose()
         yield "http://127.0.0.1", int(url.rsplit(":", 1)[1]), made
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from cvatcore.core.media import store
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 
 
@@ -27,7 +28,8 @@ def app(tmp_path, cvatcore_database_url):
 
     with app.state.cvatcore.db.unit_of_work() as session:
         for name in ("ann", "bob"):
-            create_user(session, name, f"{name}-pass", email=f"{name}@example.com",
+            caller = Caller.system(app.state.cvatcore, session)
+            create_user(caller, name, f"{name}-pass", email=f"{name}@example.com",
                         groups=["user"])
     yield app
     app.state.cvatcore.db.dispose()

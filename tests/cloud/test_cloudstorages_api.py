@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 
 
@@ -23,8 +24,9 @@ def app(tmp_path, cvatcore_database_url):
     from cvatcore.core.services.accounts import create_user
 
     with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(session, "ann", "ann-pass", email="ann@example.com")
-        create_user(session, "bob", "bob-pass", email="bob@example.com")
+        caller = Caller.system(app.state.cvatcore, session)
+        create_user(caller, "ann", "ann-pass", email="ann@example.com")
+        create_user(caller, "bob", "bob-pass", email="bob@example.com")
     yield app
     app.state.cvatcore.db.dispose()
 
@@ -168,7 +170,8 @@ def test_key_rotation_reencrypts_and_old_key_can_then_go(tmp_path, cvatcore_data
     from cvatcore.core.services.accounts import create_user
 
     with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(session, "ann", "ann-pass", email="ann@example.com")
+        caller = Caller.system(app.state.cvatcore, session)
+        create_user(caller, "ann", "ann-pass", email="ann@example.com")
     with ApiClient(app) as client:
         client.login("ann", "ann-pass")
         sid = client.post("/api/cloudstorages", json=_body(azurite, container)).json()["id"]
@@ -224,7 +227,8 @@ def test_internal_endpoints_need_the_operators_allowlist(tmp_path, azurite, cont
     from cvatcore.core.services.accounts import create_user
 
     with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(session, "ann", "ann-pass", email="ann@example.com")
+        caller = Caller.system(app.state.cvatcore, session)
+        create_user(caller, "ann", "ann-pass", email="ann@example.com")
     with ApiClient(app) as client:
         client.login("ann", "ann-pass")
         refused = client.post("/api/cloudstorages", json=_body(azurite, container))

@@ -14,6 +14,7 @@ from cvatcore.core.builtin.events_log import LogSink
 from cvatcore.core.builtin.storage_local import LocalStorage, LocalStorageConfig
 from cvatcore.core.builtin.webhooks_http import HttpTransport
 from cvatcore.core.services.accounts import LocalAccountStore, create_user
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.contracts import (
     AuthBackendContract,
     EventSinkContract,
@@ -109,7 +110,8 @@ class TestLocalAccounts(AuthBackendContract):
     @pytest.fixture
     def account_store(self, cvatcore_app):
         with cvatcore_app.state.cvatcore.db.unit_of_work() as session:
-            create_user(session, "carol", "carol-password")
+            caller = Caller.system(cvatcore_app.state.cvatcore, session)
+            create_user(caller, "carol", "carol-password")
             yield LocalAccountStore(session)
 
     @pytest.fixture

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from cvatcore.core.models import Job, Task, TaskData, User
 from cvatcore.core.services.accounts import create_user
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.services.segments import create_segments
 from cvatcore.core.testing import ApiClient
 from cvatcore.hooks import DomainEvent
@@ -102,7 +103,8 @@ class Domain:
         """A new user with these system groups, and a client signed in as them."""
         name = unique("user")
         with self.db.unit_of_work() as session:
-            user = create_user(session, name, f"{name}-pass", email=f"{name}@example.com",
+            caller = Caller.system(self.app.state.cvatcore, session)
+            user = create_user(caller, name, f"{name}-pass", email=f"{name}@example.com",
                                groups=list(groups), is_superuser="admin" in groups)
             user_id = user.id
         client = self.stack.enter_context(ApiClient(self.app))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing import ApiClient
 from cvatcore.core.testing.pytest_plugin import module_app_fixtures
 
@@ -28,7 +29,7 @@ cvatcore_database_url, cvatcore_settings, cvatcore_app = module_app_fixtures(
 def world(cvatcore_app: Any) -> World:
     """The users, organizations, memberships and invitations of ``support.WORLD_*``."""
     with cvatcore_app.state.cvatcore.db.unit_of_work() as session:
-        return build_world(session)
+        return build_world(Caller.system(cvatcore_app.state.cvatcore, session))
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from cvatcore.core.models import (
 )
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.accounts import create_user
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing import ApiClient
 
 #: Request contexts: no organization header at all, or the personal sandbox (an empty
@@ -88,11 +89,11 @@ class World:
     invitations: dict[str, str] = field(default_factory=dict)
 
 
-def build_world(session: Session) -> World:
+def build_world(caller: Caller) -> World:
     """Write ``WORLD_*`` to the database (directly: the world is given, not under test)."""
-    world = World()
+    world, session = World(), caller.session
     for name, groups in WORLD_USERS.items():
-        user = create_user(session, name, f"{name}-pass", email=f"{name}@example.com",
+        user = create_user(caller, name, f"{name}-pass", email=f"{name}@example.com",
                            groups=groups, is_superuser="admin" in groups)
         world.users[name] = user.id
     for slug, owner in WORLD_ORGS.items():

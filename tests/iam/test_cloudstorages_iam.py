@@ -23,6 +23,7 @@ import pytest
 
 from cvatcore.core.models import CloudStorage, Membership, Organization
 from cvatcore.core.services.accounts import create_user
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 from cvatcore.hooks import hookimpl
 
@@ -51,7 +52,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, cvatcore_database_url: str |
     settings = test_settings(root, cvatcore_database_url, jobs={"in_process_workers": 0})
     app = build_test_app(settings, plugins=[(_plugin(buckets), "cloud-iam")])
     with app.state.cvatcore.db.unit_of_work() as session:
-        ids = {name: create_user(session, name, f"{name}-pass-1", email=f"{name}@x.org",
+        caller = Caller.system(app.state.cvatcore, session)
+        ids = {name: create_user(caller, name, f"{name}-pass-1", email=f"{name}@x.org",
                                  groups=groups, is_superuser=name == "admin").id
                for name, groups in USERS.items()}
         org = Organization(slug="acme", name="acme", owner_id=ids["maint"])

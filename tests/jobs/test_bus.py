@@ -12,6 +12,7 @@ from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.jobs.queue import enqueue
 from cvatcore.core.models import BackgroundJob, Organization
 from cvatcore.core.services import changes
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import hookimpl
 
@@ -29,10 +30,10 @@ def _recorder():
             enqueue(session, job_id=f"outbox-{len(seen['in_tx'])}", kind="noop")
 
     def fail_after_change(ctx):
-        org = ctx.session.get(Organization, int(ctx.path_params["id"]))
+        org = ctx.caller.session.get(Organization, int(ctx.path_params["id"]))
         before_name = org.name
         org.name = "renamed"
-        changes.updated(ctx, "organization", org, {"name": before_name})
+        changes.updated(ctx.caller, "organization", org, {"name": before_name})
         raise ValidationFailed({"detail": "refused after the change"})
 
     plugin = types.SimpleNamespace(
@@ -55,7 +56,8 @@ def recorded(register_plugin, cvatcore_settings, make_user):
         from cvatcore.core.services.accounts import create_user
 
         with app.state.cvatcore.db.unit_of_work() as session:
-            create_user(session, "ann", "ann-pass", email="ann@example.com")
+            caller = Caller.system(app.state.cvatcore, session)
+            create_user(caller, "ann", "ann-pass", email="ann@example.com")
         with ApiClient(app) as client:
             client.login("ann", "ann-pass")
             yield app, client, seen
@@ -74,14 +76,16 @@ def test_a_change_publishes_one_event_with_before_after_actor_org_and_request_id
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-42"
     scopes = [e.scope for e in seen["committed"]]
-    assert scopes == ["create:organization", "update:organization"]
-    update = seen["committed"][1]
+    # ann's account, made outside any request (a system caller), published its event too
+    assert scopes == ["create:user", "create:organization", "update:organization"]
+    assert seen["committed"][0].actor_id is None
+    update = seen["committed"][2]
     assert update.before["name"] == "acme" and update.after["name"] == "Acme Inc"
     assert update.org_id == org["id"] and update.obj_id == org["id"]
     assert update.request_id == "req-42"
     assert update.actor_id == client.get("/api/users/self").json()["id"]
     assert [e.scope for e in seen["in_tx"]] == scopes
-    assert _count_outbox(app) == 2
+    assert _count_outbox(app) == 3
 
 
 def test_request_id_is_generated_when_absent_and_carried_by_the_event(recorded):

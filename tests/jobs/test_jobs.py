@@ -17,6 +17,7 @@ from cvatcore.core.jobs.queue import enqueue, request_id
 from cvatcore.core.jobs.runner import JobRunner
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import JobFailed, hookimpl
 
@@ -38,7 +39,8 @@ def _work(job):
 
 def _queue(ctx):
     data = ctx.data
-    job = enqueue(ctx.session, job_id=request_id("create", "thing", data["n"]), kind="test:work",
+    job = enqueue(ctx.caller.session, job_id=request_id("create", "thing", data["n"]),
+                  kind="test:work",
                   args=data, operation={"type": "create:thing", "target": "thing"},
                   owner_id=ctx.user.id)
     if data.get("then_fail"):
@@ -60,8 +62,9 @@ def app(register_plugin, cvatcore_settings):
         from cvatcore.core.services.accounts import create_user
 
         with app.state.cvatcore.db.unit_of_work() as session:
-            create_user(session, "ann", "ann-pass", email="ann@example.com")
-            create_user(session, "bob", "bob-pass", email="bob@example.com")
+            caller = Caller.system(app.state.cvatcore, session)
+            create_user(caller, "ann", "ann-pass", email="ann@example.com")
+            create_user(caller, "bob", "bob-pass", email="bob@example.com")
         yield app
 
 

@@ -9,6 +9,7 @@ import cvatcore_gcs
 import pytest
 from cvatcore_gcs.testing import make_service_account_key
 
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 
 
@@ -19,7 +20,8 @@ def ann(tmp_path, cvatcore_database_url):
     from cvatcore.core.services.accounts import create_user
 
     with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(session, "ann", "ann-pass", email="ann@example.com")
+        caller = Caller.system(app.state.cvatcore, session)
+        create_user(caller, "ann", "ann-pass", email="ann@example.com")
     with ApiClient(app) as client:
         client.login("ann", "ann-pass")
         yield client

@@ -7,6 +7,7 @@ import cvatcore_s3
 import pytest
 from cvatcore_s3.testing import unique_bucket_name
 
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 
 
@@ -17,7 +18,8 @@ def ann(tmp_path, cvatcore_database_url):
     from cvatcore.core.services.accounts import create_user
 
     with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(session, "ann", "ann-pass", email="ann@example.com")
+        caller = Caller.system(app.state.cvatcore, session)
+        create_user(caller, "ann", "ann-pass", email="ann@example.com")
     with ApiClient(app) as client:
         client.login("ann", "ann-pass")
         yield client
