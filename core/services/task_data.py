@@ -219,8 +219,7 @@ def _check_cloud(ctx: Ctx, task: Task, storage_id: int, keys: list[str],
 
 
 def _check_server_files(ctx: Ctx, paths: list[str]) -> None:
-    settings = ctx.state.settings.storage
-    share = ctx.state.provider("storage", settings.default, settings.options.get(settings.default))
+    share = ctx.state.configured_storage(ctx.state.settings.storage.default)
     for path in paths:
         try:
             share.stat(check_server_path(path).strip("/"))
