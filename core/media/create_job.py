@@ -84,8 +84,10 @@ def _index(job: Any, media: Any, data_id: int, args: dict[str, Any]) -> Indexed:
 
 def _commit(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Params) -> None:
     """Every row in one transaction; the task row is locked first, so two runs of the job
-    cannot both write frames."""
+    cannot both write frames. The transaction renews the job's lease first: a worker that
+    lost the job (stalled past its lease, taken over) writes nothing."""
     with job.state.db.unit_of_work() as session:
+        job.guard(session)
         stmt = select(Task).where(Task.id == task_id)
         if session.bind.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
