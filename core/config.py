@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -82,9 +90,25 @@ class JobsSettings(_Section):
     # Worker threads inside ``cvatcore serve``; 0 leaves the work to ``cvatcore worker``.
     in_process_workers: int = 1
     poll_seconds: float = 1.0
-    lease_seconds: int = 300
+    # A running job is leased to its worker for this long and the lease is renewed by a
+    # heartbeat (every ``heartbeat_seconds``, a third of the lease by default) while the job
+    # runs: a job whose worker died (kill -9, lost machine) is taken again by another worker
+    # within about a lease, however long the job itself takes.
+    lease_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_seconds: float | None = Field(default=None, gt=0)
     # How long finished requests stay visible in /api/requests.
     keep_finished_hours: int = 24
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_lease(self) -> JobsSettings:
+        if self.heartbeat_seconds is not None and self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError("[jobs] heartbeat_seconds must be shorter than lease_seconds "
+                             "(a lease would run out between two heartbeats)")
+        return self
+
+    def heartbeat(self) -> float:
+        """Seconds between two renewals of a running job's lease."""
+        return self.heartbeat_seconds or self.lease_seconds / 3
 
 
 class AnalyticsSettings(_Section):

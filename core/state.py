@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -71,10 +72,13 @@ class AppState:
 
     def configured_storage(self, name: str) -> Any:
         """The storage provider ``name`` with its ``[storage.options.NAME]``; a ``local`` one
-        without a root is ``<data_dir>/share`` (what ``server_files`` and ``mount`` read)."""
+        without a root is ``<data_dir>/share``. The one place the share is decided: the
+        ``server_files`` check of a request, the job that copies them and ``cvatcore mount``
+        all build it here (the root made absolute once, not per working directory)."""
         options = dict(self.settings.storage.options.get(name, {}))
         if name == "local":
             options.setdefault("root", str(self.settings.server.data_dir / "share"))
+            options["root"] = str(Path(options["root"]).resolve())
         return self.provider("storage", name, options)
 
     @property

@@ -120,8 +120,13 @@ def register_job_kinds(register: Callable[..., None]) -> None:
             ``result_id`` and/or ``result_url`` (shown by ``/api/requests/{id}``), or None.
             Raise ``cvatcore.hooks.JobFailed(message)`` for a failure the user should read
             (no retry); any other exception is retried with back-off up to the job's
-            attempts, then reported as failed. A job may run twice (a worker died mid-way):
-            make handlers idempotent. A kind registered twice stops start-up.
+            attempts, then reported as failed. While the handler runs, a heartbeat renews
+            the job's lease; if the worker lost the job (it stalled past the lease and
+            another worker took it over) ``job.progress`` and ``job.check()`` raise, and
+            ``job.guard(session)``, called in the transaction of the handler's final
+            writes, makes them commit only while this worker holds the job; let those
+            exceptions propagate. A job may run again after a worker died mid-way: make
+            handlers idempotent. A kind registered twice stops start-up.
 
     Returns:
         Nothing.

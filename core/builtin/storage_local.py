@@ -28,15 +28,20 @@ from cvatcore.hooks.fsspec_storage import page_after
 
 
 class LocalStorageConfig(ProviderConfig):
-    """``root``: the directory this storage serves; nothing outside it is ever read."""
+    """``root``: the directory this storage serves; nothing outside it is ever read. Unset,
+    the application gives the share ``<data_dir>/share`` and media ``<data_dir>/media``
+    (``AppState.configured_storage`` and ``AppState.media``): never a directory that depends
+    on where the process was started."""
 
-    root: Path = Path("data/share")
+    root: Path | None = None
 
 
 class LocalStorage(FsspecStorage):
     """A directory as a storage provider (``[storage]`` media, CVAT's share)."""
 
     def __init__(self, config: LocalStorageConfig) -> None:
+        if config.root is None:
+            raise ValueError("the local storage needs a root directory")
         root = os.path.realpath(config.root)
         super().__init__(LocalFileSystem(auto_mkdir=True), root, label=f"local:{root}")
 

@@ -48,12 +48,12 @@ def run(job: Any) -> dict[str, Any]:
         job.progress(0.95, "Saving the task")
         _commit(job, task_id, data_id, indexed, Params.from_args(args.get("params", {})))
     except (SourceError, StoragePathError) as exc:
-        _discard(media, data_id)
+        _discard(job, media, data_id)
         raise JobFailed(str(exc)) from None
     except JobLost:
         raise  # another worker runs the job now: its files are not ours to remove
     except BaseException:
-        _discard(media, data_id)
+        _discard(job, media, data_id)
         raise
     return {"result_id": task_id}
 
@@ -84,8 +84,10 @@ def _index(job: Any, media: Any, data_id: int, args: dict[str, Any]) -> Indexed:
 
 def _commit(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Params) -> None:
     """Every row in one transaction; the task row is locked first, so two runs of the job
-    cannot both write frames."""
+    cannot both write frames. The transaction renews the job's lease first: a worker that
+    lost the job (stalled past its lease, taken over) writes nothing."""
     with job.state.db.unit_of_work() as session:
+        job.guard(session)
         stmt = select(Task).where(Task.id == task_id)
         if session.bind.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
@@ -130,8 +132,18 @@ def _insert_frames(session: Any, data_id: int, frames: list[tuple[str, int, int]
         ])
 
 
-def _discard(media: Any, data_id: int) -> None:
-    """Remove what a failed run derived; the uploaded files stay until the next upload."""
+def _discard(job: Any, media: Any, data_id: int) -> None:
+    """Remove what a failed run derived; the uploaded files stay until the next upload.
+    Only while this worker still holds the job (the lease renewed just now): a run that
+    failed because it lost the job must not remove what the worker running it now made."""
+    try:
+        with job.state.db.unit_of_work() as session:
+            job.guard(session)
+    except JobLost:
+        logger.warning("job %s was taken over; its files are left to the new worker", job.id)
+        return
+    except Exception:  # the database is away: the files are removed all the same
+        logger.exception("cannot renew the lease of job %s before cleaning up", job.id)
     for prefix in (store.extracted_prefix(data_id), store.cache_prefix(data_id)):
         try:
             store.remove_prefix(media, prefix)

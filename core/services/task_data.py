@@ -176,9 +176,7 @@ def _check_cloud(caller: Caller, task: Task, storage_id: int, keys: list[str],
 
 
 def _check_server_files(caller: Caller, paths: list[str]) -> None:
-    settings = caller.state.settings.storage
-    share = caller.state.provider("storage", settings.default,
-                                  settings.options.get(settings.default))
+    share = caller.state.configured_storage(caller.state.settings.storage.default)
     for path in paths:
         try:
             share.stat(check_server_path(path).strip("/"))

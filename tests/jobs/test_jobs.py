@@ -181,3 +181,62 @@ def test_the_same_work_twice_while_queued_is_a_conflict(app):
             enqueue(session, job_id=request_id("create", "thing", 30), kind="test:unknown-kind")
         again = ann.post("/api/test/things", json={"n": 30})
         assert again.status_code == 409
+
+
+def test_a_worker_that_lost_its_job_stops_and_writes_nothing(register_plugin, tmp_path,
+                                                            cvatcore_database_url):
+    """The heartbeat finds the job in other hands (this worker stalled past its lease and was
+    taken over): the handler is stopped at its next check and its final writes are refused."""
+    from cvatcore.core.jobs.runner import JobLost
+    from cvatcore.core.testing.harness import test_settings
+
+    seen: dict[str, object] = {}
+    taken = threading.Event()
+
+    def hold(job):
+        taken.set()
+        try:
+            while True:
+                job.check()
+                time.sleep(0.01)
+        except JobLost:
+            seen["stopped"] = True
+        with job.state.db.unit_of_work() as session:
+            job.guard(session)  # raises: nothing below is written
+            seen["wrote"] = True
+
+    plugin = types.SimpleNamespace(
+        register_job_kinds=hookimpl(lambda register: register("test:hold", hold)))
+    settings = test_settings(tmp_path, cvatcore_database_url,
+                             jobs={"in_process_workers": 0, "lease_seconds": 0.6})
+    with register_plugin(plugin, "hold-test", settings=settings) as app:
+        state = app.state.cvatcore
+        with state.db.unit_of_work() as session:
+            enqueue(session, job_id="held", kind="test:hold")
+        runner = JobRunner(state)
+        thread = threading.Thread(target=runner.run_one)
+        thread.start()
+        assert taken.wait(10)
+        with state.db.unit_of_work() as session:  # another worker took the job over
+            session.execute(update(BackgroundJob).values(
+                lease_owner="other-worker", lease_until=utcnow() + timedelta(minutes=5)))
+        thread.join(10)
+        assert not thread.is_alive() and seen == {"stopped": True}
+        with state.db.unit_of_work(write=False) as session:
+            row = session.get(BackgroundJob, "held")
+            assert (row.status, row.lease_owner) == ("started", "other-worker")
+
+
+def test_a_job_whose_worker_keeps_dying_is_failed_not_run_again(app):
+    state = app.state.cvatcore
+    with state.db.unit_of_work() as session:
+        enqueue(session, job_id="poison", kind="test:work", args={"n": 6}, max_attempts=1)
+    assert JobRunner(state, name="dead-worker").claim() is not None
+    with state.db.unit_of_work() as session:
+        session.execute(update(BackgroundJob).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert not JobRunner(state).run_one()
+    assert "poison" not in RUNS
+    with state.db.unit_of_work(write=False) as session:
+        row = session.get(BackgroundJob, "poison")
+        assert row.status == "failed"
+        assert "its worker stopped during each attempt (1)" in row.message
