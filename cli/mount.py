@@ -30,9 +30,9 @@ WantedBy=multi-user.target
 
 def _provider(state: Any, storage: str) -> Any:
     if storage.startswith("cloudstorage:"):
+        from cvatcore.core.cloud_types import build_provider
         from cvatcore.core.models import CloudStorage
         from cvatcore.core.services.cloud_storages import stored_spec
-        from cvatcore.core.services.cloud_types import build_provider
 
         try:
             storage_id = int(storage.split(":", 1)[1])

@@ -8,9 +8,9 @@ from starlette.responses import Response
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
-from cvatcore.core.media import serve
 from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
+from cvatcore.core.services import task_media as serve
 from cvatcore.core.services.task_data import Reply
 
 UPLOAD = {"stream_body": True, "errors": (409, 413)}

@@ -13,6 +13,7 @@ from cvatcore.core.media import meta
 from cvatcore.core.media.access import MediaReader
 from cvatcore.core.models import Job, Segment, Task, TaskData
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services.cloud_buckets import reader_provider
 
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
@@ -109,7 +110,7 @@ def task_media(ctx: Ctx, task_id: int) -> tuple[bytes, str]:
     kind, quality = _query(ctx)
     task = _task(ctx, task_id, "view:data")
     data = _data(ctx.session, task)
-    reader = MediaReader(ctx.state.media, ctx.session, data, ctx.state)
+    reader = _reader(ctx, data)
     return _media(ctx, reader, data, kind, quality, 0, data.size - 1, job=False)
 
 
@@ -119,7 +120,7 @@ def job_media(ctx: Ctx, job_id: int) -> tuple[bytes, str]:
     kind, quality = _query(ctx)
     _, task, segment = _job(ctx, job_id, "view:data")
     data = _data(ctx.session, task, "Job")
-    reader = MediaReader(ctx.state.media, ctx.session, data, ctx.state)
+    reader = _reader(ctx, data)
     return _media(ctx, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
                   job=True)
 
@@ -144,13 +145,21 @@ def _media(ctx: Ctx, reader: MediaReader, data: TaskData, kind: str, quality: st
 def task_preview(ctx: Ctx, task_id: int) -> bytes:
     task = _task(ctx, task_id, "view")
     data = _preview_data(ctx, task)
-    return MediaReader(ctx.state.media, ctx.session, data, ctx.state).preview(0)
+    return _reader(ctx, data).preview(0)
 
 
 def job_preview(ctx: Ctx, job_id: int) -> bytes:
     _, task, segment = _job(ctx, job_id, "view")
     data = _preview_data(ctx, task)
-    return MediaReader(ctx.state.media, ctx.session, data, ctx.state).preview(segment.start_frame)
+    return _reader(ctx, data).preview(segment.start_frame)
+
+
+def _reader(ctx: Ctx, data: TaskData) -> MediaReader:
+    """A reader of ``data``'s frames; a cloud task's originals come from its bucket."""
+    cloud = None
+    if data.storage == "cloud_storage":
+        cloud = reader_provider(ctx.state, ctx.session, data)
+    return MediaReader(ctx.state.media, ctx.session, data, cloud)
 
 
 def _preview_data(ctx: Ctx, task: Task) -> TaskData:
