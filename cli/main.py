@@ -11,30 +11,9 @@ from typing import Any
 
 import click
 
-from cvatcore.core.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from cvatcore.cli.state import state_or_exit as _state
+from cvatcore.core.config import CONFIG_ENV, ConfigError, load_settings
 from cvatcore.core.plugins import PluginError, make_plugin_manager
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _state() -> Any:
-    """The application state the settings describe, with plugins loaded; errors exit 1."""
-    from cvatcore.core.state import AppState
-
-    settings = _settings()
-    extra = click.get_current_context().find_root().obj or ()
-    try:
-        pm = make_plugin_manager(
-            settings.plugins.disabled, settings.plugins.required, extra_plugins=extra
-        )
-        return AppState.build(settings, pm)
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _upgrade(state: Any) -> None:

@@ -30,9 +30,9 @@ WantedBy=multi-user.target
 
 def _provider(state: Any, storage: str) -> Any:
     if storage.startswith("cloudstorage:"):
+        from cvatcore.core.cloud_types import build_provider
         from cvatcore.core.models import CloudStorage
         from cvatcore.core.services.cloud_storages import stored_spec
-        from cvatcore.core.services.cloud_types import build_provider
 
         try:
             storage_id = int(storage.split(":", 1)[1])
@@ -85,10 +85,10 @@ def mount(storage: str, mountpoint: str, read_write: bool, allow_other: bool,
         line = f"{storage} {os.path.abspath(mountpoint)} fuse.cvatcore-mount {','.join(opts)} 0 0"
         click.echo(line)
         return
-    from cvatcore.cli.main import _state
+    from cvatcore.cli.state import state_or_exit
     from cvatcore.core.mount import mount as do_mount
 
-    state = _state()
+    state = state_or_exit()
     provider = _provider(state, storage)
     os.makedirs(mountpoint, exist_ok=True)
     click.echo(f"mounting {storage} at {mountpoint} ({'read-write' if read_write else 'read-only'})"

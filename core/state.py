@@ -56,7 +56,7 @@ class AppState:
         from cvatcore.core.jobs.kinds import collect_job_kinds
 
         state.job_kinds = collect_job_kinds(pm)
-        from cvatcore.core.services.cloud_types import collect_cloud_types
+        from cvatcore.core.cloud_types import collect_cloud_types
 
         state.cloud_types = collect_cloud_types(pm)
         return state

@@ -11,7 +11,7 @@ from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers_domain import PageJSON, labels_page, one_label
 from cvatcore.core.models import Label
-from cvatcore.core.services import labels
+from cvatcore.core.services import label_resource as labels
 
 Parent = aliased(Label, name="parent_label")
 

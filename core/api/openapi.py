@@ -1,7 +1,7 @@
 """Builds the OpenAPI 3.0.3 document ``GET /api/schema`` serves.
 
 Every operation comes from the same ``Op`` list the routes are registered from
-(``rest_api.core_ops()``), so the document cannot drift from the server. Routes that other
+(``operations.core_ops()``), so the document cannot drift from the server. Routes that other
 plugins add through ``register_routes`` are listed too, with what little their registration
 says (path, method, name). Component schemas live in ``openapi_components``.
 """
@@ -22,6 +22,7 @@ from cvatcore.core.api.openapi_components import (
     paginated_name,
     ref,
 )
+from cvatcore.core.api.operations import ROUTES_PLUGIN, core_ops
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.server import CVAT_API_VERSION
 
@@ -95,8 +96,6 @@ PARAM_SCHEMAS: dict[str, Schema] = {
 
 
 def build_document(state: Any) -> dict[str, Any]:
-    from cvatcore.core.builtin.rest_api import core_ops
-
     paths: dict[str, dict[str, Any]] = {}
     referenced: set[str] = set()
     for op in core_ops():
@@ -227,14 +226,12 @@ def _column_schema(column: Any) -> Schema:
 
 def _plugin_routes(state: Any) -> Iterable[tuple[str, str, str | None, str]]:
     """(path, method, name, plugin) of each route a plugin other than the core API adds."""
-    from cvatcore.core.builtin import rest_api
-
     pm = getattr(state, "pm", None)
     if pm is None:
         return []
     found: list[tuple[str, str, str | None, str]] = []
     for impl in pm.hook.register_routes.get_hookimpls():
-        if impl.function is rest_api.register_routes:
+        if impl.plugin_name == ROUTES_PLUGIN:
             continue
 
         def register(path: str, endpoint: Any, *, methods: list[str] | None = None,

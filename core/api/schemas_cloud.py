@@ -14,7 +14,7 @@ from cvatcore.core.api.openapi_components import (
     ref,
     string,
 )
-from cvatcore.core.services.cloud_types import CREDENTIALS_TYPES, PROVIDER_TYPES
+from cvatcore.core.cloud_types import CREDENTIALS_TYPES, PROVIDER_TYPES
 
 _WRITE = {
     "provider_type": ref("ProviderTypeEnum"),

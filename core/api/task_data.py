@@ -11,10 +11,11 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
 from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
-from cvatcore.core.media import serve, uploads
+from cvatcore.core.media import uploads
 from cvatcore.core.media.limits import MAX_TUS_FILE
 from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
+from cvatcore.core.services import task_media as serve
 
 UPLOAD = {"stream_body": True, "errors": (409, 413)}
 TUS_HEADERS = {"Tus-Resumable": "1.0.0", "Tus-Version": "1.0.0", "Tus-Extension": "",

@@ -5,7 +5,7 @@ from cvatcore.hooks import hookimpl
 
 @hookimpl
 def register_job_kinds(register):
-    from cvatcore.core.services import task_data
+    from cvatcore.core.services import media_removal, task_data_job
 
-    register("create:task", task_data.run_create_job)
-    register("delete:media", task_data.run_delete_media_job)
+    register("create:task", task_data_job.run)
+    register("delete:media", media_removal.run_delete_media_job)

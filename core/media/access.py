@@ -42,19 +42,19 @@ def _load_index(media: Any, key: str, _stamp: str) -> video.VideoIndex:
 class MediaReader:
     """Frames of one ``TaskData`` by relative frame number (0..size-1)."""
 
-    def __init__(self, media: Any, session: Session, data: TaskData, state: Any = None
+    def __init__(self, media: Any, session: Session, data: TaskData, cloud: Any = None
                  ) -> None:
+        """``cloud`` is the storage provider a cloud task's originals are read from (its
+        bucket, opened by the caller: this library decrypts no credentials)."""
         self.media, self.session, self.data = media, session, data
         self.cache = store.cache_prefix(data.id)
         self.step = frame_step(data.frame_filter)
         self.cloud = data.storage == "cloud_storage"
         self.source, self.prefix = media, data.media_prefix
         if self.cloud:
-            from cvatcore.core.media.cloud_source import reader_provider
-
-            if state is None:
-                raise RuntimeError("reading a cloud task's media needs the application state")
-            self.source, self.prefix = reader_provider(state, session, data), ""
+            if cloud is None:
+                raise RuntimeError("reading a cloud task's media needs its bucket's provider")
+            self.source, self.prefix = cloud, ""
 
     # -- originals ----------------------------------------------------------------------------
 

@@ -12,16 +12,12 @@ the whole bucket so that keys (and frame names) stay the bucket's own.
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import IO, Any
 
-from sqlalchemy.orm import Session
-
-from cvatcore.core.errors import ApiError, NotFound
 from cvatcore.core.manifest.reader import ManifestReader, ManifestReadError
 from cvatcore.core.media.images import media_kind
 from cvatcore.core.media.indexing import (
@@ -33,11 +29,6 @@ from cvatcore.core.media.indexing import (
     probe_keys,
 )
 from cvatcore.core.media.sources import SourceError, excluded, remote_failure
-from cvatcore.core.models import CloudStorage
-from cvatcore.core.services.cloud_content import effective_prefix
-from cvatcore.core.services.cloud_storages import stored_spec
-from cvatcore.core.services.cloud_types import build_provider
-from cvatcore.hooks import StorageStatus
 
 NO_INTERSECTION = ("There is no intersection of the files specified in the request with the "
                    "contents of the bucket")
@@ -60,51 +51,15 @@ class CloudManifest:
     sizes: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # key -> size
 
 
-def _message(exc: ApiError) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return " ".join(str(m) for msgs in detail.values() for m in
-                        (msgs if isinstance(msgs, list) else [msgs]))
-    return str(detail)
-
-
-def open_bucket(state: Any, storage: CloudStorage) -> Bucket:
-    """A provider for the whole of ``storage``'s bucket (credentials decrypted here only)."""
-    spec = stored_spec(state, storage)
-    attrs = {k: v for k, v in spec.specific_attributes.items() if k != "prefix"}
-    whole = build_provider(state, dataclasses.replace(spec, specific_attributes=attrs))
-    return Bucket(whole, spec.specific_attributes.get("prefix", ""), storage.resource)
-
-
-def reader_provider(state: Any, session: Session, data: Any) -> Any:
-    """The provider a task's frames are read from (``MediaReader``); 404 when its cloud
-    storage is gone."""
-    storage = session.get(CloudStorage, data.cloud_storage_id) if data.cloud_storage_id else None
-    if storage is None:
-        raise NotFound("The task's cloud storage no longer exists; its frames cannot be read.")
-    return open_bucket(state, storage).provider
-
-
-def _open_for_job(state: Any, storage_id: int) -> Bucket:
-    with state.db.unit_of_work(write=False) as session:
-        storage = session.get(CloudStorage, storage_id)
-        if storage is None:
-            raise SourceError(f"The cloud storage {storage_id} no longer exists.")
-        try:
-            bucket = open_bucket(state, storage)
-            # The status as configured (prefix and all): credentials may cover only the prefix.
-            checker = build_provider(state, stored_spec(state, storage))
-        except ApiError as exc:
-            raise SourceError(f"The cloud storage {storage_id} cannot be used: "
-                              f"{_message(exc)}") from None
-    status = checker.status()
-    if status == StorageStatus.FORBIDDEN:
-        raise SourceError(f"Cannot access the {bucket.resource} cloud storage: access "
-                          "forbidden. Check its credentials.")
-    if status == StorageStatus.NOT_FOUND:
-        raise SourceError(f"The {bucket.resource} cloud storage was not found. It may have "
-                          "been deleted.")
-    return bucket
+def effective_prefix(default: str, requested: str) -> str | None:
+    """The prefix to list: the longer of the storage's default and the request's, or None
+    when neither contains the other (nothing to show)."""
+    requested = requested.lstrip("/")
+    if requested.startswith(default):
+        return requested
+    if default.startswith(requested):
+        return default
+    return None
 
 
 def _remote(func: Any, key: str, *args: Any) -> Any:
@@ -220,11 +175,11 @@ def _images(keys: list[str]) -> list[str]:
     return images
 
 
-def index_cloud(state: Any, storage_id: int, server_files: list[str], args: dict[str, Any],
+def index_cloud(bucket: Bucket, storage_id: int, server_files: list[str], args: dict[str, Any],
                 progress: Progress) -> Indexed:
-    """The frames of a task made from keys of cloud storage ``storage_id``."""
+    """The frames of a task made from keys of cloud storage ``storage_id``, opened as
+    ``bucket`` by the caller (the library never decrypts credentials or builds providers)."""
     params = Params.from_args(args)
-    bucket = _open_for_job(state, storage_id)
     manifest_key = next((f for f in server_files if media_kind(f) == "manifest"), None)
     manifest = None
     if manifest_key is not None:

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cvatcore.core.api.responses import iso
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.media.frames_math import frame_step
 from cvatcore.core.models import Segment
@@ -32,7 +31,8 @@ def frames_meta(session: Session, data: TaskData, first: int, last: int) -> list
 def _meta(data: TaskData, frames: list[dict[str, Any]], deleted: list[int], size: int,
           start: int, stop: int, included: list[int] | None) -> dict[str, Any]:
     return {
-        "chunks_updated_date": iso(data.chunks_updated_date),
+        # A datetime: the API's JSON encoder writes it in CVAT's format, like every date.
+        "chunks_updated_date": data.chunks_updated_date,
         "chunk_size": data.chunk_size,
         "size": size,
         "image_quality": data.image_quality,

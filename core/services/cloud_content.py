@@ -7,10 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cvatcore.core.cloud_types import parse_attributes
 from cvatcore.core.errors import ApiError, NotFound, PermissionDenied, ValidationFailed
+from cvatcore.core.media.cloud_source import effective_prefix
 from cvatcore.core.models import CloudStorage
 from cvatcore.core.services.cloud_storages import manifests_of, provider_of
-from cvatcore.core.services.cloud_types import parse_attributes
 from cvatcore.hooks import StorageStatus
 
 if TYPE_CHECKING:
@@ -44,17 +45,6 @@ def mime_type(name: str, kind: str) -> str:
 
 def _natural_key(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
-
-
-def effective_prefix(default: str, requested: str) -> str | None:
-    """The prefix to list: the longer of the storage's default and the request's, or None
-    when neither contains the other (nothing to show)."""
-    requested = requested.lstrip("/")
-    if requested.startswith(default):
-        return requested
-    if default.startswith(requested):
-        return default
-    return None
 
 
 def _call(func: Any, *args: Any) -> Any:
@@ -142,7 +132,7 @@ def _manifest_page(provider: Any, manifest_path: str, prefix: str, token: str | 
 def _whole_bucket(caller: Caller, storage: CloudStorage) -> Any:
     """A provider for the whole bucket: listings apply the storage's default prefix as CVAT
     does (``effective_prefix``), so they must not be rooted at it as well."""
-    from cvatcore.core.media.cloud_source import open_bucket
+    from cvatcore.core.services.cloud_buckets import open_bucket
 
     return open_bucket(caller.state, storage).provider
 

@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, delete, select, true
 
 from cvatcore.core.bus import snapshot
-from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
-from cvatcore.core.iam import engine
-from cvatcore.core.models import CloudStorage, CloudStorageManifest
-from cvatcore.core.models.base import utcnow
-from cvatcore.core.secrets import remember
-from cvatcore.core.services import changes
-from cvatcore.core.services.cloud_types import (
+from cvatcore.core.cloud_types import (
     ALL_CREDENTIAL_FIELDS,
     CREDENTIAL_FIELDS,
     CREDENTIALS_TYPES,
@@ -29,6 +23,12 @@ from cvatcore.core.services.cloud_types import (
     build_provider,
     parse_attributes,
 )
+from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
+from cvatcore.core.iam import engine
+from cvatcore.core.models import CloudStorage, CloudStorageManifest
+from cvatcore.core.models.base import utcnow
+from cvatcore.core.secrets import remember
+from cvatcore.core.services import changes
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.projects import clean_text
 from cvatcore.hooks import StorageStatus

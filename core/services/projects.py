@@ -18,7 +18,7 @@ from cvatcore.core.models import Project, Task, TaskData, User
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
-from cvatcore.core.services.task_data import schedule_media_removal
+from cvatcore.core.services.media_removal import schedule_media_removal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

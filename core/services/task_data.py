@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, object_session
 from cvatcore.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from cvatcore.core.jobs.queue import ACTIVE, enqueue, request_id
 from cvatcore.core.media import store, uploads
-from cvatcore.core.media.create_job import run
 from cvatcore.core.media.limits import MAX_TUS_FILE
 from cvatcore.core.media.params import clean_params
 from cvatcore.core.media.sources import check_server_path
@@ -29,11 +28,6 @@ from cvatcore.hooks.fsspec_storage import clean_path
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
-
-def run_create_job(job: Any) -> dict[str, Any]:
-    """The ``create:task`` job kind (registered in ``core/builtin/job_kinds.py``)."""
-    return run(job)
-
 
 def data_for(session: Session, task: Task) -> TaskData | None:
     """The task's data row, or None before the first upload."""
@@ -186,25 +180,3 @@ def _check_server_files(caller: Caller, paths: list[str]) -> None:
         except FileNotFoundError:
             raise ValidationFailed.field(
                 "server_files", f"The server file {path[:200]!r} was not found.") from None
-
-
-def delete_media(state: Any, data_ids: list[int]) -> None:
-    """Remove the media of deleted data rows (call after the deleting transaction commits)."""
-    for data_id in data_ids:
-        store.remove_prefix(state.media, store.data_prefix(data_id))
-
-
-def schedule_media_removal(session: Any, data_ids: list[int]) -> None:
-    """Queue the removal of these data rows' media, inside the transaction that deletes them:
-    it runs only if the delete commits, and survives a crash (a background job)."""
-    from cvatcore.core.jobs.queue import enqueue, request_id
-
-    for data_id in data_ids:
-        enqueue(session, job_id=request_id("delete", "media", data_id), kind="delete:media",
-                args={"data_ids": [data_id]},
-                operation={"type": "delete:media", "target": "media"})
-
-
-def run_delete_media_job(job: Any) -> None:
-    delete_media(job.state, [int(i) for i in job.args["data_ids"]])
-

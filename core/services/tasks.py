@@ -19,13 +19,13 @@ from cvatcore.core.models import Project, Task, TaskData
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels, projects
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.media_removal import schedule_media_removal
 from cvatcore.core.services.projects import (
     check_user,
     clean_storage,
     clean_text,
     find,
 )
-from cvatcore.core.services.task_data import schedule_media_removal
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller

@@ -10,7 +10,7 @@ import pytest
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cvatcore.core.builtin.rest_api import core_ops
+from cvatcore.core.api.operations import core_ops
 from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import hookimpl
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import types
 import zipfile
 
-from cvatcore.core.media import create_job
 from cvatcore.core.media.store import walk
+from cvatcore.core.services import task_data_job
 from cvatcore.core.services.task_data import create_request_id
 from cvatcore.hooks import JobFailed
 
@@ -73,7 +73,7 @@ def test_a_failure_at_the_end_writes_nothing(client, make_task, cvatcore_app, mo
     def broken(session, task, data):
         raise JobFailed("segments could not be made")
 
-    monkeypatch.setattr(create_job, "create_segments", broken)
+    monkeypatch.setattr(task_data_job, "create_segments", broken)
     task_id = make_task()
     result = upload_files(client, task_id, {"a.jpg": image_bytes(), "b.jpg": image_bytes()})
     assert result["status"] == "failed" and result["message"] == "segments could not be made"
@@ -93,5 +93,5 @@ def test_running_the_job_again_changes_nothing(client, make_task, cvatcore_app):
         args = dict(session.get(BackgroundJob, create_request_id(task_id)).args)
     job = types.SimpleNamespace(args=args, state=state, owner_id=None,
                                 progress=lambda *a, **k: None)
-    assert create_job.run(job) == {"result_id": task_id}
+    assert task_data_job.run(job) == {"result_id": task_id}
     assert counts(cvatcore_app, task_id) == (2, 1, 1)

@@ -10,15 +10,17 @@ Overwriting replaces the existing file's bytes (``PATCH``), so no duplicate is m
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import datetime
 from typing import Any
 
 from fsspec import AbstractFileSystem
+from fsspec.spec import AbstractBufferedFile
 
 from cvatcore_gdrive import upload
 from cvatcore_gdrive.client import FILE_FIELDS, DriveClient
-from cvatcore_gdrive.errors import DriveNotFoundError
+from cvatcore_gdrive.errors import DriveNotFoundError, DriveRequestError
 
 FOLDER = "application/vnd.google-apps.folder"
 _LIST = {"supportsAllDrives": "true", "includeItemsFromAllDrives": "true"}
@@ -233,7 +235,37 @@ class DriveFileSystem(AbstractFileSystem):
 
     def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
               autocommit: bool = True, cache_options: dict[str, Any] | None = None,
-              **kwargs: Any) -> upload.DriveFile:
-        return upload.DriveFile(self, self._strip_protocol(path), mode,
+              **kwargs: Any) -> DriveFile:
+        return DriveFile(self, self._strip_protocol(path), mode,
                                 block_size=block_size or upload.CHUNK, autocommit=autocommit,
                                 cache_options=cache_options, **kwargs)
+
+
+class DriveFile(AbstractBufferedFile):
+    """A file opened on Drive: ranged GETs for reading, one resumable session for writing."""
+
+    fs: DriveFileSystem
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        return self.fs.download(self.details, start, end)
+
+    def _initiate_upload(self) -> None:
+        parent_id, name, file_id = self.fs.upload_target(self.path)
+        self.location = upload.start_session(self.fs.client, name, parent_id, file_id)
+
+    def _upload_chunk(self, final: bool = False) -> bool:
+        data = self.buffer.getvalue()
+        total = self.offset + len(data) if final else None
+        if not final and len(data) < upload.QUANTUM:
+            return False  # keep buffering: only whole 256 KiB quanta may be sent
+        held = upload.send_all(self.fs.client, self.location, data, self.offset, total)
+        if held is not None and final:
+            raise DriveRequestError("the upload did not complete", reason="upload incomplete")
+        if held is not None:
+            rest = data[held - self.offset:]
+            self.offset = held
+            self.buffer = io.BytesIO()
+            self.buffer.write(rest)
+            return False  # the buffer was replaced here; fsspec must not move the offset
+        self.fs.invalidate_cache(self.path)
+        return True

@@ -1,5 +1,6 @@
 """Uploads to Drive v3: ``multipart`` for small files, resumable sessions for large ones and
-for streamed writes (``DriveFile``), both creating a file or replacing an existing one's bytes.
+for streamed writes (``fs.DriveFile``), both creating a file or replacing an existing one's
+bytes.
 
 A resumable session takes chunks that are multiples of 256 KiB except the last, and may keep
 less than it was sent (its ``308`` answer's ``Range`` says how much): the rest is sent again.
@@ -7,18 +8,12 @@ less than it was sent (its ``308`` answer's ``Range`` says how much): the rest i
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
-from typing import TYPE_CHECKING, Any
-
-from fsspec.spec import AbstractBufferedFile
+from typing import Any
 
 from cvatcore_gdrive.client import DriveClient
 from cvatcore_gdrive.errors import DriveRequestError
-
-if TYPE_CHECKING:
-    from cvatcore_gdrive.fs import DriveFileSystem
 
 QUANTUM = 256 * 1024
 CHUNK = 32 * QUANTUM  # 8 MiB per PUT
@@ -101,33 +96,3 @@ def send_all(client: DriveClient, location: str, data: bytes, offset: int,
         offset = held
         if offset >= end or (not is_last and end - offset < QUANTUM):
             return offset
-
-
-class DriveFile(AbstractBufferedFile):
-    """A file opened on Drive: ranged GETs for reading, one resumable session for writing."""
-
-    fs: DriveFileSystem
-
-    def _fetch_range(self, start: int, end: int) -> bytes:
-        return self.fs.download(self.details, start, end)
-
-    def _initiate_upload(self) -> None:
-        parent_id, name, file_id = self.fs.upload_target(self.path)
-        self.location = start_session(self.fs.client, name, parent_id, file_id)
-
-    def _upload_chunk(self, final: bool = False) -> bool:
-        data = self.buffer.getvalue()
-        total = self.offset + len(data) if final else None
-        if not final and len(data) < QUANTUM:
-            return False  # keep buffering: only whole 256 KiB quanta may be sent
-        held = send_all(self.fs.client, self.location, data, self.offset, total)
-        if held is not None and final:
-            raise DriveRequestError("the upload did not complete", reason="upload incomplete")
-        if held is not None:
-            rest = data[held - self.offset:]
-            self.offset = held
-            self.buffer = io.BytesIO()
-            self.buffer.write(rest)
-            return False  # the buffer was replaced here; fsspec must not move the offset
-        self.fs.invalidate_cache(self.path)
-        return True

@@ -21,10 +21,12 @@ from sqlalchemy import insert, select
 from cvatcore.core.bus import make_event, snapshot
 from cvatcore.core.jobs.runner import JobLost
 from cvatcore.core.media import store
+from cvatcore.core.media.cloud_source import index_cloud
 from cvatcore.core.media.indexing import Indexed, Params, index_media
 from cvatcore.core.media.sources import SourceError, copy_server_files, list_inputs
 from cvatcore.core.models import Frame, Task, TaskData
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services.cloud_buckets import open_for_job
 from cvatcore.core.services.segments import create_segments
 from cvatcore.hooks import JobFailed, StoragePathError
 
@@ -65,11 +67,10 @@ def _index(job: Any, media: Any, data_id: int, args: dict[str, Any]) -> Indexed:
     server_files = args.get("server_files") or []
     params = args.get("params", {})
     if params.get("cloud_storage_id"):
-        from cvatcore.core.media.cloud_source import index_cloud
-
+        storage_id = int(params["cloud_storage_id"])
         report(0.0, "Reading the cloud storage")
-        return index_cloud(job.state, int(params["cloud_storage_id"]), server_files, params,
-                           report)
+        return index_cloud(open_for_job(job.state, storage_id), storage_id, server_files,
+                           params, report)
     if server_files:
         state = job.state
         share = state.configured_storage(state.settings.storage.default)

@@ -14,6 +14,7 @@ from cvatcore.core.media import meta
 from cvatcore.core.media.access import MediaReader
 from cvatcore.core.models import Job, Segment, Task, TaskData
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services.cloud_buckets import reader_provider
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
@@ -111,7 +112,7 @@ def task_media(caller: Caller, task_id: int, q: Mapping[str, str]) -> tuple[byte
     kind, quality = _query(q)
     task = _task(caller, task_id, "view:data")
     data = _data(caller.session, task)
-    reader = MediaReader(caller.state.media, caller.session, data, caller.state)
+    reader = _reader(caller, data)
     return _media(q, reader, data, kind, quality, 0, data.size - 1, job=False)
 
 
@@ -121,7 +122,7 @@ def job_media(caller: Caller, job_id: int, q: Mapping[str, str]) -> tuple[bytes,
     kind, quality = _query(q)
     _, task, segment = _job(caller, job_id, "view:data")
     data = _data(caller.session, task, "Job")
-    reader = MediaReader(caller.state.media, caller.session, data, caller.state)
+    reader = _reader(caller, data)
     return _media(q, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
                   job=True)
 
@@ -146,14 +147,21 @@ def _media(q: Mapping[str, str], reader: MediaReader, data: TaskData, kind: str,
 def task_preview(caller: Caller, task_id: int) -> bytes:
     task = _task(caller, task_id, "view")
     data = _preview_data(caller, task)
-    return MediaReader(caller.state.media, caller.session, data, caller.state).preview(0)
+    return _reader(caller, data).preview(0)
 
 
 def job_preview(caller: Caller, job_id: int) -> bytes:
     _, task, segment = _job(caller, job_id, "view")
     data = _preview_data(caller, task)
-    reader = MediaReader(caller.state.media, caller.session, data, caller.state)
-    return reader.preview(segment.start_frame)
+    return _reader(caller, data).preview(segment.start_frame)
+
+
+def _reader(caller: Caller, data: TaskData) -> MediaReader:
+    """A reader of ``data``'s frames; a cloud task's originals come from its bucket."""
+    cloud = None
+    if data.storage == "cloud_storage":
+        cloud = reader_provider(caller.state, caller.session, data)
+    return MediaReader(caller.state.media, caller.session, data, cloud)
 
 
 def _preview_data(caller: Caller, task: Task) -> TaskData:
