@@ -7,11 +7,16 @@ segment). Frame numbers are the task's relative numbers, 0..size-1.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
 
 from cvatcore.core.models import Job, Segment, Task
 from cvatcore.core.models.media import TaskData
+from cvatcore.core.services import changes
+
+if TYPE_CHECKING:
+    from cvatcore.core.services.caller import Caller
 
 
 def segment_ranges(size: int, segment_size: int, overlap: int | None, mode: str
@@ -33,9 +38,11 @@ def segment_ranges(size: int, segment_size: int, overlap: int | None, mode: str
     return ranges, segment_size, overlap
 
 
-def create_segments(session: Session, task: Task, data: TaskData) -> list[Job]:
-    """Create the task's segments and one annotation job per segment (bulk inserts); sets
-    ``task.segment_size`` and ``task.overlap`` to the values used."""
+def create_segments(caller: Caller, task: Task, data: TaskData) -> list[Job]:
+    """Create the task's segments and one annotation job per segment (bulk inserts), each job
+    publishing ``create:job``; sets ``task.segment_size`` and ``task.overlap`` to the values
+    used."""
+    session = caller.session
     ranges, task.segment_size, task.overlap = segment_ranges(
         data.size, task.segment_size or 0, task.overlap, task.mode
     )
@@ -47,4 +54,7 @@ def create_segments(session: Session, task: Task, data: TaskData) -> list[Job]:
          for a, b in ranges],
     ).all()
     session.execute(insert(Job), [{"segment_id": sid, "task_id": task.id} for sid in segment_ids])
-    return list(session.scalars(select(Job).where(Job.task_id == task.id).order_by(Job.id)))
+    jobs = list(session.scalars(select(Job).where(Job.task_id == task.id).order_by(Job.id)))
+    for job in jobs:
+        changes.created(caller, "job", job, org_id=task.organization_id)
+    return jobs

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from cvatcore.core.bus import make_event, snapshot
+from cvatcore.core.bus import snapshot
 from cvatcore.core.jobs.runner import JobLost
 from cvatcore.core.media import store
 from cvatcore.core.media.cloud_source import index_cloud
@@ -26,6 +26,8 @@ from cvatcore.core.media.indexing import Indexed, Params, index_media
 from cvatcore.core.media.sources import SourceError, copy_server_files, list_inputs
 from cvatcore.core.models import Frame, Task, TaskData
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services import changes
+from cvatcore.core.services.caller import Caller
 from cvatcore.core.services.cloud_buckets import open_for_job
 from cvatcore.core.services.segments import create_segments
 from cvatcore.hooks import JobFailed, StoragePathError
@@ -111,17 +113,11 @@ def _commit(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Para
         _insert_frames(session, data_id, indexed.frames)
         task.mode = "interpolation" if indexed.media_type == "video" else "annotation"
         task.updated_date = utcnow()
-        jobs = create_segments(session, task, data)
-        session.flush()
-        bus, actor = job.state.bus, job.owner_id
-        request_id = job.args.get("request_id")
-        for created in jobs:
-            bus.publish(session, make_event("create", "job", created.id, after=snapshot(created),
-                                            actor_id=actor, org_id=task.organization_id,
-                                            request_id=request_id))
-        bus.publish(session, make_event("update", "task", task.id, before=before,
-                                        after=snapshot(task), actor_id=actor,
-                                        org_id=task.organization_id, request_id=request_id))
+        # the same services, and so the same events, as a request: the user who asked for the
+        # data is the actor, with the request id their upload had
+        caller = Caller.for_job(job, session)
+        create_segments(caller, task, data)
+        changes.updated(caller, "task", task, before)
 
 
 def _insert_frames(session: Any, data_id: int, frames: list[tuple[str, int, int]]) -> None:

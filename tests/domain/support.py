@@ -129,7 +129,8 @@ class Domain:
             task.data_id, task.mode = data.id, "annotation"
             if segment_size is not None:
                 task.segment_size = segment_size
-            return [job.id for job in create_segments(session, task, data)]
+            caller = Caller.system(self.app.state.cvatcore, session)
+            return [job.id for job in create_segments(caller, task, data)]
 
     def count(self, model: Any, *where: Any) -> int:
         with self.db.unit_of_work() as session:
