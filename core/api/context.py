@@ -30,10 +30,10 @@ from sqlalchemy.orm.attributes import instance_state
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cvatcore.core.api.authentication import SAFE_METHODS, authenticate_request, counting_refusals
 from cvatcore.core.db.engine import Work
 from cvatcore.core.errors import ApiError, NotAuthenticated, ValidationFailed
 from cvatcore.core.models import User
-from cvatcore.core.services.credentials import SAFE_METHODS, authenticate_request
 from cvatcore.core.state import AppState
 
 # PostgreSQL text cannot hold NUL; refusing it everywhere keeps both databases alike.
@@ -60,7 +60,7 @@ class Ctx:
     def session(self) -> Session:
         """The request's ORM session, made on first use inside the request's transaction.
 
-        The signed-in user was read with a Core query (see ``authenticate_request``); it
+        The signed-in user was read with a Core query (see ``core.api.authentication``); it
         joins the session here, so that changes to ``ctx.user`` are flushed as before."""
         work = self.work
         if work.has_session:
@@ -390,7 +390,7 @@ def _run_sync(
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
     if "\x00" in scope["path"] or _query_has_nul(scope.get("query_string", b"")):
         raise ValidationFailed({"detail": NUL_MESSAGE})
-    with state.db.work(write=request.method not in SAFE_METHODS) as work:
+    with counting_refusals(state), state.db.work(write=request.method not in SAFE_METHODS) as work:
         ctx = Ctx(request, body, work, state, request_id, body_file=body_file)
         if authenticate:
             authenticate_request(ctx)
