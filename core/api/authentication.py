@@ -36,7 +36,8 @@ from cvatcore.core.models import User
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import credentials
 from cvatcore.core.services import sign_in_throttle as throttle
-from cvatcore.core.services.accounts import AccountNeedsWrite, sign_in
+from cvatcore.core.services.accounts import USERNAME_RE, AccountNeedsWrite, sign_in
+from cvatcore.core.services.passwords import verified_passwords
 
 if TYPE_CHECKING:
     from cvatcore.core.api.context import Ctx
@@ -103,6 +104,9 @@ def sign_in_with_password(ctx: Ctx, username: str, password: str) -> User:
     state = throttle.check(ctx.work, username, address, now)
     if state.retry_after:
         raise Throttled(state.retry_after, " Too many failed sign-ins.")
+    remembered = _remembered_local_user(ctx, username, password)
+    if remembered is not None:
+        return remembered
     backends = ctx.state.auth_backends
     try:
         try:
@@ -131,6 +135,21 @@ def counting_refusals(state: AppState) -> Iterator[None]:
     except SignInRefused as refused:
         note_refusal(state, refused)
         raise
+
+
+def _remembered_local_user(ctx: Ctx, username: str, password: str) -> User | None:
+    """A read request's local account whose password was verified moments ago
+    (``verified_passwords``), found with one query and no ORM: what the auth backends would
+    answer, since only the built-in ``local`` backend vouches for a local account (see
+    ``sync_identity``). ``None``: ask the backends."""
+    if _writes(ctx) or not USERNAME_RE.match(username):
+        return None  # a writer's session must hold the user it changes (last_login)
+    if not any(getattr(b, "name", None) == "local" for b in ctx.state.auth_backends):
+        return None
+    user = credentials.find_user_by_name(ctx.work, username)
+    if user is None or not user.is_active or user.created_via != "local" or not user.password:
+        return None
+    return user if verified_passwords.remembers(username, user.password, password) else None
 
 
 def note_refusal(state: AppState, refused: SignInRefused) -> None:

@@ -95,6 +95,18 @@ def user_from_row(row: Any) -> User:
     return user
 
 
+_USER_BY_NAME = FixedQuery(
+    select(*(User.__table__.c[name] for name in _USER_ATTRS.values()))
+    .where(User.__table__.c.username == bindparam("username"))
+)
+
+
+def find_user_by_name(db: Work | Connection, username: str) -> User | None:
+    """The account named ``username``, detached (see ``user_from_row``), in one query."""
+    row = _USER_BY_NAME.first(db, {"username": username})
+    return None if row is None else user_from_row(row)
+
+
 def find_session(db: Work | Connection | Session, key: str) -> tuple[User, str] | None:
     """The user and CSRF token of a live session, in one query.
 

@@ -67,6 +67,11 @@ class VerifiedPasswords:
             mac.update(data)
         return mac.digest()
 
+    def remembers(self, username: str, stored: str, password: str) -> bool:
+        """Whether this password was verified against ``stored`` in the last ``ttl`` s."""
+        expiry = self._entries.get(self._digest(username, stored, password))
+        return expiry is not None and expiry > time.monotonic()
+
     def verify(self, username: str, stored: str | None, password: str) -> bool:
         """``verify_password``, answered from memory for a success of the last ``ttl`` s."""
         if stored is None:

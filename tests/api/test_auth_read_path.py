@@ -38,13 +38,13 @@ def write_lock_held(app):
         conn.close()
 
 
-def _credentials(app):
+def _credentials(app, password="alice-pass-1"):
     """Headers for each way a client signs in: Basic, Token, Bearer, session cookie."""
     with ApiClient(app) as client:
-        key = client.login("alice", "alice-pass-1")["key"]
+        key = client.login("alice", password)["key"]
         token = client.post("/api/auth/access_tokens", json={"name": "ci"}).json()["value"]
         session = client.cookies["sessionid"]
-    basic = base64.b64encode(b"alice:alice-pass-1").decode()
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
     return {
         "basic": {"Authorization": f"Basic {basic}"},
         "token": {"Authorization": f"Token {key}"},
@@ -71,8 +71,10 @@ def test_reads_answer_while_another_writer_holds_the_lock(app):
                 assert took < 2, (how, path, took)
 
 
-def test_signing_in_per_request_leaves_the_account_unchanged(app):
-    credentials = _credentials(app)
+def test_signing_in_per_request_leaves_the_account_unchanged(cvatcore_app, make_user):
+    app = cvatcore_app  # SQLite and PostgreSQL
+    make_user("alice")
+    credentials = _credentials(app, "alice-pass")
     before = _user_row(app)
     with ApiClient(app) as client:
         for _ in range(2):

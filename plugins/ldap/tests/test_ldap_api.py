@@ -127,12 +127,12 @@ def test_basic_auth_on_reads_creates_and_updates_a_directory_account(slapd, ldap
     admins, business = ad_group("CVAT Admins"), ad_group("CVAT Business")
     value = base64.b64encode(f"heidi:{password_of('heidi')}".encode()).decode()
     basic = {"Authorization": f"Basic {value}"}
-    with ldap_app(slapd.ad_options(group_cache_seconds=0)) as (_, client):
-        with regroup(HEIDI, add_to=[admins]):
-            first = client.get("/api/users/self", headers=basic).json()
-            same = client.get("/api/users/self", headers=basic).json()
-            with regroup(HEIDI, remove_from=[admins, business]):
-                second = client.get("/api/users/self", headers=basic).json()
+    options = slapd.ad_options(group_cache_seconds=0)
+    with ldap_app(options) as (_, client), regroup(HEIDI, add_to=[admins]):
+        first = client.get("/api/users/self", headers=basic).json()
+        same = client.get("/api/users/self", headers=basic).json()
+        with regroup(HEIDI, remove_from=[admins, business]):
+            second = client.get("/api/users/self", headers=basic).json()
     assert (first["groups"], first["is_superuser"]) == (["admin", "business"], True)
     assert same == first
     assert (second["groups"], second["is_superuser"]) == (["user"], False)
