@@ -104,25 +104,29 @@ def sign_in_with_password(ctx: Ctx, username: str, password: str) -> User:
     state = throttle.check(ctx.work, username, address, now)
     if state.retry_after:
         raise Throttled(state.retry_after, " Too many failed sign-ins.")
-    remembered = _remembered_local_user(ctx, username, password)
-    if remembered is not None:
-        return remembered
-    backends = ctx.state.auth_backends
-    try:
+    user = _remembered_local_user(ctx, username, password)
+    if user is None:
         try:
-            user = sign_in(ctx.session, backends, username, password, may_write=_writes(ctx))
-        except AccountNeedsWrite:
-            user = _sign_in_writing(ctx, username, password)
-    except AuthenticationFailed as exc:
-        if not username or not password:
-            raise  # nothing was guessed
-        raise SignInRefused(exc.detail, username, address) from None
+            user = _sign_in(ctx, username, password)
+        except AuthenticationFailed as exc:
+            if not username or not password:
+                raise  # nothing was guessed
+            raise SignInRefused(exc.detail, username, address) from None
     if state.user_failures:
         if _writes(ctx):
             throttle.forget_user_failures(ctx.connection, username)
         else:
             write_or_skip(ctx.state.db, lambda c: throttle.forget_user_failures(c, username))
     return user
+
+
+def _sign_in(ctx: Ctx, username: str, password: str) -> User:
+    """Through the auth backends; on a read request without writing in its transaction."""
+    backends = ctx.state.auth_backends
+    try:
+        return sign_in(ctx.session, backends, username, password, may_write=_writes(ctx))
+    except AccountNeedsWrite:
+        return _sign_in_writing(ctx, username, password)
 
 
 @contextmanager

@@ -372,7 +372,7 @@ def _runs_inline(request: Request, state: AppState) -> bool:
     Only reads on SQLite: in WAL mode a reader never waits for a lock, so its work is a few
     quick statements with nothing to wait on. HTTP Basic is excluded, since it checks a
     password (an argon2 hash, or a directory server) that would hold up the loop, and so are
-    access tokens, whose "last used" mark is a write that may wait for the write lock.
+    access tokens, whose "last used" mark is now and then a write (in a second transaction).
     Measured with bench/api.py: 1.5x the requests/s of a thread hop; the price is a longer
     tail (p99) for slow list pages, which then hold the loop while they run.
     """
