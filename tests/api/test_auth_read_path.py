@@ -4,11 +4,13 @@ write lock (a task's data being created), and leave the account untouched."""
 from __future__ import annotations
 
 import base64
+import io
 import sqlite3
 import time
 from contextlib import contextmanager
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from cvatcore.core.models import AccessToken, User
@@ -59,11 +61,27 @@ def _user_row(app):
         return {c.key: getattr(user, c.key) for c in User.__table__.columns}
 
 
+def _queued_task_data_request(app):
+    """The ``rq_id`` of a task's data creation, queued (no worker runs in this app)."""
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(image, format="PNG")
+    with ApiClient(app) as client:
+        client.login("alice", "alice-pass-1")
+        task = client.post("/api/tasks", json={"name": "t", "labels": [{"name": "car"}]})
+        r = client.post(f"/api/tasks/{task.json()['id']}/data", data={"image_quality": "70"},
+                        files=[("client_files[0]", ("a.png", image.getvalue()))])
+        assert r.status_code == 202, r.text
+        return r.json()["rq_id"]
+
+
 def test_reads_answer_while_another_writer_holds_the_lock(app):
     credentials = _credentials(app)
+    rq_id = _queued_task_data_request(app)
+    paths = ("/api/users/self", f"/api/requests/{rq_id}", "/api/requests",
+             "/api/auth/access_tokens")
     with ApiClient(app) as client, write_lock_held(app):
         for how, headers in credentials.items():
-            for path in ("/api/users/self", "/api/requests", "/api/auth/access_tokens"):
+            for path in paths:
                 started = time.monotonic()
                 r = client.get(path, headers=headers)
                 took = time.monotonic() - started
