@@ -162,7 +162,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSON(exc.body(), status_code=exc.status)
+    return JSON(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -63,6 +63,16 @@ class AuthSettings(_Section):
     allow_registration: bool = True
     session_lifetime_hours: int = 24 * 14
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # The failed sign-in throttle (/api/auth/login, HTTP Basic, directory sign-ins): after
+    # this many failures within the window for one user name, or from one client address,
+    # sign-ins with a password are refused (429) for the lockout, which doubles with each
+    # lockout in a row up to the maximum. 0 turns a limit off. The address limit is higher:
+    # everyone behind one proxy or NAT shares an address.
+    failed_sign_ins_per_user: int = Field(default=5, ge=0)
+    failed_sign_ins_per_address: int = Field(default=30, ge=0)
+    failed_sign_in_window_seconds: int = Field(default=300, ge=1)
+    sign_in_lockout_seconds: int = Field(default=60, ge=1)
+    sign_in_max_lockout_seconds: int = Field(default=3600, ge=1)
 
 
 class MediaStoreSettings(_Section):

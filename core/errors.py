@@ -9,6 +9,8 @@ class ApiError(Exception):
     """A client-visible error. ``detail`` is a string or a DRF-style ``{field: [msg]}`` dict."""
 
     status = 400
+    #: Response headers the answer carries (``Retry-After``), besides the usual ones.
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: Any = None, status: int | None = None) -> None:
         if status is not None:
@@ -68,6 +70,19 @@ class PayloadTooLarge(ApiError):
 
     def default_detail(self) -> str:
         return "The request body is too large."
+
+
+class Throttled(ApiError):
+    """429 with ``Retry-After``, in DRF's words (what CVAT answers when it throttles)."""
+
+    status = 429
+
+    def __init__(self, wait: int, reason: str = "") -> None:
+        wait = max(1, wait)
+        unit = "second" if wait == 1 else "seconds"
+        super().__init__(f"Request was throttled.{reason} Expected available in {wait} {unit}.")
+        self.wait = wait
+        self.headers = {"Retry-After": str(wait)}
 
 
 class ServiceUnavailable(ApiError):

@@ -7,6 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from starlette.responses import Response
 
+from cvatcore.core.api.authentication import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    sign_in_with_password,
+)
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec, apply_query, paginate, parse_bool
 from cvatcore.core.api.responses import JSON, no_content
@@ -15,7 +20,7 @@ from cvatcore.core.api.serializers import access_token
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.models import AccessToken, User
 from cvatcore.core.services import credentials
-from cvatcore.core.services.accounts import create_user, sign_in
+from cvatcore.core.services.accounts import create_user, record_login
 from cvatcore.core.services.passwords import hash_password, verify_password
 
 
@@ -35,11 +40,12 @@ def _login_name(ctx: Ctx, data: dict) -> str:
 def login(ctx: Ctx) -> Response:
     data = ctx.data
     password = str(data.get("password", ""))
-    user = sign_in(ctx.caller, _login_name(ctx, data), password)
+    user = sign_in_with_password(ctx, _login_name(ctx, data), password)
+    record_login(user)
     hours = ctx.state.settings.auth.session_lifetime_hours
     key, csrf = credentials.create_session(ctx.caller.session, user, timedelta(hours=hours))
-    ctx.set_cookie(credentials.SESSION_COOKIE, key, httponly=True, max_age=hours * 3600)
-    ctx.set_cookie(credentials.CSRF_COOKIE, csrf, max_age=hours * 3600)
+    ctx.set_cookie(SESSION_COOKIE, key, httponly=True, max_age=hours * 3600)
+    ctx.set_cookie(CSRF_COOKIE, csrf, max_age=hours * 3600)
     return JSON({"key": key})
 
 
@@ -47,11 +53,11 @@ def logout(ctx: Ctx) -> Response:
     header = ctx.request.headers.get("authorization", "")
     if header.lower().startswith("token "):
         credentials.drop_session(ctx.caller.session, header[6:].strip())
-    key = ctx.request.cookies.get(credentials.SESSION_COOKIE)
+    key = ctx.request.cookies.get(SESSION_COOKIE)
     if key:
         credentials.drop_session(ctx.caller.session, key)
-    ctx.set_cookie(credentials.SESSION_COOKIE, None)
-    ctx.set_cookie(credentials.CSRF_COOKIE, None)
+    ctx.set_cookie(SESSION_COOKIE, None)
+    ctx.set_cookie(CSRF_COOKIE, None)
     return JSON({"detail": "Successfully logged out."})
 
 
@@ -174,7 +180,7 @@ TOKENS = "/api/auth/access_tokens"
 OPS = [
     Op("POST", "/api/auth/login", login, "auth_create_login", "auth", "Sign in",
        request="LoginRequest", response="Token", public=True, authenticate=False,
-       extra={"errors": (401, 503)}),
+       extra={"errors": (401, 429, 503)}),
     Op("POST", "/api/auth/logout", logout, "auth_create_logout", "auth", "Sign out",
        response="Detail", public=True),
     Op("POST", "/api/auth/register", register, "auth_create_register", "auth", "Register",

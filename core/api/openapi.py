@@ -68,6 +68,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     409: ("Conflicts with the current state (an upload offset, a request already queued)",
           "ErrorDetail"),
     413: ("The request body is larger than the server accepts", "ErrorDetail"),
+    429: ("Too many failed sign-ins: try again after Retry-After seconds", "ErrorDetail"),
     503: ("A backend the request needs (such as a sign-in directory) is unavailable",
           "ErrorDetail"),
 }

@@ -7,11 +7,11 @@ from cvatcore.core.models.jobs import BackgroundJob
 from cvatcore.core.models.media import Frame, TaskData
 from cvatcore.core.models.orgs import Invitation, Membership, Organization
 from cvatcore.core.models.projects import AttributeSpec, Job, Label, Project, Segment, Task
-from cvatcore.core.models.users import AccessToken, AuthSession, User
+from cvatcore.core.models.users import AccessToken, AuthSession, SignInFailure, User
 
 __all__ = [
     "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "CloudStorage",
     "CloudStorageManifest", "Comment", "Frame",
     "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "Project", "Segment",
-    "Shape", "Tag", "Task", "TaskData", "Track", "TrackedShape", "User",
+    "Shape", "SignInFailure", "Tag", "Task", "TaskData", "Track", "TrackedShape", "User",
 ]

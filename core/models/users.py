@@ -55,3 +55,21 @@ class AccessToken(Base):
     updated_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expiry_date: Mapped[datetime | None] = mapped_column(default=None)
     last_used_date: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignInFailure(Base):
+    """Recent failed sign-ins of one user name or one client address (the sign-in throttle).
+
+    Written only when a sign-in fails, read when one is tried with a password; in the
+    database so that every replica of the server counts the same failures."""
+
+    __tablename__ = "sign_in_failures"
+
+    # sha256 of "user\0<name>" or "address\0<address>": fixed size, and no mistyped
+    # passwords (people type them in the user name field) kept in clear.
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)  # in the window that began at first_at
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lockouts: Mapped[int] = mapped_column(default=0)  # in a row: each one lasts twice as long
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)

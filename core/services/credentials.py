@@ -1,37 +1,29 @@
-"""Sessions, login tokens and personal access tokens, and resolving them on each request.
+"""Sessions, login tokens and personal access tokens: making them and looking them up.
 
-Accepted, in this order: ``Authorization: Bearer <personal access token>``,
-``Authorization: Token <key from /api/auth/login>``, ``Authorization: Basic``, and the
-``sessionid`` cookie (whose unsafe requests must carry ``X-CSRFToken``).
+Plain values in, users out: reading them from a request is ``core.api.authentication``'s
+job. Looking a credential up writes nothing, so a request that only reads never takes the
+database's write lock; the one thing recorded on use (an access token's "last used" date)
+is written by ``record_token_use`` in its own short transaction.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, inspect, select
+from sqlalchemy import Connection, bindparam, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, manager_of_class
 
 from cvatcore.core.db.engine import FixedQuery, Work
-from cvatcore.core.errors import AuthenticationFailed, PermissionDenied
 from cvatcore.core.models import AccessToken, AuthSession, User
 from cvatcore.core.models.base import utcnow
-from cvatcore.core.services.accounts import sign_in
 
-if TYPE_CHECKING:
-    from cvatcore.core.api.context import Ctx
-
-SESSION_COOKIE = "sessionid"
-CSRF_COOKIE = "csrftoken"
-CSRF_HEADER = "x-csrftoken"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: An access token's "last used" date is written at most this often: it tells its owner
+#: whether the token is still in use, not how often.
+TOKEN_USE_PRECISION = timedelta(minutes=5)
 
 
 def key_hash(key: str) -> str:
@@ -103,6 +95,18 @@ def user_from_row(row: Any) -> User:
     return user
 
 
+_USER_BY_NAME = FixedQuery(
+    select(*(User.__table__.c[name] for name in _USER_ATTRS.values()))
+    .where(User.__table__.c.username == bindparam("username"))
+)
+
+
+def find_user_by_name(db: Work | Connection, username: str) -> User | None:
+    """The account named ``username``, detached (see ``user_from_row``), in one query."""
+    row = _USER_BY_NAME.first(db, {"username": username})
+    return None if row is None else user_from_row(row)
+
+
 def find_session(db: Work | Connection | Session, key: str) -> tuple[User, str] | None:
     """The user and CSRF token of a live session, in one query.
 
@@ -152,64 +156,21 @@ def find_access_token(session: Session, value: str) -> tuple[User, AccessToken] 
     user, token = row
     if token.expiry_date is not None and _aware(token.expiry_date) < utcnow():
         return None
-    now = utcnow()
-    # Write the "last used" mark at most once a minute, not on every request.
-    if token.last_used_date is None or now - _aware(token.last_used_date) > timedelta(minutes=1):
-        token.last_used_date = now
     return user, token
 
 
-def authenticate_request(ctx: Ctx) -> None:
-    """Set ``ctx.user`` from the request's credentials; bad credentials are a 401."""
-    header = ctx.request.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
-        scheme = scheme.lower()
-        if scheme == "bearer":
-            found = find_access_token(ctx.caller.session, value.strip())
-            if found is None:
-                raise AuthenticationFailed("Invalid token.")
-            ctx.user, token = found
-            ctx.auth_method, ctx.read_only_token = "access_token", token.read_only
-            if token.read_only and ctx.method not in SAFE_METHODS:
-                raise PermissionDenied("This access token is read-only.")
-            return
-        if scheme == "token":
-            found_session = find_session(ctx.work, value.strip())
-            if found_session is None:
-                raise AuthenticationFailed("Invalid token.")
-            ctx.user, ctx.auth_method = found_session[0], "token"
-            return
-        if scheme == "basic":
-            username, password = _basic(value)
-            ctx.user = sign_in(ctx.caller, username, password)
-            ctx.auth_method = "basic"
-            return
-    key = ctx.request.cookies.get(SESSION_COOKIE)
-    if key:
-        found_session = find_session(ctx.work, key)
-        if found_session is None:
-            return  # a stale cookie is anonymous, as Django treats it
-        ctx.user, ctx.csrf_token = found_session
-        ctx.auth_method = "session"
-        if ctx.method not in SAFE_METHODS:
-            _check_csrf(ctx)
+def token_use_is_stale(token: AccessToken, now: datetime) -> bool:
+    """Whether ``token``'s "last used" date is older than ``TOKEN_USE_PRECISION``."""
+    last = token.last_used_date
+    return last is None or now - _aware(last) > TOKEN_USE_PRECISION
 
 
-def _basic(value: str) -> tuple[str, str]:
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise AuthenticationFailed("Invalid basic header.") from None
-    username, sep, password = decoded.partition(":")
-    if not sep:
-        raise AuthenticationFailed("Invalid basic header.")
-    return username, password
-
-
-def _check_csrf(ctx: Ctx) -> None:
-    sent = ctx.request.headers.get(CSRF_HEADER, "")
-    if not sent:
-        raise PermissionDenied("CSRF Failed: CSRF token missing.")
-    if not hmac.compare_digest(sent, ctx.csrf_token or ""):
-        raise PermissionDenied("CSRF Failed: CSRF token incorrect.")
+def record_token_use(connection: Connection, token_id: int, now: datetime) -> None:
+    """Set the "last used" date, unless another request did within ``TOKEN_USE_PRECISION``."""
+    connection.execute(
+        update(AccessToken)
+        .where(AccessToken.id == token_id)
+        .where(or_(AccessToken.last_used_date.is_(None),
+                   AccessToken.last_used_date < now - TOKEN_USE_PRECISION))
+        .values(last_used_date=now)
+    )

@@ -75,9 +75,6 @@ PLUGIN_MAY_IMPORT = ("hooks", "kit")
 # Known wrong directions, each with the change that removes it. The test fails when one is no
 # longer needed, so the list only shrinks. (importer pattern, imported module, why)
 KNOWN: tuple[tuple[str, str, str], ...] = (
-    ("cvatcore.core.services.*", "cvatcore.core.api.context",
-     "services annotate their parameter with the HTTP Ctx (under TYPE_CHECKING); the "
-     "caller change gives them a Caller value of their own layer"),
     ("cvatcore_ldap.cli", "cvatcore.core.config",
      "`cvatcore ldap test` reads the core's settings; a public [plugins.<name>] settings "
      "helper replaces it"),

@@ -119,3 +119,23 @@ def test_injection_attempts_get_401(slapd, ldap_app, attempt):
                 else (401, REFUSED) for n in INJECTIONS}
     assert answers == expected
     assert {n: r.status_code for n, r in basic.items()} == {n: 401 for n in INJECTIONS}
+
+
+def test_basic_auth_on_reads_creates_and_updates_a_directory_account(slapd, ldap_app, regroup):
+    """A read request signed in with HTTP Basic writes nothing in its own transaction, yet a
+    directory user's first request creates the account and a lost group counts at once."""
+    import base64
+
+    admins, business = ad_group("CVAT Admins"), ad_group("CVAT Business")
+    value = base64.b64encode(f"heidi:{password_of('heidi')}".encode()).decode()
+    basic = {"Authorization": f"Basic {value}"}
+    options = slapd.ad_options(group_cache_seconds=0)
+    with ldap_app(options) as (_, client), regroup(HEIDI, add_to=[admins]):
+        first = client.get("/api/users/self", headers=basic).json()
+        same = client.get("/api/users/self", headers=basic).json()
+        with regroup(HEIDI, remove_from=[admins, business]):
+            second = client.get("/api/users/self", headers=basic).json()
+    assert (first["groups"], first["is_superuser"]) == (["admin", "business"], True)
+    assert same == first
+    assert (second["groups"], second["is_superuser"]) == (["user"], False)
+    assert first["id"] == second["id"]

@@ -1,0 +1,123 @@
+"""One request as handlers see it (``Ctx``): its HTTP parts and the caller value services take.
+
+Kept apart from the endpoint wrapper (``core/api/context.py``) so that the authentication
+module, which fills in a ``Ctx``, and the wrapper, which calls it, import it without a cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cvatcore.core.db.engine import Work
+from cvatcore.core.errors import ValidationFailed
+from cvatcore.core.models import User
+from cvatcore.core.services.caller import NO_CONTEXT, SANDBOX, Caller
+from cvatcore.core.state import AppState
+
+# PostgreSQL text cannot hold NUL; refusing it everywhere keeps both databases alike.
+NUL_MESSAGE = "NUL characters are not allowed in requests."
+
+
+@dataclass
+class Ctx:
+    """One request as its handler sees it: the HTTP parts (the Starlette request, the body,
+    the credentials found, cookies to set) and ``caller``, the value services take."""
+
+    request: Request
+    body: bytes
+    work: Work
+    state: AppState
+    request_id: str
+    user: User | None = None
+    auth_method: str | None = None
+    csrf_token: str | None = None
+    read_only_token: bool = False
+    #: The spooled request body of a ``stream_body`` endpoint (an open temporary file at
+    #: offset 0), when it is not JSON; ``body`` is then empty. Closed after the handler.
+    body_file: BinaryIO | None = None
+    response_cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    _caller: Caller | None = field(default=None, repr=False)
+
+    @property
+    def caller(self) -> Caller:
+        """Who acts, for the services: the signed-in user (as it is now: a sign-in handler
+        changes ``user``), the organization the request chose, its id and unit of work."""
+        caller = self._caller
+        if caller is None or caller.user is not self.user:
+            caller = self._caller = Caller(
+                self.state, self.work, self.user, self.request_id, self.organization
+            )
+        return caller
+
+    @cached_property
+    def organization(self) -> str | int | None:
+        """CVAT's organization context: ``X-Organization: <slug>``, else ``?org=<slug>`` or
+        ``?org_id=<id>``; an empty value is the personal sandbox, none at all no context."""
+        slug = self.request.headers.get("x-organization")
+        if slug is None:
+            slug = self.query.get("org")
+        org_id = self.query.get("org_id")
+        if slug:
+            return slug
+        if org_id:
+            try:
+                return int(org_id)
+            except ValueError:
+                raise ValidationFailed.field("org_id", "A valid integer is required.") from None
+        if slug is None and org_id is None:
+            return NO_CONTEXT
+        return SANDBOX
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def query(self) -> Any:
+        return self.request.query_params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self.request.path_params
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """The JSON (or form) body as a dict; a 400 when it is neither."""
+        if not self.body:
+            return {}
+        ctype = self.request.headers.get("content-type", "")
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            return dict(parse_qsl(self.body.decode("utf-8", "replace")))
+        try:
+            value = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationFailed({"detail": "The request body is not valid JSON."}) from None
+        if b"\\u0000" in self.body and _has_nul(value):
+            raise ValidationFailed({"detail": NUL_MESSAGE})
+        if not isinstance(value, dict):
+            raise ValidationFailed({"detail": "The request body must be a JSON object."})
+        return value
+
+    def set_cookie(self, name: str, value: str | None, **options: Any) -> None:
+        self.response_cookies.append((name, value, options))
+
+
+Handler = Callable[[Ctx], Response]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
