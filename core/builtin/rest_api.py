@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from cvatcore.hooks import hookimpl
+from cvatcore.hooks import Register, hookimpl
 
 if TYPE_CHECKING:
     from cvatcore.core.api.routing import Op
@@ -28,7 +28,7 @@ def core_ops() -> list[Op]:
 
 
 @hookimpl
-def register_routes(register):
+def register_routes(register: Register) -> None:
     from cvatcore.core.api.context import endpoint
 
     for op in core_ops():
