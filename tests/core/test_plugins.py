@@ -248,8 +248,8 @@ def test_api_plugins_lists_plugins_with_versions_hooks_and_providers(tmp_path, m
         "distribution": "cvatcore-example",
         "version": EXAMPLE_VERSION,
         "builtin": False,
-        "hooks": ["register_commands", "register_migrations", "register_routes",
-                  "register_storage_providers"],
+        "hooks": ["register_commands", "register_job_kinds", "register_migrations",
+                  "register_routes", "register_storage_providers"],
         "providers": {"storage": ["example-memory"]},
     }
     local = rows["cvatcore.core.builtin.storage_local"]
