@@ -13,6 +13,7 @@ looks up its caller's frames for the code of one of them.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -132,7 +133,8 @@ def _call_register_hook(pm: pluggy.PluginManager, hook: str) -> list[Registratio
     def register(name: str, value: Any, /, **options: Any) -> None:
         plugin = _calling_plugin(sys._getframe(1), impls_by_code, frames) if active else None
         if plugin is None:
-            raise PluginError(f"{hook}: register() was called after the hook returned")
+            raise PluginError(f"{hook}: register() was called after the hook returned, or "
+                              "from code that is no hook implementation")
         if not isinstance(name, str) or not name:
             raise PluginError(f"plugin {plugin_label(pm, plugin)}: {hook} registered an "
                               "empty name")
@@ -147,7 +149,9 @@ def _call_register_hook(pm: pluggy.PluginManager, hook: str) -> list[Registratio
     def before(name: str, hook_impls: Any, kwargs: Mapping[str, Any]) -> None:
         if name == hook and kwargs.get("register") is register:
             for impl in hook_impls:
-                impls_by_code.setdefault(impl.function.__code__, []).insert(0, impl)
+                code = _code_of(impl.function)
+                if code is not None:
+                    impls_by_code.setdefault(code, []).insert(0, impl)
 
     def after(outcome: Any, name: str, hook_impls: Any, kwargs: Mapping[str, Any]) -> None:
         pass
@@ -166,6 +170,16 @@ def _call_register_hook(pm: pluggy.PluginManager, hook: str) -> list[Registratio
             names = [r.name for r in found if r.plugin == plugin]
             sys.stderr.write(f"{hook} [{plugin}] registered {names}\n")
     return found
+
+
+def _code_of(function: Any) -> CodeType | None:
+    """The code a call of ``function`` runs (a function, method, partial or callable)."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    code = getattr(function, "__code__", None)
+    if code is None and callable(function):  # an instance with __call__
+        code = getattr(type(function).__call__, "__code__", None)
+    return code
 
 
 def _calling_plugin(
