@@ -55,13 +55,12 @@ class AppState:
 
         install_log_scrubber()
         from cvatcore.core.jobs.kinds import collect_job_kinds
-        from cvatcore.core.jobs.plugin_queue import QUEUE_OPTION, PluginQueue
+        from cvatcore.core.jobs.plugin_queue import install as install_plugin_queue
         from cvatcore.core.services.cloud_types import collect_cloud_types
 
         job_kinds = collect_job_kinds(pm)
         engine = make_engine(settings)
-        # Before Database() derives its writer engine, which copies the options.
-        engine.update_execution_options(**{QUEUE_OPTION: PluginQueue(job_kinds)})
+        install_plugin_queue(engine, job_kinds)  # before Database() copies the engine
         state = cls(settings, pm, registries, Database(engine), registrations_of(pm), backends,
                     job_kinds=job_kinds, cloud_types=collect_cloud_types(pm))
         for reg in state.registrations.of("register_domain_subscribers"):

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from cvatcore.core.jobs.queue import enqueue, wake_all
 from cvatcore.hooks.jobs import QUEUE_OPTION
 
-__all__ = ["QUEUE_OPTION", "PluginQueue"]
+__all__ = ["QUEUE_OPTION", "PluginQueue", "install"]
 
 
 class PluginQueue:
@@ -44,9 +44,26 @@ class PluginQueue:
             enqueue(session, job_id=job_id, kind=kind, args=args, owner_id=owner_id,
                     org_id=org_id, max_attempts=max_attempts,
                     operation=operation or {"type": kind})
-        event.listen(connection, "commit", _wake, once=True)
+        connection.info[_WAKE] = True  # see _wake_on_checkin
         return job_id
 
 
-def _wake(_connection: Connection) -> None:
-    wake_all()
+#: Set on a connection (its pool record's ``info``) that queued work in its transaction.
+_WAKE = "cvatcore.jobs.plugin_queue.wake"
+
+
+def install(engine: Engine, kinds: Mapping[str, Callable[[Any], Any]]) -> None:
+    """Give ``engine``'s connections the queue (before any ``execution_options`` copy of the
+    engine is made: those copy the options) and wake workers when such work is committed."""
+    engine.update_execution_options(**{QUEUE_OPTION: PluginQueue(kinds)})
+    event.listen(engine, "checkin", _wake_on_checkin)
+
+
+def _wake_on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    """Wake this process's workers once a connection that queued work is given back.
+
+    Not the connection's ``commit`` event: it fires before the database commits, and a worker
+    woken then would not see the job yet. Checkin comes after the commit (or a rollback, when
+    waking finds nothing and costs one query)."""
+    if record is not None and record.info.pop(_WAKE, False):
+        wake_all()
