@@ -293,11 +293,24 @@ def _provider_entry(kind: str, reg: Registration, pm: pluggy.PluginManager) -> P
 
 
 def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[dict[str, Any]]:
-    """Each plugin's name, distribution, version, hooks and provider names (for introspection)."""
+    """Each plugin's name, distribution, version, hooks, provider names and what else it
+    registered (job kinds, routes, ...; for introspection)."""
     owned: dict[str, dict[str, list[str]]] = {}
     for kind, registry in registries.kinds.items():
         for entry in registry.values():
             owned.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
+    registered: dict[str, dict[str, list[str]]] = {}
+    provider_hooks = set(PROVIDER_KINDS.values())
+    for hook, found in registrations_of(pm).all().items():
+        if hook in provider_hooks:
+            continue
+        for reg in found:
+            label = reg.name
+            if hook == "register_routes":
+                methods = reg.options.get("methods") or ["GET"]
+                label = f"{' '.join(m.upper() for m in methods)} {reg.name}"
+            what = hook.removeprefix("register_")
+            registered.setdefault(reg.plugin, {}).setdefault(what, []).append(label)
     result = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
         if plugin is None:
@@ -313,6 +326,7 @@ def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[d
                 "builtin": name.startswith("cvatcore.core.builtin."),
                 "hooks": hooks,
                 "providers": {k: sorted(v) for k, v in sorted(providers.items())},
+                "registered": {k: sorted(v) for k, v in sorted(registered.get(name, {}).items())},
             }
         )
     return result
