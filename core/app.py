@@ -19,13 +19,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cvatcore.core.api.plugin_routes import plugin_endpoint, route_methods
+from cvatcore.core.api.plugin_routes import plugin_endpoint
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.config import Settings, load_settings
 from cvatcore.core.db.migrate import upgrade
 from cvatcore.core.errors import ApiError
 from cvatcore.core.jobs.runner import InProcessWorkers
-from cvatcore.core.registration import check_unique
+from cvatcore.core.registration import check_unique, route_methods
 from cvatcore.core.state import AppState
 
 logger = logging.getLogger("cvatcore")

@@ -36,6 +36,7 @@ from cvatcore.core.registration import (
     check_unique,
     plugin_label,
     registrations_of,
+    route_methods,
 )
 from cvatcore.hooks import SPEC_MODULES, EmptyConfig, ProviderConfig
 from cvatcore.hooks.markers import PROJECT_NAME
@@ -307,8 +308,7 @@ def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[d
         for reg in found:
             label = reg.name
             if hook == "register_routes":
-                methods = reg.options.get("methods") or ["GET"]
-                label = f"{' '.join(m.upper() for m in methods)} {reg.name}"
+                label = f"{' '.join(route_methods(reg))} {reg.name}"
             what = hook.removeprefix("register_")
             registered.setdefault(reg.plugin, {}).setdefault(what, []).append(label)
     result = []

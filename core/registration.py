@@ -55,6 +55,14 @@ class Registration:
     plugin: str
 
 
+def route_methods(reg: Registration) -> list[str]:
+    """The HTTP methods of a ``register_routes`` registration (``GET`` by default)."""
+    methods = reg.options.get("methods") or ["GET"]
+    if isinstance(methods, str):  # methods="POST": one method, not four letters
+        methods = [methods]
+    return [m.upper() for m in methods]
+
+
 def plugin_label(pm: pluggy.PluginManager, name: str) -> str:
     """``example (cvatcore-example)`` for an installed plugin, the bare name otherwise."""
     dist = getattr(pm, "distributions", {}).get(name)

@@ -228,8 +228,8 @@ def _column_schema(column: Any) -> Schema:
 def _plugin_routes(state: Any) -> Iterable[tuple[str, str, str | None, str]]:
     """(path, method, name, plugin) of each route a plugin other than the core API adds: the
     registrations the app was built from, not a second ``register_routes`` call."""
-    from cvatcore.core.api.plugin_routes import route_methods
     from cvatcore.core.builtin import rest_api
+    from cvatcore.core.registration import route_methods
 
     registrations = getattr(state, "registrations", None)
     if registrations is None:

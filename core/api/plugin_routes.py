@@ -15,14 +15,8 @@ from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx, endpoint
 from cvatcore.core.api.responses import JSON
-from cvatcore.core.registration import Registration
 from cvatcore.hooks.jobs import enqueue
 from cvatcore.hooks.routes import RequestUser, RouteRequest
-
-
-def route_methods(reg: Registration) -> list[str]:
-    """The HTTP methods of a ``register_routes`` registration (``GET`` by default)."""
-    return [m.upper() for m in (reg.options.get("methods") or ["GET"])]
 
 
 def plugin_endpoint(
