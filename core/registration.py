@@ -127,8 +127,8 @@ def registrations_of(pm: pluggy.PluginManager) -> Registrations:
     return found
 
 
-# One hook call at a time: hook-call monitors are stacked and undone in order.
-_CALL_LOCK = threading.Lock()
+# One hook call at a time (nested ones inside it): monitors are stacked and undone in order.
+_CALL_LOCK = threading.RLock()  # reentrant: an implementation may look up another hook
 
 
 def _call_register_hook(pm: pluggy.PluginManager, hook: str) -> list[Registration]:
