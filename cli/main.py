@@ -185,6 +185,8 @@ def plugins(as_json: bool, show_all: bool) -> None:
         click.echo(f"  hooks: {', '.join(row['hooks'])}")
         if providers:
             click.echo(f"  providers: {providers}")
+        for what, names in row["registered"].items():
+            click.echo(f"  {what.replace('_', ' ')}: {', '.join(names)}")
 
 
 @cli.group()

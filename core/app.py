@@ -8,7 +8,7 @@ import gc
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,39 +19,32 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cvatcore.core.api.plugin_routes import plugin_endpoint
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.config import Settings, load_settings
 from cvatcore.core.db.migrate import upgrade
 from cvatcore.core.errors import ApiError
 from cvatcore.core.jobs.runner import InProcessWorkers
-from cvatcore.core.plugins import PluginError
+from cvatcore.core.registration import check_unique, route_methods
 from cvatcore.core.state import AppState
 
 logger = logging.getLogger("cvatcore")
 
 
 def collect_routes(state: AppState) -> list[Route]:
-    """Routes from every ``register_routes`` implementation; a path+method twice is an error."""
-    routes: list[Route] = []
-    owners: dict[tuple[str, str], str] = {}
-    for impl in state.pm.hook.register_routes.get_hookimpls():
-
-        def register(
-            path: str, endpoint: Callable[..., Any], *, methods: list[str] | None = None,
-            name: str | None = None, _plugin: str = impl.plugin_name,
-        ) -> None:
-            methods = [m.upper() for m in (methods or ["GET"])]
-            for method in methods:
-                if (path, method) in owners:
-                    raise PluginError(
-                        f"route {method} {path} is registered by two plugins: "
-                        f"{owners[(path, method)]} and {_plugin}"
-                    )
-                owners[(path, method)] = _plugin
-            routes.append(Route(path, endpoint, methods=methods, name=name))
-
-        impl.function(register=register)
-    return routes
+    """Routes from ``register_routes``'s one call (kept on the state; ``GET /api/schema``
+    reads the same list); a path and method registered twice stops start-up."""
+    found = state.registrations.of("register_routes")
+    check_unique(
+        [(reg, method) for reg in found for method in route_methods(reg)], "route {key}", state.pm,
+        key=lambda pair: f"{pair[1]} {pair[0].name}", plugin=lambda pair: pair[0].plugin,
+    )
+    return [
+        Route(reg.name, plugin_endpoint(reg.value, auth=reg.options["auth"])
+              if "auth" in reg.options else reg.value,
+              methods=route_methods(reg), name=reg.options.get("name"))
+        for reg in found
+    ]
 
 
 class RequestIdMiddleware:

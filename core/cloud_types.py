@@ -12,7 +12,7 @@ import pluggy
 
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.outbound import OutboundRefused, check_url
-from cvatcore.core.plugins import PluginError
+from cvatcore.core.registration import PluginError, check_unique, registrations_of
 from cvatcore.hooks.cloud import CloudStorageSpec
 
 PROVIDER_TYPES = ("AWS_S3_BUCKET", "AZURE_CONTAINER", "GOOGLE_CLOUD_STORAGE", "GOOGLE_DRIVE")
@@ -51,21 +51,20 @@ class CloudType:
 
 
 def collect_cloud_types(pm: pluggy.PluginManager) -> dict[str, CloudType]:
+    """provider_type -> CloudType, from ``register_cloud_storage_types``'s one call."""
+    found = registrations_of(pm).of("register_cloud_storage_types")
+    check_unique(found, "cloud storage type {key!r}", pm)
     types: dict[str, CloudType] = {}
-    for impl in pm.hook.register_cloud_storage_types.get_hookimpls():
-
-        def register(provider_type: str, provider: str, build_options: Callable[..., Any], *,
-                     credentials_types: tuple[str, ...] = CREDENTIALS_TYPES,
-                     _plugin: str = impl.plugin_name) -> None:
-            if provider_type in types:
-                raise PluginError(
-                    f"cloud storage type {provider_type!r} is registered by two plugins: "
-                    f"{types[provider_type].plugin} and {_plugin}"
-                )
-            types[provider_type] = CloudType(provider_type, provider, build_options,
-                                             tuple(credentials_types), _plugin)
-
-        impl.function(register=register)
+    for reg in found:
+        provider = reg.options.get("provider")
+        if not isinstance(provider, str) or not provider:
+            raise PluginError(f"cloud storage type {reg.name!r} from {reg.plugin}: give the "
+                              "storage provider's name as provider=...")
+        if not callable(reg.value):
+            raise PluginError(f"cloud storage type {reg.name!r} from {reg.plugin}: "
+                              "build_options is not callable")
+        credentials = tuple(reg.options.get("credentials_types", CREDENTIALS_TYPES))
+        types[reg.name] = CloudType(reg.name, provider, reg.value, credentials, reg.plugin)
     return types
 
 

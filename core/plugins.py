@@ -29,8 +29,20 @@ from typing import Any
 
 import pluggy
 
+from cvatcore.core.registration import (
+    PluginError,
+    Registration,
+    Registrations,
+    check_unique,
+    plugin_label,
+    registrations_of,
+    route_methods,
+)
 from cvatcore.hooks import SPEC_MODULES, EmptyConfig, ProviderConfig
 from cvatcore.hooks.markers import PROJECT_NAME
+
+__all__ = ["PluginError", "PluginManager", "Registrations", "make_plugin_manager",
+           "collect_providers", "registrations_of"]
 
 BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.rest_api",
@@ -63,10 +75,6 @@ KNOWN_PROVIDERS = {
     ("events", "clickhouse"): "cvatcore-clickhouse",
     ("inference", "nuclio"): "cvatcore-nuclio",
 }
-
-
-class PluginError(Exception):
-    """A plugin problem that stops start-up; the message names the plugins involved."""
 
 
 class PluginManager(pluggy.PluginManager):
@@ -256,70 +264,53 @@ class Registries:
 
 
 def collect_providers(pm: pluggy.PluginManager) -> Registries:
-    """Call every ``register_*`` hook once and build the registries.
+    """The provider registries, from the ``register_*`` hooks' one call (``Registrations``).
 
-    Each implementation gets its own ``register`` closure, so the registry knows which plugin
-    owns which name and can refuse a duplicate instead of silently renaming it.
+    A name registered by two plugins is refused (naming both) instead of silently renamed.
     """
+    registrations = registrations_of(pm)
     registries = Registries()
-    # The hooks are called one implementation at a time, past pluggy's own tracing.
-    trace = bool(os.environ.get("CVATCORE_TRACE_PLUGINS"))
     for kind, hook_name in PROVIDER_KINDS.items():
-        registry: dict[str, ProviderEntry] = {}
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            register = _provider_register(kind, impl.plugin_name, registry, pm)
-            impl.function(register=register)
-            if trace:
-                names = [e.name for e in registry.values() if e.plugin == impl.plugin_name]
-                sys.stderr.write(f"{hook_name} [{impl.plugin_name}] registered {names}\n")
-        registries.kinds[kind] = registry
+        found = registrations.of(hook_name)
+        check_unique(found, f"{kind} provider {{key!r}}", pm,
+                     hint="; uninstall one of them or list it in [plugins] disabled")
+        registries.kinds[kind] = {reg.name: _provider_entry(kind, reg, pm) for reg in found}
     return registries
 
 
-def _plugin_label(pm: pluggy.PluginManager, name: str) -> str:
-    """``example (cvatcore-example)`` for an installed plugin, the bare name otherwise."""
-    dist = getattr(pm, "distributions", {}).get(name)
-    return f"{name} ({dist[0]})" if dist else name
-
-
-def _provider_register(
-    kind: str, plugin: str, registry: dict[str, ProviderEntry], pm: pluggy.PluginManager
-) -> Callable[..., None]:
-    label = _plugin_label(pm, plugin)
-
-    def register(
-        name: str,
-        factory: Callable[[Any], Any],
-        *,
-        config_model: type[ProviderConfig] = EmptyConfig,
-        description: str = "",
-    ) -> None:
-        if not isinstance(name, str) or not name:
-            raise PluginError(f"plugin {label} registered a {kind} provider with no name")
-        if name in registry:
-            raise PluginError(
-                f"{kind} provider {name!r} is registered by two plugins: "
-                f"{_plugin_label(pm, registry[name].plugin)} and {label}; "
-                "uninstall one of them or list it in [plugins] disabled"
-            )
-        if not callable(factory):
-            raise PluginError(f"{kind} provider {name!r} from {label}: factory is not callable")
-        if not (isinstance(config_model, type) and issubclass(config_model, ProviderConfig)):
-            raise PluginError(
-                f"{kind} provider {name!r} from {label}: config_model must subclass "
-                "cvatcore.hooks.ProviderConfig"
-            )
-        registry[name] = ProviderEntry(kind, name, factory, config_model, plugin, description)
-
-    return register
+def _provider_entry(kind: str, reg: Registration, pm: pluggy.PluginManager) -> ProviderEntry:
+    label = plugin_label(pm, reg.plugin)
+    factory = reg.value
+    config_model = reg.options.get("config_model", EmptyConfig)
+    if not callable(factory):
+        raise PluginError(f"{kind} provider {reg.name!r} from {label}: factory is not callable")
+    if not (isinstance(config_model, type) and issubclass(config_model, ProviderConfig)):
+        raise PluginError(
+            f"{kind} provider {reg.name!r} from {label}: config_model must subclass "
+            "cvatcore.hooks.ProviderConfig"
+        )
+    description = reg.options.get("description", "")
+    return ProviderEntry(kind, reg.name, factory, config_model, reg.plugin, description)
 
 
 def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[dict[str, Any]]:
-    """Each plugin's name, distribution, version, hooks and provider names (for introspection)."""
+    """Each plugin's name, distribution, version, hooks, provider names and what else it
+    registered (job kinds, routes, ...; for introspection)."""
     owned: dict[str, dict[str, list[str]]] = {}
     for kind, registry in registries.kinds.items():
         for entry in registry.values():
             owned.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
+    registered: dict[str, dict[str, list[str]]] = {}
+    provider_hooks = set(PROVIDER_KINDS.values())
+    for hook, found in registrations_of(pm).all().items():
+        if hook in provider_hooks:
+            continue
+        for reg in found:
+            label = reg.name
+            if hook == "register_routes":
+                label = f"{' '.join(route_methods(reg))} {reg.name}"
+            what = hook.removeprefix("register_")
+            registered.setdefault(reg.plugin, {}).setdefault(what, []).append(label)
     result = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
         if plugin is None:
@@ -335,6 +326,7 @@ def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[d
                 "builtin": name.startswith("cvatcore.core.builtin."),
                 "hooks": hooks,
                 "providers": {k: sorted(v) for k, v in sorted(providers.items())},
+                "registered": {k: sorted(v) for k, v in sorted(registered.get(name, {}).items())},
             }
         )
     return result

@@ -18,6 +18,7 @@ from cvatcore.core.plugins import (
     collect_providers,
     make_plugin_manager,
 )
+from cvatcore.core.registration import Registrations, registrations_of
 
 
 @dataclass
@@ -26,6 +27,9 @@ class AppState:
     pm: pluggy.PluginManager
     registries: Registries
     db: Database
+    #: What every ``register_*`` hook registered, each called once (``core/registration.py``):
+    #: the app's routes, ``GET /api/schema``, job kinds, migrations all read it.
+    registrations: Registrations
     auth_backends: list[Any] = field(default_factory=list)
     bus: EventBus = field(default_factory=EventBus)
     #: Background job kinds: name -> ``handler(job_context)`` (see ``core/jobs``).
@@ -51,14 +55,21 @@ class AppState:
         from cvatcore.core.secrets import install_log_scrubber
 
         install_log_scrubber()
-        state = cls(settings, pm, registries, Database(make_engine(settings)), backends)
-        pm.hook.register_domain_subscribers(subscribe=state.bus.subscribe)
-        from cvatcore.core.jobs.kinds import collect_job_kinds
-
-        state.job_kinds = collect_job_kinds(pm)
         from cvatcore.core.cloud_types import collect_cloud_types
+        from cvatcore.core.jobs.kinds import collect_job_kinds
+        from cvatcore.core.jobs.plugin_queue import install as install_plugin_queue
 
-        state.cloud_types = collect_cloud_types(pm)
+        job_kinds = collect_job_kinds(pm)
+        engine = make_engine(settings)
+        install_plugin_queue(engine, job_kinds)  # before Database() copies the engine
+        state = cls(settings, pm, registries, Database(engine), registrations_of(pm), backends,
+                    job_kinds=job_kinds, cloud_types=collect_cloud_types(pm))
+        for reg in state.registrations.of("register_domain_subscribers"):
+            if not callable(reg.value):
+                raise PluginError(f"domain subscriber {reg.name!r} from {reg.plugin}: "
+                                  "handler is not callable")
+            state.bus.subscribe(reg.value, reg.options.get("scopes"),
+                                committed=bool(reg.options.get("committed", False)))
         return state
 
     @property

@@ -8,10 +8,15 @@ A plugin is a module (or package) of ``@hookimpl`` functions, advertised through
 
 Every hook is declared, with its documentation, in one module per area:
 ``cvatcore.hooks.storage``, ``auth``, ``events``, ``webhooks``, ``inference`` and ``lifecycle``.
+Every ``register_*`` hook but ``register_commands`` receives the same ``Register`` callback,
+``register(name, value, /, **options)``. Routes the core runs for a plugin receive a
+``RouteRequest``; ``enqueue`` queues a background job inside the caller's transaction.
 """
 
 from cvatcore.hooks.fsspec_storage import FsspecStorage
+from cvatcore.hooks.jobs import enqueue
 from cvatcore.hooks.markers import PROJECT_NAME, hookimpl, hookspec
+from cvatcore.hooks.routes import RequestUser, RouteRequest
 from cvatcore.hooks.types import (
     AccountStore,
     AuthBackend,
@@ -52,12 +57,15 @@ __all__ = [
     "OutboundRequest",
     "ProviderConfig",
     "Register",
+    "RequestUser",
+    "RouteRequest",
     "FsspecStorage",
     "StoragePathError",
     "StorageProvider",
     "StorageStatus",
     "StorageUnavailableError",
     "WebhookTransport",
+    "enqueue",
     "hookimpl",
     "hookspec",
     "SPEC_MODULES",

@@ -1,7 +1,5 @@
 """Hook specs for analytics event sinks (a log file, ClickHouse, ...)."""
 
-from collections.abc import Callable
-
 from cvatcore.hooks.markers import hookspec
 from cvatcore.hooks.types import Register
 
@@ -13,7 +11,9 @@ def register_event_sinks(register: Register) -> None:
     Called: once, synchronously, while the application is built.
 
     Arguments:
-        register: ``register(name, factory, config_model=..., description=...)``.
+        register: ``register(name, factory, config_model=..., description=...)``
+            (``cvatcore.hooks.Register``): ``config_model`` is a ``ProviderConfig`` subclass
+            (``EmptyConfig`` by default), ``description`` is shown by ``cvatcore plugins``.
             ``factory(config)`` returns an object that follows ``cvatcore.hooks.EventSink``.
             Operators choose sinks by name with ``[analytics] sinks = [...]``.
 
@@ -29,7 +29,7 @@ def register_event_sinks(register: Register) -> None:
 
 
 @hookspec
-def register_domain_subscribers(subscribe: Callable[..., None]) -> None:
+def register_domain_subscribers(register: Register) -> None:
     """Listen to domain events (every create, update and delete of a domain object).
 
     The objects are projects, tasks, jobs, labels, annotation sets, issues, comments, cloud
@@ -38,13 +38,16 @@ def register_domain_subscribers(subscribe: Callable[..., None]) -> None:
     Called: once, synchronously, while the application is built.
 
     Arguments:
-        subscribe: ``subscribe(handler, scopes=None, committed=False)``.
+        register: ``register(name, handler, scopes=None, committed=False)``
+            (``cvatcore.hooks.Register``). ``name`` names the subscriber (for people reading
+            ``CVATCORE_TRACE_PLUGINS`` output; any text).
 
             With ``committed=False`` (the default) ``handler(connection, event)`` runs *inside*
             the database transaction of the change, on its SQLAlchemy ``Connection``, right
-            when the change is made. Write rows there (an outbox, delivery records) and nothing
-            else: no network, no files. If the transaction rolls back, so do those rows, and
-            an exception in the handler rolls the change back with it.
+            when the change is made. Write rows there (an outbox, delivery records) or queue
+            background work with ``cvatcore.hooks.enqueue(connection, kind, args)``, and
+            nothing else: no network, no files. If the transaction rolls back, so do those
+            rows and jobs, and an exception in the handler rolls the change back with it.
 
             With ``committed=True`` ``handler(event)`` runs after the transaction committed
             (never for a rolled-back change), outside any transaction; use it to wake
@@ -60,7 +63,7 @@ def register_domain_subscribers(subscribe: Callable[..., None]) -> None:
     Example::
 
         @hookimpl
-        def register_domain_subscribers(subscribe):
-            subscribe(write_outbox_row)                      # in the transaction
-            subscribe(wake_sender, scopes={"create:task"}, committed=True)
+        def register_domain_subscribers(register):
+            register("outbox", write_outbox_row)             # in the transaction
+            register("wake", wake_sender, scopes={"create:task"}, committed=True)
     """

@@ -1,38 +1,63 @@
 """Hook specs for routes, CLI commands, migrations and the application's life cycle."""
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from cvatcore.hooks.markers import hookspec
+from cvatcore.hooks.types import Register
 
 
 @hookspec
-def register_routes(register: Callable[..., None]) -> None:
+def register_routes(register: Register) -> None:
     """Add HTTP routes to the server.
 
-    Called: once, synchronously, while the Starlette application is built.
+    Called: once, synchronously, while the application is built; ``GET /api/schema`` lists
+    the same routes (method, path, ``name``) without calling the hook again.
 
     Arguments:
-        register: ``register(path, endpoint, methods=[...], name=...)``. ``path`` is a
-            Starlette path (``"/api/example/{id:int}"``) and ``endpoint`` an async Starlette
-            endpoint taking a ``Request``. A path and method registered twice stops start-up.
+        register: ``register(path, handler, methods=["GET"], name=None, auth=...)``
+            (``cvatcore.hooks.Register``). ``path`` is a Starlette path
+            (``"/api/example/{id:int}"``), ``methods`` its HTTP methods and ``name`` the
+            route's name (its ``operationId`` in the schema). ``auth`` says who runs
+            ``handler``:
+
+            * ``auth=True``: the core does, for signed-in callers only (anyone else gets
+              CVAT's 401). ``handler(request)`` is a plain synchronous function of a
+              ``cvatcore.hooks.RouteRequest`` (the user, path parameters, query, JSON body,
+              the transaction's ``connection``, ``enqueue`` for background jobs). It runs
+              in a worker thread inside one database transaction, committed when it
+              returns and rolled back when it raises. Return something JSON-safe (sent with
+              status 200) or a Starlette ``Response``; raise
+              ``starlette.exceptions.HTTPException(status, detail)`` for an error, sent as
+              ``{"detail": ...}``.
+            * ``auth=False``: the same, open to anonymous callers (``request.user`` is
+              ``None`` for them; credentials that are sent are still checked).
+            * no ``auth``: ``handler`` is an async Starlette endpoint taking a Starlette
+              ``Request``, run as it is: no sign-in check, no transaction. For streaming
+              responses and anything else the wrapper does not fit.
+
+            A path and method registered twice stops start-up.
 
     Returns:
         Nothing.
 
     Example::
 
+        def greet(request):
+            return {"message": f"Hello, {request.user.username}!"}
+
         @hookimpl
         def register_routes(register):
-            register("/api/example/hello", hello, methods=["GET"])
+            register("/api/example/greet", greet, methods=["GET"], auth=True)
     """
-
 
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``cvatcore`` command line.
+
+    The one ``register_*`` hook without a ``Register`` callback: click's group already is
+    the registry (``@cli.command()``, ``cli.add_command``), and its own errors name clashes.
 
     Called: once, when the click group is built (every ``cvatcore`` invocation).
 
@@ -52,18 +77,19 @@ def register_commands(cli: click.Group) -> None:
                 click.echo("hello")
     """
 
-
 @hookspec
-def register_migrations(register: Callable[..., None]) -> None:
+def register_migrations(register: Register) -> None:
     """Add an Alembic versions directory for the plugin's own tables.
 
-    Called: whenever migrations run (``cvatcore db upgrade`` and server start-up).
+    Called: once per application (server, worker and CLI), the first time migrations are
+    looked at (``cvatcore db upgrade`` and server start-up).
 
     Arguments:
-        register: ``register(branch_label, versions_path)``. ``versions_path`` is the
-            directory of revision files; the first revision sets ``branch_labels`` to
-            ``(branch_label,)`` and ``depends_on`` the core revision it needs. All branches
-            are upgraded with ``upgrade heads``.
+        register: ``register(branch_label, versions_path)`` (``cvatcore.hooks.Register``;
+            no options). ``versions_path`` is the directory of revision files; the first
+            revision sets ``branch_labels`` to ``(branch_label,)`` and ``depends_on`` the core
+            revision it needs. All branches are upgraded with ``upgrade heads``. A branch
+            label registered twice, or a directory that does not exist, stops start-up.
 
     Returns:
         Nothing.
@@ -74,7 +100,6 @@ def register_migrations(register: Callable[..., None]) -> None:
         def register_migrations(register):
             register("cvatcore_example", Path(__file__).parent / "migrations")
     """
-
 
 @hookspec
 def startup(app: Any) -> None:
@@ -106,17 +131,17 @@ def shutdown(app: Any) -> None:
 
 
 @hookspec
-def register_job_kinds(register: Callable[..., None]) -> None:
+def register_job_kinds(register: Register) -> None:
     """Add kinds of background work (exports, imports, batch inference, deliveries).
 
     Called: once, synchronously, while the application is built (server, worker and CLI).
 
     Arguments:
-        register: ``register(kind, handler)``. ``kind`` is a name such as
-            ``"export:backup"``; ``handler(job)`` runs the work in a worker thread or a
-            ``cvatcore worker`` process, with ``job.args`` (the JSON arguments given when it
-            was queued), ``job.progress(fraction, message)`` to report progress,
-            ``job.state`` (the application state) and ``job.id``. Return a dict with
+        register: ``register(kind, handler, description=...)`` (``cvatcore.hooks.Register``).
+            ``kind`` is a name such as ``"export:backup"``; ``handler(job)`` runs the work in
+            a worker thread or a ``cvatcore worker`` process, with ``job.args`` (the JSON
+            arguments given when it was queued), ``job.progress(fraction, message)`` to
+            report progress, ``job.owner_id`` (who asked) and ``job.id``. Return a dict with
             ``result_id`` and/or ``result_url`` (shown by ``/api/requests/{id}``), or None.
             Raise ``cvatcore.hooks.JobFailed(message)`` for a failure the user should read
             (no retry); any other exception is retried with back-off up to the job's
@@ -127,6 +152,9 @@ def register_job_kinds(register: Callable[..., None]) -> None:
             writes, makes them commit only while this worker holds the job; let those
             exceptions propagate. A job may run again after a worker died mid-way: make
             handlers idempotent. A kind registered twice stops start-up.
+
+            Queue work of a kind from a route (``request.enqueue(kind, args)``) or a domain
+            subscriber (``cvatcore.hooks.enqueue(connection, kind, args)``).
 
     Returns:
         Nothing.

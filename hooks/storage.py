@@ -1,7 +1,5 @@
 """Hook specs for storage providers (local directories, S3, Azure Blob, GCS, Google Drive)."""
 
-from collections.abc import Callable
-
 from cvatcore.hooks.markers import hookspec
 from cvatcore.hooks.types import Register
 
@@ -14,10 +12,12 @@ def register_storage_providers(register: Register) -> None:
     before any request is served.
 
     Arguments:
-        register: ``register(name, factory, config_model=..., description=...)``. ``name`` is
-            the provider's registry name (``"local"``, ``"s3"``); ``factory(config)`` receives
-            an instance of ``config_model`` and returns an object that follows
-            ``cvatcore.hooks.StorageProvider``.
+        register: ``register(name, factory, config_model=..., description=...)``
+            (``cvatcore.hooks.Register``). ``name`` is the provider's registry name
+            (``"local"``, ``"s3"``); ``factory(config)`` receives an instance of
+            ``config_model`` (a ``cvatcore.hooks.ProviderConfig`` subclass, ``EmptyConfig`` by
+            default) and returns an object that follows ``cvatcore.hooks.StorageProvider``;
+            ``description`` is shown by ``cvatcore plugins``.
 
     Returns:
         Nothing; providers are added only through ``register``. A name registered twice, by
@@ -32,20 +32,22 @@ def register_storage_providers(register: Register) -> None:
 
 
 @hookspec
-def register_cloud_storage_types(register: Callable[..., None]) -> None:
+def register_cloud_storage_types(register: Register) -> None:
     """Make a storage provider available as a CVAT cloud storage (``/api/cloudstorages``).
 
     Called: once, synchronously, while the application is built.
 
     Arguments:
-        register: ``register(provider_type, provider, build_options, credentials_types=...)``.
-            ``provider_type`` is CVAT's enum value (``"AWS_S3_BUCKET"``, ``"AZURE_CONTAINER"``,
-            ``"GOOGLE_CLOUD_STORAGE"``, ``"GOOGLE_DRIVE"``); ``provider`` the storage provider's
-            registry name (``"s3"``). ``build_options(spec)`` turns a ``CloudStorageSpec``
-            (resource, credentials type, decrypted credentials, specific attributes) into the
-            provider's options (a dict its ``config_model`` accepts), raising ``ValueError``
-            with a message for the user when they do not fit. ``credentials_types`` lists the
-            CVAT credential types this provider accepts.
+        register: ``register(provider_type, build_options, provider=..., credentials_types=...)``
+            (``cvatcore.hooks.Register``). ``provider_type`` is CVAT's enum value
+            (``"AWS_S3_BUCKET"``, ``"AZURE_CONTAINER"``, ``"GOOGLE_CLOUD_STORAGE"``,
+            ``"GOOGLE_DRIVE"``). ``build_options(spec)`` turns a
+            ``cvatcore.hooks.cloud.CloudStorageSpec`` (resource, credentials type, decrypted
+            credentials, specific attributes) into the provider's options (a dict its
+            ``config_model`` accepts), raising ``ValueError`` with a message for the user when
+            they do not fit. Options: ``provider`` (required) is the storage provider's
+            registry name (``"s3"``, see ``register_storage_providers``);
+            ``credentials_types`` lists the CVAT credential types it accepts (all by default).
 
     Returns:
         Nothing. A provider type registered twice stops start-up.
@@ -54,6 +56,6 @@ def register_cloud_storage_types(register: Callable[..., None]) -> None:
 
         @hookimpl
         def register_cloud_storage_types(register):
-            register("AWS_S3_BUCKET", "s3", s3_options,
+            register("AWS_S3_BUCKET", s3_options, provider="s3",
                      credentials_types=("KEY_SECRET_KEY_PAIR", "ANONYMOUS_ACCESS"))
     """

@@ -5,7 +5,6 @@ Everything here is stable public API: plugin authors import it from ``cvatcore.h
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,22 +28,35 @@ class EmptyConfig(ProviderConfig):
 
 
 class Register(Protocol):
-    """The callback every ``register_*`` hook receives.
+    """The callback every ``register_*`` hook receives: ``register(name, value, /, **options)``.
 
-    ``register(name, factory, config_model=..., description=...)`` adds one provider.
-    ``name`` is what operators write in the settings file; ``factory`` is called with one
-    validated ``config_model`` instance and returns the provider object. Registering a name
-    that another plugin already registered stops start-up with an error naming both plugins.
+    Each call adds one thing under ``name``. What ``name`` and ``value`` are, and which
+    ``options`` a hook takes, its docstring says:
+
+    ================================  ===============  ====================  ==================
+    hook                              name             value                 options
+    ================================  ===============  ====================  ==================
+    ``register_storage_providers``,   provider name    ``factory(config)``   ``config_model``,
+    ``register_auth_backends``,                                              ``description``
+    ``register_event_sinks``,
+    ``register_webhook_transports``,
+    ``register_inference_backends``
+    ``register_cloud_storage_types``  CVAT type        ``build_options``     ``provider``,
+                                                                             ``credentials_types``
+    ``register_routes``               path             endpoint or handler   ``methods``,
+                                                                             ``name``, ``auth``
+    ``register_job_kinds``            job kind         ``handler(job)``      ``description``
+    ``register_migrations``           branch label     versions directory    (none)
+    ``register_domain_subscribers``   subscriber name  ``handler``           ``scopes``,
+                                                                             ``committed``
+    ================================  ===============  ====================  ==================
+
+    Call it only while the hook runs. An option the hook does not take, or a name (for
+    routes: a path and method) that another plugin registered too, stops start-up with an
+    error that names the plugins.
     """
 
-    def __call__(
-        self,
-        name: str,
-        factory: Callable[[Any], Any],
-        *,
-        config_model: type[ProviderConfig] = EmptyConfig,
-        description: str = "",
-    ) -> None: ...
+    def __call__(self, name: str, value: Any, /, **options: Any) -> None: ...
 
 
 @dataclass(frozen=True)

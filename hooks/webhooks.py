@@ -11,7 +11,9 @@ def register_webhook_transports(register: Register) -> None:
     Called: once, synchronously, while the application is built.
 
     Arguments:
-        register: ``register(name, factory, config_model=..., description=...)``.
+        register: ``register(name, factory, config_model=..., description=...)``
+            (``cvatcore.hooks.Register``): ``config_model`` is a ``ProviderConfig`` subclass
+            (``EmptyConfig`` by default), ``description`` is shown by ``cvatcore plugins``.
             ``factory(config)`` returns an object that follows
             ``cvatcore.hooks.WebhookTransport``. Operators pick one with
             ``[webhooks] transport = "<name>"``; the built-in one is ``"http"``.

@@ -226,22 +226,18 @@ def _column_schema(column: Any) -> Schema:
 
 
 def _plugin_routes(state: Any) -> Iterable[tuple[str, str, str | None, str]]:
-    """(path, method, name, plugin) of each route a plugin other than the core API adds."""
-    pm = getattr(state, "pm", None)
-    if pm is None:
+    """(path, method, name, plugin) of each route a plugin other than the core API adds: the
+    registrations the app was built from, not a second ``register_routes`` call."""
+    from cvatcore.core.registration import route_methods
+
+    registrations = getattr(state, "registrations", None)
+    if registrations is None:
         return []
-    found: list[tuple[str, str, str | None, str]] = []
-    for impl in pm.hook.register_routes.get_hookimpls():
-        if impl.plugin_name == ROUTES_PLUGIN:
-            continue
-
-        def register(path: str, endpoint: Any, *, methods: list[str] | None = None,
-                     name: str | None = None, _plugin: str = impl.plugin_name) -> None:
-            for method in methods or ["GET"]:
-                found.append((path, method.upper(), name, _plugin))
-
-        impl.function(register=register)
-    return found
+    return [
+        (reg.name, method, reg.options.get("name"), reg.plugin)
+        for reg in registrations.of("register_routes") if reg.plugin != ROUTES_PLUGIN
+        for method in route_methods(reg)
+    ]
 
 
 def _plugin_operation(

@@ -135,6 +135,9 @@ _PLUGIN_INFO = obj(
         "hooks": array(STRING),
         "providers": {"type": "object", "additionalProperties": array(STRING),
                       "description": "Provider names this plugin registered, by kind."},
+        "registered": {"type": "object", "additionalProperties": array(STRING),
+                       "description": "What else this plugin registered, by hook (job_kinds, "
+                                      "routes as 'METHOD path', migrations, ...)."},
     },
     required="all",
 )

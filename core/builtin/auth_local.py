@@ -1,6 +1,6 @@
 """Built-in auth backend ``local``: accounts whose argon2 hashes live in cvatcore's database."""
 
-from cvatcore.hooks import AccountStore, EmptyConfig, Identity, hookimpl
+from cvatcore.hooks import AccountStore, EmptyConfig, Identity, Register, hookimpl
 
 
 class LocalAccounts:
@@ -16,5 +16,5 @@ class LocalAccounts:
 
 
 @hookimpl(trylast=True)
-def register_auth_backends(register):
+def register_auth_backends(register: Register) -> None:
     register("local", LocalAccounts, description="Accounts stored in cvatcore's database")

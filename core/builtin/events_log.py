@@ -4,7 +4,7 @@ import json
 import logging
 from typing import Any
 
-from cvatcore.hooks import EmptyConfig, hookimpl
+from cvatcore.hooks import EmptyConfig, Register, hookimpl
 
 logger = logging.getLogger("cvatcore.events")
 
@@ -19,5 +19,5 @@ class LogSink:
 
 
 @hookimpl
-def register_event_sinks(register):
+def register_event_sinks(register: Register) -> None:
     register("log", LogSink, description="JSON lines on the cvatcore.events logger")

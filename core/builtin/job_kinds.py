@@ -1,10 +1,10 @@
 """Built-in plugin that registers the core's background job kinds (task data creation, ...)."""
 
-from cvatcore.hooks import hookimpl
+from cvatcore.hooks import Register, hookimpl
 
 
 @hookimpl
-def register_job_kinds(register):
+def register_job_kinds(register: Register) -> None:
     from cvatcore.core.services import media_removal, task_data_job
 
     register("create:task", task_data_job.run)

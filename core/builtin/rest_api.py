@@ -7,11 +7,11 @@ The API modules are imported when routes are registered, not when the plugin is 
 from __future__ import annotations
 
 from cvatcore.core.api.operations import core_ops
-from cvatcore.hooks import hookimpl
+from cvatcore.hooks import Register, hookimpl
 
 
 @hookimpl
-def register_routes(register):
+def register_routes(register: Register) -> None:
     from cvatcore.core.api.context import endpoint
 
     for op in core_ops():

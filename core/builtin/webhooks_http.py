@@ -4,7 +4,7 @@ import ssl
 import urllib.error
 import urllib.request
 
-from cvatcore.hooks import DeliveryResult, EmptyConfig, OutboundRequest, hookimpl
+from cvatcore.hooks import DeliveryResult, EmptyConfig, OutboundRequest, Register, hookimpl
 
 MAX_RESPONSE_BYTES = 1024 * 1024  # CVAT keeps at most 1 MB of the receiver's answer
 
@@ -34,5 +34,5 @@ def _body(data: bytes) -> str:
 
 
 @hookimpl
-def register_webhook_transports(register):
+def register_webhook_transports(register: Register) -> None:
     register("http", HttpTransport, description="POST over HTTP(S)")

@@ -11,31 +11,21 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy import Engine
 
-from cvatcore.core.plugins import PluginError
+from cvatcore.core.registration import PluginError, check_unique, registrations_of
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def plugin_version_locations(pm: pluggy.PluginManager) -> list[str]:
-    """The versions directories plugins add through ``register_migrations``."""
-    locations: dict[str, str] = {}
-    owners: dict[str, str] = {}
-
-    for impl in pm.hook.register_migrations.get_hookimpls():
-
-        def register(label: str, path: str | Path, _plugin: str = impl.plugin_name) -> None:
-            if label in owners:
-                raise PluginError(
-                    f"migration branch {label!r} is registered by two plugins: "
-                    f"{owners[label]} and {_plugin}"
-                )
-            if not Path(path).is_dir():
-                raise PluginError(f"plugin {_plugin}: migrations directory {path} does not exist")
-            locations[label] = str(path)
-            owners[label] = _plugin
-
-        impl.function(register=register)
-    return list(locations.values())
+    """The versions directories plugins add through ``register_migrations`` (one hook call
+    per plugin manager, kept: see ``core/registration.py``)."""
+    found = registrations_of(pm).of("register_migrations")
+    check_unique(found, "migration branch {key!r}", pm)
+    for reg in found:
+        if not Path(reg.value).is_dir():
+            raise PluginError(f"plugin {reg.plugin}: migrations directory {reg.value} "
+                              "does not exist")
+    return [str(reg.value) for reg in found]
 
 
 def alembic_config(engine: Engine, pm: pluggy.PluginManager) -> Config:

@@ -7,21 +7,14 @@ from typing import Any
 
 import pluggy
 
-from cvatcore.core.plugins import PluginError
+from cvatcore.core.registration import PluginError, check_unique, registrations_of
 
 
 def collect_job_kinds(pm: pluggy.PluginManager) -> dict[str, Callable[[Any], Any]]:
-    kinds: dict[str, Callable[[Any], Any]] = {}
-    owners: dict[str, str] = {}
-    for impl in pm.hook.register_job_kinds.get_hookimpls():
-
-        def register(kind: str, handler: Callable[[Any], Any], _plugin: str = impl.plugin_name
-                     ) -> None:
-            if kind in kinds:
-                raise PluginError(
-                    f"job kind {kind!r} is registered by two plugins: {owners[kind]} and {_plugin}"
-                )
-            kinds[kind], owners[kind] = handler, _plugin
-
-        impl.function(register=register)
-    return kinds
+    """Kind -> handler, from ``register_job_kinds``'s one call; a kind twice stops start-up."""
+    found = registrations_of(pm).of("register_job_kinds")
+    check_unique(found, "job kind {key!r}", pm)
+    for reg in found:
+        if not callable(reg.value):
+            raise PluginError(f"job kind {reg.name!r} from {reg.plugin}: handler is not callable")
+    return {reg.name: reg.value for reg in found}

@@ -209,7 +209,7 @@ def test_hook_register_cloud_storage_types_twice_stops_startup(register_plugin, 
 
     def twice(name):
         return types.SimpleNamespace(register_cloud_storage_types=hookimpl(
-            lambda register: register("AWS_S3_BUCKET", name, lambda spec: {})))
+            lambda register: register("AWS_S3_BUCKET", lambda spec: {}, provider=name)))
 
     with register_plugin(twice("first"), "first") as app:
         assert app.state.cvatcore.cloud_types["AWS_S3_BUCKET"].provider == "first"

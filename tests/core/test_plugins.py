@@ -46,6 +46,7 @@ def test_installed_example_plugin_is_listed_without_configuration(run_cvatcore, 
     assert result.returncode == 0, result.stderr
     assert f"example (cvatcore-example {EXAMPLE_VERSION})" in result.stdout
     assert "providers: storage: example-memory" in result.stdout
+    assert "job kinds: example:greet" in result.stdout  # attributed to the plugin
     assert "cvatcore.core.builtin" not in result.stdout  # built-ins only with --all
 
 
@@ -248,9 +249,15 @@ def test_api_plugins_lists_plugins_with_versions_hooks_and_providers(tmp_path, m
         "distribution": "cvatcore-example",
         "version": EXAMPLE_VERSION,
         "builtin": False,
-        "hooks": ["register_commands", "register_migrations", "register_routes",
-                  "register_storage_providers"],
+        "hooks": ["register_commands", "register_job_kinds", "register_migrations",
+                  "register_routes", "register_storage_providers"],
         "providers": {"storage": ["example-memory"]},
+        "registered": {
+            "job_kinds": ["example:greet"],
+            "migrations": ["cvatcore_example"],
+            "routes": ["GET /api/example/greetings", "GET /api/example/hello",
+                       "POST /api/example/greetings"],
+        },
     }
     local = rows["cvatcore.core.builtin.storage_local"]
     assert (local["distribution"], local["version"], local["builtin"]) == (

@@ -38,7 +38,7 @@ def _plugin(base: Path) -> Any:
         return {"root": str(base / spec.resource)}
 
     return types.SimpleNamespace(register_cloud_storage_types=hookimpl(
-        lambda register: register("AWS_S3_BUCKET", "local", options,
+        lambda register: register("AWS_S3_BUCKET", options, provider="local",
                                   credentials_types=("ANONYMOUS_ACCESS",))))
 
 

@@ -38,8 +38,8 @@ def _recorder():
 
     plugin = types.SimpleNamespace(
         register_domain_subscribers=hookimpl(
-            lambda subscribe: (subscribe(in_tx),
-                               subscribe(seen["committed"].append, committed=True))
+            lambda register: (register("in-tx", in_tx),
+                              register("committed", seen["committed"].append, committed=True))
         ),
         register_routes=hookimpl(
             lambda register: register("/api/test/fail/{id:int}", endpoint(fail_after_change),

@@ -59,7 +59,7 @@ def cloud_storage_options(spec) -> dict:
 
 
 @hookimpl
-def register_cloud_storage_types(register) -> None:
-    register("AZURE_CONTAINER", "azure", cloud_storage_options,
+def register_cloud_storage_types(register: Register) -> None:
+    register("AZURE_CONTAINER", cloud_storage_options, provider="azure",
              credentials_types=("ACCOUNT_NAME_TOKEN_PAIR", "CONNECTION_STRING",
                                 "ANONYMOUS_ACCESS"))

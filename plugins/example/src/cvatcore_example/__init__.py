@@ -8,33 +8,46 @@ cvatcore.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from cvatcore.hooks import hookimpl
+from cvatcore.hooks import Register, hookimpl
+from cvatcore_example.greetings import (
+    GREET_JOB,
+    create_greeting,
+    greeting,
+    list_greetings,
+    run_greet_job,
+)
 from cvatcore_example.storage import MemoryStorage, MemoryStorageConfig
 
 #: The Alembic branch this plugin's tables live on (its first revision's ``branch_labels``).
 MIGRATION_BRANCH = "cvatcore_example"
 
 
-def greeting(name: str) -> str:
-    return f"Hello, {name}!"
-
-
 async def hello(request: Request) -> JSONResponse:
-    """``GET /api/example/hello?name=...``: a public JSON endpoint."""
+    """``GET /api/example/hello?name=...``: a public JSON endpoint, as a plain Starlette
+    endpoint (registered without ``auth``: the core runs it as it is)."""
     name = request.query_params.get("name", "world")
     return JSONResponse({"message": greeting(name), "plugin": "cvatcore-example"})
 
 
 @hookimpl
-def register_routes(register: Callable[..., None]) -> None:
+def register_routes(register: Register) -> None:
     register("/api/example/hello", hello, methods=["GET"], name="example_hello")
+    # auth=True: the core runs these for signed-in users, in one transaction each.
+    register("/api/example/greetings", create_greeting, methods=["POST"],
+             name="example_create_greeting", auth=True)
+    register("/api/example/greetings", list_greetings, methods=["GET"],
+             name="example_list_greetings", auth=True)
+
+
+@hookimpl
+def register_job_kinds(register: Register) -> None:
+    register(GREET_JOB, run_greet_job, description="Deliver a greeting")
 
 
 @hookimpl
@@ -47,7 +60,7 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookimpl
-def register_storage_providers(register: Callable[..., None]) -> None:
+def register_storage_providers(register: Register) -> None:
     register(
         "example-memory",
         MemoryStorage,
@@ -57,5 +70,5 @@ def register_storage_providers(register: Callable[..., None]) -> None:
 
 
 @hookimpl
-def register_migrations(register: Callable[..., None]) -> None:
+def register_migrations(register: Register) -> None:
     register(MIGRATION_BRANCH, Path(__file__).parent / "migrations")

@@ -66,6 +66,6 @@ def cloud_storage_options(spec: Any) -> dict[str, Any]:
 
 
 @hookimpl
-def register_cloud_storage_types(register: Any) -> None:
-    register("GOOGLE_CLOUD_STORAGE", "gcs", cloud_storage_options,
+def register_cloud_storage_types(register: Register) -> None:
+    register("GOOGLE_CLOUD_STORAGE", cloud_storage_options, provider="gcs",
              credentials_types=("KEY_FILE_PATH", "ANONYMOUS_ACCESS"))

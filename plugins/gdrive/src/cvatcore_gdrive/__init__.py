@@ -55,5 +55,6 @@ def cloud_storage_options(spec) -> dict:
 
 
 @hookimpl
-def register_cloud_storage_types(register) -> None:
-    register("GOOGLE_DRIVE", "gdrive", cloud_storage_options, credentials_types=("KEY_FILE_PATH",))
+def register_cloud_storage_types(register: Register) -> None:
+    register("GOOGLE_DRIVE", cloud_storage_options, provider="gdrive",
+             credentials_types=("KEY_FILE_PATH",))

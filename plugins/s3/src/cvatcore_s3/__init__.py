@@ -67,6 +67,6 @@ def cloud_storage_options(spec: Any) -> dict[str, Any]:
 
 
 @hookimpl
-def register_cloud_storage_types(register: Any) -> None:
-    register("AWS_S3_BUCKET", "s3", cloud_storage_options,
+def register_cloud_storage_types(register: Register) -> None:
+    register("AWS_S3_BUCKET", cloud_storage_options, provider="s3",
              credentials_types=("KEY_SECRET_KEY_PAIR", "ANONYMOUS_ACCESS"))
