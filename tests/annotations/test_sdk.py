@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from cvatcore.core.db.engine import make_engine
 from cvatcore.core.services.accounts import create_user
-from cvatcore.core.testing import test_settings
-from cvatcore.core.testing.live import serve
+from cvatcore.hooks.testing import test_settings
+from cvatcore.hooks.testing.live import serve
 
 from .rows import Made, make_task
 

@@ -14,14 +14,14 @@ from cvatcore.core.builtin.events_log import LogSink
 from cvatcore.core.builtin.storage_local import LocalStorage, LocalStorageConfig
 from cvatcore.core.builtin.webhooks_http import HttpTransport
 from cvatcore.core.services.accounts import LocalAccountStore, create_user
-from cvatcore.core.testing.contracts import (
+from cvatcore.hooks import EmptyConfig, FsspecStorage
+from cvatcore.hooks.testing.contracts import (
     AuthBackendContract,
     EventSinkContract,
     MissingStorageContract,
     StorageProviderContract,
     WebhookTransportContract,
 )
-from cvatcore.hooks import EmptyConfig, FsspecStorage
 
 
 class TestLocalStorage(StorageProviderContract, MissingStorageContract):

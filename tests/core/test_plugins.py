@@ -14,8 +14,8 @@ from cvatcore.core import __version__
 from cvatcore.core.app import create_app
 from cvatcore.core.plugins import PluginError, collect_providers, make_plugin_manager
 from cvatcore.core.state import AppState
-from cvatcore.core.testing import build_test_app, invoke_cli, test_settings
 from cvatcore.hooks import EmptyConfig, ProviderConfig, hookimpl
+from cvatcore.hooks.testing import build_test_app, invoke_cli, test_settings
 
 EVENTS_LOG = "cvatcore.core.builtin.events_log"
 EXAMPLE_VERSION = md.version("cvatcore-example")

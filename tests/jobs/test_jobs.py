@@ -17,8 +17,8 @@ from cvatcore.core.jobs.queue import enqueue, request_id
 from cvatcore.core.jobs.runner import JobRunner
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.models.base import utcnow
-from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import JobFailed, hookimpl
+from cvatcore.hooks.testing.harness import ApiClient
 
 RUNS: dict[str, int] = {}
 

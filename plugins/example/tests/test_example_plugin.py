@@ -1,6 +1,6 @@
 """Tests for cvatcore-example, written the way any plugin's tests are.
 
-They use only the plugin itself and cvatcore's testing kit (``cvatcore.core.testing``, whose
+They use only the plugin itself and cvatcore's testing kit (``cvatcore.hooks.testing``, whose
 fixtures pytest loads automatically once cvatcore is installed).
 """
 
@@ -16,8 +16,8 @@ from cvatcore_example.storage import MemoryStorage, MemoryStorageConfig
 from fsspec.implementations.memory import MemoryFileSystem
 from starlette.testclient import TestClient
 
-from cvatcore.core.testing import invoke_cli, test_settings
-from cvatcore.core.testing.contracts import StorageProviderContract
+from cvatcore.hooks.testing import invoke_cli, test_settings
+from cvatcore.hooks.testing.contracts import StorageProviderContract
 
 PLUGIN = (cvatcore_example, "example")
 

@@ -6,7 +6,7 @@ import cvatcore_ldap
 import pytest
 from cvatcore_ldap.testing import ad_group, ipa_group, write_settings
 
-from cvatcore.core.testing import invoke_cli
+from cvatcore.hooks.testing import invoke_cli
 
 PLUGIN = (cvatcore_ldap, "ldap")
 

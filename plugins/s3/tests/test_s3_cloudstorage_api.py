@@ -7,7 +7,7 @@ import cvatcore_s3
 import pytest
 from cvatcore_s3.testing import unique_bucket_name
 
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ Subclass the class for your provider's kind in your plugin's tests and define th
 its docstring names; pytest collects the inherited tests (the classes' names start with
 ``Test`` only in your subclass, so they are not collected here)::
 
-    from cvatcore.core.testing.contracts import StorageProviderContract
+    from cvatcore.hooks.testing.contracts import StorageProviderContract
 
     class TestS3Contract(StorageProviderContract):
         @pytest.fixture
@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from cvatcore.core.testing.receiver import http_receiver
 from cvatcore.hooks import Identity, OutboundRequest, StoragePathError, StorageStatus
+from cvatcore.hooks.testing.receiver import http_receiver
 
 
 class StorageProviderContract:
