@@ -7,6 +7,7 @@ import logging
 import uuid
 
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
 
 from cvatcore.core.builtin.auth_local import LocalAccounts
@@ -103,6 +104,15 @@ class TestFsspecStorageOverMemory(StorageProviderContract, MissingStorageContrac
     @pytest.fixture
     def missing_storage_provider(self):
         return FsspecStorage(MemoryFileSystem(), f"/absent-{uuid.uuid4().hex}")
+
+
+class TestFsspecStorageOverLocalDirectory(StorageProviderContract):
+    """The base class alone over a local directory: it refuses symlinks out of the root by
+    itself, so a plug-in author who points it at a directory gets the rule for free."""
+
+    @pytest.fixture
+    def storage_provider(self, tmp_path):
+        return FsspecStorage(LocalFileSystem(auto_mkdir=True), str(tmp_path), label="dir")
 
 
 class TestLocalAccounts(AuthBackendContract):
