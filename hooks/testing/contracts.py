@@ -55,14 +55,16 @@ class StorageProviderContract:
     leave such links out; ``list_page`` names entries by their full relative path, folders
     as ``DIR`` without a trailing "/", and its pages, followed by ``next``, list every entry
     exactly once; ``write_stream`` and ``open_read`` move ``stream_size`` bytes (64 MiB)
-    while Python's traced memory grows by less than ``stream_memory_limit`` (16 MiB) over
+    while Python's traced memory grows by less than ``stream_memory_limit`` (32 MiB) over
     what the provider keeps afterwards (an in-memory provider keeps the object itself).
     """
 
     #: Size of the object the streaming test writes and reads back, and the most the test
-    #: process's traced memory may grow while it does (over what stays allocated after).
+    #: process's traced memory may grow while it does (over what stays allocated after):
+    #: room for a few upload parts and their copies in the HTTP client (an S3 part is at
+    #: least 5 MiB), while holding the whole object takes twice as much.
     stream_size = 64 * 2**20
-    stream_memory_limit = 16 * 2**20
+    stream_memory_limit = 32 * 2**20
 
     @pytest.fixture
     def storage_secrets(self) -> list[str]:

@@ -249,7 +249,7 @@ def test_api_plugins_lists_plugins_with_versions_hooks_and_providers(tmp_path, m
         "version": EXAMPLE_VERSION,
         "builtin": False,
         "hooks": ["register_commands", "register_migrations", "register_routes",
-                  "register_storage_providers"],
+                  "register_settings", "register_storage_providers"],
         "providers": {"storage": ["example-memory"]},
     }
     local = rows["cvatcore.core.builtin.storage_local"]

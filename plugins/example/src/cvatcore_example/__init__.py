@@ -15,21 +15,35 @@ import click
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from cvatcore.hooks import hookimpl
+from cvatcore.hooks import ProviderConfig, hookimpl
+from cvatcore.hooks.settings import plugin_settings
 from cvatcore_example.storage import MemoryStorage, MemoryStorageConfig
 
 #: The Alembic branch this plugin's tables live on (its first revision's ``branch_labels``).
 MIGRATION_BRANCH = "cvatcore_example"
 
 
-def greeting(name: str) -> str:
-    return f"Hello, {name}!"
+class ExampleSettings(ProviderConfig):
+    """``[plugins.example]`` in the settings file; unknown keys stop start-up."""
+
+    #: The word the route and the command greet with.
+    greeting: str = "Hello"
+
+
+def greeting(name: str, word: str = "Hello") -> str:
+    return f"{word}, {name}!"
 
 
 async def hello(request: Request) -> JSONResponse:
     """``GET /api/example/hello?name=...``: a public JSON endpoint."""
     name = request.query_params.get("name", "world")
-    return JSONResponse({"message": greeting(name), "plugin": "cvatcore-example"})
+    word = plugin_settings("example", request).greeting
+    return JSONResponse({"message": greeting(name, word), "plugin": "cvatcore-example"})
+
+
+@hookimpl
+def register_settings(register: Callable[..., None]) -> None:
+    register("example", ExampleSettings)
 
 
 @hookimpl
@@ -43,7 +57,7 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--name", default="world", show_default=True, help="Who to greet.")
     def example_hello(name: str) -> None:
         """Print a greeting (a command added by the cvatcore-example plugin)."""
-        click.echo(greeting(name))
+        click.echo(greeting(name, plugin_settings("example").greeting))
 
 
 @hookimpl
