@@ -17,7 +17,11 @@ def register_storage_providers(register: Register) -> None:
         register: ``register(name, factory, config_model=..., description=...)``. ``name`` is
             the provider's registry name (``"local"``, ``"s3"``); ``factory(config)`` receives
             an instance of ``config_model`` and returns an object that follows
-            ``cvatcore.hooks.StorageProvider``.
+            ``cvatcore.hooks.StorageProvider``: whole-object and ranged reads, streaming
+            ``open_read``/``write_stream`` for objects of any size in flat memory, and no
+            path (symlinks and other links included) resolving outside the storage's root.
+            ``cvatcore.hooks.FsspecStorage`` provides all of it over an fsspec filesystem;
+            ``cvatcore.hooks.testing.contracts.StorageProviderContract`` checks it.
 
     Returns:
         Nothing; providers are added only through ``register``. A name registered twice, by
