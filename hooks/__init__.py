@@ -8,6 +8,9 @@ A plugin is a module (or package) of ``@hookimpl`` functions, advertised through
 
 Every hook is declared, with its documentation, in one module per area:
 ``cvatcore.hooks.storage``, ``auth``, ``events``, ``webhooks``, ``inference`` and ``lifecycle``.
+``cvatcore.hooks.settings`` reads a plugin's validated settings; ``cvatcore.hooks.testing`` is
+the testing kit (pytest fixtures and the contract tests every provider passes). Nothing else
+of cvatcore is meant for plugins.
 """
 
 from cvatcore.hooks.fsspec_storage import FsspecStorage
