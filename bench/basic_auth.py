@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from cvatcore.core.services.accounts import create_user
-    from cvatcore.core.testing import ApiClient, build_test_app, test_settings
+    from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         app = build_test_app(test_settings(Path(tmp), jobs={"in_process_workers": 0}))

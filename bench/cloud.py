@@ -33,8 +33,8 @@ from cvatcore_s3.testing import DUMMY_KEY, start_moto  # noqa: E402
 
 from cvatcore.core.services.accounts import create_user  # noqa: E402
 from cvatcore.core.services.caller import Caller  # noqa: E402
-from cvatcore.core.testing.env import no_plugin_autoload  # noqa: E402
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings  # noqa: E402
+from cvatcore.hooks.testing.env import no_plugin_autoload  # noqa: E402
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings  # noqa: E402
 
 
 def median_time(call, rounds: int) -> float:

@@ -49,7 +49,7 @@ def cvatcore_app(data_dir: Path, options: dict[str, Any] | None) -> Iterator[Any
     import cvatcore_ldap
 
     from cvatcore.core.services.accounts import create_user
-    from cvatcore.core.testing import ApiClient, build_test_app, test_settings
+    from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
 
     auth: dict[str, Any] = {"backends": ["local"]}
     if options is not None:

@@ -32,7 +32,7 @@ import urllib.request  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
-from cvatcore.core.testing.live import serve  # noqa: E402
+from cvatcore.hooks.testing.live import serve  # noqa: E402
 
 RAW_JOBS_SQL = """
 SELECT j.id, j.task_id, j.assignee_id, j.status, j.stage, j.state, j.type, j.created_date,

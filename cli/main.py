@@ -35,6 +35,12 @@ def cli(config_path: str | None) -> None:
     """cvatcore: a CVAT-compatible annotation server built from plugins."""
     if config_path:
         os.environ[CONFIG_ENV] = config_path
+    # What plugin commands read their settings through (cvatcore.hooks.settings), on first use.
+    from cvatcore.core.plugin_settings import SettingsAccess
+    from cvatcore.hooks.settings import CONTEXT_KEY
+
+    context = click.get_current_context()
+    context.meta[CONTEXT_KEY] = SettingsAccess(context.obj or ())
 
 
 @cli.command()

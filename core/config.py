@@ -154,8 +154,28 @@ class OutboundSettings(_Section):
 
 
 class PluginSettings(_Section):
+    """``[plugins]``: which plugins load, plus one table per plugin that declares a section
+    (``[plugins.<name>]``, validated against the plugin's model once plugins are loaded;
+    see ``core/plugin_settings.py``)."""
+
+    model_config = ConfigDict(extra="allow")
+
     disabled: list[str] = Field(default_factory=list)
     required: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _tables_only(self) -> PluginSettings:
+        for name, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"[plugins] {name}: unknown setting (allowed here: disabled, required, "
+                    f"and [plugins.<name>] tables of installed plugins)"
+                )
+        return self
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The ``[plugins.<name>]`` tables as written (not yet validated)."""
+        return dict(self.model_extra or {})
 
 
 class Settings(BaseSettings):

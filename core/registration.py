@@ -41,6 +41,7 @@ REGISTER_HOOKS: dict[str, frozenset[str]] = {
     "register_job_kinds": frozenset({"description"}),
     "register_migrations": frozenset(),
     "register_domain_subscribers": frozenset({"scopes", "committed"}),
+    "register_settings": frozenset(),
 }
 
 

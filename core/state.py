@@ -40,6 +40,8 @@ class AppState:
     _secrets: Any = None
     #: Providers built for cloud storages, by everything that defines them (cloud_types).
     cloud_providers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    #: Plugins' validated ``[plugins.<name>]`` sections (``core/plugin_settings.py``).
+    plugin_sections: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> AppState:
@@ -70,7 +72,22 @@ class AppState:
                                   "handler is not callable")
             state.bus.subscribe(reg.value, reg.options.get("scopes"),
                                 committed=bool(reg.options.get("committed", False)))
+        from cvatcore.core.plugin_settings import validate_plugin_sections
+
+        state.plugin_sections = validate_plugin_sections(settings, pm)
         return state
+
+    # -- what ``cvatcore.hooks.settings`` asks of a running application ----------------------
+
+    def plugin_settings_section(self, name: str) -> Any:
+        if name not in self.plugin_sections:
+            raise LookupError(f"no installed plugin declares [plugins.{name}]")
+        return self.plugin_sections[name]
+
+    def provider_config(self, kind: str, name: str) -> Any:
+        from cvatcore.core.plugin_settings import provider_options_config
+
+        return provider_options_config(self.settings, self.registries, kind, name)
 
     @property
     def secrets(self) -> Any:

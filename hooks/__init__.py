@@ -11,6 +11,9 @@ Every hook is declared, with its documentation, in one module per area:
 Every ``register_*`` hook but ``register_commands`` receives the same ``Register`` callback,
 ``register(name, value, /, **options)``. Routes the core runs for a plugin receive a
 ``RouteRequest``; ``enqueue`` queues a background job inside the caller's transaction.
+``cvatcore.hooks.settings`` reads a plugin's validated settings; ``cvatcore.hooks.testing`` is
+the testing kit (pytest fixtures and the contract tests every provider passes). Nothing else
+of cvatcore is meant for plugins.
 """
 
 from cvatcore.hooks.fsspec_storage import FsspecStorage

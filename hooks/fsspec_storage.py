@@ -9,7 +9,11 @@ A storage plugin gives it a filesystem (or a function that builds one on first u
   ``StorageUnavailableError`` or ``OSError`` with a message naming the storage, the action and
   the path; the secrets the subclass declares are scrubbed from every message, and the
   library's exception is not chained (its text and arguments stay out of logs);
-* ``status()`` that never raises, ``delete`` that reports a missing object, byte ranges.
+* ``status()`` that never raises, ``delete`` that reports a missing object, byte ranges;
+* streaming: ``open_read`` and ``write_stream`` move objects of any size in blocks of
+  ``stream_block_size`` (multipart uploads and ranged reads on buckets);
+* the root: on a local filesystem, a path whose real location (symlinks followed) is outside
+  the root raises ``StoragePathError``, and listings leave such links out.
 
 Subclasses override ``list_native`` to use the backend's own paginated listing (S3
 ``ListObjectsV2``, GCS ``objects.list``), ``check_status`` to ask the backend about the bucket,
@@ -24,14 +28,16 @@ import base64
 import heapq
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from fsspec import AbstractFileSystem
 from fsspec.exceptions import FSTimeoutError
+from fsspec.spec import AbstractBufferedFile
 
 from cvatcore.hooks.types import (
     ListingPage,
@@ -80,6 +86,10 @@ class FsspecStorage:
 
     #: Largest page ``list_page`` accepts; bigger requests are cut to it.
     max_page_size = 10_000
+    #: Bytes per block of ``open_read`` and ``write_stream``: what one ranged read fetches
+    #: and one part of a multipart upload holds (S3 wants at least 5 MiB per part). Without
+    #: it some filesystems buffer 50 MiB per open file.
+    stream_block_size = 8 * 2**20
 
     def __init__(
         self,
@@ -112,8 +122,22 @@ class FsspecStorage:
     # -- paths -------------------------------------------------------------------------------
 
     def full_path(self, key: str) -> str:
-        """The filesystem path of ``key`` (already checked by ``clean_path``)."""
-        return f"{self.root}/{key}" if key else self.root
+        """The filesystem path of ``key`` (already checked by ``clean_path``); on a local
+        filesystem, ``StoragePathError`` when symlinks lead it out of the root."""
+        full = f"{self.root}/{key}" if key else self.root
+        if key and self.is_local() and not self.inside_root(full):
+            raise StoragePathError(f"path {key[:200]!r} leads outside the storage root")
+        return full
+
+    def is_local(self) -> bool:
+        """Whether the filesystem is this machine's own (symlinks exist there)."""
+        protocol = self.fs.protocol
+        return (protocol if isinstance(protocol, str) else protocol[0]) in ("file", "local")
+
+    def inside_root(self, full: str) -> bool:
+        """Whether a local path's real location (every symlink followed) is in the root."""
+        root = os.path.realpath(self.root)
+        return os.path.commonpath([root, os.path.realpath(full)]) == root
 
     def relative_name(self, full: str) -> str:
         """The inverse of ``full_path`` for names the filesystem returns."""
@@ -188,6 +212,8 @@ class FsspecStorage:
             listing = self.fs.ls(self.full_path(level), detail=True)
         except FileNotFoundError:
             listing = []
+        if self.is_local():  # a link out of the root is not part of this storage
+            listing = [i for i in listing if self.inside_root(i["name"])]
         infos = (self.object_info(self.relative_name(i["name"]), i) for i in listing)
         return page_after(
             (info for info in infos if info.name.startswith(prefix) and info.name != level),
@@ -224,6 +250,51 @@ class FsspecStorage:
         with self.errors("write", path):
             self.fs.pipe_file(self.full_path(key), bytes(data))
 
+    def open_read(self, path: str) -> BinaryIO:
+        """A seekable binary file over the object, read in ``stream_block_size`` blocks."""
+        key = clean_path(path)
+        with self.errors("read", path):
+            return self.fs.open(self.full_path(key), "rb", block_size=self.stream_block_size)
+
+    def write_stream(self, path: str, source: BinaryIO | Iterable[bytes]) -> int:
+        """Create or replace one object from a binary file or an iterable of ``bytes``,
+        ``stream_block_size`` at a time; returns the byte count. When ``source`` (or the
+        upload) fails, the upload is abandoned (``discard``: a multipart upload is aborted)
+        and the partly written object removed where the backend left one."""
+        key = clean_path(path)
+        with self.errors("write", path):
+            full = self.full_path(key)
+            if self.is_local():
+                self.fs.makedirs(full.rpartition("/")[0] or "/", exist_ok=True)
+            handle = self.fs.open(full, "wb", block_size=self.stream_block_size)
+        written = 0
+        try:
+            for chunk in _chunks(source, self.stream_block_size):
+                with self.errors("write", path):
+                    handle.write(chunk)
+                written += len(chunk)
+        except BaseException:
+            self._abandon(handle, full)
+            raise
+        with self.errors("write", path):
+            handle.close()
+        return written
+
+    def _abandon(self, handle: Any, full: str) -> None:
+        """Drop a failed upload: a buffered upload (buckets) is discarded before it commits
+        (a multipart upload is aborted; the old object stays); a file written in place (a
+        local file, fsspec's memory filesystem) is closed and removed, never left partial."""
+        if isinstance(handle, AbstractBufferedFile):
+            with suppress(Exception):
+                handle.discard()
+            # A discarded buffered file would otherwise try to commit itself when collected.
+            handle.closed = True
+            return
+        with suppress(Exception):
+            handle.close()
+        with suppress(Exception):
+            self.fs.rm_file(full)
+
     def delete(self, path: str) -> None:
         """Remove one object: ``FileNotFoundError`` when absent (object stores would not say),
         ``IsADirectoryError`` for a folder."""
@@ -257,6 +328,18 @@ class FsspecStorage:
             return ObjectInfo(name=name, type="DIR", modified=modified_time(info))
         return ObjectInfo(name=name, type="REG", size=info.get("size"),
                           modified=modified_time(info))
+
+
+def _chunks(source: BinaryIO | Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The pieces of a file (read ``size`` at a time) or of an iterable of ``bytes``."""
+    read = getattr(source, "read", None)
+    if read is None:
+        for chunk in source:  # type: ignore[union-attr]
+            if chunk:
+                yield bytes(chunk) if not isinstance(chunk, bytes) else chunk
+        return
+    while chunk := read(size):
+        yield chunk
 
 
 def sort_key(info: ObjectInfo) -> str:

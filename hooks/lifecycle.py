@@ -78,6 +78,38 @@ def register_commands(cli: click.Group) -> None:
     """
 
 @hookspec
+def register_settings(register: Register) -> None:
+    """Declare the plugin's own settings section, ``[plugins.<name>]`` in the settings file.
+
+    Called: once, while the settings are checked (server start-up, ``cvatcore config check``,
+    and the first time a command asks for them).
+
+    Arguments:
+        register: ``register(name, model, /)``. ``name`` is the section's name (usually the
+            plugin's: ``[plugins.example]``); ``model`` a pydantic model, best a subclass of
+            ``cvatcore.hooks.ProviderConfig`` (unknown keys rejected, ``SecretStr`` masked).
+            The section is validated against it at start-up; a section with no defaults may
+            be left out of the file only if every field has a default. A name registered
+            twice, or a ``[plugins.<name>]`` table that no installed plugin declares, stops
+            start-up (tables of plugins in ``[plugins] disabled`` are ignored).
+
+    Returns:
+        Nothing. Read the validated value with ``cvatcore.hooks.settings.plugin_settings``:
+        ``plugin_settings("example")`` inside a command, ``plugin_settings("example",
+        request)`` in a route, ``plugin_settings("example", app)`` in ``startup``.
+
+    Example::
+
+        class ExampleSettings(ProviderConfig):
+            greeting: str = "Hello"
+
+        @hookimpl
+        def register_settings(register):
+            register("example", ExampleSettings)
+    """
+
+
+@hookspec
 def register_migrations(register: Register) -> None:
     """Add an Alembic versions directory for the plugin's own tables.
 

@@ -15,9 +15,12 @@ def register_storage_providers(register: Register) -> None:
         register: ``register(name, factory, config_model=..., description=...)``
             (``cvatcore.hooks.Register``). ``name`` is the provider's registry name
             (``"local"``, ``"s3"``); ``factory(config)`` receives an instance of
-            ``config_model`` (a ``cvatcore.hooks.ProviderConfig`` subclass, ``EmptyConfig`` by
-            default) and returns an object that follows ``cvatcore.hooks.StorageProvider``;
-            ``description`` is shown by ``cvatcore plugins``.
+            ``config_model`` and returns an object that follows
+            ``cvatcore.hooks.StorageProvider``: whole-object and ranged reads, streaming
+            ``open_read``/``write_stream`` for objects of any size in flat memory, and no
+            path (symlinks and other links included) resolving outside the storage's root.
+            ``cvatcore.hooks.FsspecStorage`` provides all of it over an fsspec filesystem;
+            ``cvatcore.hooks.testing.contracts.StorageProviderContract`` checks it.
 
     Returns:
         Nothing; providers are added only through ``register``. A name registered twice, by

@@ -5,8 +5,9 @@ Everything here is stable public API: plugin authors import it from ``cvatcore.h
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -168,11 +169,22 @@ class StorageProvider(Protocol):
     """A place that holds media: a local directory or a bucket (built on fsspec).
 
     Paths are relative to the storage's root and "/"-separated; ``..``, ``.``, empty
-    segments, a leading "/" and NUL raise ``StoragePathError``. Failures surface as
-    ``FileNotFoundError`` (no such object or bucket), ``PermissionError`` (credentials refused
-    or missing), ``StorageUnavailableError`` (cannot be reached now) or ``ValueError`` (bad
-    arguments, such as a foreign cursor). No message ever carries a credential.
-    ``cvatcore.hooks.FsspecStorage`` implements all of this over any fsspec filesystem.
+    segments, a leading "/" and NUL raise ``StoragePathError``.
+
+    No path leaves the root. Whatever the backend can link (a symlink in a local directory,
+    a shortcut in a Drive folder), a path whose target lies outside the root raises
+    ``StoragePathError`` for every method, before anything outside is read, written or
+    deleted; listings leave such entries out. Links that stay inside the root may be followed.
+
+    Objects of any size go through ``open_read`` and ``write_stream`` in pieces: memory use
+    must not grow with the object's size (media stores hold multi-gigabyte videos and
+    archives). ``read`` and ``write`` move whole ``bytes`` and suit small objects.
+
+    Failures surface as ``FileNotFoundError`` (no such object or bucket), ``PermissionError``
+    (credentials refused or missing), ``StorageUnavailableError`` (cannot be reached now) or
+    ``ValueError`` (bad arguments, such as a foreign cursor). No message ever carries a
+    credential. ``cvatcore.hooks.FsspecStorage`` implements all of this over any fsspec
+    filesystem; ``cvatcore.hooks.testing.contracts.StorageProviderContract`` checks it.
     """
 
     def list_page(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
@@ -197,6 +209,19 @@ class StorageProvider(Protocol):
 
     def write(self, path: str, data: bytes) -> None:
         """Create or replace one object."""
+        ...
+
+    def open_read(self, path: str) -> BinaryIO:
+        """A readable, seekable binary file over the object, fetched piece by piece as it is
+        read (ranged requests for buckets); the caller closes it (``with``). Opening a
+        missing object raises ``FileNotFoundError``."""
+        ...
+
+    def write_stream(self, path: str, source: BinaryIO | Iterable[bytes]) -> int:
+        """Create or replace one object from ``source``, a binary file read to its end or an
+        iterable of ``bytes`` chunks, holding only a few pieces in memory at once (multipart
+        uploads for buckets); returns the number of bytes written. When ``source`` raises,
+        the exception propagates and the upload is abandoned where the backend allows."""
         ...
 
     def delete(self, path: str) -> None:

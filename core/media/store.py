@@ -7,9 +7,10 @@ Layout, per ``TaskData`` row (``data/<data_id>/`` as CVAT's data directory):
 * ``extracted/`` members of an uploaded archive;
 * ``cache/``     derived files built on demand: compressed frames, chunks, previews.
 
-The provider protocol moves whole ``bytes``; large objects (videos, archives, uploads) go
-through the provider's fsspec filesystem (``fs``/``full_path``, as ``FsspecStorage`` has) so
-that they stream, with ``bytes`` as the fallback for providers without one.
+Large objects (videos, archives, uploads) stream: reads through the provider's
+``open_read``, copies through its ``write_stream`` (``cvatcore.hooks.StorageProvider``), and
+writers that push bytes through the provider's fsspec filesystem (``fs``/``full_path``, as
+``FsspecStorage`` has), with whole ``bytes`` as the fallback for providers without them.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def open_write(store: Any, key: str) -> Iterator[IO[bytes]]:
 @contextlib.contextmanager
 def open_read(store: Any, key: str) -> Iterator[IO[bytes]]:
     """A seekable binary file reading object ``key`` (streamed where the provider can)."""
+    if callable(getattr(store, "open_read", None)):
+        with store.open_read(key) as handle:
+            yield handle
+        return
     located = _fs_path(store, key)
     if located is None:
         yield io.BytesIO(store.read(key))
@@ -99,6 +104,8 @@ def open_read(store: Any, key: str) -> Iterator[IO[bytes]]:
 
 def put_stream(store: Any, key: str, source: IO[bytes], limit: int | None = None) -> int:
     """Copy ``source`` into object ``key``; returns the byte count."""
+    if callable(getattr(store, "write_stream", None)):
+        return int(store.write_stream(key, _pieces(source, limit)))
     copied = 0
     with open_write(store, key) as target:
         while True:
@@ -108,6 +115,18 @@ def put_stream(store: Any, key: str, source: IO[bytes], limit: int | None = None
             target.write(chunk)
             copied += len(chunk)
     return copied
+
+
+def _pieces(source: IO[bytes], limit: int | None) -> Iterator[bytes]:
+    """``source`` in ``COPY_BUFFER`` pieces, at most ``limit`` bytes in all."""
+    left = limit
+    while left is None or left > 0:
+        chunk = source.read(COPY_BUFFER if left is None else min(COPY_BUFFER, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
 
 
 def copy_object(source_store: Any, source_key: str, store: Any, key: str) -> int:

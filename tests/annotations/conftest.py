@@ -16,8 +16,8 @@ import pytest
 
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing import ApiClient
-from cvatcore.core.testing.pytest_plugin import module_app_fixtures
+from cvatcore.hooks.testing import ApiClient
+from cvatcore.hooks.testing.pytest_plugin import module_app_fixtures
 
 from .rows import Made, make_project, make_task
 

@@ -16,8 +16,8 @@ from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
 from cvatcore.core.state import AppState
-from cvatcore.core.testing import test_settings
-from cvatcore.core.testing.live import serve
+from cvatcore.hooks.testing import test_settings
+from cvatcore.hooks.testing.live import serve
 
 from .rows import Made, make_task
 

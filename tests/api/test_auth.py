@@ -165,7 +165,7 @@ def test_register_rejects_bad_input(cvatcore_client, body, field):
 
 
 def test_registration_can_be_switched_off(tmp_path):
-    from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
+    from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
     app = build_test_app(test_settings(tmp_path, auth={"allow_registration": False}))
     with ApiClient(app) as client:

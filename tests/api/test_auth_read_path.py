@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from cvatcore.core.models import AccessToken, User
-from cvatcore.core.testing import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cvatcore.core.testing import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
 
 THROTTLE = {"failed_sign_ins_per_user": 5, "failed_sign_ins_per_address": 12,
             "sign_in_lockout_seconds": 1, "sign_in_max_lockout_seconds": 4}

@@ -15,7 +15,7 @@ from PIL import Image
 
 from cvatcore.core.media import store
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 
 @pytest.fixture
@@ -341,7 +341,7 @@ def live(tmp_path_factory):
     import sys
     from pathlib import Path
 
-    from cvatcore.core.testing.live import serve
+    from cvatcore.hooks.testing.live import serve
 
     root = tmp_path_factory.mktemp("sdk-cloud")
     config = root / "cvatcore.toml"

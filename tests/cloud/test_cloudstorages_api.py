@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_hook_register_cloud_storage_types_twice_stops_startup(register_plugin, 
 
     with register_plugin(twice("first"), "first") as app:
         assert app.state.cvatcore.cloud_types["AWS_S3_BUCKET"].provider == "first"
-    from cvatcore.core.testing.harness import build_test_app as build
+    from cvatcore.hooks.testing.harness import build_test_app as build
 
     with pytest.raises(PluginError, match="AWS_S3_BUCKET.*registered by two plugins"):
         build(test_settings(tmp_path / "other"), plugins=[(twice("a"), "a"), (twice("b"), "b")])

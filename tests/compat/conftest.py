@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from cvatcore.core.testing.live import serve
+from cvatcore.hooks.testing.live import serve
 
 BIN = Path(sys.executable).parent
 

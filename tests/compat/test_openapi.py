@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cvatcore.core.api.operations import core_ops
-from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import hookimpl
+from cvatcore.hooks.testing.harness import ApiClient
 
 COMPONENT_NAMES = {
     "About", "Plugins", "PluginList", "Token", "LoginRequest", "RegisterRequest", "Register",
@@ -127,7 +127,7 @@ def cvatcore_app(cvatcore_settings):
     """The app with the Azure plugin, so that cloud storages can be documented and checked."""
     import cvatcore_azure
 
-    from cvatcore.core.testing.harness import build_test_app
+    from cvatcore.hooks.testing.harness import build_test_app
 
     app = build_test_app(cvatcore_settings, plugins=[(cvatcore_azure, "azure")])
     yield app

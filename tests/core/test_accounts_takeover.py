@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cvatcore.core.services.accounts import create_user, find_user
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing import ApiClient, test_settings
 from cvatcore.hooks import Identity, hookimpl
+from cvatcore.hooks.testing import ApiClient, test_settings
 
 REFUSED = {"detail": "Unable to log in with provided credentials."}
 

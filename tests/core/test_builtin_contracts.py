@@ -7,6 +7,7 @@ import logging
 import uuid
 
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
 
 from cvatcore.core.builtin.auth_local import LocalAccounts
@@ -15,17 +16,18 @@ from cvatcore.core.builtin.storage_local import LocalStorage, LocalStorageConfig
 from cvatcore.core.builtin.webhooks_http import HttpTransport
 from cvatcore.core.services.accounts import LocalAccountStore, create_user
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.contracts import (
+from cvatcore.hooks import EmptyConfig, FsspecStorage
+from cvatcore.hooks.testing.contracts import (
     AuthBackendContract,
     EventSinkContract,
+    LocalDirectoryContract,
     MissingStorageContract,
     StorageProviderContract,
     WebhookTransportContract,
 )
-from cvatcore.hooks import EmptyConfig, FsspecStorage
 
 
-class TestLocalStorage(StorageProviderContract, MissingStorageContract):
+class TestLocalStorage(StorageProviderContract, LocalDirectoryContract, MissingStorageContract):
     @pytest.fixture
     def storage_provider(self, tmp_path):
         return LocalStorage(LocalStorageConfig(root=tmp_path))
@@ -104,6 +106,15 @@ class TestFsspecStorageOverMemory(StorageProviderContract, MissingStorageContrac
     @pytest.fixture
     def missing_storage_provider(self):
         return FsspecStorage(MemoryFileSystem(), f"/absent-{uuid.uuid4().hex}")
+
+
+class TestFsspecStorageOverLocalDirectory(StorageProviderContract, LocalDirectoryContract):
+    """The base class alone over a local directory: it refuses symlinks out of the root by
+    itself, so a plug-in author who points it at a directory gets the rule for free."""
+
+    @pytest.fixture
+    def storage_provider(self, tmp_path):
+        return FsspecStorage(LocalFileSystem(auto_mkdir=True), str(tmp_path), label="dir")
 
 
 class TestLocalAccounts(AuthBackendContract):

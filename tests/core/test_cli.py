@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from cvatcore.cli.main import main
 from cvatcore.core.config import load_settings
-from cvatcore.core.testing import ApiClient, build_test_app, invoke_cli
+from cvatcore.hooks.testing import ApiClient, build_test_app, invoke_cli
 
 PASSWORD = "Corr3ct-Horse-Battery"
 

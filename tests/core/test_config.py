@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from cvatcore.core.config import MASK, ConfigError, load_settings
-from cvatcore.core.testing import invoke_cli
 from cvatcore.hooks import Identity, ProviderConfig, hookimpl
+from cvatcore.hooks.testing import invoke_cli
 
 
 def test_toml_file_is_read(config_file):

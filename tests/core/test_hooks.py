@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse
 
 from cvatcore.core.plugins import PluginError
 from cvatcore.core.state import AppState
-from cvatcore.core.testing import ApiClient, invoke_cli, test_settings
 from cvatcore.hooks import DeliveryResult, Identity, ProviderConfig, hookimpl
+from cvatcore.hooks.testing import ApiClient, invoke_cli, test_settings
 
 
 class Recorder:

@@ -14,8 +14,8 @@ from cvatcore.core import __version__
 from cvatcore.core.app import create_app
 from cvatcore.core.plugins import PluginError, collect_providers, make_plugin_manager
 from cvatcore.core.state import AppState
-from cvatcore.core.testing import build_test_app, invoke_cli, test_settings
 from cvatcore.hooks import EmptyConfig, ProviderConfig, hookimpl
+from cvatcore.hooks.testing import build_test_app, invoke_cli, test_settings
 
 EVENTS_LOG = "cvatcore.core.builtin.events_log"
 EXAMPLE_VERSION = md.version("cvatcore-example")
@@ -250,13 +250,14 @@ def test_api_plugins_lists_plugins_with_versions_hooks_and_providers(tmp_path, m
         "version": EXAMPLE_VERSION,
         "builtin": False,
         "hooks": ["register_commands", "register_job_kinds", "register_migrations",
-                  "register_routes", "register_storage_providers"],
+                  "register_routes", "register_settings", "register_storage_providers"],
         "providers": {"storage": ["example-memory"]},
         "registered": {
             "job_kinds": ["example:greet"],
             "migrations": ["cvatcore_example"],
             "routes": ["GET /api/example/greetings", "GET /api/example/hello",
                        "POST /api/example/greetings"],
+            "settings": ["example"],
         },
     }
     local = rows["cvatcore.core.builtin.storage_local"]

@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse
 
 from cvatcore.core.plugins import PluginError, make_plugin_manager
 from cvatcore.core.registration import REGISTER_HOOKS, registrations_of
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 from cvatcore.hooks import SPEC_MODULES, Register, enqueue, hookimpl
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 
 async def _ok(request):

@@ -19,7 +19,7 @@ from cvat_sdk.core.proxies.tasks import ResourceType
 from cvat_sdk.core.uploading import DataUploader
 from PIL import Image
 
-from cvatcore.core.testing.live import serve
+from cvatcore.hooks.testing.live import serve
 
 from .conftest import image_bytes, video_file
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cvatcore.core.testing.harness import test_settings
+from cvatcore.hooks.testing.harness import test_settings
 
 from .conftest import image_bytes, wait
 

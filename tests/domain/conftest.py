@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cvatcore.core.testing.pytest_plugin import module_app_fixtures
+from cvatcore.hooks.testing.pytest_plugin import module_app_fixtures
 
 from .support import Domain, EventLog
 

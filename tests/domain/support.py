@@ -16,8 +16,8 @@ from cvatcore.core.models import Job, Task, TaskData, User
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
 from cvatcore.core.services.segments import create_segments
-from cvatcore.core.testing import ApiClient
 from cvatcore.hooks import DomainEvent
+from cvatcore.hooks.testing import ApiClient
 
 _serial = itertools.count(1)
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing import ApiClient
-from cvatcore.core.testing.pytest_plugin import module_app_fixtures
+from cvatcore.hooks.testing import ApiClient
+from cvatcore.hooks.testing.pytest_plugin import module_app_fixtures
 
 from .support import Batch, Clients, Scratch, World, build_world, unique_name
 

@@ -33,7 +33,7 @@ from cvatcore.core.models import (
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing import ApiClient
+from cvatcore.hooks.testing import ApiClient
 
 #: Request contexts: no organization header at all, or the personal sandbox (an empty
 #: header); any other context is an organization's slug.

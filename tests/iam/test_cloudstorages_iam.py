@@ -24,8 +24,8 @@ import pytest
 from cvatcore.core.models import CloudStorage, Membership, Organization
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
 from cvatcore.hooks import hookimpl
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 USERS = {"admin": ["admin"], "ann": ["user"], "bob": ["user"], "wendy": ["worker"],
          "maint": ["user"], "sup": ["user"], "work": ["user"]}

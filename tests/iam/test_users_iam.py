@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from cvatcore.core.models import User
-from cvatcore.core.testing import ApiClient
+from cvatcore.hooks.testing import ApiClient
 
 from .support import (
     MISSING_ID,

@@ -13,8 +13,8 @@ from cvatcore.core.jobs.queue import enqueue
 from cvatcore.core.models import BackgroundJob, Organization
 from cvatcore.core.services import changes
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import hookimpl
+from cvatcore.hooks.testing.harness import ApiClient
 
 
 def _recorder():

@@ -18,8 +18,8 @@ from cvatcore.core.jobs.runner import JobRunner
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient
 from cvatcore.hooks import JobFailed, hookimpl
+from cvatcore.hooks.testing.harness import ApiClient
 
 RUNS: dict[str, int] = {}
 
@@ -188,7 +188,7 @@ def test_a_worker_that_lost_its_job_stops_and_writes_nothing(register_plugin, tm
     """The heartbeat finds the job in other hands (this worker stalled past its lease and was
     taken over): the handler is stopped at its next check and its final writes are refused."""
     from cvatcore.core.jobs.runner import JobLost
-    from cvatcore.core.testing.harness import test_settings
+    from cvatcore.hooks.testing.harness import test_settings
 
     seen: dict[str, object] = {}
     taken = threading.Event()

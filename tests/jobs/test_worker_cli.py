@@ -13,7 +13,7 @@ from cvatcore.core.config import load_settings
 from cvatcore.core.jobs.queue import enqueue
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.state import AppState
-from cvatcore.core.testing.harness import invoke_cli
+from cvatcore.hooks.testing.harness import invoke_cli
 
 CVATCORE = Path(sys.executable).parent / "cvatcore"
 

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from cvatcore_azure.testing import ACCOUNT, ACCOUNT_KEY
 
-from cvatcore.core.testing.contracts import assert_no_secret
 from cvatcore.hooks import StorageStatus, StorageUnavailableError
+from cvatcore.hooks.testing.contracts import assert_no_secret
 
 
 def test_read_only_sas_reads_and_lists_but_cannot_write(azurite, container, make_storage):

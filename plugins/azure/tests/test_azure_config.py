@@ -10,8 +10,8 @@ import pytest
 from cvatcore_azure import AzureConfig, AzureStorage
 from pydantic import ValidationError
 
-from cvatcore.core.testing import invoke_cli
 from cvatcore.hooks import StorageStatus
+from cvatcore.hooks.testing import invoke_cli
 
 SAS = "sv=2023-01-03&sr=c&sp=rl&sig=T0pS3cretS1gnature%3D"
 CONN = "AccountName=acc1;AccountKey=U3VwZXJTZWNyZXRLZXk=;EndpointSuffix=core.windows.net"

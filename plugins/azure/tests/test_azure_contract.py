@@ -7,7 +7,7 @@ import uuid
 import pytest
 from cvatcore_azure.testing import ACCOUNT, ACCOUNT_KEY
 
-from cvatcore.core.testing.contracts import (
+from cvatcore.hooks.testing.contracts import (
     ForbiddenStorageContract,
     MissingStorageContract,
     StorageProviderContract,

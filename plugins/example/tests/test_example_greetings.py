@@ -11,7 +11,7 @@ import time
 import cvatcore_example
 import pytest
 
-from cvatcore.core.testing import ApiClient
+from cvatcore.hooks.testing import ApiClient
 
 PLUGIN = (cvatcore_example, "example")
 PASSWORD = "long-enough-1"

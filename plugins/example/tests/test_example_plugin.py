@@ -1,6 +1,6 @@
 """Tests for cvatcore-example, written the way any plugin's tests are.
 
-They use only the plugin itself and cvatcore's testing kit (``cvatcore.core.testing``, whose
+They use only the plugin itself and cvatcore's testing kit (``cvatcore.hooks.testing``, whose
 fixtures pytest loads automatically once cvatcore is installed).
 """
 
@@ -16,8 +16,8 @@ from cvatcore_example.storage import MemoryStorage, MemoryStorageConfig
 from fsspec.implementations.memory import MemoryFileSystem
 from starlette.testclient import TestClient
 
-from cvatcore.core.testing import invoke_cli, test_settings
-from cvatcore.core.testing.contracts import StorageProviderContract
+from cvatcore.hooks.testing import invoke_cli, test_settings
+from cvatcore.hooks.testing.contracts import StorageProviderContract
 
 PLUGIN = (cvatcore_example, "example")
 
@@ -89,6 +89,30 @@ def test_example_hello_command(tmp_path):
         env={"CVATCORE_CONFIG": str(config)},
     )
     assert (result.exit_code, result.stdout) == (0, "Hello, Ann!\n")
+
+
+def test_settings_section_reaches_route_and_command(register_plugin, tmp_path):
+    settings = test_settings(tmp_path, plugins={"example": {"greeting": "Ahoy"}})
+    with register_plugin(*PLUGIN, settings=settings) as app, TestClient(app) as client:
+        response = client.get("/api/example/hello", params={"name": "Ann"})
+    assert response.json()["message"] == "Ahoy, Ann!"
+    config = tmp_path / "cvatcore.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n[plugins.example]\ngreeting = "Hi"\n')
+    result = invoke_cli(["example-hello", "--name", "Ann"], plugins=[PLUGIN],
+                        env={"CVATCORE_CONFIG": str(config)})
+    assert (result.exit_code, result.stdout) == (0, "Hi, Ann!\n")
+
+
+def test_settings_section_is_validated(tmp_path):
+    config = tmp_path / "cvatcore.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n[plugins.example]\ngreting = "Hi"\n')
+    result = invoke_cli(["example-hello"], plugins=[PLUGIN], env={"CVATCORE_CONFIG": str(config)})
+    assert result.exit_code == 1
+    assert "[plugins.example] (plugin example): greting: Extra inputs are not permitted" in (
+        result.stderr)
+    checked = invoke_cli(["config", "check"], plugins=[PLUGIN],
+                         env={"CVATCORE_CONFIG": str(config)})
+    assert checked.exit_code == 1 and "[plugins.example]" in checked.stderr
 
 
 def test_migration_creates_the_greetings_table(register_plugin, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from cvatcore_gcs.testing import make_service_account_key
 
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 from cvatcore_gcs.testing import make_service_account_key, unique_bucket_name
 
-from cvatcore.core.testing.contracts import (
+from cvatcore.hooks.testing.contracts import (
     ForbiddenStorageContract,
     MissingStorageContract,
     StorageProviderContract,

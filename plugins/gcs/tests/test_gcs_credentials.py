@@ -10,8 +10,8 @@ import json
 import pytest
 from cvatcore_gcs.testing import make_service_account_key
 
-from cvatcore.core.testing.contracts import assert_no_secret
 from cvatcore.hooks import StorageStatus, StorageUnavailableError
+from cvatcore.hooks.testing.contracts import assert_no_secret
 
 
 def private_lines(key: dict) -> list[str]:

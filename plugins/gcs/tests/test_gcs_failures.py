@@ -9,8 +9,8 @@ import time
 import pytest
 from cvatcore_gcs.testing import faulty_endpoint
 
-from cvatcore.core.testing.contracts import assert_no_secret
 from cvatcore.hooks import StorageStatus, StorageUnavailableError
+from cvatcore.hooks.testing.contracts import assert_no_secret
 
 
 @pytest.mark.parametrize(("mode", "said", "attempts"), [

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from cvatcore.core.testing.contracts import assert_no_secret
 from cvatcore.hooks import StorageStatus, StorageUnavailableError
+from cvatcore.hooks.testing.contracts import assert_no_secret
 
 SA_EMAIL = "cvat-reader@standin-project.iam.gserviceaccount.com"
 

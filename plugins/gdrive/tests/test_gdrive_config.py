@@ -13,7 +13,7 @@ from cvatcore_gdrive.auth import jwt_assertion
 from cvatcore_gdrive.testing import make_service_account
 from pydantic import ValidationError
 
-from cvatcore.core.testing import invoke_cli
+from cvatcore.hooks.testing import invoke_cli
 
 KEY, _ = make_service_account("sa@p.iam.gserviceaccount.com", "https://oauth2.googleapis.com/token")
 KEY_TEXT = json.dumps(KEY)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from cvatcore_gdrive.testing import make_service_account
 
-from cvatcore.core.testing.contracts import (
+from cvatcore.hooks.testing.contracts import (
     ForbiddenStorageContract,
     MissingStorageContract,
     StorageProviderContract,

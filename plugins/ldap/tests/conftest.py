@@ -16,8 +16,8 @@ from cvatcore_ldap import LdapBackend, LdapConfig
 from cvatcore_ldap.testing import SlapdError, TestDirectory, start_slapd
 from ldap3 import MODIFY_ADD, MODIFY_DELETE
 
-from cvatcore.core.testing import ApiClient, build_test_app, test_settings
 from cvatcore.hooks import Identity
+from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
 
 PLUGIN = (cvatcore_ldap, "ldap")
 

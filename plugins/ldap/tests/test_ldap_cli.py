@@ -6,7 +6,7 @@ import cvatcore_ldap
 import pytest
 from cvatcore_ldap.testing import ad_group, ipa_group, write_settings
 
-from cvatcore.core.testing import invoke_cli
+from cvatcore.hooks.testing import invoke_cli
 
 PLUGIN = (cvatcore_ldap, "ldap")
 
@@ -89,3 +89,14 @@ def test_group_mapping_changes_show_up(slapd, ldap_test):
     options = slapd.ad_options(role_groups={"business": [ad_group("Engineering")]})
     result = ldap_test(options, "carol")
     assert "roles:     business\n" in result.stdout
+
+
+def test_invalid_ldap_options_are_named(tmp_path):
+    config = tmp_path / "cvatcore.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n[auth]\nbackends = ["ldap", "local"]\n'
+                      '[auth.options.ldap]\nserver_urls = ["ldap://x"]\n')
+    result = invoke_cli(["ldap", "test", "alice"], plugins=[PLUGIN],
+                        env={"CVATCORE_CONFIG": str(config)})
+    assert result.exit_code == 1
+    assert "Error: [auth.options.ldap]: invalid options" in result.stderr
+    assert "set base_dn" in result.stderr

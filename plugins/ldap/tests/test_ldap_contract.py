@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cvatcore_ldap.testing import password_of
 
-from cvatcore.core.testing.contracts import AuthBackendContract
+from cvatcore.hooks.testing.contracts import AuthBackendContract
 
 
 class TestActiveDirectoryContract(AuthBackendContract):

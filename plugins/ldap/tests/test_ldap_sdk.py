@@ -13,7 +13,7 @@ from cvat_sdk import make_client, models
 from cvat_sdk.api_client import exceptions
 from cvatcore_ldap.testing import AD_SERVICE, password_of, write_settings
 
-from cvatcore.core.testing.live import serve
+from cvatcore.hooks.testing.live import serve
 
 BIN = Path(sys.executable).parent
 LOCAL_ADMIN = ("root-admin", "root-admin-pass-1")

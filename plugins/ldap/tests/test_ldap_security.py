@@ -11,8 +11,8 @@ import pytest
 from cvatcore_ldap import LdapBackend, LdapConfig
 from cvatcore_ldap.testing import AD_SERVICE, password_of, write_settings
 
-from cvatcore.core.testing import invoke_cli
 from cvatcore.hooks import AuthUnavailableError
+from cvatcore.hooks.testing import invoke_cli
 
 PLUGIN = (cvatcore_ldap, "ldap")
 BIND_PASSWORD = AD_SERVICE[1]

@@ -8,7 +8,7 @@ import pytest
 from cvatcore_s3.testing import unique_bucket_name
 
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
 
 
 @pytest.fixture

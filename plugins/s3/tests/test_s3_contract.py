@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from cvatcore_s3.testing import unique_bucket_name
 
-from cvatcore.core.testing.contracts import (
+from cvatcore.hooks.testing.contracts import (
     ForbiddenStorageContract,
     MissingStorageContract,
     StorageProviderContract,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from cvatcore_s3.testing import unique_bucket_name
 
-from cvatcore.core.testing.contracts import assert_no_secret
 from cvatcore.hooks import StorageStatus
+from cvatcore.hooks.testing.contracts import assert_no_secret
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from cvatcore_s3 import S3Config, S3Storage
 from cvatcore_s3.testing import faulty_endpoint
 
-from cvatcore.core.testing.contracts import assert_no_secret
 from cvatcore.hooks import StorageStatus, StorageUnavailableError
+from cvatcore.hooks.testing.contracts import assert_no_secret
 
 SECRET = "do-not-show-this-secret-key"
 

@@ -14,7 +14,8 @@ import click
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from cvatcore.hooks import Register, hookimpl
+from cvatcore.hooks import ProviderConfig, Register, hookimpl
+from cvatcore.hooks.settings import plugin_settings
 from cvatcore_example.greetings import (
     GREET_JOB,
     create_greeting,
@@ -28,11 +29,24 @@ from cvatcore_example.storage import MemoryStorage, MemoryStorageConfig
 MIGRATION_BRANCH = "cvatcore_example"
 
 
+class ExampleSettings(ProviderConfig):
+    """``[plugins.example]`` in the settings file; unknown keys stop start-up."""
+
+    #: The word the route and the command greet with.
+    greeting: str = "Hello"
+
+
 async def hello(request: Request) -> JSONResponse:
     """``GET /api/example/hello?name=...``: a public JSON endpoint, as a plain Starlette
     endpoint (registered without ``auth``: the core runs it as it is)."""
     name = request.query_params.get("name", "world")
-    return JSONResponse({"message": greeting(name), "plugin": "cvatcore-example"})
+    word = plugin_settings("example", request).greeting
+    return JSONResponse({"message": greeting(name, word), "plugin": "cvatcore-example"})
+
+
+@hookimpl
+def register_settings(register: Register) -> None:
+    register("example", ExampleSettings)
 
 
 @hookimpl
@@ -56,7 +70,7 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--name", default="world", show_default=True, help="Who to greet.")
     def example_hello(name: str) -> None:
         """Print a greeting (a command added by the cvatcore-example plugin)."""
-        click.echo(greeting(name))
+        click.echo(greeting(name, plugin_settings("example").greeting))
 
 
 @hookimpl

@@ -30,8 +30,8 @@ greetings = sa.Table(
 )
 
 
-def greeting(name: str) -> str:
-    return f"Hello, {name}!"
+def greeting(name: str, word: str = "Hello") -> str:
+    return f"{word}, {name}!"
 
 
 def create_greeting(request: RouteRequest) -> JSONResponse:

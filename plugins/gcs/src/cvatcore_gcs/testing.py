@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from cvatcore.core.testing import faults
-from cvatcore.core.testing.faults import FaultyEndpoint, http_answer
+from cvatcore.hooks.testing import faults
+from cvatcore.hooks.testing.faults import FaultyEndpoint, http_answer
 
 # The "extended" gcsfs class probes buckets over gRPC and stalls 60 s per bucket against an
 # HTTP emulator; cvatcore-gcs never uses it, and this keeps a plain ``import gcsfs`` light.

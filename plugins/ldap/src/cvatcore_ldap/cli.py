@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import click
-from pydantic import ValidationError
 
 from cvatcore.hooks import AuthUnavailableError
+from cvatcore.hooks.settings import provider_config
 from cvatcore_ldap.backend import Inspection, LdapBackend
 from cvatcore_ldap.config import LdapConfig
 
 
 def load_config() -> LdapConfig:
-    """``[auth.options.ldap]`` of the settings cvatcore would use, validated."""
-    # Plug-in commands get no settings object through the hook, so read them the way every
-    # cvatcore command does (``--config`` / $CVATCORE_CONFIG, then the environment).
-    from cvatcore.core.config import ConfigError, load_settings
-
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    options = settings.auth.options.get("ldap")
-    if options is None:
+    """``[auth.options.ldap]`` of the settings this ``cvatcore`` command runs with, validated
+    by the core against ``LdapConfig`` (invalid options end the command with the problems)."""
+    config = provider_config("auth", "ldap")
+    if config is None:
         raise click.ClickException(
             'LDAP is not configured: add "ldap" to [auth] backends and its options under '
             "[auth.options.ldap]"
         )
-    try:
-        return LdapConfig(**options)
-    except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise click.ClickException(f"invalid [auth.options.ldap]:\n{problems}") from None
+    return config
 
 
 def describe(report: Inspection, config: LdapConfig) -> list[str]:

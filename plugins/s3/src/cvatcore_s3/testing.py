@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cvatcore.core.testing import faults
-from cvatcore.core.testing.faults import FaultyEndpoint, http_answer
+from cvatcore.hooks.testing import faults
+from cvatcore.hooks.testing.faults import FaultyEndpoint, http_answer
 
 #: Credentials moto accepts when it does not enforce IAM (any would do).
 DUMMY_KEY = ("testing-key", "testing-secret")

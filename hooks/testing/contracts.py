@@ -4,7 +4,7 @@ Subclass the class for your provider's kind in your plugin's tests and define th
 its docstring names; pytest collects the inherited tests (the classes' names start with
 ``Test`` only in your subclass, so they are not collected here)::
 
-    from cvatcore.core.testing.contracts import StorageProviderContract
+    from cvatcore.hooks.testing.contracts import StorageProviderContract
 
     class TestS3Contract(StorageProviderContract):
         @pytest.fixture
@@ -14,14 +14,21 @@ its docstring names; pytest collects the inherited tests (the classes' names sta
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import hashlib
 import json
+import os
 import socket
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cvatcore.core.testing.receiver import http_receiver
 from cvatcore.hooks import Identity, OutboundRequest, StoragePathError, StorageStatus
+from cvatcore.hooks.testing.receiver import http_receiver
 
 
 class StorageProviderContract:
@@ -31,6 +38,12 @@ class StorageProviderContract:
 
     ``storage_provider``
         A provider over an empty, writable location (a fresh bucket or directory).
+    ``storage_local_root``
+        The directory on this machine that holds the provider's objects, ``None`` for a
+        provider that keeps none (a bucket). The default finds it for a
+        ``cvatcore.hooks.FsspecStorage`` over a local filesystem; define it for any other
+        provider that stores objects in a local directory, and add
+        ``LocalDirectoryContract`` (links out of the root) to such a provider's test class.
     (``MissingStorageContract`` and ``ForbiddenStorageContract`` add the status cases for
     providers that can show them: a missing bucket, refused credentials.)
     ``storage_secrets``
@@ -39,13 +52,33 @@ class StorageProviderContract:
 
     Rules held here: paths are relative and "/"-separated, ``..``/``.``/empty segments, a
     leading "/" and NUL raise ``cvatcore.hooks.StoragePathError`` (a ``PermissionError``);
-    ``list_page`` names entries by their full relative path, folders as ``DIR`` without a
-    trailing "/", and its pages, followed by ``next``, list every entry exactly once.
+    so does a path that a symlink leads out of the root, for every method, and listings
+    leave such links out; ``list_page`` names entries by their full relative path, folders
+    as ``DIR`` without a trailing "/", and its pages, followed by ``next``, list every entry
+    exactly once; ``write_stream`` and ``open_read`` move ``stream_size`` bytes (64 MiB)
+    while Python's traced memory grows by less than ``stream_memory_limit`` (32 MiB) over
+    what the provider keeps afterwards (an in-memory provider keeps the object itself).
     """
+
+    #: Size of the object the streaming test writes and reads back, and the most the test
+    #: process's traced memory may grow while it does (over what stays allocated after):
+    #: room for a few upload parts and their copies in the HTTP client (an S3 part is at
+    #: least 5 MiB), while holding the whole object takes twice as much.
+    stream_size = 64 * 2**20
+    stream_memory_limit = 32 * 2**20
 
     @pytest.fixture
     def storage_secrets(self) -> list[str]:
         return []
+
+    @pytest.fixture
+    def storage_local_root(self, storage_provider: Any) -> Path | None:
+        fs, root = getattr(storage_provider, "fs", None), getattr(storage_provider, "root", None)
+        protocol = getattr(fs, "protocol", None)
+        protocol = protocol if isinstance(protocol, str) or protocol is None else protocol[0]
+        if protocol in ("file", "local") and isinstance(root, str):
+            return Path(root)
+        return None
 
     def test_write_then_read(self, storage_provider: Any) -> None:
         storage_provider.write("dir/a.bin", b"0123456789")
@@ -145,6 +178,128 @@ class StorageProviderContract:
                      lambda: storage_provider.list_page(path + "/", None, 10)):
             with pytest.raises(StoragePathError):
                 call()
+
+
+    def test_stream_write_and_read_back(self, storage_provider: Any) -> None:
+        storage_provider.write_stream("st/small.bin", iter([b"abc", b"", b"defg"]))
+        assert storage_provider.read("st/small.bin") == b"abcdefg"
+        with storage_provider.open_read("st/small.bin") as handle:
+            assert handle.read(3) == b"abc"
+            handle.seek(5)
+            assert handle.read() == b"fg"
+        with open(os.devnull, "rb") as empty:
+            assert storage_provider.write_stream("st/empty.bin", empty) == 0
+        assert storage_provider.stat("st/empty.bin").size == 0
+        with pytest.raises(FileNotFoundError):
+            storage_provider.open_read("st/missing.bin")
+
+    def test_failed_stream_leaves_the_old_object(self, storage_provider: Any) -> None:
+        """A source that fails half-way raises its own error; nothing half-written replaces
+        the object (a local file may be removed, but is never left truncated)."""
+        storage_provider.write("st/keep.bin", b"old contents")
+
+        def broken() -> Iterator[bytes]:
+            yield b"new" * 1000
+            raise RuntimeError("the source broke")
+
+        with pytest.raises(RuntimeError, match="the source broke"):
+            storage_provider.write_stream("st/keep.bin", broken())
+        with contextlib.suppress(FileNotFoundError):
+            assert storage_provider.read("st/keep.bin") == b"old contents"
+
+    def test_large_object_streams_in_bounded_memory(self, storage_provider: Any) -> None:
+        size, piece = self.stream_size, 2**20
+        block = bytes(range(256)) * (piece // 256)
+        expected = hashlib.sha256()
+
+        def pieces() -> Iterator[bytes]:
+            for i in range(size // piece):
+                data = i.to_bytes(8, "big") + block[8:]  # a fresh 1 MiB object each time
+                expected.update(data)
+                yield data
+
+        gc.collect()
+        tracemalloc.start()
+        try:
+            assert storage_provider.write_stream("big/object.bin", pieces()) == size
+            gc.collect()
+            kept, write_peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            got = hashlib.sha256()
+            with storage_provider.open_read("big/object.bin") as handle:
+                while data := handle.read(piece):
+                    got.update(data)
+                    del data
+            gc.collect()
+            kept_after_read, read_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert got.hexdigest() == expected.hexdigest()
+        assert storage_provider.stat("big/object.bin").size == size
+        mib = 2**20
+        assert write_peak - kept < self.stream_memory_limit, (
+            f"writing {size // mib} MiB took {(write_peak - kept) / mib:.0f} MiB of memory")
+        assert read_peak - max(kept, kept_after_read) < self.stream_memory_limit, (
+            f"reading {size // mib} MiB took {(read_peak - kept) / mib:.0f} MiB of memory")
+
+    def test_a_provider_over_a_local_directory_takes_the_symlink_contract(
+        self, storage_local_root: Path | None
+    ) -> None:
+        """A provider whose objects live in a local directory must also pass
+        ``LocalDirectoryContract`` (links out of the root); add it beside this class."""
+        if storage_local_root is not None:
+            assert isinstance(self, LocalDirectoryContract), (
+                f"objects live in {storage_local_root}: add LocalDirectoryContract to "
+                f"{type(self).__name__}'s bases")
+
+
+class LocalDirectoryContract:
+    """For providers that keep objects in a directory on this machine (a local folder, a
+    mounted share): no symlink leads a path out of the root, for any method, and listings
+    leave such links out. Fixture ``storage_local_root`` (the directory; found by itself
+    for a ``cvatcore.hooks.FsspecStorage`` over a local filesystem). Add it beside
+    ``StorageProviderContract``; that class fails a local provider that does not."""
+
+    def test_symlinks_out_of_the_root_are_refused(
+        self, storage_provider: Any, storage_local_root: Path | None,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> None:
+        assert storage_local_root is not None, "define the storage_local_root fixture"
+        outside = tmp_path_factory.mktemp("outside-the-root")
+        (outside / "secret.txt").write_bytes(b"outside")
+        storage_provider.write("in/own.txt", b"inside")
+        root = Path(storage_local_root)
+        os.symlink(outside, root / "in" / "dirlink")
+        os.symlink(outside / "secret.txt", root / "filelink.txt")
+        os.symlink(outside / "new.txt", root / "dangling.txt")  # a write would create it
+        p = storage_provider
+        calls = {
+            "read": lambda path: p.read(path),
+            "read a range": lambda path: p.read(path, 0, 3),
+            "stat": lambda path: p.stat(path),
+            "open_read": lambda path: p.open_read(path).close(),
+            "write": lambda path: p.write(path, b"x"),
+            "write_stream": lambda path: p.write_stream(path, iter([b"x"])),
+            "delete": lambda path: p.delete(path),
+            "list_page": lambda path: p.list_page(path + "/", None, 10),
+        }
+        for path in ("filelink.txt", "in/dirlink/secret.txt", "dangling.txt", "in/dirlink"):
+            for name, call in calls.items():
+                try:
+                    call(path)
+                except StoragePathError:
+                    continue
+                except Exception as exc:
+                    pytest.fail(f"{name}({path!r}) raised {type(exc).__name__}: {exc}, "
+                                "not StoragePathError")
+                pytest.fail(f"{name}({path!r}) followed a symlink out of the storage root")
+        assert storage_provider.write_stream("in/dirlink2.txt", iter([b"fine"])) == 4
+        assert (outside / "secret.txt").read_bytes() == b"outside"
+        assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+        listed = {e.name for e in storage_provider.list_page("", None, 100).entries}
+        assert "filelink.txt" not in listed and "in" in listed
+        inner = {e.name for e in storage_provider.list_page("in/", None, 100).entries}
+        assert inner == {"in/own.txt", "in/dirlink2.txt"}
 
 
 class MissingStorageContract:

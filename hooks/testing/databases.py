@@ -50,7 +50,7 @@ def _migrated_template() -> str:
 
         from cvatcore.core.db.migrate import upgrade
         from cvatcore.core.plugins import make_plugin_manager
-        from cvatcore.core.testing.env import no_plugin_autoload
+        from cvatcore.hooks.testing.env import no_plugin_autoload
 
         name = f"cvatcore_tmpl_{uuid.uuid4().hex[:12]}"
         _admin_execute(f'CREATE DATABASE "{name}"')

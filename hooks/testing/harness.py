@@ -1,4 +1,9 @@
-"""Building a test application and talking to it in-process."""
+"""Building a test application and talking to it in-process.
+
+The core is imported inside each helper, and ``ApiClient`` (Starlette's ``TestClient``, which
+needs the ``httpx2`` test extra) only when it is first used: importing the kit, as pytest does
+for every run in an environment where cvatcore is installed, loads no optional package.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,29 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from click.testing import CliRunner, Result
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
+from cvatcore.hooks.testing.env import no_plugin_autoload
 
-from cvatcore.core.app import create_app
-from cvatcore.core.config import Settings, load_settings
-from cvatcore.core.plugins import make_plugin_manager
-from cvatcore.core.state import AppState
-from cvatcore.core.testing.env import no_plugin_autoload
+if TYPE_CHECKING:
+    from click.testing import Result
+    from starlette.applications import Starlette
+
+    from cvatcore.core.config import Settings
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ApiClient":  # see the module docstring
+        from cvatcore.hooks.testing.client import ApiClient
+
+        return ApiClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def test_settings(data_dir: Path, database_url: str | None = None, **sections: Any) -> Settings:
     """Settings for a test: data under ``data_dir``, no config file, no autoloaded plugins."""
+    from cvatcore.core.config import load_settings
+
     server = {"data_dir": str(data_dir), **sections.pop("server", {})}
     database = dict(sections.pop("database", {}))
     # Many test apps (and several test processes) share one PostgreSQL server: keep pools small.
@@ -40,6 +53,10 @@ def build_test_app(
     settings: Settings, plugins: Iterable[tuple[object, str]] = (), autoload: bool = False
 ) -> Starlette:
     """An application with ``plugins`` registered on top of the built-ins."""
+    from cvatcore.core.app import create_app
+    from cvatcore.core.plugins import make_plugin_manager
+    from cvatcore.core.state import AppState
+
     with nullcontext() if autoload else no_plugin_autoload():
         pm = make_plugin_manager(
             settings.plugins.disabled, settings.plugins.required, extra_plugins=plugins
@@ -59,6 +76,8 @@ def invoke_cli(
     point ``CVATCORE_CONFIG`` at a settings file so that nothing lands in the working
     directory. ``result.exit_code``, ``result.stdout`` and ``result.stderr`` tell the outcome.
     """
+    from click.testing import CliRunner
+
     from cvatcore.cli.main import build_cli
 
     with nullcontext() if autoload else no_plugin_autoload(), environ(env or {}):
@@ -83,18 +102,3 @@ def environ(changes: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-class ApiClient(TestClient):
-    """A TestClient that signs in like CVAT's clients (session cookie plus CSRF header)."""
-
-    def login(self, username: str, password: str) -> dict[str, Any]:
-        response = self.post("/api/auth/login", json={"username": username, "password": password})
-        assert response.status_code == 200, response.text
-        self.headers["X-CSRFToken"] = self.cookies["csrftoken"]
-        return response.json()
-
-    def logout(self) -> None:
-        self.post("/api/auth/logout")
-        self.cookies.clear()
-        self.headers.pop("X-CSRFToken", None)

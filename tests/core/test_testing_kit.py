@@ -1,0 +1,117 @@
+"""The testing kit as a plugin author meets it: a separate pytest run of a small plugin suite,
+outside cvatcore's own settings (no ``cvatcore_postgres``, no cheap hashes)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+# Packages of cvatcore's extras (``test``, ``postgres``) that a plugin's environment may lack.
+OPTIONAL = ("httpx2", "httpx", "psycopg", "cvat_sdk", "cvat_cli", "jsonschema", "moto")
+
+# Runs pytest as if those packages were not installed (an import of one fails).
+BLOCKING_RUNNER = (
+    "import sys\n"
+    f"for name in {OPTIONAL!r}:\n"
+    "    sys.modules[name] = None\n"
+    "import pytest\n"
+    "sys.exit(pytest.main(sys.argv[1:]))\n"
+)
+
+
+def run_suite(folder: Path, *args: str, block_optional: bool = False,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``pytest`` in ``folder`` with an empty ini of its own (not cvatcore's pyproject)."""
+    if not (folder / "pytest.ini").exists():
+        (folder / "pytest.ini").write_text("[pytest]\n")
+    runner = ["-c", BLOCKING_RUNNER] if block_optional else ["-m", "pytest"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")}
+    return subprocess.run(
+        [sys.executable, *runner, "-q", "-p", "no:cacheprovider", *args],
+        cwd=folder, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_kit_loads_and_contracts_run_without_optional_packages(tmp_path: Path) -> None:
+    (tmp_path / "test_plugin.py").write_text(textwrap.dedent("""
+        import pytest
+        from cvatcore.hooks.testing.contracts import (
+            LocalDirectoryContract, StorageProviderContract)
+        from cvatcore.core.builtin.storage_local import LocalStorage, LocalStorageConfig
+
+        class TestLocal(StorageProviderContract, LocalDirectoryContract):
+            @pytest.fixture
+            def storage_provider(self, tmp_path):
+                (tmp_path / "root").mkdir()
+                return LocalStorage(LocalStorageConfig(root=tmp_path / "root"))
+    """))
+    done = run_suite(tmp_path, block_optional=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " passed" in done.stdout and "error" not in done.stdout
+
+
+def test_loading_the_kit_changes_nothing_process_wide(tmp_path: Path) -> None:
+    """Environment, logging, warnings filters and password-hash cost are the same with and
+    without the kit; cheap hashes only with the ini key."""
+    (tmp_path / "test_globals.py").write_text(textwrap.dedent("""
+        import json, logging, os, warnings
+        from cvatcore.core.services import passwords
+
+        def test_record():
+            state = {"env": sorted(os.environ), "factory": repr(logging.getLogRecordFactory()),
+                     "handlers": len(logging.getLogger().handlers),
+                     "level": logging.getLogger().level,
+                     "hash_cost": passwords._hasher.time_cost}
+            with open(os.environ["RECORD_TO"], "w") as out:
+                json.dump(state, out)
+    """))
+
+    def record(name: str, *args: str) -> dict[str, object]:
+        path = tmp_path / f"{name}.json"
+        done = run_suite(tmp_path, *args, env={"RECORD_TO": str(path)})
+        assert done.returncode == 0, done.stdout + done.stderr
+        import json
+
+        return json.loads(path.read_text())
+
+    without_kit = record("without", "-p", "no:cvatcore")
+    with_kit = record("with")
+    assert with_kit == without_kit
+    assert with_kit["hash_cost"] > 1
+    cheap = record("cheap", "-o", "cvatcore_cheap_password_hashes=true")
+    assert cheap["hash_cost"] == 1
+
+
+DATABASE_SUITE = """
+def test_uses_a_database(cvatcore_settings):
+    assert cvatcore_settings.database_url()
+"""
+
+
+def test_postgres_cases_run_only_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "test_db.py").write_text(DATABASE_SUITE)
+    done = run_suite(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 1 deselected" in done.stdout
+    asked = run_suite(tmp_path, "--cvatcore-postgres")
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert "2 passed" in asked.stdout and "deselected" not in asked.stdout
+    by_ini = run_suite(tmp_path, "-o", "cvatcore_postgres=true")
+    assert "2 passed" in by_ini.stdout, by_ini.stdout + by_ini.stderr
+
+
+def test_unreachable_postgres_fails_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "test_db.py").write_text(DATABASE_SUITE)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connection refused
+        done = run_suite(tmp_path, "--cvatcore-postgres", env={
+            "CVATCORE_TEST_POSTGRES": f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 passed" in done.stdout and "skipped" not in done.stdout
+    assert "PostgreSQL cases were asked for" in done.stdout
+    assert f"127.0.0.1:{port}" in done.stdout
