@@ -87,7 +87,8 @@ def test_a_plain_value_under_plugins_is_refused():
 
 
 def test_two_plugins_declaring_one_section_stop_start_up(tmp_path):
-    with pytest.raises(PluginError, match=r"\[plugins.tool\] is registered by two plugins: a and b"):
+    expected = r"\[plugins.tool\] is registered by two plugins: a and b"
+    with pytest.raises(PluginError, match=expected):
         build_test_app(test_settings(tmp_path), plugins=[(ToolPlugin(), "a"), (ToolPlugin(), "b")])
 
 
