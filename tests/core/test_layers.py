@@ -425,3 +425,17 @@ def test_print_the_diagram(graph):
 
 if __name__ == "__main__":
     print(diagram(build_graph()))
+
+
+def test_services_and_libraries_know_no_http():
+    """Services take a ``Caller`` and plain values; only ``core/api`` (and the app) touch
+    Starlette's requests and responses."""
+    found = []
+    for folder in ("services", "media", "manifest", "jobs", "iam", "models", "db"):
+        for path in sorted((REPO / "core" / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                found += [f"{path.relative_to(REPO)}:{node.lineno} {n}" for n in names
+                          if n.split(".")[0] in ("starlette", "uvicorn", "httpx", "httpx2")]
+    assert not found, "HTTP imported below the API layer:\n" + "\n".join(found)
