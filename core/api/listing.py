@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from starlette.datastructures import URL
 
 from cvatcore.core.api.context import Ctx
+from cvatcore.core.db.engine import select_rows
 from cvatcore.core.errors import ValidationFailed
 
 DEFAULT_PAGE_SIZE = 10
@@ -209,20 +210,20 @@ def paginate(
 ) -> dict[str, Any]:
     """Run ``stmt`` for one page and build CVAT's ``{count, next, previous, results}``.
 
-    With ``columns`` the page is read as plain rows of those columns (no ORM objects), for
-    the lists that are read most.
+    With ``columns`` the page is read as plain tuples of those columns, straight off the
+    driver (``select_rows``: no ORM objects, no ORM session, no result objects), for the
+    lists that are read most.
     """
     page, size = page_params(ctx)
-    session = ctx.session
     offset = 0 if size is None else (page - 1) * size
     if size is not None:
         # One row more than the page: when the first page is not full, or the extra row is
         # missing, the total is known without a second (counting) query over the same joins.
         stmt = stmt.limit(size + 1).offset(offset)
     if columns is None:
-        rows: Sequence[Any] = session.execute(stmt).scalars().all()
+        rows: Sequence[Any] = ctx.session.execute(stmt).scalars().all()
     else:
-        rows = ctx.connection.execute(stmt.with_only_columns(*columns)).all()
+        rows = select_rows(ctx.work, stmt.with_only_columns(*columns))
     more = size is not None and len(rows) > size
     rows = rows[:size] if more else rows
     if size is None or (not more and (rows or page == 1)):
@@ -230,7 +231,10 @@ def paginate(
     else:
         counted = select(func.count()).select_from(
             stmt.limit(None).offset(None).order_by(None).subquery())
-        count = session.execute(counted).scalar_one()
+        if columns is None:
+            count = ctx.session.execute(counted).scalar_one()
+        else:
+            count = select_rows(ctx.work, counted)[0][0]
     if page > 1 and not rows:
         from cvatcore.core.errors import NotFound
 

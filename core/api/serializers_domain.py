@@ -18,6 +18,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON, iso
 from cvatcore.core.api.serializers import base_url, basic_user, users_by_id
+from cvatcore.core.db.engine import select_rows
 from cvatcore.core.models import (
     AttributeSpec,
     Issue,
@@ -245,22 +246,61 @@ def _task_parts(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, 
         return {}
     stmt = (select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
             .outerjoin(Project, Project.id == Task.project_id).where(Task.id.in_(task_ids)))
-    return {values[0]: _job_task_part(values) for values in ctx.connection.execute(stmt)}
+    return {values[0]: _job_task_part(values) for values in select_rows(ctx.work, stmt)}
 
 
 def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[Any]:
     """Rows of ``JOB_COLUMNS`` as ``JobRead`` objects (one more query, for their tasks).
 
-    With ``orjson``, each job comes back as an encoded ``orjson.Fragment`` that
-    ``PageJSON`` writes as it is: the task's part is encoded once per task, not once per
-    job, which halves the encoding of a page of 500 jobs."""
+    With ``orjson``, the page comes back as one encoded ``orjson.Fragment`` that
+    ``PageJSON`` writes as it is (``encoded_jobs``)."""
     base = base_url(ctx)
     parts = _task_parts(ctx, rows)
     if orjson is None:
         return [{**job_own(base, row), **parts[row[-1]]} for row in rows]
-    tails = {task_id: b"," + orjson.dumps(part)[1:] for task_id, part in parts.items()}
-    dumps, fragment = orjson.dumps, orjson.Fragment
-    return [fragment(dumps(job_own(base, row))[:-1] + tails[row[-1]]) for row in rows]
+    return [orjson.Fragment(encoded_jobs(base, rows, parts))] if rows else []
+
+
+def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
+                 parts: dict[int, dict[str, Any]]) -> bytes:
+    """The jobs of ``rows`` as the bytes ``orjson`` makes of ``job_own`` merged with the
+    task's part, comma-separated, written as text: building and encoding a dictionary per
+    job was most of a page's time. Every string from the database goes through ``orjson``
+    (its escaping); what repeats from job to job (the assignee, status, stage, state and
+    type; the task's part) is encoded once per page."""
+    dumps = orjson.dumps
+    root = dumps(base)[1:-1].decode()
+
+    def text(value: Any) -> str:
+        return dumps(value).decode()
+
+    tails = {task_id: text(part)[1:] for task_id, part in parts.items()}
+    shared: dict[tuple[Any, ...], str] = {}
+    jobs = []
+    for row in rows:
+        (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
+         start, stop, seg_type, frames, username, first_name, last_name, issues, task_id) = row
+        key = (assignee_id, status, stage, state, kind, username, first_name, last_name)
+        middle = shared.get(key)
+        if middle is None:
+            assignee = "null" if assignee_id is None else (
+                f'{{"url":"{root}/api/users/{assignee_id}","id":{assignee_id},'
+                f'"username":{text(username)},"first_name":{text(first_name)},'
+                f'"last_name":{text(last_name)}}}'
+            )
+            middle = shared[key] = (
+                f'"assignee":{assignee},"status":{text(status)},"stage":{text(stage)},'
+                f'"state":{text(state)},"type":{text(kind)}'
+            )
+        count = len(frames or ()) if seg_type == "specific_frames" else stop - start + 1
+        jobs.append(
+            f'{{"url":"{root}/api/jobs/{jid}","id":{jid},{middle},"frame_count":{count},'
+            f'"start_frame":{start},"stop_frame":{stop},"created_date":{text(created)},'
+            f'"updated_date":{text(updated)},"assignee_updated_date":{text(assigned)},'
+            f'"issues":{{"count":{issues},"url":"{root}/api/issues?job_id={jid}"}},'
+            f'"labels":{{"url":"{root}/api/labels?job_id={jid}"}},{tails[task_id]}'
+        )
+    return ",".join(jobs).encode()
 
 
 def _job_task_part(values: Sequence[Any]) -> dict[str, Any]:
