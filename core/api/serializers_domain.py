@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, case, func, select
+from sqlalchemy import Integer, String, bindparam, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -216,12 +216,18 @@ def _iso_postgresql(element: iso_text, compiler: Any, **kw: Any) -> str:
 Assignee = aliased(User, name="job_assignee")
 ISSUE_COUNT = (select(func.count()).where(Issue.job_id == Job.id).correlate(Job)
                .scalar_subquery())
+# Counted by the database, so that no column of a page needs converting in Python (the
+# frames of a "specific_frames" segment are a JSON array in both databases).
+FRAME_COUNT = case(
+    (Segment.type == "specific_frames", func.json_array_length(Segment.frames)),
+    else_=Segment.stop_frame - Segment.start_frame + 1,
+)
 # A job's own columns; what it shows of its task (the same for every job of the task) is read
 # once per task and page (``TASK_PART_COLUMNS``).
 JOB_COLUMNS = (
     Job.id, Job.assignee_id, Job.status, Job.stage, Job.state, Job.type,
     iso_text(Job.created_date), iso_text(Job.updated_date), iso_text(Job.assignee_updated_date),
-    Segment.start_frame, Segment.stop_frame, Segment.type, Segment.frames,
+    Segment.start_frame, Segment.stop_frame, FRAME_COUNT,
     Assignee.username, Assignee.first_name, Assignee.last_name, ISSUE_COUNT, Job.task_id,
 )
 TASK_PART_COLUMNS = (
@@ -239,14 +245,20 @@ def with_job_columns(stmt: Any) -> Any:
             .outerjoin(Assignee, Assignee.id == Job.assignee_id))
 
 
+_TASK_PARTS = (
+    select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
+    .outerjoin(Project, Project.id == Task.project_id)
+    .where(Task.id.in_(bindparam("task_ids", expanding=True)))
+)
+
+
 def _task_parts(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, Any]]:
     """What the jobs of a page show of their tasks: one query, whatever the page's length."""
     task_ids = {row[-1] for row in rows}
     if not task_ids:
         return {}
-    stmt = (select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
-            .outerjoin(Project, Project.id == Task.project_id).where(Task.id.in_(task_ids)))
-    return {values[0]: _job_task_part(values) for values in select_rows(ctx.work, stmt)}
+    found = select_rows(ctx.work, _TASK_PARTS, {"task_ids": sorted(task_ids)})
+    return {values[0]: _job_task_part(values) for values in found}
 
 
 def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[Any]:
@@ -266,7 +278,8 @@ def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
     """The jobs of ``rows`` as the bytes ``orjson`` makes of ``job_own`` merged with the
     task's part, comma-separated, written as text: building and encoding a dictionary per
     job was most of a page's time. Every string from the database goes through ``orjson``
-    (its escaping); what repeats from job to job (the assignee, status, stage, state and
+    (its escaping), but the dates, which ``iso_text`` made of date columns (digits and
+    ``-:.TZ``); what repeats from job to job (the assignee, status, stage, state and
     type; the task's part) is encoded once per page."""
     dumps = orjson.dumps
     root = dumps(base)[1:-1].decode()
@@ -279,7 +292,7 @@ def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
     jobs = []
     for row in rows:
         (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
-         start, stop, seg_type, frames, username, first_name, last_name, issues, task_id) = row
+         start, stop, count, username, first_name, last_name, issues, task_id) = row
         key = (assignee_id, status, stage, state, kind, username, first_name, last_name)
         middle = shared.get(key)
         if middle is None:
@@ -292,11 +305,11 @@ def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
                 f'"assignee":{assignee},"status":{text(status)},"stage":{text(stage)},'
                 f'"state":{text(state)},"type":{text(kind)}'
             )
-        count = len(frames or ()) if seg_type == "specific_frames" else stop - start + 1
+        assigned = "null" if assigned is None else f'"{assigned}"'
         jobs.append(
             f'{{"url":"{root}/api/jobs/{jid}","id":{jid},{middle},"frame_count":{count},'
-            f'"start_frame":{start},"stop_frame":{stop},"created_date":{text(created)},'
-            f'"updated_date":{text(updated)},"assignee_updated_date":{text(assigned)},'
+            f'"start_frame":{start},"stop_frame":{stop},"created_date":"{created}",'
+            f'"updated_date":"{updated}","assignee_updated_date":{assigned},'
             f'"issues":{{"count":{issues},"url":"{root}/api/issues?job_id={jid}"}},'
             f'"labels":{{"url":"{root}/api/labels?job_id={jid}"}},{tails[task_id]}'
         )
@@ -325,7 +338,7 @@ def _job_task_part(values: Sequence[Any]) -> dict[str, Any]:
 def job_own(base: str, row: Sequence[Any]) -> dict[str, Any]:
     """A job's own fields from its ``JOB_COLUMNS`` values, read by position."""
     (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
-     start, stop, seg_type, frames, username, first_name, last_name, issues, _) = row
+     start, stop, count, username, first_name, last_name, issues, _) = row
     assignee = None if assignee_id is None else {
         "url": f"{base}/api/users/{assignee_id}", "id": assignee_id, "username": username,
         "first_name": first_name, "last_name": last_name,
@@ -333,7 +346,7 @@ def job_own(base: str, row: Sequence[Any]) -> dict[str, Any]:
     return {
         "url": f"{base}/api/jobs/{jid}", "id": jid, "assignee": assignee,
         "status": status, "stage": stage, "state": state, "type": kind,
-        "frame_count": len(frames or ()) if seg_type == "specific_frames" else stop - start + 1,
+        "frame_count": count,
         "start_frame": start, "stop_frame": stop,
         "created_date": created, "updated_date": updated, "assignee_updated_date": assigned,
         "issues": {"count": issues, "url": f"{base}/api/issues?job_id={jid}"},

@@ -160,43 +160,57 @@ class _Plan:
         return {escaped: values[name] for name, escaped in self.names}
 
 
-def select_rows(db: Work, statement: Select[Any]) -> list[tuple[Any, ...]]:
-    """Every row of a Core ``SELECT`` built per request (a list page), as tuples, read straight
-    off the driver's cursor inside ``db``'s transaction.
+def select_rows(
+    db: Work, statement: Select[Any], params: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Every row of a Core ``SELECT`` (a list page), as tuples, read straight off the driver's
+    cursor inside ``db``'s transaction; ``params`` are values of its ``bindparam``s.
 
-    The statement is compiled through the engine's own compiled cache (the same entry
+    The statement is compiled through the engine's own compiled cache (the entry
     ``Connection.execute`` would use, so a statement shape is compiled once) and its
     parameters are bound as ``Connection.execute`` binds them; what is skipped is the
     execution context, the result object and its ``Row``s, which on a page of 500 rows cost
-    more than the query itself. Results get the column types' result processors, as
-    ``FixedQuery``; with ``echo`` on it runs through SQLAlchemy so the statement is logged.
+    more than the query itself. A statement object run again (one kept by the caller, such
+    as a list's ``ListPlans`` entry) skips the cache lookup too. Results get the column
+    types' result processors, as ``FixedQuery``; with ``echo`` on it runs through
+    SQLAlchemy so the statement is logged.
     """
     engine = db.engine
     if engine.echo:
-        return [tuple(row) for row in db.connection.execute(statement)]
+        return [tuple(row) for row in db.connection.execute(statement, params or {})]
     dialect = engine.dialect
-    compiled, extracted, collected, _ = statement._compile_w_cache(
-        dialect, compiled_cache=engine._compiled_cache, column_keys=[],
-        linting=dialect.compiler_linting,
-    )
+    plan = _PLANS.get(statement)
+    if plan is None or plan[0] is not dialect:
+        compiled, extracted, collected, _ = statement._compile_w_cache(
+            dialect, compiled_cache=engine._compiled_cache, column_keys=[],
+            linting=dialect.compiler_linting,
+        )
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        converters = [(i, p) for i, p in enumerate(processors) if p is not None]
+        plan = _PLANS[statement] = (dialect, compiled, extracted, collected, converters)
+    _, compiled, extracted, collected, converters = plan
     values = compiled.construct_params(
-        extracted_parameters=extracted, escape_names=False, _collected_params=collected
+        params, extracted_parameters=extracted, escape_names=False, _collected_params=collected
     )
-    processors: Any = compiled._bind_processors
+    bind_processors: Any = compiled._bind_processors
     sql, positions = compiled.string, compiled.positiontup
     if compiled.literal_execute_params or compiled.post_compile_params:  # expanding IN
         expanded = compiled._process_parameters_for_postcompile(values)
         sql, positions = expanded.statement, expanded.positiontup
-        processors = {**processors, **expanded.processors}
+        bind_processors = {**bind_processors, **expanded.processors}
         values = expanded.parameters
     args: Any
     if compiled.positional:
-        args = dialect.execute_sequence_format(
-            [processors[k](values[k]) if k in processors else values[k] for k in positions]
-        )
+        args = dialect.execute_sequence_format([
+            bind_processors[k](values[k]) if k in bind_processors else values[k]
+            for k in positions
+        ])
     else:
         escaped = compiled.escaped_bind_names
-        args = {escaped.get(k, k): processors[k](v) if k in processors else v
+        args = {escaped.get(k, k): bind_processors[k](v) if k in bind_processors else v
                 for k, v in values.items()}
     cursor = db.driver_connection.cursor()
     try:
@@ -206,33 +220,19 @@ def select_rows(db: Work, statement: Select[Any]) -> list[tuple[Any, ...]]:
         raise DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
-    converters = _converters(compiled, statement, dialect)
     if not converters:
-        return rows if isinstance(rows, list) and (not rows or type(rows[0]) is tuple) else [
-            tuple(row) for row in rows]
+        return rows  # both drivers' rows are tuples
     result = []
     for row in rows:
-        values_ = list(row)
+        converted = list(row)
         for index, convert in converters:
-            values_[index] = convert(values_[index])
-        result.append(tuple(values_))
+            converted[index] = convert(converted[index])
+        result.append(tuple(converted))
     return result
 
 
-_CONVERTERS: weakref.WeakKeyDictionary[Any, list[tuple[int, Any]]] = weakref.WeakKeyDictionary()
-
-
-def _converters(compiled: Any, statement: Select[Any], dialect: Dialect) -> list[tuple[int, Any]]:
-    """The result processors of a compiled statement's columns (by position), once per
-    compiled statement."""
-    found = _CONVERTERS.get(compiled)
-    if found is None:
-        processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
-        found = _CONVERTERS[compiled] = [(i, p) for i, p in enumerate(processors) if p is not None]
-    return found
+# statement -> (dialect, compiled, extracted parameters, collected parameters, converters)
+_PLANS: weakref.WeakKeyDictionary[Select[Any], tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
 class Work:
