@@ -288,12 +288,15 @@ def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
         return dumps(value).decode()
 
     tails = {task_id: text(part)[1:] for task_id, part in parts.items()}
-    shared: dict[tuple[Any, ...], str] = {}
-    jobs = []
-    for row in rows:
-        (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
-         start, stop, count, username, first_name, last_name, issues, task_id) = row
-        key = (assignee_id, status, stage, state, kind, username, first_name, last_name)
+    head = f'{{"url":"{root}/api/jobs/'
+    issues_url = f',"url":"{root}/api/issues?job_id='
+    labels_url = f'"}},"labels":{{"url":"{root}/api/labels?job_id='
+    shared: dict[tuple[Any, ...], str] = {}  # (assignee, status, stage, state, type) -> text
+    jobs: list[str] = []
+    append = jobs.append
+    for (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
+         start, stop, count, username, first_name, last_name, issues, task_id) in rows:
+        key = (assignee_id, status, stage, state, kind)
         middle = shared.get(key)
         if middle is None:
             assignee = "null" if assignee_id is None else (
@@ -303,15 +306,14 @@ def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
             )
             middle = shared[key] = (
                 f'"assignee":{assignee},"status":{text(status)},"stage":{text(stage)},'
-                f'"state":{text(state)},"type":{text(kind)}'
+                f'"state":{text(state)},"type":{text(kind)},"frame_count":'
             )
         assigned = "null" if assigned is None else f'"{assigned}"'
-        jobs.append(
-            f'{{"url":"{root}/api/jobs/{jid}","id":{jid},{middle},"frame_count":{count},'
-            f'"start_frame":{start},"stop_frame":{stop},"created_date":"{created}",'
-            f'"updated_date":"{updated}","assignee_updated_date":{assigned},'
-            f'"issues":{{"count":{issues},"url":"{root}/api/issues?job_id={jid}"}},'
-            f'"labels":{{"url":"{root}/api/labels?job_id={jid}"}},{tails[task_id]}'
+        append(
+            f'{head}{jid}","id":{jid},{middle}{count},"start_frame":{start},'
+            f'"stop_frame":{stop},"created_date":"{created}","updated_date":"{updated}",'
+            f'"assignee_updated_date":{assigned},"issues":{{"count":{issues}'
+            f'{issues_url}{jid}{labels_url}{jid}"}},{tails[task_id]}'
         )
     return ",".join(jobs).encode()
 
