@@ -8,7 +8,12 @@ side by side (one uvicorn worker each, loopback only) and drives them in turn wi
 ``GET /api/users?page_size=100``. It checks first that both apps answer the same JSON, then
 prints one table. Every process it starts is stopped by PID, also on errors or Ctrl-C.
 
-Usage: ``.venv/bin/python bench/api.py [--duration 10] [--warmup 2] [--rounds 1]
+Each endpoint is measured in ``--rounds`` rounds (3 by default), each round one run of
+cvatcore and then one of the baseline, back to back: the table shows each app's median
+run and the median of the rounds' ratios, so a noisy neighbour on the machine during one
+round weighs on both sides of that round's ratio and one bad round does not count.
+
+Usage: ``.venv/bin/python bench/api.py [--duration 10] [--warmup 2] [--rounds 3]
 [--only sqlite|postgres] [--keep]``
 """
 
@@ -255,7 +260,7 @@ def start_server(kind: str, target: Target, procs: Processes, work: Path,
 
 
 def run_target(target: Target, procs: Processes, work: Path, args: argparse.Namespace
-               ) -> dict[str, dict[str, Result]]:
+               ) -> dict[str, dict[str, list[Result]]]:
     """Both servers run side by side (the idle one costs nothing) and the measurements of one
     endpoint alternate between them, so that a noisy neighbour on the machine hits both."""
     config = work / f"{target.name}.toml"
@@ -297,7 +302,7 @@ def run_target(target: Target, procs: Processes, work: Path, args: argparse.Name
                       + (f"  ERRORS {res.errors}" if res.errors else ""), flush=True)
     for proc, _, _ in servers.values():
         procs.stop(proc)
-    return {kind: {name: median(rs) for name, rs in per.items()} for kind, per in runs.items()}
+    return runs
 
 
 def median(results: list[Result]) -> Result:
@@ -306,7 +311,13 @@ def median(results: list[Result]) -> Result:
     return ordered[len(ordered) // 2]
 
 
-def print_table(all_results: dict[str, dict[str, dict[str, Result]]]) -> None:
+def median_ratio(cvatcore: list[Result], bare: list[Result]) -> float:
+    """The median of the rounds' ratios (round i: cvatcore's run i against the baseline's)."""
+    ratios = sorted(c.rps / b.rps if b.rps else 0.0 for c, b in zip(cvatcore, bare, strict=True))
+    return ratios[len(ratios) // 2]
+
+
+def print_table(all_results: dict[str, dict[str, dict[str, list[Result]]]]) -> None:
     header = (f"{'database':<9} {'endpoint':<20} {'cvatcore req/s':>14} {'bare req/s':>10} "
               f"{'ratio':>6}  {'cvatcore p50/p99 ms':>20}  {'bare p50/p99 ms':>16}")
     print()
@@ -315,17 +326,21 @@ def print_table(all_results: dict[str, dict[str, dict[str, Result]]]) -> None:
     misses = 0
     for db, per_app in all_results.items():
         for name, _ in ENDPOINTS:
-            c, b = per_app["cvatcore"][name], per_app["bare"][name]
-            ratio = c.rps / b.rps if b.rps else 0.0
+            ratio = median_ratio(per_app["cvatcore"][name], per_app["bare"][name])
+            c, b = median(per_app["cvatcore"][name]), median(per_app["bare"][name])
             mark = "" if ratio >= 0.5 else "  < 0.5"
             misses += ratio < 0.5
             print(f"{db:<9} {name:<20} {c.rps:>14.0f} {b.rps:>10.0f} {ratio:>6.2f}  "
                   f"{c.p50_ms:>9.2f} /{c.p99_ms:>8.2f}  {b.p50_ms:>7.2f} /{b.p99_ms:>7.2f}"
                   f"{mark}")
-    errors = sum(r.errors for per_app in all_results.values() for rs in per_app.values()
-                 for r in rs.values())
+    errors = sum(r.errors for per_app in all_results.values() for per in per_app.values()
+                 for rs in per.values() for r in rs)
+    rounds = min((len(rs) for per_app in all_results.values() for per in per_app.values()
+                  for rs in per.values()), default=0)
     print(f"\nuvicorn {uvicorn_impls()}, one worker, no access log, for both apps")
-    print(f"\nwrk -t{THREADS} -c{CONNECTIONS}, target ratio >= 0.5: "
+    print(f"\nwrk -t{THREADS} -c{CONNECTIONS}, {rounds} round(s): req/s and latencies of each "
+          "app's median run, ratio the median of the rounds' ratios")
+    print(f"target ratio >= 0.5: "
           f"{'met' if not misses else f'missed on {misses} row(s)'}"
           + (f"; {errors} non-2xx/socket errors" if errors else ""))
 
@@ -347,7 +362,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up")
-    parser.add_argument("--rounds", type=int, default=1,
+    parser.add_argument("--rounds", type=int, default=3,
                         help="measurements per app and endpoint (alternating); the median counts")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
@@ -366,7 +381,7 @@ def main() -> int:
 
     procs = Processes()
     work = Path(tempfile.mkdtemp(prefix="cvatcore-bench-"))
-    all_results: dict[str, dict[str, dict[str, Result]]] = {}
+    all_results: dict[str, dict[str, dict[str, list[Result]]]] = {}
     try:
         if args.only in (None, "sqlite"):
             data = work / "sqlite-data"

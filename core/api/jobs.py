@@ -10,7 +10,7 @@ from sqlalchemy import Integer, case, cast, null
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
-from cvatcore.core.api.listing import ListSpec, apply_query, paginate
+from cvatcore.core.api.listing import ListSpec, paginate_planned
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers_domain import (
@@ -41,8 +41,10 @@ SPEC = ListSpec(
 
 
 def list_jobs(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, with_job_columns(jobs.list_query(ctx.caller)), SPEC)
-    return PageJSON(paginate(ctx, stmt, lambda rows: jobs_page(ctx, rows), columns=JOB_COLUMNS))
+    return PageJSON(paginate_planned(
+        ctx, "jobs", SPEC, lambda: with_job_columns(jobs.list_query(ctx.caller)), JOB_COLUMNS,
+        lambda rows: jobs_page(ctx, rows),
+    ))
 
 
 def retrieve_job(ctx: Ctx) -> Response:

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, not_, or_, select
 from starlette.datastructures import URL
 
 from cvatcore.core.api.context import Ctx
+from cvatcore.core.db.engine import select_rows
 from cvatcore.core.errors import ValidationFailed
+from cvatcore.core.services.context import org_context, subject
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
@@ -209,36 +211,93 @@ def paginate(
 ) -> dict[str, Any]:
     """Run ``stmt`` for one page and build CVAT's ``{count, next, previous, results}``.
 
-    With ``columns`` the page is read as plain rows of those columns (no ORM objects), for
-    the lists that are read most.
+    With ``columns`` the page is read as plain tuples of those columns, straight off the
+    driver (``select_rows``: no ORM objects, no ORM session, no result objects).
     """
     page, size = page_params(ctx)
-    session = ctx.caller.session
     offset = 0 if size is None else (page - 1) * size
     if size is not None:
         # One row more than the page: when the first page is not full, or the extra row is
         # missing, the total is known without a second (counting) query over the same joins.
         stmt = stmt.limit(size + 1).offset(offset)
     if columns is None:
-        rows: Sequence[Any] = session.execute(stmt).scalars().all()
+        rows: Sequence[Any] = ctx.caller.session.execute(stmt).scalars().all()
     else:
-        rows = ctx.caller.connection.execute(stmt.with_only_columns(*columns)).all()
-    more = size is not None and len(rows) > size
-    rows = rows[:size] if more else rows
-    if size is None or (not more and (rows or page == 1)):
-        count = offset + len(rows)
-    else:
+        rows = select_rows(ctx.work, stmt.with_only_columns(*columns))
+
+    def count() -> int:
         counted = select(func.count()).select_from(
             stmt.limit(None).offset(None).order_by(None).subquery())
-        count = session.execute(counted).scalar_one()
+        if columns is None:
+            return ctx.caller.session.execute(counted).scalar_one()
+        return select_rows(ctx.work, counted)[0][0]
+
+    return _page(ctx, page, size, rows, count, serialize)
+
+
+# A list's statement for one shape of request, kept (see ``paginate_planned``).
+_LIMIT = bindparam("page_limit", type_=Integer)
+_OFFSET = bindparam("page_offset", type_=Integer)
+_PLANS: dict[tuple[Any, ...], tuple[Select[Any], Select[Any], Select[Any]]] = {}
+_MAX_PLANS = 1024
+
+
+def paginate_planned(
+    ctx: Ctx, name: str, spec: ListSpec, build: Callable[[], Select[Any]],
+    columns: Sequence[Any], serialize: Callable[[Sequence[Any]], list[Any]],
+) -> dict[str, Any]:
+    """``paginate(ctx, apply_query(ctx, build(), spec), serialize, columns)`` for the lists
+    read most, with the statements (page and count) built once per shape of request and
+    then kept: building them and deriving their cache key costs more than running them.
+
+    ``build`` must depend on nothing but who asks (the IAM subject, the organization
+    context) and ``spec`` on nothing but the query string, as a service's ``list_query``
+    and ``apply_query`` do: those are the key (with ``name``, one per list), with page and
+    page size bound as parameters. The rows themselves are read on every request.
+    """
+    subj = subject(ctx.caller)  # first, as in ``build``: a 401 or 403 comes before a 400
+    oc = org_context(ctx.caller)
+    key = (name, subj, oc.kind, oc.org_id,
+           tuple(item for item in ctx.query.multi_items() if item[0] not in _PAGING))
+    plan = _PLANS.get(key)
+    if plan is None:
+        stmt = apply_query(ctx, build(), spec)
+        every = stmt.with_only_columns(*columns)
+        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+        if len(_PLANS) >= _MAX_PLANS:  # many users or queries: start over
+            _PLANS.clear()
+        plan = _PLANS[key] = (every, every.limit(_LIMIT).offset(_OFFSET), counted)
+    every, limited, counted = plan
+    page, size = page_params(ctx)
+    if size is None:
+        rows = select_rows(ctx.work, every)
+    else:
+        params = {"page_limit": size + 1, "page_offset": (page - 1) * size}
+        rows = select_rows(ctx.work, limited, params)
+    return _page(ctx, page, size, rows, lambda: select_rows(ctx.work, counted)[0][0],
+                 serialize)
+
+
+_PAGING = ("page", "page_size")
+
+
+def _page(
+    ctx: Ctx, page: int, size: int | None, rows: Sequence[Any], count: Callable[[], int],
+    serialize: Callable[[Sequence[Any]], list[Any]],
+) -> dict[str, Any]:
+    """CVAT's page of ``rows`` (read with one row more than ``size``)."""
+    offset = 0 if size is None else (page - 1) * size
+    more = size is not None and len(rows) > size
+    rows = rows[:size] if more else rows
+    total = offset + len(rows) if size is None or (not more and (rows or page == 1)) else count()
     if page > 1 and not rows:
         from cvatcore.core.errors import NotFound
 
         raise NotFound("Invalid page.")
     url = URL(str(ctx.request.url))
-    last = 1 if size is None else max(1, -(-count // size))
+    last = 1 if size is None else max(1, -(-total // size))
     return {
-        "count": count,
+        "count": total,
         "next": str(url.include_query_params(page=page + 1)) if page < last else None,
         "previous": _previous(url, page),
         "results": serialize(rows),

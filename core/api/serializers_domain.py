@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, case, func, select
+from sqlalchemy import Integer, String, bindparam, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -18,6 +18,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON, iso
 from cvatcore.core.api.serializers import base_url, basic_user, users_by_id
+from cvatcore.core.db.engine import select_rows
 from cvatcore.core.models import (
     AttributeSpec,
     Issue,
@@ -215,12 +216,18 @@ def _iso_postgresql(element: iso_text, compiler: Any, **kw: Any) -> str:
 Assignee = aliased(User, name="job_assignee")
 ISSUE_COUNT = (select(func.count()).where(Issue.job_id == Job.id).correlate(Job)
                .scalar_subquery())
+# Counted by the database, so that no column of a page needs converting in Python (the
+# frames of a "specific_frames" segment are a JSON array in both databases).
+FRAME_COUNT = case(
+    (Segment.type == "specific_frames", func.json_array_length(Segment.frames)),
+    else_=Segment.stop_frame - Segment.start_frame + 1,
+)
 # A job's own columns; what it shows of its task (the same for every job of the task) is read
 # once per task and page (``TASK_PART_COLUMNS``).
 JOB_COLUMNS = (
     Job.id, Job.assignee_id, Job.status, Job.stage, Job.state, Job.type,
     iso_text(Job.created_date), iso_text(Job.updated_date), iso_text(Job.assignee_updated_date),
-    Segment.start_frame, Segment.stop_frame, Segment.type, Segment.frames,
+    Segment.start_frame, Segment.stop_frame, FRAME_COUNT,
     Assignee.username, Assignee.first_name, Assignee.last_name, ISSUE_COUNT, Job.task_id,
 )
 TASK_PART_COLUMNS = (
@@ -238,29 +245,77 @@ def with_job_columns(stmt: Any) -> Any:
             .outerjoin(Assignee, Assignee.id == Job.assignee_id))
 
 
+_TASK_PARTS = (
+    select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
+    .outerjoin(Project, Project.id == Task.project_id)
+    .where(Task.id.in_(bindparam("task_ids", expanding=True)))
+)
+
+
 def _task_parts(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, Any]]:
     """What the jobs of a page show of their tasks: one query, whatever the page's length."""
     task_ids = {row[-1] for row in rows}
     if not task_ids:
         return {}
-    stmt = (select(*TASK_PART_COLUMNS).outerjoin(TaskData, TaskData.id == Task.data_id)
-            .outerjoin(Project, Project.id == Task.project_id).where(Task.id.in_(task_ids)))
-    return {values[0]: _job_task_part(values) for values in ctx.caller.connection.execute(stmt)}
+    found = select_rows(ctx.work, _TASK_PARTS, {"task_ids": sorted(task_ids)})
+    return {values[0]: _job_task_part(values) for values in found}
 
 
 def jobs_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[Any]:
     """Rows of ``JOB_COLUMNS`` as ``JobRead`` objects (one more query, for their tasks).
 
-    With ``orjson``, each job comes back as an encoded ``orjson.Fragment`` that
-    ``PageJSON`` writes as it is: the task's part is encoded once per task, not once per
-    job, which halves the encoding of a page of 500 jobs."""
+    With ``orjson``, the page comes back as one encoded ``orjson.Fragment`` that
+    ``PageJSON`` writes as it is (``encoded_jobs``)."""
     base = base_url(ctx)
     parts = _task_parts(ctx, rows)
     if orjson is None:
         return [{**job_own(base, row), **parts[row[-1]]} for row in rows]
-    tails = {task_id: b"," + orjson.dumps(part)[1:] for task_id, part in parts.items()}
-    dumps, fragment = orjson.dumps, orjson.Fragment
-    return [fragment(dumps(job_own(base, row))[:-1] + tails[row[-1]]) for row in rows]
+    return [orjson.Fragment(encoded_jobs(base, rows, parts))] if rows else []
+
+
+def encoded_jobs(base: str, rows: Sequence[Sequence[Any]],
+                 parts: dict[int, dict[str, Any]]) -> bytes:
+    """The jobs of ``rows`` as the bytes ``orjson`` makes of ``job_own`` merged with the
+    task's part, comma-separated, written as text: building and encoding a dictionary per
+    job was most of a page's time. Every string from the database goes through ``orjson``
+    (its escaping), but the dates, which ``iso_text`` made of date columns (digits and
+    ``-:.TZ``); what repeats from job to job (the assignee, status, stage, state and
+    type; the task's part) is encoded once per page."""
+    dumps = orjson.dumps
+    root = dumps(base)[1:-1].decode()
+
+    def text(value: Any) -> str:
+        return dumps(value).decode()
+
+    tails = {task_id: text(part)[1:] for task_id, part in parts.items()}
+    head = f'{{"url":"{root}/api/jobs/'
+    issues_url = f',"url":"{root}/api/issues?job_id='
+    labels_url = f'"}},"labels":{{"url":"{root}/api/labels?job_id='
+    shared: dict[tuple[Any, ...], str] = {}  # (assignee, status, stage, state, type) -> text
+    jobs: list[str] = []
+    append = jobs.append
+    for (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
+         start, stop, count, username, first_name, last_name, issues, task_id) in rows:
+        key = (assignee_id, status, stage, state, kind)
+        middle = shared.get(key)
+        if middle is None:
+            assignee = "null" if assignee_id is None else (
+                f'{{"url":"{root}/api/users/{assignee_id}","id":{assignee_id},'
+                f'"username":{text(username)},"first_name":{text(first_name)},'
+                f'"last_name":{text(last_name)}}}'
+            )
+            middle = shared[key] = (
+                f'"assignee":{assignee},"status":{text(status)},"stage":{text(stage)},'
+                f'"state":{text(state)},"type":{text(kind)},"frame_count":'
+            )
+        assigned = "null" if assigned is None else f'"{assigned}"'
+        append(
+            f'{head}{jid}","id":{jid},{middle}{count},"start_frame":{start},'
+            f'"stop_frame":{stop},"created_date":"{created}","updated_date":"{updated}",'
+            f'"assignee_updated_date":{assigned},"issues":{{"count":{issues}'
+            f'{issues_url}{jid}{labels_url}{jid}"}},{tails[task_id]}'
+        )
+    return ",".join(jobs).encode()
 
 
 def _job_task_part(values: Sequence[Any]) -> dict[str, Any]:
@@ -285,7 +340,7 @@ def _job_task_part(values: Sequence[Any]) -> dict[str, Any]:
 def job_own(base: str, row: Sequence[Any]) -> dict[str, Any]:
     """A job's own fields from its ``JOB_COLUMNS`` values, read by position."""
     (jid, assignee_id, status, stage, state, kind, created, updated, assigned,
-     start, stop, seg_type, frames, username, first_name, last_name, issues, _) = row
+     start, stop, count, username, first_name, last_name, issues, _) = row
     assignee = None if assignee_id is None else {
         "url": f"{base}/api/users/{assignee_id}", "id": assignee_id, "username": username,
         "first_name": first_name, "last_name": last_name,
@@ -293,7 +348,7 @@ def job_own(base: str, row: Sequence[Any]) -> dict[str, Any]:
     return {
         "url": f"{base}/api/jobs/{jid}", "id": jid, "assignee": assignee,
         "status": status, "stage": stage, "state": state, "type": kind,
-        "frame_count": len(frames or ()) if seg_type == "specific_frames" else stop - start + 1,
+        "frame_count": count,
         "start_frame": start, "stop_frame": stop,
         "created_date": created, "updated_date": updated, "assignee_updated_date": assigned,
         "issues": {"count": issues, "url": f"{base}/api/issues?job_id={jid}"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from cvatcore.core.api.context import Ctx
-from cvatcore.core.api.listing import ListSpec, apply_query, paginate, parse_bool
+from cvatcore.core.api.listing import ListSpec, paginate_planned, parse_bool
 from cvatcore.core.api.responses import JSON, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import USER_COLUMNS, basic_user, full_user, users_page
@@ -26,8 +26,10 @@ SPEC = ListSpec(
 
 
 def list_users(ctx: Ctx) -> Response:
-    stmt = apply_query(ctx, users.list_query(ctx.caller), SPEC)
-    return JSON(paginate(ctx, stmt, lambda rows: users_page(ctx, rows), columns=USER_COLUMNS))
+    return JSON(paginate_planned(
+        ctx, "users", SPEC, lambda: users.list_query(ctx.caller), USER_COLUMNS,
+        lambda rows: users_page(ctx, rows),
+    ))
 
 
 def users_self(ctx: Ctx) -> Response:

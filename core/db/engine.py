@@ -8,6 +8,7 @@ by several times on SQLite, and keeps one code path for SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +160,82 @@ class _Plan:
         return {escaped: values[name] for name, escaped in self.names}
 
 
+def select_rows(
+    db: Work, statement: Select[Any], params: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Every row of a Core ``SELECT`` (a list page), as tuples, read straight off the driver's
+    cursor inside ``db``'s transaction; ``params`` are values of its ``bindparam``s.
+
+    The statement is compiled through the engine's own compiled cache (the entry
+    ``Connection.execute`` would use, so a statement shape is compiled once) and its
+    parameters are bound as ``Connection.execute`` binds them; what is skipped is the
+    execution context, the result object and its ``Row``s, which on a page of 500 rows cost
+    more than the query itself. A statement object run again (one kept by the caller, such
+    as a list's ``ListPlans`` entry) skips the cache lookup too. Results get the column
+    types' result processors, as ``FixedQuery``; with ``echo`` on, or a
+    ``before_cursor_execute`` listener on the engine, it runs through SQLAlchemy so the
+    statement is logged or seen.
+    """
+    engine = db.engine
+    if engine.echo or engine.dispatch.before_cursor_execute:  # logged, or watched (tests)
+        return [tuple(row) for row in db.connection.execute(statement, params or {})]
+    dialect = engine.dialect
+    plan = _PLANS.get(statement)
+    if plan is None or plan[0] is not dialect:
+        compiled, extracted, collected, _ = statement._compile_w_cache(
+            dialect, compiled_cache=engine._compiled_cache, column_keys=[],
+            linting=dialect.compiler_linting,
+        )
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        converters = [(i, p) for i, p in enumerate(processors) if p is not None]
+        plan = _PLANS[statement] = (dialect, compiled, extracted, collected, converters)
+    _, compiled, extracted, collected, converters = plan
+    values = compiled.construct_params(
+        params, extracted_parameters=extracted, escape_names=False, _collected_params=collected
+    )
+    bind_processors: Any = compiled._bind_processors
+    sql, positions = compiled.string, compiled.positiontup
+    if compiled.literal_execute_params or compiled.post_compile_params:  # expanding IN
+        expanded = compiled._process_parameters_for_postcompile(values)
+        sql, positions = expanded.statement, expanded.positiontup
+        bind_processors = {**bind_processors, **expanded.processors}
+        values = expanded.parameters
+    args: Any
+    if compiled.positional:
+        args = dialect.execute_sequence_format([
+            bind_processors[k](values[k]) if k in bind_processors else values[k]
+            for k in positions
+        ])
+    else:
+        escaped = compiled.escaped_bind_names
+        args = {escaped.get(k, k): bind_processors[k](v) if k in bind_processors else v
+                for k, v in values.items()}
+    cursor = db.driver_connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        rows = cursor.fetchall()
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+    if not converters:
+        return rows  # both drivers' rows are tuples
+    result = []
+    for row in rows:
+        converted = list(row)
+        for index, convert in converters:
+            converted[index] = convert(converted[index])
+        result.append(tuple(converted))
+    return result
+
+
+# statement -> (dialect, compiled, extracted parameters, collected parameters, converters)
+_PLANS: weakref.WeakKeyDictionary[Select[Any], tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+
 class Work:
     """One request's unit of work: one transaction on one pooled connection.
 
@@ -170,18 +247,23 @@ class Work:
     ``Connection`` exists; pool events fire as always.
     """
 
-    __slots__ = ("_engine", "_factory", "_begin", "_raw", "_connection", "_session")
+    __slots__ = ("_engine", "_factory", "_begin", "_reads", "_raw", "_connection", "_session")
 
-    def __init__(self, engine: Engine, factory: sessionmaker[Session], begin: str | None) -> None:
+    def __init__(self, engine: Engine, factory: sessionmaker[Session], begin: str | None,
+                 autocommit_reads: bool = False) -> None:
         self._engine = engine
         self._factory = factory
         self._begin = begin
+        self._reads = autocommit_reads
         self._raw: PoolProxiedConnection
         self._connection: Connection | None = None
         self._session: Session | None = None
 
     def __enter__(self) -> Work:
         raw = self._raw = self._engine.raw_connection()
+        if self._reads:  # see _begin_before_write
+            raw.driver_connection.autocommit = True
+            raw.info[_AUTOCOMMIT_READS] = True
         if self._begin is not None:
             try:
                 raw.driver_connection.execute(self._begin)
@@ -265,10 +347,38 @@ class Work:
 
     def _close(self) -> None:
         """Give the connection back to the pool (which rolls back anything left open)."""
+        if self._reads:  # the pool's next user gets a transaction again
+            self._raw.info.pop(_AUTOCOMMIT_READS, None)
+            with contextlib.suppress(Exception):  # a broken connection is discarded anyway
+                self._raw.driver_connection.autocommit = False
         if self._connection is not None:
             self._connection.close()
         else:
             self._raw.close()
+
+
+_AUTOCOMMIT_READS = "cvatcore_autocommit_reads"
+# Statements that may run outside a transaction: plain SELECTs that lock nothing.
+_LOCKING = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
+def _begin_before_write(conn: Connection, cursor: Any, statement: str, parameters: Any,
+                        context: Any, executemany: bool) -> None:
+    """A read ``Work`` on PostgreSQL runs in autocommit (as Django, so CVAT, runs every
+    request): no ``BEGIN`` and ``COMMIT``, two of a list request's five round trips to the
+    server. Reads lose nothing by it (each statement of a ``READ COMMITTED`` transaction
+    sees its own snapshot anyway). The first statement that writes or locks rows ends
+    autocommit, so that it and everything after it form one transaction that commits at the
+    end of the work, or rolls back when it fails, as in a write ``Work``."""
+    if not conn.info.get(_AUTOCOMMIT_READS):
+        return
+    if statement.lstrip()[:6].upper() == "SELECT" and not any(
+        lock in statement for lock in _LOCKING
+    ):
+        return
+    driver_connection = conn.connection.driver_connection
+    if driver_connection.autocommit:
+        driver_connection.autocommit = False
 
 
 class Database:
@@ -284,6 +394,12 @@ class Database:
         # SQLite's calls are in-process and short, so a second thread only adds GIL
         # hand-offs; with a server, a thread waiting on the network leaves the GIL to another.
         self.request_threads = 1 if sqlite else 2
+        # Reads on PostgreSQL run in autocommit until they write (see _begin_before_write).
+        self._autocommit_reads = engine.dialect.name == "postgresql"
+        if self._autocommit_reads and not event.contains(
+            engine, "before_cursor_execute", _begin_before_write
+        ):
+            event.listen(engine, "before_cursor_execute", _begin_before_write)
 
     @property
     def is_sqlite(self) -> bool:
@@ -300,10 +416,11 @@ class Database:
         """One transaction (``with db.work(write) as work:``), as ``unit_of_work``, whose
         layers are made on first use (see ``Work``): it commits at the end of the block, or
         rolls back when the block raises. Writers on SQLite take the write lock at the start
-        (``BEGIN IMMEDIATE``); other drivers open the transaction with the first statement."""
+        (``BEGIN IMMEDIATE``); other drivers open the transaction with the first statement,
+        and on PostgreSQL a reader's with its first write (``_begin_before_write``)."""
         if write:
             return Work(self._writer_engine, self._joined, self._sqlite_begin[1])
-        return Work(self.engine, self._joined, self._sqlite_begin[0])
+        return Work(self.engine, self._joined, self._sqlite_begin[0], self._autocommit_reads)
 
     def dispose(self) -> None:
         self.engine.dispose()

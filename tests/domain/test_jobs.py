@@ -7,7 +7,7 @@ from typing import Any
 from cvat_sdk.api_client import models
 from sqlalchemy import event
 
-from cvatcore.core.models import Job, Segment
+from cvatcore.core.models import Job, Segment, User
 
 from .support import Domain, results, sdk_model, unique
 
@@ -122,5 +122,30 @@ def test_a_page_of_jobs_costs_a_fixed_number_of_queries(domain: Domain) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert len(page["results"]) == frames // 2
+        assert any("FROM jobs" in s for s in statements), statements  # the page was seen
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_a_listed_job_reads_as_the_job_itself(domain: Domain) -> None:
+    """A page of jobs is written as text, not through a JSON encoder: the frame count of a
+    ground-truth job (a segment of chosen frames) and an assignee whose names need escaping
+    read the same in the list as from the job's own endpoint."""
+    _, client = domain.user()
+    worker_id, _ = domain.user(("worker",))
+    tid, jobs = _task_with_jobs(domain, client, frames=15)
+    with domain.db.unit_of_work() as session:
+        job = session.get(Job, jobs[1])
+        assert job is not None
+        segment = session.get(Segment, job.segment_id)
+        assert segment is not None
+        segment.type, segment.frames, job.type = "specific_frames", [5, 7, 9], "ground_truth"
+        assignee = session.get(User, worker_id)
+        assert assignee is not None
+        assignee.first_name, assignee.last_name = 'Zoë "Z" \\ \u2028', "\t<o'brien>"
+    assert client.patch(f"/api/jobs/{jobs[1]}", json={"assignee": worker_id}).status_code == 200
+    listed = {j["id"]: j for j in results(client.get(f"/api/jobs?task_id={tid}"))}
+    for job_id in jobs:
+        assert listed[job_id] == client.get(f"/api/jobs/{job_id}").json()
+    assert listed[jobs[1]]["frame_count"] == 3 and listed[jobs[0]]["frame_count"] == 5
+    assert listed[jobs[1]]["assignee"]["first_name"] == 'Zoë "Z" \\ \u2028'
