@@ -177,7 +177,7 @@ def select_rows(
     statement is logged or seen.
     """
     engine = db.engine
-    if engine.echo or engine.dispatch.before_cursor_execute:  # logged, or watched (tests)
+    if engine.echo or _watched(engine):  # logged, or watched (tests count statements)
         return [tuple(row) for row in db.connection.execute(statement, params or {})]
     dialect = engine.dialect
     plan = _PLANS.get(statement)
@@ -233,6 +233,14 @@ def select_rows(
 
 
 # statement -> (dialect, compiled, extracted parameters, collected parameters, converters)
+def _watched(engine: Engine) -> bool:
+    """Whether a ``before_cursor_execute`` listener other than the core's own
+    (``_begin_before_write``) is on ``engine``."""
+    listeners = engine.dispatch.before_cursor_execute
+    return bool(listeners) and len(listeners) > event.contains(
+        engine, "before_cursor_execute", _begin_before_write)
+
+
 _PLANS: weakref.WeakKeyDictionary[Select[Any], tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
