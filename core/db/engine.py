@@ -105,25 +105,9 @@ class FixedQuery:
         plan = self._plans.get(dialect)
         if plan is None:
             plan = self._plans[dialect] = _Plan(self.statement, dialect)
-        args = plan.arguments(params)
-        cursor = driver_connection.cursor()
-        try:
-            cursor.execute(plan.sql, args)
-            rows = cursor.fetchall()
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(plan.sql, args, exc, dialect.loaded_dbapi.Error) from exc
-        finally:
-            cursor.close()
-        converters = plan.converters
-        if not converters:
-            return [tuple(row) for row in rows]
-        result = []
-        for row in rows:
-            values = list(row)
-            for index, convert in converters:
-                values[index] = convert(values[index])
-            result.append(tuple(values))
-        return result
+        rows = fetch_on_driver(driver_connection, dialect, plan.sql, plan.arguments(params),
+                               plan.converters)
+        return rows if plan.converters else [tuple(row) for row in rows]
 
     def first(self, db: Work | Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         rows = self.all(db, params)
@@ -213,7 +197,18 @@ def select_rows(
         escaped = compiled.escaped_bind_names
         args = {escaped.get(k, k): bind_processors[k](v) if k in bind_processors else v
                 for k, v in values.items()}
-    cursor = db.driver_connection.cursor()
+    return fetch_on_driver(db.driver_connection, dialect, sql, args, converters)
+
+
+def fetch_on_driver(
+    driver_connection: Any, dialect: Dialect, sql: str, args: Any,
+    converters: list[tuple[int, Any]],
+) -> list[Any]:
+    """Every row of ``sql`` run on the driver's own cursor, with the result processors in
+    ``converters`` applied ((column index, processor) pairs); driver errors become
+    SQLAlchemy's ``DBAPIError``, as ``Connection.execute`` raises them. Rows are the
+    driver's (tuples for sqlite3 and psycopg) where nothing needs converting."""
+    cursor = driver_connection.cursor()
     try:
         cursor.execute(sql, args)
         rows = cursor.fetchall()
@@ -222,7 +217,7 @@ def select_rows(
     finally:
         cursor.close()
     if not converters:
-        return rows  # both drivers' rows are tuples
+        return rows
     result = []
     for row in rows:
         converted = list(row)
