@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, inspect, or_, select, update
@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import instance_state, manager_of_class
 
 from cvatcore.core.db.engine import FixedQuery, Work
 from cvatcore.core.models import AccessToken, AuthSession, User
-from cvatcore.core.models.base import utcnow
+from cvatcore.core.models.base import as_utc, utcnow
 
 #: An access token's "last used" date is written at most this often: it tells its owner
 #: whether the token is still in use, not how often.
@@ -36,10 +36,6 @@ def new_key() -> str:
     while (key := secrets.token_urlsafe(30)).startswith("-"):
         pass
     return key
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def create_session(session: Session, user: User, lifetime: timedelta) -> tuple[str, str]:
@@ -120,11 +116,11 @@ def find_session(db: Work | Connection | Session, key: str) -> tuple[User, str] 
             .join(AuthSession, AuthSession.user_id == User.id)
             .where(AuthSession.key_hash == params["key_hash"])
         ).first()
-        if found is None or _aware(found[2]) < utcnow() or not found[0].is_active:
+        if found is None or as_utc(found[2]) < utcnow() or not found[0].is_active:
             return None
         return found[0], found[1]
     row = _SESSION_LOOKUP.first(db, params)
-    if row is None or _aware(row[-1]) < utcnow():
+    if row is None or as_utc(row[-1]) < utcnow():
         return None
     user = user_from_row(row)
     if not user.is_active:
@@ -154,7 +150,7 @@ def find_access_token(session: Session, value: str) -> tuple[User, AccessToken] 
     if row is None or not row[0].is_active:
         return None
     user, token = row
-    if token.expiry_date is not None and _aware(token.expiry_date) < utcnow():
+    if token.expiry_date is not None and as_utc(token.expiry_date) < utcnow():
         return None
     return user, token
 
@@ -162,7 +158,7 @@ def find_access_token(session: Session, value: str) -> tuple[User, AccessToken] 
 def token_use_is_stale(token: AccessToken, now: datetime) -> bool:
     """Whether ``token``'s "last used" date is older than ``TOKEN_USE_PRECISION``."""
     last = token.last_used_date
-    return last is None or now - _aware(last) > TOKEN_USE_PRECISION
+    return last is None or now - as_utc(last) > TOKEN_USE_PRECISION
 
 
 def record_token_use(connection: Connection, token_id: int, now: datetime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, false, func, select
@@ -13,7 +13,7 @@ from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.iam.roles import ORG_ROLES
 from cvatcore.core.models import Invitation, Membership, Organization, User
-from cvatcore.core.models.base import utcnow
+from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.services import changes
 from cvatcore.core.services.accounts import EMAIL_RE
 from cvatcore.core.services.context import org_context, subject
@@ -25,9 +25,7 @@ EXPIRY = timedelta(days=7)  # CVAT's INVITATION_EXPIRY_DAYS
 
 
 def is_expired(invitation: Invitation) -> bool:
-    sent = invitation.sent_date
-    sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
-    return sent + EXPIRY < utcnow()
+    return as_utc(invitation.sent_date) + EXPIRY < utcnow()
 
 
 RELATION_SQL: engine.RelationSQL = {

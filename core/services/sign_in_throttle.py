@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cvatcore.core.db.engine import FixedQuery, Work
 from cvatcore.core.models import SignInFailure
+from cvatcore.core.models.base import as_utc
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,6 @@ _LOOKUP = FixedQuery(
 )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def check(db: Work | Connection, username: str, address: str, now: datetime) -> ThrottleState:
     """Whether ``username`` may try a password from ``address`` now."""
     user = user_key(username)
@@ -80,8 +77,8 @@ def check(db: Work | Connection, username: str, address: str, now: datetime) -> 
     for key, locked_until in rows:
         if key == user:
             user_failures = True
-        if locked_until is not None and _aware(locked_until) > now:
-            wait = math.ceil((_aware(locked_until) - now).total_seconds())
+        if locked_until is not None and as_utc(locked_until) > now:
+            wait = math.ceil((as_utc(locked_until) - now).total_seconds())
             retry_after = max(retry_after, wait)
     return ThrottleState(retry_after, user_failures)
 
@@ -120,11 +117,11 @@ def _insert_missing(session: Session, key: str, now: datetime) -> None:
 
 
 def _count(row: SignInFailure, policy: ThrottlePolicy, limit: int, now: datetime) -> None:
-    if row.locked_until is not None and _aware(row.locked_until) > now:
+    if row.locked_until is not None and as_utc(row.locked_until) > now:
         return  # tried while locked (a race with the check): no further count
-    if now - _aware(row.last_at) > policy.max_lockout:
+    if now - as_utc(row.last_at) > policy.max_lockout:
         row.lockouts = 0  # quiet long enough: lockouts start over
-    if row.failures == 0 or now - _aware(row.first_at) > policy.window:
+    if row.failures == 0 or now - as_utc(row.first_at) > policy.window:
         row.failures, row.first_at = 0, now
     row.failures += 1
     row.last_at = now
