@@ -25,7 +25,8 @@ Loading the plugin changes nothing in the test process and imports no optional p
 from typing import Any
 
 from cvatcore.hooks.testing.databases import postgres_database, sqlite_url
-from cvatcore.hooks.testing.harness import build_test_app, environ, invoke_cli, test_settings
+from cvatcore.hooks.testing.env import environ
+from cvatcore.hooks.testing.harness import build_test_app, invoke_cli, test_settings
 
 __all__ = [
     "ApiClient",

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 
 @contextmanager
-def no_plugin_autoload() -> Iterator[None]:
-    """Build plugin managers that load no installed entry points (only what the test adds)."""
-    saved = os.environ.get("CVATCORE_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["CVATCORE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+def environ(changes: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for ``None``, unset) environment variables for the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in changes}
     try:
+        _set(changes)
         yield
     finally:
-        if saved is None:
-            os.environ.pop("CVATCORE_DISABLE_PLUGIN_AUTOLOAD", None)
+        _set(saved)
+
+
+def _set(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
         else:
-            os.environ["CVATCORE_DISABLE_PLUGIN_AUTOLOAD"] = saved
+            os.environ[name] = value
+
+
+def no_plugin_autoload() -> contextlib.AbstractContextManager[None]:
+    """Build plugin managers that load no installed entry points (only what the test adds)."""
+    return environ({"CVATCORE_DISABLE_PLUGIN_AUTOLOAD": "1"})

@@ -7,13 +7,12 @@ for every run in an environment where cvatcore is installed, loads no optional p
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvatcore.hooks.testing.env import no_plugin_autoload
+from cvatcore.hooks.testing.env import environ, no_plugin_autoload
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -83,22 +82,3 @@ def invoke_cli(
     with nullcontext() if autoload else no_plugin_autoload(), environ(env or {}):
         root = build_cli(list(plugins))
         return CliRunner().invoke(root, list(args), prog_name="cvatcore")
-
-
-@contextmanager
-def environ(changes: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or, for ``None``, unset) environment variables for the block, then restore them."""
-    saved = {name: os.environ.get(name) for name in changes}
-    try:
-        for name, value in changes.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
