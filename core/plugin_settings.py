@@ -9,29 +9,26 @@ and the running ``cvatcore`` command both offer it), so that no plugin imports
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
 from cvatcore.core.config import Settings
-from cvatcore.core.plugins import PluginError, Registries
+from cvatcore.core.plugins import (
+    PROVIDER_SECTIONS,
+    PluginError,
+    Registries,
+    provider_options,
+    validated_options,
+    validation_problems,
+)
 from cvatcore.core.registration import check_unique, registrations_of
 
 #: ``[plugins]`` keys of the core's own; no plugin section may take these names.
 RESERVED = frozenset({"disabled", "required"})
 
-#: Where each provider kind's options live in the settings.
-OPTION_SECTIONS: dict[str, Callable[[Settings], dict[str, Any]]] = {
-    "storage": lambda s: s.storage.options,
-    "auth": lambda s: s.auth.options,
-    "events": lambda s: s.analytics.options,
-    "webhooks": lambda s: s.webhooks.options,
-    "inference": lambda s: s.inference.options,
-}
-_SECTION_NAMES = {"storage": "storage", "auth": "auth", "events": "analytics",
-                  "webhooks": "webhooks", "inference": "inference"}
 
 
 def collect_settings_models(pm: pluggy.PluginManager) -> dict[str, tuple[type[BaseModel], str]]:
@@ -69,9 +66,7 @@ def validate_plugin_sections(settings: Settings, pm: pluggy.PluginManager) -> di
         try:
             values[name] = model(**tables.get(name, {}))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or '(section)'}: {e['msg']}" for e in exc.errors()
-            )
+            problems = validation_problems(exc, "(section)")
             raise PluginError(f"[plugins.{name}] (plugin {plugin}): {problems}") from None
     return values
 
@@ -79,15 +74,20 @@ def validate_plugin_sections(settings: Settings, pm: pluggy.PluginManager) -> di
 def provider_options_config(settings: Settings, registries: Registries, kind: str,
                             name: str) -> Any:
     """The validated options of one provider, or ``None`` when the settings have none."""
-    if kind not in OPTION_SECTIONS:
-        raise ValueError(f"unknown provider kind {kind!r} (kinds: {', '.join(OPTION_SECTIONS)})")
-    options = OPTION_SECTIONS[kind](settings).get(name)
+    if kind not in PROVIDER_SECTIONS:
+        raise ValueError(f"unknown provider kind {kind!r} (kinds: {', '.join(PROVIDER_SECTIONS)})")
+    options = provider_options(settings, kind).get(name)
     if options is None:
         return None
-    try:
-        return registries.get(kind, name).validate(options)
-    except PluginError as exc:
-        raise PluginError(f"[{_SECTION_NAMES[kind]}.options.{name}]: {exc}") from None
+    return validated_options(registries, kind, name, options)
+
+
+def section(sections: dict[str, Any], name: str) -> Any:
+    """The validated ``[plugins.<name>]`` among ``sections``; a ``LookupError`` when no
+    installed plugin declares it."""
+    if name not in sections:
+        raise LookupError(f"no installed plugin declares [plugins.{name}]")
+    return sections[name]
 
 
 class SettingsAccess:
@@ -117,10 +117,7 @@ class SettingsAccess:
         return self._loaded
 
     def plugin_settings_section(self, name: str) -> Any:
-        sections = self._load()[2]
-        if name not in sections:
-            raise LookupError(f"no installed plugin declares [plugins.{name}]")
-        return sections[name]
+        return section(self._load()[2], name)
 
     def provider_config(self, kind: str, name: str) -> Any:
         settings, registries, _ = self._load()

@@ -64,6 +64,12 @@ PROVIDER_KINDS = {
     "webhooks": "register_webhook_transports",
     "inference": "register_inference_backends",
 }
+#: The settings section of each provider kind: its options live under
+#: ``[<section>.options.<name>]``.
+PROVIDER_SECTIONS = {
+    "storage": "storage", "auth": "auth", "events": "analytics", "webhooks": "webhooks",
+    "inference": "inference",
+}
 
 # The distribution to install for well-known provider names (fsspec's `err` hints).
 KNOWN_PROVIDERS = {
@@ -225,12 +231,9 @@ class ProviderEntry:
         try:
             return self.config_model(**(options or {}))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors()
-            )
             raise PluginError(
                 f"invalid options for {self.kind} provider {self.name!r} "
-                f"(from plugin {self.plugin}): {problems}"
+                f"(from plugin {self.plugin}): {validation_problems(exc, '(options)')}"
             ) from None
 
     def build(self, options: dict[str, Any] | None) -> Any:
@@ -261,6 +264,31 @@ class Registries:
         raise PluginError(
             f"unknown {kind} provider {name!r} (registered: {known}){install}"
         )
+
+
+def validation_problems(exc: Any, whole: str) -> str:
+    """A pydantic ``ValidationError`` as "key: message; ..." (``whole`` names an error of the
+    whole table); never the values, which may be secrets."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def provider_options(settings: Any, kind: str) -> dict[str, Any]:
+    """The ``[<section>.options.*]`` tables of one provider kind in ``settings``."""
+    return getattr(settings, PROVIDER_SECTIONS[kind]).options
+
+
+def validated_options(registries: Registries, kind: str, name: str,
+                      values: dict[str, Any] | None) -> ProviderConfig:
+    """``values`` validated by provider ``name``'s config model; any problem (no such
+    provider, a bad option) is a ``PluginError`` that starts with the table's place in the
+    settings, ``[<section>.options.<name>]``."""
+    setting = f"[{PROVIDER_SECTIONS[kind]}.options.{name}]"
+    try:
+        return registries.get(kind, name).validate(values)
+    except PluginError as exc:
+        raise PluginError(f"{setting}: {exc}") from None
 
 
 def collect_providers(pm: pluggy.PluginManager) -> Registries:

@@ -17,6 +17,8 @@ from cvatcore.core.plugins import (
     Registries,
     collect_providers,
     make_plugin_manager,
+    provider_options,
+    validated_options,
 )
 from cvatcore.core.registration import Registrations, registrations_of
 
@@ -80,9 +82,9 @@ class AppState:
     # -- what ``cvatcore.hooks.settings`` asks of a running application ----------------------
 
     def plugin_settings_section(self, name: str) -> Any:
-        if name not in self.plugin_sections:
-            raise LookupError(f"no installed plugin declares [plugins.{name}]")
-        return self.plugin_sections[name]
+        from cvatcore.core.plugin_settings import section
+
+        return section(self.plugin_sections, name)
 
     def provider_config(self, kind: str, name: str) -> Any:
         from cvatcore.core.plugin_settings import provider_options_config
@@ -128,25 +130,20 @@ class AppState:
 def check_provider_names(settings: Settings, registries: Registries) -> None:
     """Fail on a provider name the settings use but no plugin registered, or on bad options."""
     s = settings
-    named = [
-        ("storage", "[storage] default", [s.storage.default], s.storage.options),
-        ("auth", "[auth] backends", s.auth.backends, s.auth.options),
-        ("events", "[analytics] sinks", s.analytics.sinks, s.analytics.options),
-        ("webhooks", "[webhooks] transport", [s.webhooks.transport], s.webhooks.options),
-        ("inference", "[inference] backends", s.inference.backends, s.inference.options),
-    ]
-    for kind, setting, names, options in named:
-        section = setting.split("]")[0].lstrip("[")
+    chosen = {  # kind -> (the setting that names providers, the names it holds)
+        "storage": ("[storage] default", [s.storage.default]),
+        "auth": ("[auth] backends", s.auth.backends),
+        "events": ("[analytics] sinks", s.analytics.sinks),
+        "webhooks": ("[webhooks] transport", [s.webhooks.transport]),
+        "inference": ("[inference] backends", s.inference.backends),
+    }
+    for kind, (setting, names) in chosen.items():
         for name in names:
             _entry(registries, kind, name, setting)
-        for name, values in options.items():
+        for name, values in provider_options(settings, kind).items():
             if kind == "auth" and name not in s.auth.backends:
                 raise PluginError(f"[auth.options.{name}] is set but {name!r} is not in backends")
-            entry = _entry(registries, kind, name, f"[{section}.options.{name}]")
-            try:
-                entry.validate(values)
-            except PluginError as exc:
-                raise PluginError(f"[{section}.options.{name}]: {exc}") from None
+            validated_options(registries, kind, name, values)
 
 
 def _entry(registries: Registries, kind: str, name: str, setting: str) -> ProviderEntry:
