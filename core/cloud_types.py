@@ -12,7 +12,12 @@ import pluggy
 
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.outbound import OutboundRefused, check_url
-from cvatcore.core.registration import PluginError, check_unique, registrations_of
+from cvatcore.core.registration import (
+    PluginError,
+    check_unique,
+    registrations_of,
+    require_callable,
+)
 from cvatcore.hooks.cloud import CloudStorageSpec
 
 PROVIDER_TYPES = ("AWS_S3_BUCKET", "AZURE_CONTAINER", "GOOGLE_CLOUD_STORAGE", "GOOGLE_DRIVE")
@@ -60,9 +65,7 @@ def collect_cloud_types(pm: pluggy.PluginManager) -> dict[str, CloudType]:
         if not isinstance(provider, str) or not provider:
             raise PluginError(f"cloud storage type {reg.name!r} from {reg.plugin}: give the "
                               "storage provider's name as provider=...")
-        if not callable(reg.value):
-            raise PluginError(f"cloud storage type {reg.name!r} from {reg.plugin}: "
-                              "build_options is not callable")
+        require_callable(reg, "cloud storage type", "build_options")
         credentials = tuple(reg.options.get("credentials_types", CREDENTIALS_TYPES))
         types[reg.name] = CloudType(reg.name, provider, reg.value, credentials, reg.plugin)
     return types

@@ -36,6 +36,7 @@ from cvatcore.core.registration import (
     check_unique,
     plugin_label,
     registrations_of,
+    require_callable,
     route_methods,
 )
 from cvatcore.hooks import SPEC_MODULES, EmptyConfig, ProviderConfig
@@ -308,17 +309,15 @@ def collect_providers(pm: pluggy.PluginManager) -> Registries:
 
 def _provider_entry(kind: str, reg: Registration, pm: pluggy.PluginManager) -> ProviderEntry:
     label = plugin_label(pm, reg.plugin)
-    factory = reg.value
     config_model = reg.options.get("config_model", EmptyConfig)
-    if not callable(factory):
-        raise PluginError(f"{kind} provider {reg.name!r} from {label}: factory is not callable")
+    require_callable(reg, f"{kind} provider", "factory", label)
     if not (isinstance(config_model, type) and issubclass(config_model, ProviderConfig)):
         raise PluginError(
             f"{kind} provider {reg.name!r} from {label}: config_model must subclass "
             "cvatcore.hooks.ProviderConfig"
         )
     description = reg.options.get("description", "")
-    return ProviderEntry(kind, reg.name, factory, config_model, reg.plugin, description)
+    return ProviderEntry(kind, reg.name, reg.value, config_model, reg.plugin, description)
 
 
 def describe_plugins(pm: pluggy.PluginManager, registries: Registries) -> list[dict[str, Any]]:

@@ -92,6 +92,13 @@ def check_unique(
         owners[k] = owner
 
 
+def require_callable(reg: Registration, what: str, part: str, who: str | None = None) -> None:
+    """Stop start-up when a registration's value cannot be called: "<what> 'name' from
+    <plugin>: <part> is not callable" (``who`` names the plugin, ``reg.plugin`` by default)."""
+    if not callable(reg.value):
+        raise PluginError(f"{what} {reg.name!r} from {who or reg.plugin}: {part} is not callable")
+
+
 class Registrations:
     """What every registration hook of one plugin manager registered, each hook called once.
 

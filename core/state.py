@@ -20,7 +20,7 @@ from cvatcore.core.plugins import (
     provider_options,
     validated_options,
 )
-from cvatcore.core.registration import Registrations, registrations_of
+from cvatcore.core.registration import Registrations, registrations_of, require_callable
 
 
 @dataclass
@@ -69,9 +69,7 @@ class AppState:
         state = cls(settings, pm, registries, Database(engine), registrations_of(pm), backends,
                     job_kinds=job_kinds, cloud_types=collect_cloud_types(pm))
         for reg in state.registrations.of("register_domain_subscribers"):
-            if not callable(reg.value):
-                raise PluginError(f"domain subscriber {reg.name!r} from {reg.plugin}: "
-                                  "handler is not callable")
+            require_callable(reg, "domain subscriber", "handler")
             state.bus.subscribe(reg.value, reg.options.get("scopes"),
                                 committed=bool(reg.options.get("committed", False)))
         from cvatcore.core.plugin_settings import validate_plugin_sections

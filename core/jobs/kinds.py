@@ -7,7 +7,7 @@ from typing import Any
 
 import pluggy
 
-from cvatcore.core.registration import PluginError, check_unique, registrations_of
+from cvatcore.core.registration import check_unique, registrations_of, require_callable
 
 
 def collect_job_kinds(pm: pluggy.PluginManager) -> dict[str, Callable[[Any], Any]]:
@@ -15,6 +15,5 @@ def collect_job_kinds(pm: pluggy.PluginManager) -> dict[str, Callable[[Any], Any
     found = registrations_of(pm).of("register_job_kinds")
     check_unique(found, "job kind {key!r}", pm)
     for reg in found:
-        if not callable(reg.value):
-            raise PluginError(f"job kind {reg.name!r} from {reg.plugin}: handler is not callable")
+        require_callable(reg, "job kind", "handler")
     return {reg.name: reg.value for reg in found}
