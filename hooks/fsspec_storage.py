@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import heapq
 import json
 import logging
@@ -136,8 +137,13 @@ class FsspecStorage:
 
     def inside_root(self, full: str) -> bool:
         """Whether a local path's real location (every symlink followed) is in the root."""
-        root = os.path.realpath(self.root)
+        root = self._real_root
         return os.path.commonpath([root, os.path.realpath(full)]) == root
+
+    @functools.cached_property
+    def _real_root(self) -> str:
+        # Resolved once: every local read and write checks its path against it.
+        return os.path.realpath(self.root)
 
     def relative_name(self, full: str) -> str:
         """The inverse of ``full_path`` for names the filesystem returns."""

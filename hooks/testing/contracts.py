@@ -27,7 +27,13 @@ from typing import Any
 
 import pytest
 
-from cvatcore.hooks import Identity, OutboundRequest, StoragePathError, StorageStatus
+from cvatcore.hooks import (
+    FsspecStorage,
+    Identity,
+    OutboundRequest,
+    StoragePathError,
+    StorageStatus,
+)
 from cvatcore.hooks.testing.receiver import http_receiver
 
 
@@ -73,11 +79,8 @@ class StorageProviderContract:
 
     @pytest.fixture
     def storage_local_root(self, storage_provider: Any) -> Path | None:
-        fs, root = getattr(storage_provider, "fs", None), getattr(storage_provider, "root", None)
-        protocol = getattr(fs, "protocol", None)
-        protocol = protocol if isinstance(protocol, str) or protocol is None else protocol[0]
-        if protocol in ("file", "local") and isinstance(root, str):
-            return Path(root)
+        if isinstance(storage_provider, FsspecStorage) and storage_provider.is_local():
+            return Path(storage_provider.root)
         return None
 
     def test_write_then_read(self, storage_provider: Any) -> None:
