@@ -142,6 +142,36 @@ def db_upgrade() -> None:
     state.db.dispose()
 
 
+@db.command("downgrade")
+@click.argument("target")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_downgrade(target: str, yes: bool) -> None:
+    """Take the schema back to TARGET: a revision id, BRANCH@base or base.
+
+    Tables and columns added after TARGET are dropped with their rows: make a backup first
+    (`cvatcore backup create`), and stop the servers and workers of the newer version.
+    """
+    from cvatcore.core.db.migrate import current_heads, downgrade, revisions
+
+    state = _state()
+    known = revisions(state.db.engine, state.pm)
+    if target not in {*known, "base"} and not target.endswith("@base"):
+        state.db.dispose()
+        raise click.ClickException(
+            f"unknown revision {target!r}; the known ones are: {', '.join(known)}")
+    if not yes:
+        click.confirm(f"Downgrade the database to {target}? Newer tables and columns are "
+                      "dropped with their data", abort=True)
+    try:
+        downgrade(state.db.engine, state.pm, target)
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        heads = current_heads(state.db.engine, state.pm)
+        state.db.dispose()
+    click.echo("database is at " + (", ".join(sorted(heads)) or "base (empty)"))
+
+
 @cli.command()
 @click.option("--username", required=True)
 @click.option("--email", default="")

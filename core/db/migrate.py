@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pluggy
@@ -41,13 +43,36 @@ def alembic_config(engine: Engine, pm: pluggy.PluginManager) -> Config:
 _MIGRATION_LOCK = 0x63766174
 
 
-def upgrade(engine: Engine, pm: pluggy.PluginManager) -> None:
-    """Bring the database to the newest revision of the core and of every plugin branch.
+def upgrade(engine: Engine, pm: pluggy.PluginManager, target: str = "heads") -> None:
+    """Bring the database to ``target`` (by default the newest revision of the core and of
+    every plugin branch).
 
     Replicas starting together are serialized: on PostgreSQL by an advisory lock, on SQLite
     by the write lock of the migration transaction (``cvatcore_write`` makes it BEGIN
     IMMEDIATE, see db/engine.py).
     """
+    with _migrating(engine, pm) as config:
+        command.upgrade(config, target)
+
+
+def downgrade(engine: Engine, pm: pluggy.PluginManager, target: str) -> None:
+    """Take the schema back to ``target``: a revision id (``0002_annotation_domain``), a
+    branch's start (``example@base``) or ``base``. Tables and columns added after it are
+    dropped with their rows, so back up first."""
+    with _migrating(engine, pm) as config:
+        command.downgrade(config, target)
+
+
+def revisions(engine: Engine, pm: pluggy.PluginManager) -> list[str]:
+    """Every revision the core and the loaded plugins provide, oldest first per branch."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine, pm))
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+@contextmanager
+def _migrating(engine: Engine, pm: pluggy.PluginManager) -> Iterator[Config]:
     config = alembic_config(engine, pm)
     with engine.execution_options(cvatcore_write=True).connect() as conn:
         postgres = conn.dialect.name == "postgresql"
@@ -56,11 +81,11 @@ def upgrade(engine: Engine, pm: pluggy.PluginManager) -> None:
             conn.commit()
         config.attributes["connection"] = conn
         try:
-            command.upgrade(config, "heads")
+            yield config
         except CommandError as exc:
             missing = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
             if not missing:
-                raise
+                raise PluginError(f"migration failed: {exc}") from None
             raise PluginError(
                 f"the database is at migration {missing.group(1)!r}, which no loaded plugin "
                 "provides: install (or stop disabling) the plugin whose tables these are"
