@@ -195,7 +195,11 @@ def create_app(
                 if not lifespans:  # tests may run overlapping lifespans of one app
                     state.db.dispose()
 
-    routes = collect_routes(state)
+    from cvatcore.core.api.metrics import Metrics, MetricsMiddleware
+
+    metrics = Metrics(state)
+    routes = [*collect_routes(state), Route("/metrics", metrics.endpoint, methods=["GET"],
+                                            include_in_schema=False)]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -207,6 +211,7 @@ def create_app(
     )
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.cvatcore = state
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -157,6 +157,15 @@ SCHEMAS: dict[str, Schema] = {
         required="all",
     ),
     "Plugins": obj({"analytics": BOOLEAN, "models": BOOLEAN}, required="all"),
+    "Health": obj(
+        {
+            "status": enum(("ok", "degraded", "failing"),
+                           "ok; degraded: background work is stalled; failing: no database"),
+            "checks": {"type": "object", "additionalProperties": {"type": "object"},
+                       "description": "database and workers, each with its own status"},
+        },
+        required="all",
+    ),
     "PluginInfo": _PLUGIN_INFO,
     "PluginList": array(ref("PluginInfo")),
     # /api/auth

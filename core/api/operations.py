@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cvatcore.core.api.routing import Op
 
 MODULE_NAMES = (
-    "server", "auth", "users", "organizations", "projects", "tasks", "jobs", "labels",
+    "server", "health", "auth", "users", "organizations", "projects", "tasks", "jobs", "labels",
     "task_data", "annotations", "issues", "requests", "cloud_storages", "schema",
 )
 #: The plugin that registers these operations as routes (``core/plugins.py`` loads it under

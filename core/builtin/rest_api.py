@@ -15,7 +15,9 @@ def register_routes(register: Register) -> None:
     from cvatcore.core.api.context import endpoint
 
     for op in core_ops():
-        register(op.path, endpoint(op.handler, authenticate=op.authenticate,
-                                   stream_body=op.extra.get("stream_body", False),
-                                   max_body=op.extra.get("max_body")),
-                 methods=[op.method], name=op.operation_id)
+        # "raw" operations are Starlette endpoints that must answer without a database
+        # transaction (the health check, which reports the database being down).
+        served = op.handler if op.extra.get("raw") else endpoint(
+            op.handler, authenticate=op.authenticate,
+            stream_body=op.extra.get("stream_body", False), max_body=op.extra.get("max_body"))
+        register(op.path, served, methods=[op.method], name=op.operation_id)

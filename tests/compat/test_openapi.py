@@ -35,7 +35,7 @@ def documented(document: dict[str, Any]) -> set[tuple[str, str]]:
 def registered(app: Any) -> set[tuple[str, str]]:
     return {
         (openapi_path(route.path), method)
-        for route in app.routes if isinstance(route, Route)
+        for route in app.routes if isinstance(route, Route) and route.include_in_schema
         for method in route.methods or () if method != "HEAD"
     }
 

@@ -1,0 +1,75 @@
+"""``GET /api/server/health`` and ``/metrics``: what a load balancer and Prometheus read."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from cvatcore.core.app import create_app
+from cvatcore.core.models.jobs import BackgroundJob
+from cvatcore.core.plugins import make_plugin_manager
+from cvatcore.core.state import AppState
+from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.env import no_plugin_autoload
+
+
+def _queue_old_job(app, kind="create:task") -> None:
+    with app.state.cvatcore.db.unit_of_work() as session:
+        session.add(BackgroundJob(id="old-1", kind=kind, args={}, status="queued",
+                                  next_run_at=datetime.now(UTC) - timedelta(minutes=30)))
+
+
+def test_health_without_signing_in(cvatcore_client):
+    answer = cvatcore_client.get("/api/server/health")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["workers"] == {"status": "ok", "queued": 0, "running": 0,
+                                         "oldest_queued_seconds": 0.0}
+
+
+def test_health_says_when_no_worker_takes_the_work(tmp_path):
+    app = build_test_app(test_settings(tmp_path, jobs={"in_process_workers": 0}))
+    try:
+        _queue_old_job(app)
+        with ApiClient(app) as client:
+            answer = client.get("/api/server/health")
+        assert answer.status_code == 200  # the server itself still answers
+        workers = answer.json()["checks"]["workers"]
+        assert answer.json()["status"] == "degraded"
+        assert workers["status"] == "stalled" and workers["queued"] == 1
+        assert workers["oldest_queued_seconds"] >= 29 * 60
+    finally:
+        app.state.cvatcore.db.dispose()
+
+
+def test_health_is_503_without_a_database_and_shows_no_password(tmp_path):
+    url = "postgresql+psycopg://cvat:hunter2-secret@127.0.0.1:1/cvat"
+    settings = test_settings(tmp_path, url, jobs={"in_process_workers": 0})
+    with no_plugin_autoload():
+        state = AppState.build(settings, make_plugin_manager())
+    app = create_app(state=state, migrate=False)
+    with ApiClient(app) as client:
+        answer = client.get("/api/server/health")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "failing"
+    assert answer.json()["checks"]["database"]["status"] == "failing"
+    assert "hunter2" not in answer.text
+
+
+def test_metrics_count_requests_by_route_template_and_show_the_queue(tmp_path):
+    app = build_test_app(test_settings(tmp_path, jobs={"in_process_workers": 0}))
+    try:
+        _queue_old_job(app)
+        with ApiClient(app) as client:
+            for n in (1, 2, 3):
+                client.get(f"/api/projects/{n}")
+            text = client.get("/metrics").text
+        counts = re.findall(
+            r'cvatcore_http_request_duration_seconds_count\{method="GET",'
+            r'route="([^"]+)",status="(\d+)"\} (\S+)', text)
+        assert [(route, count) for route, _, count in counts] == [("/api/projects/{id}", "3.0")]
+        assert 'cvatcore_jobs{kind="create:task",status="queued"} 1.0' in text
+    finally:
+        app.state.cvatcore.db.dispose()
