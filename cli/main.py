@@ -51,6 +51,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP server (migrations run first)."""
     import uvicorn
 
+    from cvatcore.core.logs import log_config
+
     state = _state()
     settings = state.settings
     _upgrade(state)
@@ -61,7 +63,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         host=host or settings.server.host,
         port=port or settings.server.port,
         workers=workers or settings.server.workers,
-        log_level="info",
+        log_config=log_config(settings.server.log_format, settings.server.log_level,
+                              settings.server.access_log),
         access_log=False,
     )
 
@@ -75,10 +78,14 @@ def worker(threads: int, once: bool) -> None:
     in-process workers of ``serve``; start any number, on any machine sharing the database."""
     import signal
     import threading
+    from logging.config import dictConfig
 
     from cvatcore.core.jobs.runner import InProcessWorkers, JobRunner
+    from cvatcore.core.logs import log_config
 
     state = _state()
+    server = state.settings.server
+    dictConfig(log_config(server.log_format, server.log_level))
     _upgrade(state)
     if once:
         count = JobRunner(state).run_until_idle()

@@ -25,6 +25,7 @@ from cvatcore.core.config import Settings, load_settings
 from cvatcore.core.db.migrate import upgrade
 from cvatcore.core.errors import ApiError
 from cvatcore.core.jobs.runner import InProcessWorkers
+from cvatcore.core.logs import REQUEST_ID
 from cvatcore.core.registration import check_unique, route_methods
 from cvatcore.core.state import AppState
 
@@ -59,6 +60,7 @@ class RequestIdMiddleware:
             return
         request_id = _header(scope, b"x-request-id") or new_request_id()
         scope["cvatcore.request_id"] = request_id
+        REQUEST_ID.set(request_id)  # log records of this request carry it (core/logs.py)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -49,6 +49,11 @@ class ServerSettings(_Section):
     # Mirrors CVAT's "about" answer; clients compare the major.minor of `version`.
     name: str = "Computer Vision Annotation Tool"
     workers: int = 1
+    # "json": one JSON object per log line (for log stores); "text" for people.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # A log line per request (method, path, status, time; with its request id).
+    access_log: bool = False
 
 
 class DatabaseSettings(_Section):

@@ -1,5 +1,6 @@
 """Prometheus metrics at ``/metrics`` (prometheus-client's text format): request latency by
-route template, method and status, and the background queue's depth by kind and status.
+route template, method and status, and the background queue's depth by kind and status; and
+the access log (``cvatcore.access``), written where the request is timed.
 
 One registry per application, not the library's global one: tests and embedders build
 several apps in one process. With ``[server] workers`` above 1, each uvicorn process answers
@@ -9,6 +10,7 @@ for itself; scrape every replica (the Helm chart's pod annotations do).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -22,6 +24,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cvatcore.core.services import health
+
+#: One line per request; ``cvatcore serve`` turns it on with ``[server] access_log = true``.
+access_log = logging.getLogger("cvatcore.access")
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -86,5 +91,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             template = _template(getattr(scope.get("route"), "path", None))
-            self.metrics.latency.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.latency.labels(scope["method"], template, str(status)).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status,
+                                elapsed * 1000)

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 
 from cvatcore.core.jobs.queue import add_wakeup, expiry, remove_wakeup, wake_all
+from cvatcore.core.logs import REQUEST_ID
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.models.base import utcnow
 from cvatcore.hooks import JobFailed
@@ -159,6 +160,8 @@ class JobRunner:
         heartbeat = Heartbeat(self, job)
         heartbeat.start()
         outcome: tuple[str, Any] = ("lost", None)
+        # The job's log records carry the id of the request that queued it (core/logs.py).
+        request_id = REQUEST_ID.set((job.args or {}).get("request_id") or job.id)
         try:
             result = handler(job) or {}
         except JobLost:
@@ -172,6 +175,7 @@ class JobRunner:
             outcome = ("finished", result)
         finally:
             heartbeat.stop()
+            REQUEST_ID.reset(request_id)
         if job.lost.is_set():  # another worker has the job now: its outcome is not ours
             logger.warning("job %s was cancelled or taken over; this worker stops", job.id)
         elif outcome[0] == "failed":

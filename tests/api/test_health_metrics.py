@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from cvatcore.core.app import create_app
 from cvatcore.core.models.jobs import BackgroundJob
@@ -11,6 +17,7 @@ from cvatcore.core.plugins import make_plugin_manager
 from cvatcore.core.state import AppState
 from cvatcore.hooks.testing import ApiClient, build_test_app, test_settings
 from cvatcore.hooks.testing.env import no_plugin_autoload
+from cvatcore.hooks.testing.live import serve
 
 
 def _queue_old_job(app, kind="create:task") -> None:
@@ -73,3 +80,24 @@ def test_metrics_count_requests_by_route_template_and_show_the_queue(tmp_path):
         assert 'cvatcore_jobs{kind="create:task",status="queued"} 1.0' in text
     finally:
         app.state.cvatcore.db.dispose()
+
+
+def test_json_logs_carry_the_request_id(tmp_path):
+    """A real ``cvatcore serve`` with JSON logs and the access log: a request's line is a JSON
+    object holding the request's X-Request-Id."""
+    config = tmp_path / "cvatcore.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\nlog_format = "json"\n'
+                      'access_log = true\n')
+    log = tmp_path / "serve.log"
+    with serve({**os.environ, "CVATCORE_CONFIG": str(config)}, log) as url:
+        request = urllib.request.Request(url + "/api/projects/5",
+                                         headers={"X-Request-Id": "trace-me-42"})
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=10)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert lines, log.read_text()
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(line)
+               for line in lines)
+    mine = [line for line in lines if line["request_id"] == "trace-me-42"]
+    assert [line["logger"] for line in mine] == ["cvatcore.access"], lines
+    assert mine[0]["message"].startswith("GET /api/projects/5 4")

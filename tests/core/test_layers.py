@@ -61,12 +61,12 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # registries (it loads the built-ins by name, importing none), registration.py the one
     # call of every register_* hook and its results, bus.py the event bus,
     # secrets.py and outbound.py the secrets and outbound-address guards, cloud_types.py
-    # the cloud-storage types plugins offer.
+    # the cloud-storage types plugins offer, logs.py the log format and request-id context.
     "base": (("cvatcore.core", "cvatcore.core.errors", "cvatcore.core.config",
               "cvatcore.core.models.*", "cvatcore.core.db.*", "cvatcore.core.plugins",
               "cvatcore.core.bus", "cvatcore.core.secrets", "cvatcore.core.outbound",
               "cvatcore.core.cloud_types", "cvatcore.core.registration",
-              "cvatcore.core.plugin_settings"),
+              "cvatcore.core.plugin_settings", "cvatcore.core.logs"),
              ("hooks",)),
     # The public plugin API imports nothing of the core or the command line.
     "hooks": (("cvatcore.hooks.*",), ()),
