@@ -1,0 +1,205 @@
+"""Scale-out shown, not claimed: two ``cvatcore serve`` replicas and two ``cvatcore worker``
+processes, each with its own empty data directory, over one PostgreSQL database with the
+media store in S3 (a moto server). A task made through one replica is served by the other;
+the workers share the background jobs and none runs twice; a worker killed in the middle of
+a job leaves it to the other."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from PIL import Image
+
+from cvatcore.hooks.testing.databases import postgres_database
+from cvatcore.hooks.testing.live import BIN, serve
+
+pytestmark = pytest.mark.postgres
+
+PASSWORD = "Sc4le-Out-Replicas"
+
+
+def _config(path: Path, data_dir: Path, url: str, endpoint: str, bucket: str, key: str) -> Path:
+    path.write_text(f"""
+[server]
+data_dir = "{data_dir}"
+[database]
+url = "{url}"
+[secrets]
+keys = ["{key}"]
+[jobs]
+in_process_workers = 0
+lease_seconds = 3
+poll_seconds = 0.2
+[outbound]
+allow = ["127.0.0.1"]
+[storage.media]
+provider = "s3"
+[storage.media.options]
+bucket = "{bucket}"
+endpoint_url = "{endpoint}"
+region = "us-east-1"
+credentials_type = "KEY_SECRET_KEY_PAIR"
+key = "testing-key"
+secret_key = "testing-secret"
+""")
+    return path
+
+
+class Cluster:
+    def __init__(self, stack: ExitStack, root: Path, url: str, moto: Any) -> None:
+        bucket = f"media-{os.getpid()}-{time.monotonic_ns()}"
+        moto.client().create_bucket(Bucket=bucket)
+        key = Fernet.generate_key().decode()
+        self.configs = [
+            _config(root / f"node{n}.toml", root / f"node{n}", url, moto.endpoint_url, bucket, key)
+            for n in range(4)]
+        self.env = [{**os.environ, "CVATCORE_CONFIG": str(c)} for c in self.configs]
+        made = subprocess.run(
+            [str(BIN / "cvatcore"), "createsuperuser", "--username", "admin", "--no-input"],
+            env={**self.env[0], "CVATCORE_SUPERUSER_PASSWORD": PASSWORD},
+            capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+        self.urls = [stack.enter_context(serve(self.env[n], root / f"serve{n}.log"))
+                     for n in (0, 1)]
+        self.workers: list[subprocess.Popen[bytes]] = []
+        for n in (2, 3):
+            log = (root / f"worker{n}.log").open("wb")
+            stack.callback(log.close)
+            proc = subprocess.Popen([str(BIN / "cvatcore"), "worker"], env=self.env[n],
+                                    stdout=log, stderr=subprocess.STDOUT)
+            stack.callback(_stop, proc)
+            self.workers.append(proc)
+        self.clients = [stack.enter_context(httpx.Client(base_url=u, auth=("admin", PASSWORD),
+                                                         timeout=60)) for u in self.urls]
+        self.engine = sa.create_engine(url)
+        stack.callback(self.engine.dispose)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    from cvatcore_s3.testing import start_moto
+
+    moto = start_moto()
+    try:
+        with postgres_database() as url, ExitStack() as stack:
+            yield Cluster(stack, tmp_path_factory.mktemp("cluster"), url, moto)
+    finally:
+        moto.stop()
+
+
+def _png(n: int, size: int = 64) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), (n * 37 % 256, n * 11 % 256, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _task_with_images(client: httpx.Client, name: str, count: int, size: int = 64) -> tuple:
+    task = client.post("/api/tasks", json={"name": name, "labels": [{"name": "car"}],
+                                           "segment_size": 4})
+    assert task.status_code == 201, task.text
+    files = [(f"client_files[{n}]", (f"{n:04d}.png", _png(n, size))) for n in range(count)]
+    upload = client.post(f"/api/tasks/{task.json()['id']}/data", files=files,
+                         data={"image_quality": "80"})
+    assert upload.status_code == 202, upload.text
+    return task.json()["id"], upload.json()["rq_id"]
+
+
+def _wait(client: httpx.Client, rq_id: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/requests/{rq_id}").json()
+        if body["status"] in ("finished", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{rq_id} did not finish")
+
+
+def test_a_task_made_on_one_replica_is_served_by_the_other(cluster):
+    a, b = cluster.clients
+    task_id, rq_id = _task_with_images(a, "across replicas", 8)
+    assert _wait(b, rq_id)["status"] == "finished"
+    meta_a = a.get(f"/api/tasks/{task_id}/data/meta").json()
+    meta_b = b.get(f"/api/tasks/{task_id}/data/meta").json()
+    assert meta_a == meta_b and meta_b["size"] == 8
+    for n in (0, 7):
+        frame_a = a.get(f"/api/tasks/{task_id}/data", params={
+            "type": "frame", "number": n, "quality": "original"})
+        frame_b = b.get(f"/api/tasks/{task_id}/data", params={
+            "type": "frame", "number": n, "quality": "original"})
+        assert frame_b.status_code == 200 and frame_a.content == frame_b.content
+        assert Image.open(io.BytesIO(frame_b.content)).getpixel((5, 5))[:2] == (
+            n * 37 % 256, n * 11 % 256)
+    chunks = [client.get(f"/api/tasks/{task_id}/data", params={
+        "type": "chunk", "number": 0, "quality": "compressed"}) for client in (b, a)]
+    assert chunks[0].status_code == 200 and chunks[0].content == chunks[1].content
+    label = b.get("/api/labels", params={"task_id": task_id}).json()["results"][0]["id"]
+    shapes = [{"type": "rectangle", "frame": 3, "label_id": label, "points": [1, 2, 30, 40],
+               "attributes": []}]
+    put = a.put(f"/api/tasks/{task_id}/annotations/",
+                json={"version": 0, "tags": [], "shapes": shapes, "tracks": []})
+    assert put.status_code == 200, put.text
+    got = b.get(f"/api/tasks/{task_id}/annotations/").json()["shapes"]
+    assert [(s["frame"], s["points"]) for s in got] == [(3, [1.0, 2.0, 30.0, 40.0])]
+    for node in (0, 1):  # nothing of the task landed in a replica's own directory
+        assert not list((cluster.configs[node].parent / f"node{node}").rglob("*.png"))
+
+
+def test_workers_share_the_jobs_and_run_none_twice(cluster):
+    a, b = cluster.clients
+    made = [_task_with_images((a, b)[n % 2], f"shared {n}", 6) for n in range(8)]
+    results = [_wait(a, rq_id) for _, rq_id in made]
+    assert [r["status"] for r in results] == ["finished"] * 8
+    ids = [rq_id for _, rq_id in made]
+    with cluster.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT id, attempts, lease_owner FROM background_jobs WHERE id = ANY(:ids)"),
+            {"ids": ids}).all()
+    assert sorted(r.attempts for r in rows) == [1] * 8  # none ran twice
+    pids = {r.lease_owner.split(":")[1] for r in rows}
+    assert pids == {str(w.pid) for w in cluster.workers}, "both workers took jobs"
+
+
+def test_a_killed_worker_leaves_its_job_to_the_other(cluster):
+    a, _ = cluster.clients
+    task_id, rq_id = _task_with_images(a, "killed worker", 160, size=384)
+    deadline, owner = time.monotonic() + 60, None
+    while owner is None and time.monotonic() < deadline:
+        with cluster.engine.connect() as conn:
+            owner = conn.execute(sa.text(
+                "SELECT lease_owner FROM background_jobs WHERE id = :id AND status = 'started'"),
+                {"id": rq_id}).scalar()
+        time.sleep(0.05)
+    assert owner, "the job never started"
+    victim = next(w for w in cluster.workers if str(w.pid) == owner.split(":")[1])
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert _wait(a, rq_id, timeout=120)["status"] == "finished"
+    with cluster.engine.connect() as conn:
+        job = conn.execute(sa.text(
+            "SELECT attempts, lease_owner FROM background_jobs WHERE id = :id"),
+            {"id": rq_id}).one()
+    survivor = next(w for w in cluster.workers if w is not victim)
+    assert job.lease_owner.split(":")[1] == str(survivor.pid) and job.attempts == 2
+    assert a.get(f"/api/tasks/{task_id}/data/meta").json()["size"] == 160
