@@ -15,10 +15,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
@@ -43,18 +43,9 @@ def _kind(column: sa.Column) -> str:
 
 
 def _encode(kind: str, value: Any) -> Any:
-    if value is None or kind == "plain":
-        return value
-    if kind == "datetime":
-        # Columns are UTC; SQLite hands them back without a zone (see models/base.as_utc).
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.isoformat()
-    if kind == "date":
-        return value.isoformat()
-    if kind == "bytes":
-        return base64.b64encode(value).decode("ascii")
-    return str(value)
+    if value is None:
+        return None
+    return base64.b64encode(value).decode("ascii") if kind == "bytes" else str(value)
 
 
 def _decode(kind: str, value: Any) -> Any:
@@ -86,15 +77,20 @@ def dump_table(conn: Connection, table: sa.Table) -> Iterator[bytes]:
     kinds = [_kind(c) for c in columns]
     header = {"table": table.name, "columns": [c.name for c in columns], "kinds": kinds}
     yield _line(header)
+    # orjson writes dates and datetimes itself (naive ones as UTC); only these need help.
+    special = [(i, k) for i, k in enumerate(kinds) if k in ("bytes", "decimal")]
     order = list(table.primary_key.columns) or columns[:1]
     result = conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(
         sa.select(*columns).order_by(*order))
     for row in result:
-        yield _line([_encode(k, v) for k, v in zip(kinds, row, strict=True)])
+        values = list(row)
+        for i, kind in special:
+            values[i] = _encode(kind, values[i])
+        yield _line(values)
 
 
 def _line(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return orjson.dumps(value, option=orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE)
 
 
 def load_table(conn: Connection, meta: sa.MetaData, lines: Iterable[bytes],
@@ -103,7 +99,7 @@ def load_table(conn: Connection, meta: sa.MetaData, lines: Iterable[bytes],
     (table, rows). Columns the target does not have are an error (restore the schema of the
     archive first); columns the archive does not have take their defaults."""
     it = iter(lines)
-    header = json.loads(next(it))
+    header = orjson.loads(next(it))
     table = meta.tables.get(header["table"])
     if table is None:
         raise ValueError(f"the database has no table {header['table']!r}")
@@ -113,7 +109,7 @@ def load_table(conn: Connection, meta: sa.MetaData, lines: Iterable[bytes],
     names, kinds = header["columns"], header["kinds"]
     count, batch = 0, []
     for raw in it:
-        values = json.loads(raw)
+        values = orjson.loads(raw)
         batch.append({n: _decode(k, v) for n, k, v in zip(names, kinds, values, strict=True)})
         if len(batch) >= BATCH_ROWS:
             conn.execute(table.insert(), batch)
