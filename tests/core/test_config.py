@@ -91,7 +91,8 @@ def test_unknown_key_is_rejected_with_the_allowed_ones(config_file):
         load_settings(path)
     assert str(exc.value).splitlines() == [
         f"invalid configuration in {path}:",
-        "  server.prot: unknown setting (allowed here: host, port, data_dir, name, workers)",
+        "  server.prot: unknown setting (allowed here: host, port, data_dir, name, workers, "
+        "log_format, log_level, access_log)",
         "  storage.defualt: unknown setting (allowed here: default, options, media, "
         "allow_keyless_cloud_credentials)",
     ]
