@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cvatcore.core.api.last_resort import LastResortMiddleware
 from cvatcore.core.api.plugin_routes import plugin_endpoint
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.config import Settings, load_settings
@@ -163,11 +164,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSON({"detail": "Internal server error."}, status_code=500)
-
-
 def create_app(
     settings: Settings | None = None, state: AppState | None = None, migrate: bool = True
 ) -> Starlette:
@@ -202,11 +198,11 @@ def create_app(
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
-            Exception: _server_error,
         },
     )
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.cvatcore = state
+    app.add_middleware(LastResortMiddleware)  # inside: its answers carry the request id
     app.add_middleware(RequestIdMiddleware)
     return app
 
