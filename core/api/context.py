@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cvatcore.core.api.authentication import SAFE_METHODS, authenticate_request, counting_refusals
+from cvatcore.core.api.bounds import MAX_INT, int_bounds
 from cvatcore.core.api.request import NUL_MESSAGE, Ctx, Handler  # noqa: F401 - handlers import Ctx here
 from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
 from cvatcore.core.state import AppState
@@ -179,9 +180,12 @@ async def run_in_request_thread(func: Callable[..., Any], *args: Any, threads: i
 
 def endpoint(
     handler: Handler, *, authenticate: bool = True, stream_body: bool = False,
-    max_body: int | None = None,
+    max_body: int | None = None, body_schema: str | None = None,
 ) -> Callable[[Request], Any]:
     """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
+
+    ``body_schema``: the component schema of the JSON body, whose bounds (string lengths,
+    list sizes, number ranges) ``ctx.data`` checks (``bounds.check_body``).
 
     ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
     file in chunks as it arrives, never held whole in memory, and handed over as
@@ -198,9 +202,10 @@ def endpoint(
             body = await request.body()
         try:
             if _runs_inline(request, state):
-                return _run_sync(handler, request, body, state, authenticate, body_file)
+                return _run_sync(handler, request, body, state, authenticate, body_file,
+                                 body_schema)
             return await run_in_request_thread(
-                _run_sync, handler, request, body, state, authenticate, body_file,
+                _run_sync, handler, request, body, state, authenticate, body_file, body_schema,
                 threads=state.db.request_threads,
             )
         finally:
@@ -280,14 +285,18 @@ def _runs_inline(request: Request, state: AppState) -> bool:
 
 def _run_sync(
     handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool,
-    body_file: BinaryIO | None = None,
+    body_file: BinaryIO | None = None, body_schema: str | None = None,
 ) -> Response:
     scope = request.scope
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
     if "\x00" in scope["path"] or _query_has_nul(scope.get("query_string", b"")):
         raise ValidationFailed({"detail": NUL_MESSAGE})
+    for name, value in request.path_params.items():
+        if isinstance(value, int):  # ``{id:int}``: an id past the column's range names nothing
+            int_bounds(name, value, 0, MAX_INT)
     with counting_refusals(state), state.db.work(write=request.method not in SAFE_METHODS) as work:
-        ctx = Ctx(request, body, work, state, request_id, body_file=body_file)
+        ctx = Ctx(request, body, work, state, request_id, body_file=body_file,
+                  body_schema=body_schema)
         if authenticate:
             authenticate_request(ctx)
         response = handler(ctx)

@@ -17,5 +17,6 @@ def register_routes(register: Register) -> None:
     for op in core_ops():
         register(op.path, endpoint(op.handler, authenticate=op.authenticate,
                                    stream_body=op.extra.get("stream_body", False),
-                                   max_body=op.extra.get("max_body")),
+                                   max_body=op.extra.get("max_body"),
+                                   body_schema=op.extra.get("body_schema", op.request)),
                  methods=[op.method], name=op.operation_id)
