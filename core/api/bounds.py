@@ -151,7 +151,7 @@ def _check(schemas: dict[str, Any], schema: dict[str, Any], value: Any, path: st
     if isinstance(value, str):
         limit = schema.get("maxLength", MAX_TEXT)
         if len(value) > limit:
-            _bad(path, f"Ensure this field has no more than {limit} characters.")
+            _bad(path, f"Ensure this field has at most {limit} characters.")
     elif isinstance(value, int) and not isinstance(value, bool):
         high, low = schema.get("maximum", MAX_INT), schema.get("minimum", MIN_INT)
         if not low <= value <= high:
@@ -162,7 +162,7 @@ def _check(schemas: dict[str, Any], schema: dict[str, Any], value: Any, path: st
     elif isinstance(value, list):
         limit = schema.get("maxItems")
         if limit is not None and len(value) > limit:
-            _bad(path, f"Ensure this field has no more than {limit} elements.")
+            _bad(path, f"Ensure this field has at most {limit} elements.")
         items = schema.get("items", {})
         for index, item in enumerate(value):
             _check(schemas, items, item, f"{path}[{index}]", depth + 1)
