@@ -10,13 +10,12 @@ import time
 import httpx
 from PIL import Image
 
-from .conftest import ADMIN
-
-DURATION = 8.0
+DURATION = 6.0
 
 
-def _client_loop(url: str, name: str, stop: threading.Event, out: dict[str, list]) -> None:
-    with httpx.Client(base_url=url, auth=ADMIN, timeout=60) as client:
+def _client_loop(url: str, auth: tuple[str, str], name: str, stop: threading.Event,
+                 out: dict[str, list]) -> None:
+    with httpx.Client(base_url=url, auth=auth, timeout=60) as client:
         n = 0
         while not stop.is_set():
             n += 1
@@ -41,10 +40,11 @@ def _jpeg(seed: int) -> bytes:
     return buf.getvalue()
 
 
-def _job_loop(url: str, stop: threading.Event, out: dict[str, list]) -> None:
+def _job_loop(url: str, auth: tuple[str, str], stop: threading.Event,
+              out: dict[str, list]) -> None:
     """Tasks with data, one after another: the ``create:task`` background job writes too."""
     files = {f"client_files[{i}]": (f"{i}.jpg", _jpeg(i), "image/jpeg") for i in range(6)}
-    with httpx.Client(base_url=url, auth=ADMIN, timeout=60) as client:
+    with httpx.Client(base_url=url, auth=auth, timeout=60) as client:
         while not stop.is_set():
             try:
                 t = client.post("/api/tasks", json={"name": "t", "labels": [{"name": "a"}]})
@@ -67,12 +67,12 @@ def _job_loop(url: str, stop: threading.Event, out: dict[str, list]) -> None:
                 out["errors"].append(repr(exc))
 
 
-def run_writers(url: str, duration: float) -> dict[str, list]:
+def run_writers(url: str, auth: tuple[str, str], duration: float) -> dict[str, list]:
     out: dict[str, list] = {"status": [], "errors": [], "jobs": []}
     stop = threading.Event()
-    threads = [threading.Thread(target=_client_loop, args=(url, f"c{i}", stop, out))
+    threads = [threading.Thread(target=_client_loop, args=(url, auth, f"c{i}", stop, out))
                for i in range(2)]
-    threads.append(threading.Thread(target=_job_loop, args=(url, stop, out)))
+    threads.append(threading.Thread(target=_job_loop, args=(url, auth, stop, out)))
     for thread in threads:
         thread.start()
     time.sleep(duration)
@@ -83,7 +83,9 @@ def run_writers(url: str, duration: float) -> dict[str, list]:
 
 
 def test_two_basic_clients_and_a_job_on_sqlite(live):
-    out = run_writers(live.url, DURATION)
+    from .conftest import ADMIN
+
+    out = run_writers(live.url, ADMIN, DURATION)
     server_errors = [s for s in out["status"] if s >= 500]
     assert not out["errors"], out["errors"][:3]
     assert not server_errors, (server_errors[:5], live.log.read_text()[-3000:])
