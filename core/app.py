@@ -85,7 +85,8 @@ class IndexedRouter(Router):
     route count. A route whose path has no parameters can only match that exact path, and one
     with parameters only paths starting with the text before its first ``{``; any other kind
     of route is always tried. Those candidates are tried in the original order, so the first
-    full match, and the first partial one (405), are the ones Starlette would pick; with none,
+    full match is the one Starlette would pick; a path matched only for other methods is a
+    405 whose ``Allow`` lists the methods of every route of that path; with none,
     Starlette's own ``app`` handles the request (redirects, 404).
     """
 
@@ -127,6 +128,7 @@ class IndexedRouter(Router):
             await super().app(scope, receive, send)  # mounted under a prefix: as Starlette
             return
         partial = partial_scope = None
+        allowed: set[str] = set()
         for route in self.candidates(scope["path"]):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
@@ -135,8 +137,13 @@ class IndexedRouter(Router):
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)
                 return
-            if match is Match.PARTIAL and partial is None:
-                partial, partial_scope = route, child_scope
+            if match is Match.PARTIAL:
+                allowed.update(getattr(route, "methods", None) or ())
+                if partial is None:
+                    partial, partial_scope = route, child_scope
+        if allowed:  # one Route per method here: the 405 names the methods of all of them
+            raise HTTPException(405, f'Method "{scope["method"]}" not allowed.',
+                                headers={"Allow": ", ".join(sorted(allowed))})
         if partial is not None and partial_scope is not None:
             scope.setdefault("router", self)
             scope["route"] = partial

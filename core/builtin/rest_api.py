@@ -18,5 +18,6 @@ def register_routes(register: Register) -> None:
         register(op.path, endpoint(op.handler, authenticate=op.authenticate,
                                    stream_body=op.extra.get("stream_body", False),
                                    max_body=op.extra.get("max_body"),
-                                   body_schema=op.extra.get("body_schema", op.request)),
+                                   body_schema=op.extra.get("body_schema", op.request),
+                                   signed_in=not op.public and "{" in op.path),
                  methods=[op.method], name=op.operation_id)
