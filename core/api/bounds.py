@@ -1,7 +1,8 @@
 """Limits on what a request may carry, declared once and read by the OpenAPI document
 (``openapi_components`` builds its field schemas from these numbers) and by the endpoint
 wrapper, which checks every JSON body against its operation's request schema
-(``check_body``) and every JSON text for depth, NUL and lone surrogates (``check_json``).
+(``body_bounds.check_body``) and every JSON text for depth, NUL and lone surrogates
+(``check_json``).
 
 So an endpoint declared with ``Op(request="XRequest")`` refuses a too-long string, a too-big
 number or a too-long list with a 400 naming the field and the limit before its handler runs,
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -117,62 +117,3 @@ def _any_string(value: Any, test: Callable[[str], bool]) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
-
-
-# ------------------------------------------------------------------ request schemas
-
-
-def check_body(schema_name: str, value: Any) -> None:
-    """Check ``value`` against the bounds of the component schema ``schema_name``:
-    ``maxLength``, ``maxItems``, ``maximum`` and ``minimum`` where the value has the type
-    they apply to (types and required fields are the handlers' to check, with their own
-    messages). The first problem is a 400 naming the field's path and the limit."""
-    from cvatcore.core.api.openapi_components import all_schemas
-
-    schemas = _schemas(id(all_schemas))
-    _check(schemas, schemas.get(schema_name, {}), value, "")
-
-
-@lru_cache(maxsize=1)
-def _schemas(_key: int) -> dict[str, Any]:
-    from cvatcore.core.api.openapi_components import all_schemas
-
-    return all_schemas()
-
-
-def _check(schemas: dict[str, Any], schema: dict[str, Any], value: Any, path: str,
-           depth: int = 0) -> None:
-    if depth > MAX_JSON_DEPTH:
-        raise parse_depth_error(None)
-    while "$ref" in schema:
-        schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
-    for part in schema.get("allOf", ()):
-        _check(schemas, part, value, path, depth)
-    if isinstance(value, str):
-        limit = schema.get("maxLength", MAX_TEXT)
-        if len(value) > limit:
-            _bad(path, f"Ensure this field has at most {limit} characters.")
-    elif isinstance(value, int) and not isinstance(value, bool):
-        high, low = schema.get("maximum", MAX_INT), schema.get("minimum", MIN_INT)
-        if not low <= value <= high:
-            _bad(path, f"Ensure this value is between {low} and {high}.")
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            _bad(path, "A finite number is required.")
-    elif isinstance(value, list):
-        limit = schema.get("maxItems")
-        if limit is not None and len(value) > limit:
-            _bad(path, f"Ensure this field has at most {limit} elements.")
-        items = schema.get("items", {})
-        for index, item in enumerate(value):
-            _check(schemas, items, item, f"{path}[{index}]", depth + 1)
-    elif isinstance(value, dict):
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties")
-        for key, item in value.items():
-            sub = properties.get(key, extra if isinstance(extra, dict) else {})
-            _check(schemas, sub, item, f"{path}.{key}" if path else key, depth + 1)
-
-
-def _bad(path: str, message: str) -> None:
-    raise ValidationFailed.field(path or "detail", message)

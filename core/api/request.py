@@ -16,13 +16,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cvatcore.core.api.bounds import (
-    NUL_MESSAGE,
-    check_body,
-    check_json,
-    int_bounds,
-    parse_depth_error,
-)
+from cvatcore.core.api.body_bounds import check_body
+from cvatcore.core.api.bounds import NUL_MESSAGE, check_json, int_bounds, parse_depth_error
 from cvatcore.core.db.engine import Work
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import User
