@@ -31,11 +31,11 @@ def schemathesis_args(url: str, examples: int, checks: str, max_time: float | No
             "--auth", ":".join(USER), "--max-examples", str(examples), "--checks", checks,
             "--phases", phases, "--workers", "2", "--request-timeout", "30", "--no-color",
             "--suppress-health-check", "too_slow,filter_too_much,data_too_large",
-            "--seed", "20261207"]
+            "--seed", "20261207", "--generation-database", "none"]
     for operation in LOCKOUT_OPERATIONS:
         args += ["--exclude-operation-id", operation]
     if max_time:
-        args += ["--max-time", str(max_time)]
+        args += ["--max-time", str(int(max_time))]
     return args
 
 
@@ -62,8 +62,8 @@ def main() -> None:
         log = root / "server.log"
         with serve(env, log) as url:
             run = subprocess.run(schemathesis_args(url, args.examples, "all", args.max_time),
-                                 text=True, capture_output=True)
-        print(run.stdout[-20000:])
+                                 text=True, capture_output=True, cwd=root)
+        print(run.stdout[-20000:] + run.stderr[-3000:])
         unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]
         print(f"schemathesis exit code {run.returncode}; server: {len(unhandled)} unhandled "
               f"errors (5xx)")

@@ -38,7 +38,7 @@ def test_schemathesis_finds_no_server_error(tmp_path):
     with serve(env, log) as url:
         run = subprocess.run(
             fuzz.schemathesis_args(url, 2, "not_a_server_error", 30, phases="fuzzing"),
-            text=True, capture_output=True, timeout=120)
+            text=True, capture_output=True, timeout=120, cwd=tmp_path)
     output = run.stdout + run.stderr
     assert "Tested:" in output, output[-3000:]
     tested = int(re.search(r"Tested: (\d+)", output).group(1))
