@@ -71,6 +71,12 @@ def check_json(text: bytes, value: Any, where: str | None = None,
         _fail(where, SURROGATE_MESSAGE)
 
 
+def strict_constant(name: str) -> Any:
+    """``json.loads(parse_constant=...)``: ``NaN`` and ``Infinity`` are not JSON (Python's
+    parser takes them), and no column can hold them alike on both databases."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_depth_error(where: str | None, max_depth: int = MAX_JSON_DEPTH) -> ValidationFailed:
     """The 400 for JSON the parser itself refused as too deep (``RecursionError``)."""
     message = f"JSON nested deeper than {max_depth} levels is not accepted."

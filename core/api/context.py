@@ -185,7 +185,7 @@ def endpoint(
     """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
 
     ``body_schema``: the component schema of the JSON body, whose bounds (string lengths,
-    list sizes, number ranges) ``ctx.data`` checks (``bounds.check_body``).
+    list sizes, number ranges) ``ctx.data`` checks (``body_bounds.check_body``).
     ``signed_in``: an anonymous caller gets a 401 before the handler runs, so whether an
     object exists is not told to someone who may not see it (a 404 would tell).
 

@@ -19,6 +19,7 @@ from cvatcore.core.api.bounds import (
     MAX_SORT_TERMS,
     check_json,
     parse_depth_error,
+    strict_constant,
 )
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.filters import compare, compile_filter
@@ -100,7 +101,7 @@ def _parse_filter(text: str) -> Any:
         raise ValidationFailed.field(
             "filter", f"Ensure this field has no more than {MAX_FILTER_LENGTH} characters.")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=strict_constant)
     except RecursionError:
         raise parse_depth_error("filter", MAX_FILTER_DEPTH) from None
     except ValueError:

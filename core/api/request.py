@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cvatcore.core.api.body_bounds import check_body
-from cvatcore.core.api.bounds import NUL_MESSAGE, check_json, int_bounds, parse_depth_error
+from cvatcore.core.api.bounds import (
+    NUL_MESSAGE,
+    check_json,
+    int_bounds,
+    parse_depth_error,
+    strict_constant,
+)
 from cvatcore.core.db.engine import Work
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import User
@@ -102,7 +108,7 @@ class Ctx:
                 raise ValidationFailed({"detail": NUL_MESSAGE})
             return form
         try:
-            value = json.loads(self.body)
+            value = json.loads(self.body, parse_constant=strict_constant)
         except RecursionError:
             raise parse_depth_error(None) from None
         except (ValueError, UnicodeDecodeError):

@@ -66,7 +66,8 @@ def test_deep_and_escaped_filters(admin):
         MAX_FILTER_DEPTH + 1)
     r = admin.get("/api/projects?filter=" + quote(nested))
     assert r.status_code == 400 and str(MAX_FILTER_DEPTH) in r.text
-    for text in ('{"==":[{"var":"name"},"a\\u0000"]}', '{"==":[{"var":"name"},"a\\ud800b"]}'):
+    for text in ('{"==":[{"var":"name"},"a\\u0000"]}', '{"==":[{"var":"name"},"a\\ud800b"]}',
+                 '{"==":[{"var":"id"},NaN]}'):
         r = admin.get("/api/projects?filter=" + quote(text))
         assert r.status_code == 400 and "filter" in r.json(), text
 
@@ -80,6 +81,12 @@ def test_good_filters_still_work(admin):
                         ({"and": [{">": [{"var": "id"}, "0"]}, {"<=": [0, {"var": "id"}, 9]}]}, 1)]:
         r = admin.get(f"/api/projects?filter={quote(json.dumps(node))}")
         assert r.status_code == 200 and r.json()["count"] == count, (node, r.text[:200])
+
+
+def test_nan_and_infinity_are_not_json(admin):
+    for raw in (b'{"name": "p", "x": NaN}', b'{"name": "p", "owner_id": Infinity}'):
+        r = admin.post("/api/projects", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and "JSON" in r.text, r.text
 
 
 @pytest.mark.parametrize("raw", [b'{"name": "a\\ud800b"}', b'{"name": "a\\udc00"}',
