@@ -17,12 +17,44 @@ from cvatcore.core.plugins import PluginError, make_plugin_manager
 
 
 def _upgrade(state: Any) -> None:
+    """Migrate, waiting up to ``[database] connect_retry_seconds`` for a database that does
+    not answer yet; each failed attempt, and the final error, is one line naming the setting
+    and the address (never the password), not a traceback."""
+    import time
+
+    from sqlalchemy.exc import DBAPIError
+
     from cvatcore.core.db.migrate import upgrade
 
-    try:
-        upgrade(state.db.engine, state.pm)
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from None
+    deadline = time.monotonic() + state.settings.database.connect_retry_seconds
+    while True:
+        try:
+            upgrade(state.db.engine, state.pm)
+            return
+        except PluginError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and \
+                    type(exc.orig).__name__ not in ("OperationalError", "InterfaceError"):
+                raise
+            line = _unreachable(state.settings, exc)
+            if time.monotonic() >= deadline:
+                raise click.ClickException(line) from None
+            click.echo(f"cvatcore: {line}; retrying", err=True)
+            time.sleep(1.0)
+
+
+def _unreachable(settings: Any, exc: BaseException) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url())
+    where = url.render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+    # psycopg: 'connection failed: connection to server at "h", port p failed: <why>'
+    why = reason[0].rsplit("failed:", 1)[-1].strip() or reason[0]
+    if url.password:
+        why = why.replace(url.password, "***")
+    return f"cannot connect to the database ([database] url = {where}): {why}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

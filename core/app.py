@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cvatcore.core.api.last_resort import LastResortMiddleware
 from cvatcore.core.api.plugin_routes import plugin_endpoint
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.config import Settings, load_settings
@@ -86,7 +87,8 @@ class IndexedRouter(Router):
     route count. A route whose path has no parameters can only match that exact path, and one
     with parameters only paths starting with the text before its first ``{``; any other kind
     of route is always tried. Those candidates are tried in the original order, so the first
-    full match, and the first partial one (405), are the ones Starlette would pick; with none,
+    full match is the one Starlette would pick; a path matched only for other methods is a
+    405 whose ``Allow`` lists the methods of every route of that path; with none,
     Starlette's own ``app`` handles the request (redirects, 404).
     """
 
@@ -128,6 +130,7 @@ class IndexedRouter(Router):
             await super().app(scope, receive, send)  # mounted under a prefix: as Starlette
             return
         partial = partial_scope = None
+        allowed: set[str] = set()
         for route in self.candidates(scope["path"]):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
@@ -136,8 +139,13 @@ class IndexedRouter(Router):
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)
                 return
-            if match is Match.PARTIAL and partial is None:
-                partial, partial_scope = route, child_scope
+            if match is Match.PARTIAL:
+                allowed.update(getattr(route, "methods", None) or ())
+                if partial is None:
+                    partial, partial_scope = route, child_scope
+        if allowed:  # one Route per method here: the 405 names the methods of all of them
+            raise HTTPException(405, f'Method "{scope["method"]}" not allowed.',
+                                headers={"Allow": ", ".join(sorted(allowed))})
         if partial is not None and partial_scope is not None:
             scope.setdefault("router", self)
             scope["route"] = partial
@@ -163,11 +171,6 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSON({"detail": "Internal server error."}, status_code=500)
 
 
 def create_app(
@@ -208,12 +211,12 @@ def create_app(
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
-            Exception: _server_error,
         },
     )
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.cvatcore = state
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(LastResortMiddleware)  # inside: its answers carry the request id
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -61,6 +61,12 @@ class DatabaseSettings(_Section):
     url: SecretStr | None = None
     pool_size: int = 20
     echo: bool = False
+    # SQLite: how long a write waits for the write lock; past it the request is answered
+    # 503 with Retry-After (never a 500).
+    busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long start-up keeps trying to reach a database that does not answer yet (one
+    # line per attempt names the setting and address); 0 tries once.
+    connect_retry_seconds: float = Field(default=0.0, ge=0, le=3600)
 
 
 class AuthSettings(_Section):

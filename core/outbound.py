@@ -30,7 +30,11 @@ def _networks(allow: Iterable[str]) -> tuple[set[str], list[ipaddress._BaseNetwo
 def check_url(url: str, allow: Iterable[str] = (), schemes: tuple[str, ...] = ("http", "https")
               ) -> str:
     """Return ``url`` when the server may connect to it, else raise ``OutboundRefused``."""
-    parts = urlsplit(url)
+    try:  # "http://[::1/" and ports like ":abc" or ":99999" are ValueErrors of urllib
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundRefused(f"{url!r} is not a valid URL: {exc}") from None
     if parts.scheme not in schemes or not parts.hostname:
         raise OutboundRefused(f"{url!r} is not an {' or '.join(schemes)} URL")
     if parts.username or parts.password:
@@ -40,7 +44,7 @@ def check_url(url: str, allow: Iterable[str] = (), schemes: tuple[str, ...] = ("
     if host in hosts:
         return url
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise OutboundRefused(f"the host {host!r} cannot be resolved") from None
     for info in infos:

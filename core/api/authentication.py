@@ -219,5 +219,7 @@ def _check_csrf(ctx: Ctx) -> None:
     sent = ctx.request.headers.get(CSRF_HEADER, "")
     if not sent:
         raise PermissionDenied("CSRF Failed: CSRF token missing.")
-    if not hmac.compare_digest(sent, ctx.csrf_token or ""):
+    # Bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500),
+    # and headers arrive as latin-1 text.
+    if not hmac.compare_digest(sent.encode("latin-1"), (ctx.csrf_token or "").encode()):
         raise PermissionDenied("CSRF Failed: CSRF token incorrect.")

@@ -26,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cvatcore.core.api.authentication import SAFE_METHODS, authenticate_request, counting_refusals
+from cvatcore.core.api.bounds import MAX_INT, int_bounds
 from cvatcore.core.api.request import NUL_MESSAGE, Ctx, Handler  # noqa: F401 - handlers import Ctx here
-from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
+from cvatcore.core.errors import NotAuthenticated, PayloadTooLarge, ValidationFailed
 from cvatcore.core.state import AppState
 
 
@@ -179,9 +180,14 @@ async def run_in_request_thread(func: Callable[..., Any], *args: Any, threads: i
 
 def endpoint(
     handler: Handler, *, authenticate: bool = True, stream_body: bool = False,
-    max_body: int | None = None,
+    max_body: int | None = None, body_schema: str | None = None, signed_in: bool = False,
 ) -> Callable[[Request], Any]:
     """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
+
+    ``body_schema``: the component schema of the JSON body, whose bounds (string lengths,
+    list sizes, number ranges) ``ctx.data`` checks (``body_bounds.check_body``).
+    ``signed_in``: an anonymous caller gets a 401 before the handler runs, so whether an
+    object exists is not told to someone who may not see it (a 404 would tell).
 
     ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
     file in chunks as it arrives, never held whole in memory, and handed over as
@@ -198,10 +204,11 @@ def endpoint(
             body = await request.body()
         try:
             if _runs_inline(request, state):
-                return _run_sync(handler, request, body, state, authenticate, body_file)
+                return _run_sync(handler, request, body, state, authenticate, body_file,
+                                 body_schema, signed_in)
             return await run_in_request_thread(
-                _run_sync, handler, request, body, state, authenticate, body_file,
-                threads=state.db.request_threads,
+                _run_sync, handler, request, body, state, authenticate, body_file, body_schema,
+                signed_in, threads=state.db.request_threads,
             )
         finally:
             if body_file is not None:
@@ -280,16 +287,25 @@ def _runs_inline(request: Request, state: AppState) -> bool:
 
 def _run_sync(
     handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool,
-    body_file: BinaryIO | None = None,
+    body_file: BinaryIO | None = None, body_schema: str | None = None,
+    signed_in: bool = False,
 ) -> Response:
     scope = request.scope
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
     if "\x00" in scope["path"] or _query_has_nul(scope.get("query_string", b"")):
         raise ValidationFailed({"detail": NUL_MESSAGE})
+    for name, value in request.path_params.items():
+        if isinstance(value, int):  # ``{id:int}``: an id past the column's range names nothing
+            int_bounds(name, value, 0, MAX_INT)
     with counting_refusals(state), state.db.work(write=request.method not in SAFE_METHODS) as work:
-        ctx = Ctx(request, body, work, state, request_id, body_file=body_file)
+        ctx = Ctx(request, body, work, state, request_id, body_file=body_file,
+                  body_schema=body_schema)
         if authenticate:
             authenticate_request(ctx)
+            if signed_in and ctx.user is None:
+                raise NotAuthenticated()
+        if "org_id" in request.query_params:
+            ctx.organization  # noqa: B018 - a malformed org_id is a 400 on every endpoint
         response = handler(ctx)
         user = ctx.user
         if user is not None and not work.has_session and instance_state(user).modified:

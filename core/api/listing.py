@@ -5,16 +5,24 @@
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, not_, or_, select
+from sqlalchemy import Integer, Select, bindparam, func, or_, select
 from starlette.datastructures import URL
 
+from cvatcore.core.api.bounds import (
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_PAGE,
+    MAX_SORT_TERMS,
+    check_json,
+    parse_depth_error,
+    strict_constant,
+)
 from cvatcore.core.api.context import Ctx
+from cvatcore.core.api.filters import compare, compile_filter
 from cvatcore.core.db.engine import select_rows
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.services.context import org_context, subject
@@ -49,9 +57,9 @@ def apply_query(ctx: Ctx, stmt: Select[Any], spec: ListSpec) -> Select[Any]:
     q = ctx.query
     for name in spec.simple_filters:
         if name in q:
-            stmt = stmt.where(_compare("==", spec, name, _cast(spec, name, q[name])))
+            stmt = stmt.where(compare("==", spec, name, _cast(spec, name, q[name]), field=name))
     if q.get("filter"):
-        stmt = stmt.where(_json_logic(spec, _parse_filter(q["filter"])))
+        stmt = stmt.where(compile_filter(spec, _parse_filter(q["filter"])))
     if q.get("search"):
         term = f"%{q['search'].lower()}%"
         stmt = stmt.where(or_(*(func.lower(spec.fields[f]).like(term) for f in spec.search)))
@@ -70,8 +78,12 @@ def _cast(spec: ListSpec, name: str, value: str) -> Any:
 
 def _ordering(spec: ListSpec, sort: str) -> list[Any]:
     allowed = spec.sort_fields if spec.sort_fields is not None else list(spec.fields)
+    parts = [p.strip() for p in sort.split(",") if p.strip()]
+    if len(parts) > MAX_SORT_TERMS:
+        raise ValidationFailed.field(
+            "sort", f"Ensure there are no more than {MAX_SORT_TERMS} sort terms.")
     order = []
-    for part in (p.strip() for p in sort.split(",") if p.strip()):
+    for part in parts:
         name = part.lstrip("-")
         if name not in allowed:
             raise ValidationFailed.field(
@@ -85,111 +97,17 @@ def _ordering(spec: ListSpec, sort: str) -> list[Any]:
 
 
 def _parse_filter(text: str) -> Any:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise ValidationFailed.field(
+            "filter", f"Ensure this field has no more than {MAX_FILTER_LENGTH} characters.")
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=strict_constant)
+    except RecursionError:
+        raise parse_depth_error("filter", MAX_FILTER_DEPTH) from None
     except ValueError:
         raise ValidationFailed.field("filter", "The filter is not valid JSON.") from None
-
-
-_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
-
-
-def _json_logic(spec: ListSpec, node: Any) -> ColumnElement[bool]:
-    if not isinstance(node, dict) or len(node) != 1:
-        raise ValidationFailed.field("filter", f"Expected one JSON Logic operation, got {node!r}.")
-    op, args = next(iter(node.items()))
-    if op in ("and", "or"):
-        parts = [_json_logic(spec, a) for a in _as_list(args)]
-        return and_(*parts) if op == "and" else or_(*parts)
-    if op == "!":
-        return not_(_json_logic(spec, _as_list(args)[0]))
-    args = _as_list(args)
-    if op in _COMPARISONS:
-        if op in ("<", "<=") and len(args) == 3:  # {"<=": [a, {"var": x}, b]}: between
-            low, var, high = args
-            name = _var(spec, var)
-            return and_(_compare(op, spec, name, low, reverse=True), _compare(op, spec, name, high))
-        if len(args) != 2:
-            raise ValidationFailed.field("filter", f"{op!r} takes two arguments.")
-        if _is_var(args[0]):
-            return _compare(op, spec, _var(spec, args[0]), args[1])
-        return _compare(op, spec, _var(spec, args[1]), args[0], reverse=True)
-    if op == "in":
-        if len(args) != 2:
-            raise ValidationFailed.field("filter", "'in' takes two arguments.")
-        if _is_var(args[0]) and isinstance(args[1], list):
-            return spec.fields[_var(spec, args[0])].in_(args[1])
-        if _is_var(args[1]) and isinstance(args[0], str):  # substring match, as CVAT's
-            return func.lower(spec.fields[_var(spec, args[1])]).contains(args[0].lower())
-    raise ValidationFailed.field("filter", f"Unsupported filter operation {op!r}.")
-
-
-def _as_list(args: Any) -> list[Any]:
-    return args if isinstance(args, list) else [args]
-
-
-def _is_var(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"var"}
-
-
-def _var(spec: ListSpec, value: Any) -> str:
-    if not _is_var(value):
-        raise ValidationFailed.field("filter", f"Expected {{'var': name}}, got {value!r}.")
-    name = value["var"]
-    allowed = spec.filter_fields if spec.filter_fields is not None else list(spec.fields)
-    if name not in allowed:
-        raise ValidationFailed.field(
-            "filter", f"Unknown filter field {name!r}; allowed: {', '.join(allowed)}."
-        )
-    return name
-
-
-_OPERATORS = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
-_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
-
-def _compare(op: str, spec: ListSpec, name: str, value: Any, reverse: bool = False) -> Any:
-    column = spec.fields[name]
-    if reverse:
-        op = _MIRRORED.get(op, op)
-    value = _coerce(column, name, value)
-    if isinstance(value, bool) and op not in ("==", "!="):
-        raise ValidationFailed.field("filter", f"{name!r} is true or false; use == or !=.")
-    return _OPERATORS[op](column, value)
-
-
-def _coerce(column: Any, name: str, value: Any) -> Any:
-    """The value as the column's Python type, so a mismatch is a 400 and not a database error
-    (PostgreSQL refuses to compare an integer with text)."""
-    if value is None or isinstance(value, dict | list):
-        raise ValidationFailed.field("filter", f"Cannot compare {name!r} with {value!r}.")
-    try:
-        kind = column.type.python_type
-    except NotImplementedError:
-        return value
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lstrip("-").isdigit():
-            return int(value)
-    elif kind is str:
-        return value if isinstance(value, str) else str(value)
-    elif kind is datetime:
-        try:
-            return datetime.fromisoformat(str(value))
-        except ValueError:
-            pass
-    else:
-        return value
-    raise ValidationFailed.field("filter", f"{value!r} is not a valid value for {name!r}.")
+    check_json(text.encode("utf-8", "surrogatepass"), value, "filter", MAX_FILTER_DEPTH)
+    return value
 
 
 def page_params(ctx: Ctx) -> tuple[int, int | None]:
@@ -202,6 +120,8 @@ def page_params(ctx: Ctx) -> tuple[int, int | None]:
         raise ValidationFailed({"detail": "page and page_size must be integers."}) from None
     if page < 1 or (size is not None and size < 1):
         raise ValidationFailed({"detail": "page and page_size must be positive."})
+    if page > MAX_PAGE:
+        raise ValidationFailed.field("page", f"Ensure this value is at most {MAX_PAGE}.")
     return page, None if size is None else min(size, MAX_PAGE_SIZE)
 
 

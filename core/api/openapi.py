@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from cvatcore.core import __version__
-from cvatcore.core.api.listing import DEFAULT_PAGE_SIZE, ListSpec
+from cvatcore.core.api.bounds import MAX_INT, MAX_PAGE
+from cvatcore.core.api.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListSpec
 from cvatcore.core.api.openapi_components import (
     ROLE_DESCRIPTION,
     Schema,
@@ -29,7 +30,7 @@ from cvatcore.core.api.server import CVAT_API_VERSION
 JSON_TYPE = "application/json"
 PATH_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 CONVERTOR_TYPES: dict[str, Schema] = {
-    "int": {"type": "integer"},
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
 }
@@ -78,15 +79,19 @@ ORG_PARAMS: list[Schema] = [
      "description": "Organization unique slug (empty: the personal workspace)"},
     {"name": "org", "in": "query", "schema": {"type": "string"},
      "description": "Organization unique slug"},
-    {"name": "org_id", "in": "query", "schema": {"type": "integer"},
+    {"name": "org_id", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
      "description": "Organization identifier"},
 ]
 PAGE_PARAMS: list[Schema] = [
-    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer"},
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
      "description": "A page number within the paginated result set."},
     {"name": "page_size", "in": "query", "required": False,
-     "schema": {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["all"]}]},
+     "schema": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_INT},
+                          {"type": "string", "enum": ["all"]}]},
      "description": f"Number of results to return per page (default {DEFAULT_PAGE_SIZE}, "
+                    f"at most {MAX_PAGE_SIZE}: more is served as {MAX_PAGE_SIZE}; "
                     "`all` for every row)."},
 ]
 # Query parameters whose values are limited, whatever list they filter.

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from cvatcore.core.api.bounds import MAX_INT, MAX_TEXT, MIN_INT
 from cvatcore.core.iam.roles import ORG_ROLES, SYSTEM_ROLES
 
 Schema = dict[str, Any]
 
-STRING: Schema = {"type": "string"}
-INTEGER: Schema = {"type": "integer"}
+# Every number and text has a bound (``bounds.py``): PostgreSQL's ``integer`` and
+# ``MAX_TEXT``, unless a field declares a smaller one. Request bodies are checked against them.
+STRING: Schema = {"type": "string", "maxLength": MAX_TEXT}
+INTEGER: Schema = {"type": "integer", "minimum": MIN_INT, "maximum": MAX_INT}
+#: An object's id (path parameters, references in bodies).
+ID_REF: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
 BOOLEAN: Schema = {"type": "boolean"}
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 URI: Schema = {"type": "string", "format": "uri"}
@@ -42,7 +47,7 @@ def read_only(schema: Schema) -> Schema:
 
 
 def string(**constraints: Any) -> Schema:
-    return {"type": "string", **constraints}
+    return {"type": "string", "maxLength": MAX_TEXT, **constraints}
 
 
 def array(items: Schema, **constraints: Any) -> Schema:

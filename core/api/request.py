@@ -16,14 +16,21 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cvatcore.core.api.body_bounds import check_body
+from cvatcore.core.api.bounds import (
+    NUL_MESSAGE,
+    check_json,
+    int_bounds,
+    parse_depth_error,
+    strict_constant,
+)
 from cvatcore.core.db.engine import Work
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import User
 from cvatcore.core.services.caller import NO_CONTEXT, SANDBOX, Caller
 from cvatcore.core.state import AppState
 
-# PostgreSQL text cannot hold NUL; refusing it everywhere keeps both databases alike.
-NUL_MESSAGE = "NUL characters are not allowed in requests."
+__all__ = ["NUL_MESSAGE", "Ctx", "Handler"]
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Ctx:
     #: offset 0), when it is not JSON; ``body`` is then empty. Closed after the handler.
     body_file: BinaryIO | None = None
     response_cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    #: The component schema of the operation's JSON body, whose bounds ``data`` checks.
+    body_schema: str | None = None
     _caller: Caller | None = field(default=None, repr=False)
 
     @property
@@ -68,10 +77,9 @@ class Ctx:
         if slug:
             return slug
         if org_id:
-            try:
-                return int(org_id)
-            except ValueError:
-                raise ValidationFailed.field("org_id", "A valid integer is required.") from None
+            if not (org_id.isascii() and org_id.isdigit()) or len(org_id) > 10:
+                raise ValidationFailed.field("org_id", "A valid integer is required.")
+            return int_bounds("org_id", int(org_id))
         if slug is None and org_id is None:
             return NO_CONTEXT
         return SANDBOX
@@ -95,15 +103,21 @@ class Ctx:
             return {}
         ctype = self.request.headers.get("content-type", "")
         if ctype.startswith("application/x-www-form-urlencoded"):
-            return dict(parse_qsl(self.body.decode("utf-8", "replace")))
+            form = dict(parse_qsl(self.body.decode("utf-8", "replace")))
+            if any("\x00" in k + v for k, v in form.items()):
+                raise ValidationFailed({"detail": NUL_MESSAGE})
+            return form
         try:
-            value = json.loads(self.body)
+            value = json.loads(self.body, parse_constant=strict_constant)
+        except RecursionError:
+            raise parse_depth_error(None) from None
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed({"detail": "The request body is not valid JSON."}) from None
-        if b"\\u0000" in self.body and _has_nul(value):
-            raise ValidationFailed({"detail": NUL_MESSAGE})
+        check_json(self.body, value)
         if not isinstance(value, dict):
             raise ValidationFailed({"detail": "The request body must be a JSON object."})
+        if self.body_schema is not None:
+            check_body(self.body_schema, value)
         return value
 
     def set_cookie(self, name: str, value: str | None, **options: Any) -> None:
@@ -111,13 +125,3 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Response]
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False

@@ -5,6 +5,7 @@ from). Fields that appear only once a task has data are left out of ``required``
 
 from __future__ import annotations
 
+from cvatcore.core.api.bounds import MAX_LABELS
 from cvatcore.core.api.openapi_components import (
     BOOLEAN,
     DATE_TIME,
@@ -47,7 +48,7 @@ _LABEL_REQUEST = {
     "deleted": {**BOOLEAN, "description": "Delete the label (with its id)."},
     "svg": STRING, "sublabels": array(ref("SublabelRequest")),
 }
-_LABELS_WRITE = array(ref("PatchedLabelRequest"))
+_LABELS_WRITE = array(ref("PatchedLabelRequest"), maxItems=MAX_LABELS)
 _PROJECT_WRITE = {
     "name": string(minLength=1, maxLength=256), "labels": _LABELS_WRITE,
     "owner_id": nullable(INTEGER), "assignee_id": nullable(INTEGER),

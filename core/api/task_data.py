@@ -144,8 +144,11 @@ T = "/api/tasks/{id:int}"
 J = "/api/jobs/{id:int}"
 DATA_PARAMS = ("type", "quality", "number")
 #: Frames, chunks and previews: bytes of the media type they are (image/*, a zip, a video).
-BINARY = {"response_schema": {"type": "string", "format": "binary"}, "media_type": "*/*"}
-IMAGE = {"response_schema": {"type": "string", "format": "binary"}, "media_type": "image/*"}
+# 409: a stored image that cannot be decoded (named in the answer).
+BINARY = {"response_schema": {"type": "string", "format": "binary"}, "media_type": "*/*",
+          "errors": (409,)}
+IMAGE = {"response_schema": {"type": "string", "format": "binary"}, "media_type": "image/*",
+         "errors": (409,)}
 
 OPS: list[Op] = [
     # cvat-sdk uses the paths with the trailing slash, as CVAT's schema spells them.

@@ -19,5 +19,7 @@ def register_routes(register: Register) -> None:
         # transaction (the health check, which reports the database being down).
         served = op.handler if op.extra.get("raw") else endpoint(
             op.handler, authenticate=op.authenticate,
-            stream_body=op.extra.get("stream_body", False), max_body=op.extra.get("max_body"))
+            stream_body=op.extra.get("stream_body", False), max_body=op.extra.get("max_body"),
+            body_schema=op.extra.get("body_schema", op.request),
+            signed_in=not op.public and "{" in op.path)
         register(op.path, served, methods=[op.method], name=op.operation_id)

@@ -40,7 +40,8 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         settings.server.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False,
+                      "timeout": settings.database.busy_timeout_seconds},
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.pool_size,
         echo=settings.database.echo,
@@ -57,7 +58,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            "busy_timeout=30000",
+            f"busy_timeout={int(settings.database.busy_timeout_seconds * 1000)}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

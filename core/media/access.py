@@ -178,8 +178,13 @@ class MediaReader:
                 cached = images.preview(img)
             else:
                 row = self._frame_rows(number, number)[0]
-                with self._open(row.path) as source, Image.open(source) as img:
-                    cached = images.preview(img)
+                with self._open(row.path) as source:
+                    try:
+                        with Image.open(source) as img:
+                            cached = images.preview(img)
+                    except Exception as exc:  # Pillow raises many kinds for a broken file
+                        raise images.BadImage(
+                            f"{row.path}: not a valid image ({type(exc).__name__})") from None
             self.media.write(key, cached)
         return cached
 

@@ -3,15 +3,17 @@ checks of ``services.tasks.get`` / ``services.jobs.get``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from cvatcore.core.bus import snapshot
-from cvatcore.core.errors import NotFound, ValidationFailed
+from cvatcore.core.errors import Conflict, NotFound, ValidationFailed
 from cvatcore.core.media import meta
 from cvatcore.core.media.access import MediaReader
+from cvatcore.core.media.images import BadImage
 from cvatcore.core.models import Job, Segment, Task, TaskData
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.cloud_buckets import reader_provider
@@ -113,7 +115,8 @@ def task_media(caller: Caller, task_id: int, q: Mapping[str, str]) -> tuple[byte
     task = _task(caller, task_id, "view:data")
     data = _data(caller.session, task)
     reader = _reader(caller, data)
-    return _media(q, reader, data, kind, quality, 0, data.size - 1, job=False)
+    with _undecodable():
+        return _media(q, reader, data, kind, quality, 0, data.size - 1, job=False)
 
 
 def job_media(caller: Caller, job_id: int, q: Mapping[str, str]) -> tuple[bytes, str]:
@@ -123,8 +126,19 @@ def job_media(caller: Caller, job_id: int, q: Mapping[str, str]) -> tuple[bytes,
     _, task, segment = _job(caller, job_id, "view:data")
     data = _data(caller.session, task, "Job")
     reader = _reader(caller, data)
-    return _media(q, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
-                  job=True)
+    with _undecodable():
+        return _media(q, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
+                      job=True)
+
+
+@contextmanager
+def _undecodable() -> Iterator[None]:
+    """A stored image that cannot be decoded (a truncated file that passed the header check
+    at task creation) is a 409 naming the file, not a server error: the request was fine."""
+    try:
+        yield
+    except BadImage as exc:
+        raise Conflict(f"The task's media cannot be decoded: {exc}") from None
 
 
 def _media(q: Mapping[str, str], reader: MediaReader, data: TaskData, kind: str, quality: str,
@@ -147,13 +161,15 @@ def _media(q: Mapping[str, str], reader: MediaReader, data: TaskData, kind: str,
 def task_preview(caller: Caller, task_id: int) -> bytes:
     task = _task(caller, task_id, "view")
     data = _preview_data(caller, task)
-    return _reader(caller, data).preview(0)
+    with _undecodable():
+        return _reader(caller, data).preview(0)
 
 
 def job_preview(caller: Caller, job_id: int) -> bytes:
     _, task, segment = _job(caller, job_id, "view")
     data = _preview_data(caller, task)
-    return _reader(caller, data).preview(segment.start_frame)
+    with _undecodable():
+        return _reader(caller, data).preview(segment.start_frame)
 
 
 def _reader(caller: Caller, data: TaskData) -> MediaReader:

@@ -43,7 +43,11 @@ def check_prefix(prefix: str) -> str:
 
 def check_endpoint(url: str) -> str:
     """An http(s) URL with a host and nothing that could carry a secret into messages."""
-    parts = urlsplit(url)
+    try:  # an unclosed "[" or a port that is no number (or past 65535) is a ValueError
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsed for its check
+    except ValueError as exc:
+        raise ValueError(f"endpoint_url is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("endpoint_url must be an http:// or https:// URL with a host")
     if parts.username or parts.password or parts.query or parts.fragment:

@@ -1,0 +1,49 @@
+"""Schemathesis over ``/api/schema`` on a real ``cvatcore serve`` (SQLite), a short run of
+every operation: no answer is a server error. bench/fuzz.py runs the long one."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench_fuzz():
+    spec = importlib.util.spec_from_file_location("bench_fuzz", ROOT / "bench" / "fuzz.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return module
+
+
+def test_schemathesis_finds_no_server_error(tmp_path):
+    from cvatcore.hooks.testing.live import BIN, serve
+
+    fuzz = _bench_fuzz()
+    config = tmp_path / "cvatcore.toml"
+    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{tmp_path / "data"}"\n')
+    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
+    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", fuzz.USER[0],
+                    "--password", fuzz.USER[1], "--email", "f@example.com", "--no-input"],
+                   env=env, check=True, capture_output=True)
+    log = tmp_path / "server.log"
+    with serve(env, log) as url:
+        run = subprocess.run(
+            fuzz.schemathesis_args(url, 2, "not_a_server_error", 30, phases="fuzzing"),
+            text=True, capture_output=True, timeout=120, cwd=tmp_path)
+    output = run.stdout + run.stderr
+    assert "Tested:" in output, output[-3000:]
+    tested = int(re.search(r"Tested: (\d+)", output).group(1))
+    assert tested >= 80, output[-3000:]
+    assert "Server error" not in output, output[-5000:]
+    assert "not_a_server_error" not in output.split("SUMMARY")[-1], output[-5000:]
+    unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]
+    assert not unhandled, unhandled[:5]
