@@ -34,8 +34,11 @@ SCHEMAS: dict[str, Schema] = {
     "AllWebhookType": enum((*TYPES, "all")),
     "WebhookContentType": enum(CONTENT_TYPES),
     "EventsEnum": enum(_EVENTS),
-    "Events": obj({"webhook_type": ref("AllWebhookType"), "events": array(ref("EventsEnum"))},
-                  required="all"),
+    "WebhooksEventGroup": obj({"display_name": STRING}, required="all"),
+    "WebhooksEvent": obj({"key": ref("EventsEnum"), "group": ref("WebhooksEventGroup")},
+                         required="all"),
+    "Events": obj({"webhook_type": ref("AllWebhookType"),
+                   "events": array(ref("WebhooksEvent"))}, required="all"),
     "WebhookRead": obj(
         {
             "id": INTEGER, "url": URI, "target_url": URI, "description": STRING,

@@ -90,8 +90,12 @@ def delete_webhook(ctx: Ctx) -> Response:
 
 
 def events(ctx: Ctx) -> Response:
+    """CVAT 2.80's shape: each event a ``{key, group: {display_name}}`` object, sorted by key
+    (older servers listed the bare keys)."""
     kind = ctx.query.get("type", "all")
-    return JSON({"webhook_type": kind, "events": webhooks.events_of(kind)})
+    return JSON({"webhook_type": kind, "events": [
+        {"key": key, "group": {"display_name": key.partition(":")[2].capitalize()}}
+        for key in webhooks.events_of(kind)]})
 
 
 # -- deliveries ---------------------------------------------------------------------------

@@ -78,3 +78,24 @@ def deliver(cvatcore_app: Any) -> Any:
             time.sleep(0.02)
 
     return run
+
+
+@pytest.fixture
+def org(cvatcore_app: Any, people: People) -> Any:
+    """``org(owner_client, {"maintainer": user, ...})``: a new organization with members;
+    returns its slug."""
+    from cvatcore.core.models import Membership
+    from cvatcore.core.models.base import utcnow
+
+    def make(owner: ApiClient, members: dict[str, Any]) -> str:
+        slug = f"org{next(_serial)}"
+        found = owner.post("/api/organizations", json={"slug": slug})
+        assert found.status_code == 201, found.text
+        with cvatcore_app.state.cvatcore.db.unit_of_work() as session:
+            for role, user in members.items():
+                session.add(Membership(user_id=user.id, organization_id=found.json()["id"],
+                                       role=role, is_active=True, joined_date=utcnow()))
+        return slug
+
+    return make
+
