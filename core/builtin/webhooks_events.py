@@ -162,6 +162,10 @@ def on_change(connection: Any, event: DomainEvent) -> None:
         return
     ctx = payload_ctx(caller)
     shown = serialize(ctx, event.resource, event.obj_id, values)
+    if event.scope == "create:task" and isinstance(shown.get("jobs"), dict) \
+            and not shown["jobs"].get("count"):
+        # CVAT's payload of a task without data has no job counts yet (null, not 0).
+        shown["jobs"] = {**shown["jobs"], "completed": None, "validation": None}
     payload: dict[str, Any] = {"event": event.scope, event.resource: shown}
     changed = ""
     if event.action == "update":
