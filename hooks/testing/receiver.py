@@ -30,6 +30,7 @@ class Receiver:
     reply: bytes = b'{"ok": true}'
     headers: dict[str, str] = field(default_factory=dict)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    delay: float = 0.0  # seconds to wait before answering (a slow receiver)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """The requests once at least ``count`` have arrived (AssertionError on timeout)."""
@@ -55,6 +56,8 @@ def http_receiver() -> Iterator[Receiver]:
                     Received(self.path, dict(self.headers.items()), body, time.time()))
                 status, headers = (receiver.script.pop(0) if receiver.script
                                    else (receiver.status, receiver.headers))
+            if receiver.delay:
+                time.sleep(receiver.delay)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -64,6 +67,12 @@ def http_receiver() -> Iterator[Receiver]:
 
         def log_message(self, *args: object) -> None:
             pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender went away (a killed worker)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
