@@ -6,6 +6,7 @@ answers the next requests first, one entry each, e.g. ``[(503, {"Retry-After": "
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -69,10 +70,9 @@ def http_receiver() -> Iterator[Receiver]:
             pass
 
         def handle(self) -> None:
-            try:
+            # The sender may go away mid-answer (a killed worker).
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 super().handle()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the sender went away (a killed worker)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
