@@ -32,7 +32,7 @@ from cvatcore.core.models import (
     User,
     Webhook,
 )
-from cvatcore.core.services import webhooks_delivery
+from cvatcore.core.services import webhooks_delivery, webhooks_drain
 from cvatcore.hooks import DomainEvent, Register, hookimpl
 
 RESOURCES = ("project", "task", "job", "issue", "comment", "membership", "organization",
@@ -185,5 +185,5 @@ def register_domain_subscribers(register: Register) -> None:
 
 @hookimpl
 def register_job_kinds(register: Register) -> None:
-    register(webhooks_delivery.KIND, webhooks_delivery.run_drain,
+    register(webhooks_delivery.KIND, webhooks_drain.run_drain,
              description="send a webhook's pending deliveries, in order, with retries")

@@ -69,14 +69,14 @@ def secret_of(state: Any, hook: Webhook) -> str:
 
 # -- queueing -----------------------------------------------------------------------------
 
-def _locked(session: Session, webhook_id: int) -> Webhook | None:
+def lock_webhook(session: Session, webhook_id: int) -> Webhook | None:
     stmt = select(Webhook).where(Webhook.id == webhook_id)
     if session.bind is not None and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return session.scalars(stmt.execution_options(populate_existing=True)).first()
 
 
-def _queue_drain(session: Session, hook: Webhook, at: datetime | None = None) -> None:
+def queue_drain(session: Session, hook: Webhook, at: datetime | None = None) -> None:
     job_id = f"action=deliver&target=webhook&id={hook.id}&drain={uuid.uuid4().hex[:12]}"
     job = enqueue(session, job_id=job_id, kind=KIND, args={"webhook_id": hook.id},
                   operation={"type": KIND, "target": "webhook"}, org_id=hook.organization_id,
@@ -89,7 +89,7 @@ def _queue_drain(session: Session, hook: Webhook, at: datetime | None = None) ->
 def ensure_drain(session: Session, webhook_id: int) -> None:
     """Make sure a drain job will send ``webhook_id``'s pending deliveries (inside the
     caller's transaction: the job exists exactly when the caller's changes do)."""
-    hook = _locked(session, webhook_id)
+    hook = lock_webhook(session, webhook_id)
     if hook is None:
         return
     if hook.drain_job_id is not None:
@@ -97,7 +97,7 @@ def ensure_drain(session: Session, webhook_id: int) -> None:
             BackgroundJob.id == hook.drain_job_id))
         if status in ACTIVE:
             return
-    _queue_drain(session, hook)
+    queue_drain(session, hook)
 
 
 def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,
@@ -176,89 +176,54 @@ def head_of(result: DeliveryResult) -> str:
     return "\n".join(lines) + "\n\n" + result.body[:HEAD_BYTES]
 
 
-def apply_result(session: Session, state: Any, hook: Webhook, delivery: WebhookDelivery,
-                 result: DeliveryResult, duration_ms: int) -> None:
-    """Record one attempt and decide the delivery's fate (delivered, retry later, failed)."""
-    now = utcnow()
-    delivery.attempts += 1
-    session.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts,
-                               status_code=result.status_code or None,
-                               response_head=head_of(result), duration_ms=duration_ms))
-    delivery.status_code = result.status_code or None
-    delivery.response = result.body
-    delivery.updated_date = now
+def outcome(settings: Any, delivery: Any, result: DeliveryResult, now: datetime
+            ) -> tuple[dict[str, Any], str]:
+    """What one attempt makes of ``delivery`` (anything with ``id``, ``event``,
+    ``attempts``, ``created_date``): the column values to write, and the reason to turn
+    the webhook off ("" to keep it). Delivered on any final answer (2xx, 3xx, most 4xx);
+    retried on 408, 429, 5xx and network errors within the retry window; failed after it.
+    A refusal by the outbound guard (status 0) fails at once and leaves the webhook on."""
+    attempts = delivery.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "status_code": result.status_code or None,
+                              "response": result.body, "updated_date": now}
     if result.status_code and result.status_code not in RETRY_STATUSES:
-        delivery.state = "delivered"
-        return
-    settings = state.settings.webhooks
-    retry_at = now + timedelta(seconds=next_delay(settings, delivery.attempts, result))
+        values["state"] = "delivered"
+        return values, ""
+    retry_at = now + timedelta(seconds=next_delay(settings, attempts, result))
     deadline = as_utc(delivery.created_date) + timedelta(seconds=settings.retry_window_seconds)
     if result.status_code and retry_at <= deadline:
-        delivery.next_attempt_at = retry_at
-        return
-    delivery.state = "failed"
-    if result.status_code:  # not a refusal by the guard: the target kept failing
-        hook.is_active = False
-        hook.disabled_reason = (
-            f"Turned off at {now.isoformat()}: delivery {delivery.id} ({delivery.event}) "
-            f"failed {delivery.attempts} times over "
-            f"{settings.retry_window_seconds:.0f} s, last with status {result.status_code}.")
+        values["next_attempt_at"] = retry_at
+        return values, ""
+    values["state"] = "failed"
+    if not result.status_code:
+        return values, ""
+    return values, (f"Turned off at {now.isoformat()}: delivery {delivery.id} "
+                    f"({delivery.event}) failed {attempts} times over "
+                    f"{settings.retry_window_seconds:.0f} s, last with status "
+                    f"{result.status_code}.")
 
 
-# -- the drain job ------------------------------------------------------------------------
-
-def _head(session: Session, webhook_id: int) -> WebhookDelivery | None:
-    return session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
-        .order_by(WebhookDelivery.id).limit(1)
-    ).first()
+def attempt_row(delivery_id: int, number: int, result: DeliveryResult, duration_ms: int,
+                now: datetime) -> dict[str, Any]:
+    return {"delivery_id": delivery_id, "number": number,
+            "status_code": result.status_code or None, "response_head": head_of(result),
+            "duration_ms": duration_ms, "created_date": now}
 
 
-def _step(job: Any, webhook_id: int) -> bool:
-    """Send the oldest pending delivery if it is due; False when the drain is done (nothing
-    pending, waiting for a retry, the webhook gone or off)."""
-    state = job.state
-    with state.db.unit_of_work() as session:
-        hook = session.get(Webhook, webhook_id)
-        if hook is None or hook.drain_job_id != job.id:
-            return False  # deleted, or another drain has taken over
-        delivery = _head(session, webhook_id) if hook.is_active else None
-        if delivery is None or as_utc(delivery.next_attempt_at) > utcnow():
-            hook = _locked(session, webhook_id)
-            delivery = _head(session, webhook_id) if hook and hook.is_active else None
-            if hook is None:
-                return False
-            job.guard(session)
-            if delivery is None:
-                hook.drain_job_id = None
-            elif as_utc(delivery.next_attempt_at) > utcnow():
-                _queue_drain(session, hook, as_utc(delivery.next_attempt_at))
-            else:
-                return True  # became due meanwhile
-            return False
-        session.expunge(hook)
-        session.expunge(delivery)
-    result, duration = send(state, hook, delivery)
-    with state.db.unit_of_work() as session:
-        job.guard(session)  # commit only while this worker holds the drain
-        hook = session.get(Webhook, webhook_id)
-        delivery = session.get(WebhookDelivery, delivery.id)
-        if hook is None or delivery is None:
-            return False
-        apply_result(session, state, hook, delivery, result, duration)
-    return True
+def apply_result(session: Session, state: Any, hook: Webhook, delivery: WebhookDelivery,
+                 result: DeliveryResult, duration_ms: int) -> None:
+    """Record one attempt on ORM objects and decide the delivery's fate."""
+    now = utcnow()
+    values, reason = outcome(state.settings.webhooks, delivery, result, now)
+    session.add(WebhookAttempt(**attempt_row(delivery.id, values["attempts"], result,
+                                             duration_ms, now)))
+    for name, value in values.items():
+        setattr(delivery, name, value)
+    if reason:
+        hook.is_active, hook.disabled_reason = False, reason
 
 
-def run_drain(job: Any) -> dict[str, Any]:
-    """The ``deliver:webhook`` job: send the webhook's due deliveries in order."""
-    webhook_id = int(job.args["webhook_id"])
-    sent = 0
-    while _step(job, webhook_id):
-        sent += 1
-        job.check()
-    return {"result_id": webhook_id} if sent else {}
-
+# -- ping ---------------------------------------------------------------------------------
 
 def ping(caller: Any, hook: Webhook, payload: dict[str, Any]) -> WebhookDelivery:
     """Send ``ping`` now, in the request (as CVAT does), and return its delivery. Not
