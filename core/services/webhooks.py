@@ -206,7 +206,7 @@ def _store_secret(caller: Caller, secret: str) -> str | None:
 def create(caller: Caller, data: dict[str, Any]) -> Webhook:
     user = caller.require_user()
     clean = _validate(caller, data, None)
-    project_id, org_id, scope = _scope_of(caller, {**data, "type": data["type"]})
+    project_id, org_id, scope = _scope_of(caller, data)
     subj = subject_in(caller, org_id)
     rels: set[str] = set()
     if project_id is not None:

@@ -126,7 +126,7 @@ def transport_of(state: Any) -> Any:
 def send(state: Any, hook: Webhook, delivery: WebhookDelivery) -> tuple[DeliveryResult, int]:
     """One attempt: the outbound guard checks the target again (it may resolve elsewhere by
     now) and the transport connects to the address it checked. Returns the result and the
-    duration in ms; a refused target is a 403-like result that is not retried."""
+    duration in ms; a target the guard refuses is status 0 (failed, not retried)."""
     settings = state.settings
     started = time.monotonic()
     try:
