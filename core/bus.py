@@ -16,6 +16,7 @@ Events carry the object before and after the change as JSON-safe column snapshot
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
@@ -33,6 +34,18 @@ logger = logging.getLogger("cvatcore.bus")
 
 _PENDING = "cvatcore.bus.pending"
 _HOOKED = "cvatcore.bus.hooked"
+
+# Who published the event being handled (a service's ``Caller``), for the core's own
+# in-transaction subscribers that need more than the event: the webhooks subscriber
+# serializes the changed object as the API shows it.
+_origin: contextvars.ContextVar[Any] = contextvars.ContextVar("cvatcore_bus_origin",
+                                                               default=None)
+
+
+def current_origin() -> Any:
+    """The ``origin`` passed to ``publish`` while its in-transaction subscribers run."""
+    return _origin.get()
+
 
 InTransaction = Callable[[Any, DomainEvent], None]
 Committed = Callable[[DomainEvent], None]
@@ -62,12 +75,17 @@ class EventBus:
         sub = _Subscription(handler, frozenset(scopes) if scopes is not None else None)
         (self._committed if committed else self._in_transaction).append(sub)
 
-    def publish(self, session: Session, event: DomainEvent) -> None:
-        """Announce ``event`` inside ``session``'s transaction (the one making the change)."""
+    def publish(self, session: Session, event: DomainEvent, origin: Any = None) -> None:
+        """Announce ``event`` inside ``session``'s transaction (the one making the change);
+        ``origin`` (the publishing caller) is ``current_origin()`` for the subscribers."""
         connection = session.connection()
-        for sub in self._in_transaction:
-            if sub.wants(event):
-                sub.handler(connection, event)
+        token = _origin.set(origin)
+        try:
+            for sub in self._in_transaction:
+                if sub.wants(event):
+                    sub.handler(connection, event)
+        finally:
+            _origin.reset(token)
         if not self._committed:
             return
         self._hook(session)

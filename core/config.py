@@ -138,9 +138,22 @@ class AnalyticsSettings(_Section):
 
 
 class WebhooksSettings(_Section):
+    """Webhook deliveries: the transport that carries them and how long they are retried.
+
+    A failed attempt (network error, timeout, 408, 429 or 5xx) is tried again after about
+    ``retry_base_seconds * 2**(attempt-1)`` (with jitter, at most ``retry_max_interval_seconds``,
+    or the receiver's ``Retry-After`` on 429/503) until ``retry_window_seconds`` after the
+    change; then the delivery is failed and the webhook turned off with the reason."""
+
     transport: str = "http"
+    # Deprecated: internal targets are allowed in [outbound] allow (one list for every
+    # outbound connection); values here are added to it, with a warning at start-up.
     allowed_targets: list[str] = Field(default_factory=list)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
+    retry_max_interval_seconds: float = Field(default=3 * 3600.0, gt=0)
+    retry_window_seconds: float = Field(default=24 * 3600.0, gt=0)
 
 
 class InferenceSettings(_Section):
@@ -221,6 +234,18 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's contents arrive as init arguments; the environment overrides them.
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _fold_webhook_targets(self) -> Settings:
+        # [webhooks] allowed_targets predates [outbound] allow: one list, read from both.
+        extra = [t for t in self.webhooks.allowed_targets if t not in self.outbound.allow]
+        if extra:
+            import logging
+
+            logging.getLogger("cvatcore").warning(
+                "[webhooks] allowed_targets is deprecated: list the targets in [outbound] allow")
+            self.outbound.allow = [*self.outbound.allow, *extra]
+        return self
 
     def database_url(self) -> str:
         """The SQLAlchemy URL with the driver cvatcore uses for it."""

@@ -51,6 +51,7 @@ BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.storage_local",
     "cvatcore.core.builtin.events_log",
     "cvatcore.core.builtin.webhooks_http",
+    "cvatcore.core.builtin.webhooks_events",
     "cvatcore.core.builtin.job_kinds",
 )
 # Without local accounts nobody could sign in to fix the configuration.

@@ -22,7 +22,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cvatcore.core.config import Settings
 
 #: (table, primary-key column, encrypted column) of every stored secret, for rotation.
-SECRET_COLUMNS: list[tuple[str, str, str]] = [("cloud_storages", "id", "credentials")]
+SECRET_COLUMNS: list[tuple[str, str, str]] = [
+    ("cloud_storages", "id", "credentials"), ("webhooks", "id", "secret")]
 
 
 class SecretsError(Exception):

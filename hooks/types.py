@@ -271,28 +271,38 @@ class EventSink(Protocol):
 
 @dataclass(frozen=True)
 class OutboundRequest:
-    """One HTTP delivery a webhook transport sends."""
+    """One HTTP delivery a webhook transport sends.
+
+    ``connect_to`` is the IP address the core's outbound guard checked for ``url``'s host:
+    a transport that opens connections itself connects there (keeping the host name for the
+    ``Host`` header and TLS), never to a second DNS answer, and follows no redirects.
+    """
 
     url: str
     body: bytes
     headers: dict[str, str]
     verify_tls: bool = True
     timeout: float = 10.0
+    connect_to: str | None = None
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What came back from one delivery attempt."""
+    """What came back from one delivery attempt: the status, the body (at most 1 MB, else
+    ``""``) and the response headers (``Retry-After`` decides when to try again)."""
 
     status_code: int
     body: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class WebhookTransport(Protocol):
     """Carries webhook payloads to their targets (plain HTTP by default)."""
 
     def send(self, request: OutboundRequest) -> DeliveryResult:
-        """Send one request and return the result; connection errors map to 502, timeouts 504."""
+        """Send one request and return the result; connection errors map to 502, timeouts
+        504 (with the error text as the body). Never raises for a network problem: the core
+        decides about retries from the status (408, 429 and 5xx are retried)."""
         ...
 
 

@@ -37,7 +37,7 @@ CONVERTOR_TYPES: dict[str, Schema] = {
 # The services behind these tags resolve the organization context of every request.
 ORG_CONTEXT_TAGS = frozenset({
     "users", "organizations", "memberships", "invitations", "projects", "tasks", "jobs",
-    "labels", "issues", "comments", "requests", "cloudstorages",
+    "labels", "issues", "comments", "requests", "cloudstorages", "webhooks",
 })
 
 SECURITY_SCHEMES: dict[str, Schema] = {

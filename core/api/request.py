@@ -62,7 +62,8 @@ class Ctx:
         caller = self._caller
         if caller is None or caller.user is not self.user:
             caller = self._caller = Caller(
-                self.state, self.work, self.user, self.request_id, self.organization
+                self.state, self.work, self.user, self.request_id, self.organization,
+                base_url=str(self.request.base_url).rstrip("/"),
             )
         return caller
 

@@ -1,8 +1,17 @@
-"""Built-in webhook transport ``http``: a plain HTTPS/HTTP POST."""
+"""Built-in webhook transport ``http``: a POST over HTTP(S) with httpx.
 
-import ssl
-import urllib.error
-import urllib.request
+One pooled client per transport (keep-alive to busy receivers). The connection goes to the
+address the outbound guard checked (``OutboundRequest.connect_to``): the URL's host is
+replaced by that address while ``Host`` and the TLS server name (SNI, certificate check)
+keep the original name, so a second DNS answer (rebinding) is never used. Redirects are
+not followed: a 3xx is the answer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
 
 from cvatcore.hooks import DeliveryResult, EmptyConfig, OutboundRequest, Register, hookimpl
 
@@ -10,29 +19,66 @@ MAX_RESPONSE_BYTES = 1024 * 1024  # CVAT keeps at most 1 MB of the receiver's an
 
 
 class HttpTransport:
-    def __init__(self, config: EmptyConfig) -> None:
+    def __init__(self, config: EmptyConfig | None = None) -> None:
         self.config = config
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._clients = {
+            verify: httpx.Client(verify=verify, follow_redirects=False, limits=limits,
+                                 trust_env=False)
+            for verify in (True, False)
+        }
 
     def send(self, request: OutboundRequest) -> DeliveryResult:
-        req = urllib.request.Request(
-            request.url, data=request.body, headers=request.headers, method="POST"
-        )
-        context = None if request.verify_tls else ssl._create_unverified_context()
+        url = httpx.URL(request.url)
+        headers = dict(request.headers)
+        extensions: dict[str, object] = {"timeout": httpx.Timeout(
+            request.timeout, connect=min(3.0, request.timeout)).as_dict()}
+        if request.connect_to and request.connect_to != url.host:
+            headers.setdefault("Host", _host_header(url))
+            if url.scheme == "https":
+                extensions["sni_hostname"] = url.host
+            url = url.copy_with(host=request.connect_to)
+        client = self._clients[bool(request.verify_tls)]
         try:
-            with urllib.request.urlopen(req, timeout=request.timeout, context=context) as resp:
-                return DeliveryResult(resp.status, _body(resp.read(MAX_RESPONSE_BYTES + 1)))
-        except urllib.error.HTTPError as exc:
-            return DeliveryResult(exc.code, _body(exc.read(MAX_RESPONSE_BYTES + 1)))
-        except TimeoutError:
-            return DeliveryResult(504, "")
-        except OSError as exc:
-            return DeliveryResult(502, str(exc))
+            built = client.build_request("POST", url, content=request.body, headers=headers,
+                                         extensions=extensions)
+            response = client.send(built, stream=True)
+            try:
+                return DeliveryResult(response.status_code, _read(response),
+                                      dict(response.headers.items()))
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            return DeliveryResult(504, f"timeout: {exc}")
+        except (httpx.HTTPError, OSError) as exc:
+            return DeliveryResult(502, f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
 
 
-def _body(data: bytes) -> str:
-    return "" if len(data) > MAX_RESPONSE_BYTES else data.decode("utf-8", "replace")
+def _host_header(url: httpx.URL) -> str:
+    host = url.host
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return host if url.port in (None, default) else f"{host}:{url.port}"
+
+
+def _read(response: httpx.Response) -> str:
+    """At most 1 MB + 1 byte of the body; a larger one is kept as ``""`` (as CVAT)."""
+    data = bytearray()
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) > MAX_RESPONSE_BYTES:
+            return ""
+    return data.decode("utf-8", "replace")
 
 
 @hookimpl
 def register_webhook_transports(register: Register) -> None:
-    register("http", HttpTransport, description="POST over HTTP(S)")
+    register("http", HttpTransport, description="POST over HTTP(S) (httpx, pooled)")

@@ -283,6 +283,27 @@ delete        organization  *                 user       maintainer  *
 delete        organization  {_COMMENT_STAFF}  worker     worker      *
 """
 
+# webhooks.rego / webhooks.csv (cvat-reference §3.7): "owner" is the webhook's creator,
+# "project:owner" the owner of a project webhook's project. Deliveries, ping and redelivery
+# follow "view" and "update" of the webhook.
+WEBHOOK = """
+scope                context       ownership            privilege  membership  limit
+create@project       sandbox       project:owner        worker     *           *
+create@project       organization  *                    worker     maintainer  *
+create@project       organization  project:owner        worker     worker      *
+create@organization  organization  *                    worker     maintainer  *
+list                 *             *                    none       *           *
+view                 sandbox       owner,project:owner  none       *           *
+view                 organization  *                    none       maintainer  *
+view                 organization  owner,project:owner  none       worker      *
+update               sandbox       owner,project:owner  worker     *           *
+update               organization  *                    worker     maintainer  *
+update               organization  owner,project:owner  worker     worker      *
+delete               sandbox       owner,project:owner  worker     *           *
+delete               organization  *                    worker     maintainer  *
+delete               organization  owner,project:owner  worker     worker      *
+"""
+
 TABLES = {
     "user": USER,
     "organization": ORGANIZATION,
@@ -295,4 +316,5 @@ TABLES = {
     "task": TASK,
     "job": JOB,
     "label": LABEL,
+    "webhook": WEBHOOK,
 }

@@ -8,10 +8,12 @@ from cvatcore.core.models.media import Frame, TaskData
 from cvatcore.core.models.orgs import Invitation, Membership, Organization
 from cvatcore.core.models.projects import AttributeSpec, Job, Label, Project, Segment, Task
 from cvatcore.core.models.users import AccessToken, AuthSession, SignInFailure, User
+from cvatcore.core.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "CloudStorage",
     "CloudStorageManifest", "Comment", "Frame",
     "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "Project", "Segment",
     "Shape", "SignInFailure", "Tag", "Task", "TaskData", "Track", "TrackedShape", "User",
+    "Webhook", "WebhookAttempt", "WebhookDelivery",
 ]

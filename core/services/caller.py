@@ -48,6 +48,9 @@ class Caller:
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     organization: str | int | None = NO_CONTEXT
     is_system: bool = False
+    #: Where clients reach this server (``http://host:port``), for URLs in what is sent
+    #: elsewhere (webhook payloads); None outside a request.
+    base_url: str | None = None
     #: Per-caller caches of the services (the resolved organization context, ...).
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 

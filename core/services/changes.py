@@ -42,7 +42,7 @@ def publish(
         org_id=org_id if org_id is not None else _org_of(caller, obj),
         request_id=caller.request_id,
     )
-    caller.state.bus.publish(caller.session, event)
+    caller.state.bus.publish(caller.session, event, origin=caller)
 
 
 def created(caller: Caller, resource: str, obj: Any, **kw: Any) -> None:

@@ -422,6 +422,23 @@ class WebhookTransportContract:
             result = webhook_transport.send(OutboundRequest(receiver.url, b"{}", {}))
         assert result.status_code == 500
 
+    def test_connects_to_the_checked_address(self, webhook_transport: Any) -> None:
+        """The URL's host does not resolve; the request still reaches the address the core
+        checked (``connect_to``), with the host name kept in ``Host``."""
+        with http_receiver() as receiver:
+            port = receiver.url.rsplit(":", 1)[1]
+            result = webhook_transport.send(OutboundRequest(
+                f"http://hooks.invalid:{port}/x", b"{}", {}, connect_to="127.0.0.1"))
+        assert result.status_code == 200
+        assert receiver.requests[0].headers["Host"] == f"hooks.invalid:{port}"
+
+    def test_redirects_are_not_followed(self, webhook_transport: Any) -> None:
+        with http_receiver() as receiver:
+            receiver.status = 302
+            receiver.headers = {"Location": "http://169.254.169.254/latest/"}
+            result = webhook_transport.send(OutboundRequest(receiver.url, b"{}", {}))
+        assert result.status_code == 302 and len(receiver.requests) == 1
+
     def test_unreachable_target_is_502(self, webhook_transport: Any) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))

@@ -192,7 +192,14 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         "provider_type": "AZURE_CONTAINER", "resource": container, "display_name": "c",
         "credentials_type": "CONNECTION_STRING",
         "connection_string": azurite.connection_string}).json()
+    # A webhook whose receiver is not there: the ping's delivery records a 502.
+    hook = admin.post("/api/webhooks", json={
+        "target_url": "http://127.0.0.1:9/", "type": "project", "project_id": project["id"],
+        "events": ["update:issue"], "secret": "s"}).json()
+    ping = admin.post(f"/api/webhooks/{hook['id']}/ping").json()
     return {"/api/projects/{id}": project["id"], "/api/tasks/{id}": task["id"],
+            "/api/webhooks/{id}": hook["id"], "/api/webhooks/{id}/deliveries": hook["id"],
+            "/api/webhooks/{id}/deliveries/{delivery_id}": (hook["id"], ping["id"]),
             "/api/jobs/{id}": job_id, "/api/labels/{id}": label["id"],
             "/api/tasks/{id}/data/": task["id"], "/api/tasks/{id}/data": task["id"],
             "/api/tasks/{id}/data/meta": task["id"], "/api/tasks/{id}/preview": task["id"],

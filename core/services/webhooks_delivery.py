@@ -1,0 +1,239 @@
+"""Durable, ordered webhook delivery on the one job mechanism.
+
+Deliveries are outbox rows (``webhook_deliveries``) written in the transaction of the change
+they announce. Each webhook with pending deliveries has one *drain* job (``deliver:webhook``,
+its id in ``webhooks.drain_job_id``) that sends them one at a time, oldest first, so a
+receiver sees one webhook's events in the order they happened. A delivery that fails
+(network error, timeout, 408, 429, 5xx) is tried again with exponential back-off and jitter
+(or after the receiver's ``Retry-After`` on 429/503) while later ones wait behind it; the
+drain then ends and a successor job is queued for the retry time, so no worker sleeps. After
+``[webhooks] retry_window_seconds`` the delivery is failed and the webhook turned off, with
+the reason. A killed worker's drain is taken over when its lease runs out and resends the
+delivery it was sending: delivery is at least once.
+
+Queueing and finishing a drain both lock the webhook's row (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite has one writer), so a delivery written while the drain decides to stop is
+either seen by it or queues a new drain.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import json
+import random
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cvatcore.core.jobs.queue import ACTIVE, enqueue
+from cvatcore.core.models import BackgroundJob, Webhook, WebhookAttempt, WebhookDelivery
+from cvatcore.core.models.base import as_utc, utcnow
+from cvatcore.core.outbound import OutboundRefused, resolve
+from cvatcore.hooks import DeliveryResult, OutboundRequest
+
+KIND = "deliver:webhook"
+RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+HEAD_BYTES = 2048  # how much of each answer an attempt keeps
+
+
+def body_of(payload: dict[str, Any]) -> bytes:
+    """The bytes CVAT sends for ``payload`` (``requests``' ``json=``: ``json.dumps`` with its
+    default separators), which the signatures cover."""
+    return json.dumps(payload).encode()
+
+
+def signature_headers(secret: str, message_id: str, body: bytes, now: int) -> dict[str, str]:
+    """CVAT's ``X-Signature-256`` (only with a secret) and the Standard Webhooks headers
+    (``webhook-signature`` signs ``id.timestamp.body`` with the secret's UTF-8 bytes)."""
+    headers = {"webhook-id": message_id, "webhook-timestamp": str(now)}
+    if secret:
+        key = secret.encode()
+        digest = hmac.new(key, body, hashlib.sha256).hexdigest()
+        headers["X-Signature-256"] = f"sha256={digest}"
+        signed = hmac.new(key, f"{message_id}.{now}.".encode() + body, hashlib.sha256).digest()
+        headers["webhook-signature"] = "v1," + base64.b64encode(signed).decode()
+    return headers
+
+
+def secret_of(state: Any, hook: Webhook) -> str:
+    """The webhook's secret in clear (to sign deliveries; never for output)."""
+    return state.secrets.decrypt(hook.secret) if hook.secret else ""
+
+
+# -- queueing -----------------------------------------------------------------------------
+
+def lock_webhook(session: Session, webhook_id: int) -> Webhook | None:
+    stmt = select(Webhook).where(Webhook.id == webhook_id)
+    if session.bind is not None and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+
+def queue_drain(session: Session, hook: Webhook, at: datetime | None = None) -> None:
+    job_id = f"action=deliver&target=webhook&id={hook.id}&drain={uuid.uuid4().hex[:12]}"
+    job = enqueue(session, job_id=job_id, kind=KIND, args={"webhook_id": hook.id},
+                  operation={"type": KIND, "target": "webhook"}, org_id=hook.organization_id,
+                  max_attempts=20)
+    if at is not None:
+        job.next_run_at = at
+    hook.drain_job_id = job_id
+
+
+def ensure_drain(session: Session, webhook_id: int) -> None:
+    """Make sure a drain job will send ``webhook_id``'s pending deliveries (inside the
+    caller's transaction: the job exists exactly when the caller's changes do)."""
+    hook = lock_webhook(session, webhook_id)
+    if hook is None:
+        return
+    if hook.drain_job_id is not None:
+        status = session.scalar(select(BackgroundJob.status).where(
+            BackgroundJob.id == hook.drain_job_id))
+        if status in ACTIVE:
+            return
+    queue_drain(session, hook)
+
+
+def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,
+           changed_fields: str = "", redelivery: bool = False) -> WebhookDelivery:
+    """Write one pending delivery of ``payload`` and make sure it will be sent."""
+    delivery = WebhookDelivery(webhook_id=hook.id, event=event, request=payload,
+                               changed_fields=changed_fields, redelivery=redelivery)
+    session.add(delivery)
+    session.flush()
+    ensure_drain(session, hook.id)
+    return delivery
+
+
+# -- sending ------------------------------------------------------------------------------
+
+def transport_of(state: Any) -> Any:
+    """The configured transport, built once per application (it pools connections)."""
+    transport = state.__dict__.get("_webhook_transport")
+    if transport is None:
+        name = state.settings.webhooks.transport
+        transport = state.provider("webhooks", name, state.settings.webhooks.options.get(name))
+        state.__dict__["_webhook_transport"] = transport
+    return transport
+
+
+def send(state: Any, hook: Webhook, delivery: WebhookDelivery) -> tuple[DeliveryResult, int]:
+    """One attempt: the outbound guard checks the target again (it may resolve elsewhere by
+    now) and the transport connects to the address it checked. Returns the result and the
+    duration in ms; a target the guard refuses is status 0 (failed, not retried)."""
+    settings = state.settings
+    started = time.monotonic()
+    try:
+        target = resolve(hook.target_url, settings.outbound.allow)
+    except OutboundRefused as exc:
+        return DeliveryResult(0, f"refused by the outbound guard: {exc}"), 0
+    body = body_of(delivery.request)
+    headers = {"Content-Type": hook.content_type, "User-Agent": "cvatcore-webhooks",
+               **signature_headers(secret_of(state, hook), f"msg_{delivery.id}", body,
+                                   int(time.time()))}
+    request = OutboundRequest(hook.target_url, body, headers, verify_tls=hook.enable_ssl,
+                              timeout=settings.webhooks.timeout_seconds,
+                              connect_to=target.address)
+    result = transport_of(state).send(request)
+    return result, int((time.monotonic() - started) * 1000)
+
+
+def _retry_after(result: DeliveryResult) -> float | None:
+    if result.status_code not in (429, 503):
+        return None
+    value = {k.lower(): v for k, v in (result.headers or {}).items()}.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def next_delay(settings: Any, attempts: int, result: DeliveryResult) -> float:
+    """Seconds until the next attempt: the receiver's ``Retry-After``, else exponential
+    back-off with jitter (between half and all of ``base * 2**(attempts-1)``, capped)."""
+    asked = _retry_after(result)
+    if asked is not None:
+        return asked
+    ceiling = min(settings.retry_max_interval_seconds,
+                  settings.retry_base_seconds * 2 ** (attempts - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def head_of(result: DeliveryResult) -> str:
+    lines = [f"HTTP {result.status_code}"]
+    lines += [f"{k}: {v}" for k, v in (result.headers or {}).items()]
+    return "\n".join(lines) + "\n\n" + result.body[:HEAD_BYTES]
+
+
+def outcome(settings: Any, delivery: Any, result: DeliveryResult, now: datetime
+            ) -> tuple[dict[str, Any], str]:
+    """What one attempt makes of ``delivery`` (anything with ``id``, ``event``,
+    ``attempts``, ``created_date``): the column values to write, and the reason to turn
+    the webhook off ("" to keep it). Delivered on any final answer (2xx, 3xx, most 4xx);
+    retried on 408, 429, 5xx and network errors within the retry window; failed after it.
+    A refusal by the outbound guard (status 0) fails at once and leaves the webhook on."""
+    attempts = delivery.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "status_code": result.status_code or None,
+                              "response": result.body, "updated_date": now}
+    if result.status_code and result.status_code not in RETRY_STATUSES:
+        values["state"] = "delivered"
+        return values, ""
+    retry_at = now + timedelta(seconds=next_delay(settings, attempts, result))
+    deadline = as_utc(delivery.created_date) + timedelta(seconds=settings.retry_window_seconds)
+    if result.status_code and retry_at <= deadline:
+        values["next_attempt_at"] = retry_at
+        return values, ""
+    values["state"] = "failed"
+    if not result.status_code:
+        return values, ""
+    return values, (f"Turned off at {now.isoformat()}: delivery {delivery.id} "
+                    f"({delivery.event}) failed {attempts} times over "
+                    f"{settings.retry_window_seconds:.0f} s, last with status "
+                    f"{result.status_code}.")
+
+
+def attempt_row(delivery_id: int, number: int, result: DeliveryResult, duration_ms: int,
+                now: datetime) -> dict[str, Any]:
+    return {"delivery_id": delivery_id, "number": number,
+            "status_code": result.status_code or None, "response_head": head_of(result),
+            "duration_ms": duration_ms, "created_date": now}
+
+
+def apply_result(session: Session, state: Any, hook: Webhook, delivery: WebhookDelivery,
+                 result: DeliveryResult, duration_ms: int) -> None:
+    """Record one attempt on ORM objects and decide the delivery's fate."""
+    now = utcnow()
+    values, reason = outcome(state.settings.webhooks, delivery, result, now)
+    session.add(WebhookAttempt(**attempt_row(delivery.id, values["attempts"], result,
+                                             duration_ms, now)))
+    for name, value in values.items():
+        setattr(delivery, name, value)
+    if reason:
+        hook.is_active, hook.disabled_reason = False, reason
+
+
+# -- ping ---------------------------------------------------------------------------------
+
+def ping(caller: Any, hook: Webhook, payload: dict[str, Any]) -> WebhookDelivery:
+    """Send ``ping`` now, in the request (as CVAT does), and return its delivery. Not
+    retried: whoever pings reads the answer."""
+    delivery = WebhookDelivery(webhook_id=hook.id, event="ping", request=payload)
+    caller.session.add(delivery)
+    caller.session.flush()
+    result, duration = send(caller.state, hook, delivery)
+    apply_result(caller.session, caller.state, hook, delivery, result, duration)
+    if delivery.state == "pending":
+        delivery.state = "failed"
+    caller.session.flush()
+    return delivery
