@@ -1,0 +1,21 @@
+"""Built-in plugin for the analytics event log: the in-transaction subscriber that writes
+every domain event's CVAT records to the outbox, and the background jobs that drain it to the
+sinks and export CSV files."""
+
+from cvatcore.hooks import Register, hookimpl
+
+
+@hookimpl
+def register_domain_subscribers(register: Register) -> None:
+    from cvatcore.core.services.event_outbox import on_domain_event
+
+    register("analytics-outbox", on_domain_event)
+
+
+@hookimpl
+def register_job_kinds(register: Register) -> None:
+    from cvatcore.core.services import event_drain
+    from cvatcore.core.services.event_outbox import DRAIN_KIND
+
+    register(DRAIN_KIND, event_drain.run,
+             description="hand the events outbox to every configured sink")
