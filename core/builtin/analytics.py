@@ -19,3 +19,7 @@ def register_job_kinds(register: Register) -> None:
 
     register(DRAIN_KIND, event_drain.run,
              description="hand the events outbox to every configured sink")
+    from cvatcore.core.services import events_export
+
+    register(events_export.KIND, events_export.run,
+             description="write the event log as CSV (GET /api/events, /api/events/export)")
