@@ -79,6 +79,9 @@ FILTERS = ListSpec(fields={
 FILTER_NAMES = ("org_id", "project_id", "task_id", "job_id", "user_id", "from", "to",
                 "filename")
 
+QUERY_ID = {"type": "object", "properties": {"query_id": {"type": "string"}},
+            "required": ["query_id"]}
+
 PATH = "/api/events"
 OPS = [
     Op("POST", PATH, send_events, "events_create", "events", "Log client events",
@@ -89,7 +92,8 @@ OPS = [
        "action=download: the file)", params=(*FILTER_NAMES, "action", "query_id"),
        extra={"list_spec": FILTERS, "media_type": "text/csv",
               "response_schema": {"type": "string", "format": "binary"},
-              "no_body_statuses": {201: "The CSV file is ready", 202: "Being made"}}),
+              "json_statuses": {201: ("The CSV file is ready", QUERY_ID),
+                                202: ("The CSV file is being made", QUERY_ID)}}),
     Op("POST", PATH + "/export", export_events, "events_create_export", "events",
        "Export the event log as CSV (a background request)", response="RqId", status=202,
        params=(*FILTER_NAMES, "location", "cloud_storage_id"),

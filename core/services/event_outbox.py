@@ -15,6 +15,7 @@ from sqlalchemy import Connection, exists, insert, select
 from cvatcore.core.models import BackgroundJob, OutboxEvent
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.event_records import server_records
+from cvatcore.core.state import EVENT_SINKS_OPTION
 from cvatcore.hooks import DomainEvent
 from cvatcore.hooks import enqueue as enqueue_job
 
@@ -27,13 +28,19 @@ _DONE = "cvatcore.analytics.outbox"
 
 def on_domain_event(connection: Connection, event: DomainEvent) -> None:
     """The in-transaction subscriber: the event's CVAT records into the outbox."""
-    write(connection, server_records(connection, event))
+    if recording(connection):
+        write(connection, server_records(connection, event))
+
+
+def recording(connection: Connection) -> bool:
+    """Whether any sink is configured (``[analytics] sinks = []`` records nothing)."""
+    return bool(connection.get_execution_options().get(EVENT_SINKS_OPTION, True))
 
 
 def write(connection: Connection, records: list[dict[str, Any]]) -> None:
     """Add ``records`` to the outbox inside ``connection``'s transaction and make sure a
     drain job will run once it commits."""
-    if not records:
+    if not records or not recording(connection):
         return
     first = _first_in_transaction(connection)
     if first and connection.dialect.name == "postgresql":
