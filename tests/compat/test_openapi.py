@@ -124,6 +124,14 @@ def test_plugin_routes_are_documented(register_plugin):
 
 
 @pytest.fixture
+def cvatcore_settings(tmp_path, cvatcore_database_url):
+    """Events recorded into the sql sink, so that GET /api/events has something to export."""
+    from cvatcore.hooks.testing.harness import test_settings
+
+    return test_settings(tmp_path, cvatcore_database_url, analytics={"sinks": ["sql"]})
+
+
+@pytest.fixture
 def cvatcore_app(cvatcore_settings):
     """The app with the Azure plugin, so that cloud storages can be documented and checked."""
     import cvatcore_azure
