@@ -24,7 +24,7 @@ from cvatcore.core.iam.roles import has_org_role, has_privilege
 from cvatcore.core.jobs.queue import enqueue
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.services.context import subject
-from cvatcore.core.services.event_drain import build_sink
+from cvatcore.core.services.event_drain import build_sink, drain_sink, safe_bound
 from cvatcore.hooks import EVENT_FIELDS, EventQuery, JobFailed
 
 if TYPE_CHECKING:
@@ -143,11 +143,11 @@ def event_query(filters: dict[str, Any]) -> EventQuery | None:
                       end=datetime.fromisoformat(filters["end"]), **ids)
 
 
-def readable_sink(state: Any) -> Any:
-    """The first configured sink that can be read back."""
+def readable_sink(state: Any) -> tuple[str, Any]:
+    """The first configured sink that can be read back: (its name, the sink)."""
     for name in state.settings.analytics.sinks:
         if callable(getattr(state.registries.get("events", name).factory, "read", None)):
-            return build_sink(state, name)
+            return name, build_sink(state, name)
     raise ValidationFailed({"detail": "No configured event sink can be read back "
                                       "([analytics] sinks); add \"sql\" or \"clickhouse\"."})
 
@@ -156,9 +156,12 @@ def run(job: Any) -> dict[str, Any]:
     """The ``export:events`` job: the CSV into the media store."""
     state = job.state
     try:
-        sink = readable_sink(state)
+        name, sink = readable_sink(state)
     except ValidationFailed as exc:
         raise JobFailed(str(exc.detail)) from None
+    # Every event committed before the export was asked for is in the file, whether or
+    # not a drain job ran meanwhile.
+    drain_sink(state, name, safe_bound(state), job)
     query = event_query(job.args["filters"])
     rows: Iterable[dict[str, Any]] = sink.read(query) if query is not None else ()
     state.media.write_stream(file_key(job.id), csv_chunks(rows))
