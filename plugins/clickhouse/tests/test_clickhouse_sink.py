@@ -10,10 +10,10 @@ import pytest
 from cvatcore_clickhouse import ClickHouseSink
 
 from cvatcore.hooks import EventQuery
-from cvatcore.hooks.testing.contracts import EventSinkContract
+from cvatcore.hooks.testing.contracts import StoresEachEventOnceContract
 
 
-class TestClickHouseSinkContract(EventSinkContract):
+class TestClickHouseSinkContract(StoresEachEventOnceContract):
     @pytest.fixture
     def event_sink(self, sink: ClickHouseSink) -> ClickHouseSink:
         return sink
