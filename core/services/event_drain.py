@@ -208,3 +208,27 @@ def _sink_lock(state: Any, name: str) -> Iterator[None]:
         lock = _local_locks.setdefault((str(engine.url), name), threading.Lock())
     with lock:
         yield
+
+
+def rewind(state: Any, name: str, seq: int = 0) -> None:
+    """Hand sink ``name`` the outbox again from ``seq`` on (``cvatcore events resend``); the
+    sink drops the ids it holds, so only what it lacks is added."""
+    with state.db.unit_of_work() as session:
+        row = session.get(SinkCursor, name)
+        if row is None:
+            session.add(SinkCursor(sink=name, delivered_seq=seq, delivered_count=0,
+                                   failures=0, last_error="", updated_date=utcnow()))
+        else:
+            row.delivered_seq, row.failures, row.last_error = seq, 0, ""
+
+
+def status(state: Any) -> list[dict[str, Any]]:
+    """Each configured sink: events waiting, delivered so far, failures in a row, last error."""
+    waiting = pending(state)
+    with state.db.unit_of_work(write=False) as session:
+        rows = {r.sink: r for r in session.scalars(select(SinkCursor))}
+        return [{"sink": name, "pending": waiting[name],
+                 "delivered": rows[name].delivered_count if name in rows else 0,
+                 "failures": rows[name].failures if name in rows else 0,
+                 "last_error": rows[name].last_error if name in rows else ""}
+                for name in state.settings.analytics.sinks]
