@@ -110,7 +110,8 @@ def resend(sink: str, from_seq: int) -> None:
         raise click.ClickException(f"{sink!r} is not in [analytics] sinks "
                                    f"({', '.join(state.settings.analytics.sinks) or 'none'})")
     event_drain.rewind(state, sink, from_seq)
-    count, retry = event_drain.drain_sink(state, sink, event_drain.safe_bound(state))
+    count, retry = event_drain.drain_sink(state, sink, event_drain.safe_bound(state),
+                                          replay=True)
     click.echo(f"{sink}: handed {count} event(s)")
     if retry is not None:
         raise click.ClickException(f"{sink} failed; the rest waits in the outbox "

@@ -283,7 +283,9 @@ class EventSink(Protocol):
     of records (the ``EVENT_FIELDS``, ``timestamp`` as an aware ``datetime`` or that string)
     in timestamp order, without holding them all in memory: ``GET /api/events`` and
     ``POST /api/events/export`` read the first configured sink that has it. ``close()``, if
-    present, is called after each drain.
+    present, is called after each drain. ``write_new(events)``, if present, is called
+    instead of ``write`` for a batch the core knows the sink never received (one drain per
+    sink at a time, no earlier failed attempt): a sink may skip its duplicate check there.
     """
 
     def write(self, events: list[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.services import event_outbox
 from cvatcore.core.services.context import org_context
-from cvatcore.core.services.event_records import iso_ms, new_record
+from cvatcore.core.services.event_records import iso_ms, new_ids, new_record
 from cvatcore.core.services.working_time import (
     WORKING_TIME_SCOPE,
     milliseconds,
@@ -54,18 +54,20 @@ def record(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     if previous is not None:
         previous = _event(previous, "previous_event", client_scope=False)
         previous["timestamp"] += correction
-    stamp = _requester(caller)
-    for i, event in enumerate(events):
+    stamp = {**_requester(caller), "source": "client"}
+    latest = received + FUTURE_TOLERANCE
+    answer, records = [], []
+    for i, (event, event_id) in enumerate(zip(events, new_ids(len(events)), strict=True)):
         event["timestamp"] += correction
-        if event["timestamp"] > received + FUTURE_TOLERANCE:
-            raise ValidationFailed({f"events[{i}]": {"timestamp": [
-                "The event lies in the future (after the clock correction)."]}})
-        event.update(stamp, source="client")
-    records = [new_record(e["scope"], e["timestamp"], **_fields(e)) for e in events]
+        if event["timestamp"] > latest:
+            raise ValidationFailed({f"events[{i}].timestamp":
+                                    "The event lies in the future (after the clock correction)."})
+        fields = {**event, **stamp, "timestamp": iso_ms(event["timestamp"])}
+        answer.append(fields)
+        records.append({**fields, "id": event_id})
     records += _working_time(events, previous, stamp)
     event_outbox.write(caller.session.connection(), records)
-    return {"events": [{**_fields(e), "scope": e["scope"], "timestamp": iso_ms(e["timestamp"])}
-                       for e in events], "timestamp": iso_ms(sent)}
+    return {"events": answer, "timestamp": iso_ms(sent)}
 
 
 def _requester(caller: Caller) -> dict[str, Any]:
@@ -76,10 +78,6 @@ def _requester(caller: Caller) -> dict[str, Any]:
             "org_slug": org.slug if org is not None else None}
 
 
-def _fields(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if k not in ("scope", "timestamp")}
-
-
 def _working_time(events: list[dict[str, Any]], previous: dict[str, Any] | None,
                   stamp: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
@@ -88,7 +86,7 @@ def _working_time(events: list[dict[str, Any]], previous: dict[str, Any] | None,
         if ms <= 0:
             continue
         out.append(new_record(
-            WORKING_TIME_SCOPE, spent["timestamp"], **stamp, source="client", count=1,
+            WORKING_TIME_SCOPE, spent["timestamp"], **stamp, count=1,
             duration=ms, job_id=job_id, task_id=task_id, project_id=project_id,
             payload=json.dumps({"working_time": ms})))
     return out
@@ -96,10 +94,10 @@ def _working_time(events: list[dict[str, Any]], previous: dict[str, Any] | None,
 
 def _event(item: Any, where: str, client_scope: bool = True) -> dict[str, Any]:
     if not isinstance(item, dict):
-        raise ValidationFailed({where: ["Expected an object."]})
+        raise ValidationFailed.field(where, "Expected an object.")
     scope = item.get("scope")
     if not isinstance(scope, str) or not scope:
-        raise ValidationFailed({where: {"scope": ["This field is required (a string)."]}})
+        raise ValidationFailed.field(f"{where}.scope", "This field is required (a string).")
     if client_scope and scope not in ALLOWED_SCOPES:
         raise ValidationFailed({"scope": f"Event scope **{scope}** is not allowed from client"})
     event: dict[str, Any] = {"scope": scope,
@@ -109,12 +107,13 @@ def _event(item: Any, where: str, client_scope: bool = True) -> dict[str, Any]:
         value = item.get(name, 0 if name == "duration" else None)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or not 0 <= value <= top):
-            raise ValidationFailed({where: {name: [f"A whole number from 0 to {top} or null."]}})
+            raise ValidationFailed.field(f"{where}.{name}",
+                                         f"A whole number from 0 to {top} or null.")
         event[name] = value
     for name in _STRS:
         value = item.get(name)
         if value is not None and not isinstance(value, str):
-            raise ValidationFailed({where: {name: ["Not a valid string."]}})
+            raise ValidationFailed.field(f"{where}.{name}", "Not a valid string.")
         event[name] = value
     event["payload"] = _payload(event["payload"], where)
     return event

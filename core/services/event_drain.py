@@ -9,18 +9,21 @@ written but not recorded (the worker died in between) is written again, and sink
 event ids they already hold, so nothing is lost and nothing doubles.
 
 On PostgreSQL two transactions may commit their outbox rows out of ``seq`` order; the drain
-reads only up to a ``seq`` that every writer has committed (``safe_bound``).
+reads only up to a ``seq`` that every writer has committed (``safe_bound``). One drain per
+sink runs at a time (``_sink_lock``), so rows past a sink's cursor are new to it unless an
+earlier attempt failed: sinks with ``write_new`` skip their duplicate check for those.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
-import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -32,8 +35,6 @@ from cvatcore.core.services.event_outbox import DRAIN_KIND, WRITERS_LOCK, drain_
 
 logger = logging.getLogger("cvatcore.analytics")
 _SINK_LOCK_KEY = 0x6376  # first key of the per-sink PostgreSQL advisory lock
-_local_locks: dict[tuple[str, str], threading.Lock] = {}
-_local_guard = threading.Lock()
 
 
 def run(job: Any) -> dict[str, Any]:
@@ -73,22 +74,29 @@ def build_sink(state: Any, name: str) -> Any:
     return sink
 
 
-def drain_sink(state: Any, name: str, bound: int, job: Any = None) -> tuple[int, datetime | None]:
+def drain_sink(state: Any, name: str, bound: int, job: Any = None, replay: bool = False,
+               ) -> tuple[int, datetime | None]:
     """Deliver the rows up to ``bound`` to sink ``name``: (events delivered, when to try
-    again if the sink failed, else None)."""
+    again if the sink failed, else None). ``replay``: the sink may hold some of them."""
     with _sink_lock(state, name):
         cursor = _cursor(state, name)
-        if cursor["failures"] and cursor["retry_at"] > utcnow():
+        if cursor["failures"] and cursor["retry_at"] > utcnow() and not replay:
             return 0, cursor["retry_at"]
-        position, delivered, sink = cursor["seq"], 0, None
+        # Past the cursor the sink has seen nothing, unless an earlier attempt failed or
+        # died after writing (or ``resend`` asked): then it checks the ids it holds.
+        replay = replay or cursor["failures"] > 0 or (job is not None and job.attempt > 1)
+        position, delivered, sink, write = cursor["seq"], 0, None, None
         batch = state.settings.analytics.batch_size
         try:
             while position < bound:
                 rows = _read(state, position, bound, batch)
                 if not rows:
                     break
-                sink = sink or build_sink(state, name)
-                sink.write([json.loads(record) for _, record in rows])
+                if sink is None:
+                    sink = build_sink(state, name)
+                    write = getattr(sink, "write_new", None) if not replay else None
+                    write = write or sink.write
+                write([json.loads(record) for _, record in rows])
                 position = rows[-1][0]
                 delivered += len(rows)
                 _advance(state, name, position, len(rows))
@@ -204,10 +212,16 @@ def _sink_lock(state: Any, name: str) -> Iterator[None]:
                 conn.execute(select(func.pg_advisory_unlock(_SINK_LOCK_KEY, key)))
                 conn.commit()
         return
-    with _local_guard:
-        lock = _local_locks.setdefault((str(engine.url), name), threading.Lock())
-    with lock:
-        yield
+    # SQLite: a lock file next to the data, which every process on the machine sees (an
+    # embedded database is one machine's).
+    locks = Path(state.settings.server.data_dir) / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"analytics-sink-{zlib.crc32(name.encode()):08x}.lock", "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def rewind(state: Any, name: str, seq: int = 0) -> None:

@@ -9,6 +9,7 @@ payload carries ``{"request": {"id": <X-Request-Id>}}``.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -36,14 +37,23 @@ def iso_ms(moment: datetime | float) -> str:
     """A UTC timestamp as ``2026-01-31T12:00:00.123Z``."""
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment, UTC)
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    elif moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def new_record(scope: str, timestamp: datetime | float, **fields: Any) -> dict[str, Any]:
-    """An event record with every field present (``None`` where unknown)."""
+def new_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs, from one read of the system's randomness."""
+    data = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=data[i:i + 16], version=4)) for i in range(0, 16 * count, 16)]
+
+
+def new_record(scope: str, timestamp: datetime | float | str, **fields: Any) -> dict[str, Any]:
+    """An event record with every field present (``None`` where unknown); ``timestamp`` may
+    already be an ``iso_ms`` string."""
     record: dict[str, Any] = dict.fromkeys(FIELDS)
-    record.update(scope=scope, source="server", timestamp=iso_ms(timestamp), duration=0)
+    stamp = timestamp if isinstance(timestamp, str) else iso_ms(timestamp)
+    record.update(scope=scope, source="server", timestamp=stamp, duration=0)
     record.update(fields)
     record["id"] = fields.get("id") or str(uuid.uuid4())
     return record

@@ -103,3 +103,25 @@ def test_export_reads_clickhouse(app_with: Any) -> None:
     assert [r["scope"] for r in rows].count("update:project") == 3
     assert {r["user_name"] for r in rows} == {"ann"}
     assert rows[0]["timestamp"][:2] == "20" and "T" not in rows[0]["timestamp"]
+
+
+def test_a_drain_taken_over_after_the_insert_adds_nothing(
+        app_with: Any, clickhouse: ClickHouseServer, table_options: dict[str, Any]) -> None:
+    """The worker died after ClickHouse took the batch and before the cursor moved: the job's
+    next attempt checks the ids."""
+    from types import SimpleNamespace
+
+    from cvatcore.core.services import event_drain
+
+    app, client = app_with(["clickhouse"])
+    _change(client, 3)
+    state = app.state.cvatcore
+    bound = event_drain.safe_bound(state)
+    event_drain.drain_sink(state, "clickhouse", bound)
+    event_drain.rewind(state, "clickhouse", 0)  # as if the cursor had never moved
+    retry = SimpleNamespace(attempt=2, lost=SimpleNamespace(is_set=lambda: False),
+                            check=lambda: None)
+    assert event_drain.drain_sink(state, "clickhouse", bound, retry)[1] is None
+    rows = clickhouse.client().query(
+        f"SELECT count(), uniqExact(event_id) FROM cvat.{table_options['table']}").result_rows
+    assert rows == [(len(_outbox_ids(app)), len(_outbox_ids(app)))]

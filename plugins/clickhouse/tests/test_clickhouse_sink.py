@@ -64,3 +64,11 @@ def test_read_filters_and_orders(sink: ClickHouseSink) -> None:
     assert [r["timestamp"].second for r in sink.read(narrowed)] == [0, 3]
     late = EventQuery(start=datetime(2026, 3, 1, 10, 0, 8, tzinfo=UTC), end=everything.end)
     assert len(list(sink.read(late))) == 2
+
+
+def test_a_full_batch_of_odd_ids_is_checked_and_stored_once(sink: ClickHouseSink) -> None:
+    batch = [_event(i, id=f"it's-{i}\\{'x' * 40}") for i in range(1000)]
+    sink.write(batch)
+    sink.write(batch)
+    count = sink.client().query(f"SELECT count(), uniqExact(event_id) FROM {sink.table}")
+    assert count.result_rows == [(1000, 1000)]

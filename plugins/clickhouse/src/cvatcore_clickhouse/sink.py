@@ -54,6 +54,14 @@ class ClickHouseSink:
         return self._client
 
     def write(self, events: list[dict[str, Any]]) -> None:
+        """Insert the events whose ids the table does not hold yet."""
+        self._insert(events, check=True)
+
+    def write_new(self, events: list[dict[str, Any]]) -> None:
+        """Insert a batch the core knows this table never received (no id lookup)."""
+        self._insert(events, check=False)
+
+    def _insert(self, events: list[dict[str, Any]], check: bool) -> None:
         if not events:
             return
         rows = {}
@@ -62,7 +70,7 @@ class ClickHouseSink:
             event_id = str(event.get("id") or "")
             rows[event_id or f"anonymous-{len(rows)}"] = [*row, event_id]
         client = self.client()
-        present = self._present(client, [r for r in rows.values() if r[-1]])
+        present = self._present(client, [r for r in rows.values() if r[-1]]) if check else ()
         fresh = [row for key, row in rows.items() if key not in present]
         if fresh:
             client.insert(self.table, fresh, column_names=list(COLUMNS))
@@ -73,10 +81,13 @@ class ClickHouseSink:
         if not rows:
             return set()
         stamps = [row[EVENT_FIELDS.index("timestamp")] for row in rows]
+        # The ids go in the query's body, not as a parameter: parameters travel in the URL,
+        # and a thousand ids would make it longer than servers accept.
+        ids = ", ".join(_quote(row[-1]) for row in rows)
         result = client.query(
             f"SELECT event_id FROM {self.table} WHERE timestamp >= {{lo:DateTime64(3)}} "
-            f"AND timestamp <= {{hi:DateTime64(3)}} AND event_id IN {{ids:Array(String)}}",
-            parameters={"lo": min(stamps), "hi": max(stamps), "ids": [row[-1] for row in rows]})
+            f"AND timestamp <= {{hi:DateTime64(3)}} AND event_id IN ({ids})",
+            parameters={"lo": min(stamps), "hi": max(stamps)})
         return {r[0] for r in result.result_rows}
 
     def read(self, query: EventQuery) -> Iterator[dict[str, Any]]:
@@ -102,6 +113,11 @@ class ClickHouseSink:
             self._client = None
 
 
+def _quote(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
@@ -125,8 +141,8 @@ def _timestamp(value: Any) -> datetime:
         moment = datetime.fromtimestamp(value, UTC)
     else:
         text = str(value)
-        try:
-            moment = datetime.fromtimestamp(float(text), UTC)
-        except ValueError:
+        try:  # ISO 8601 first: what cvatcore sends
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = datetime.fromtimestamp(float(text), UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
