@@ -126,6 +126,12 @@ def drain(db: Path, config: Path, total: int, clickhouse: Any) -> None:
                                                  for i, c, r in outbox_rows(records)])
         con.execute("DELETE FROM analytics_events")
         con.execute("DELETE FROM analytics_sink_cursors")
+    # Once-per-process costs out of the way (clickhouse-connect imports pandas on its first
+    # insert; the sink makes its table): a server pays them once, not per batch.
+    warm = [json.loads(r) for (r,) in con.execute("SELECT record FROM analytics_outbox LIMIT 10")]
+    raw_clickhouse(clickhouse, warm)
+    state.event_sinks["clickhouse"] = event_drain.build_sink(state, "clickhouse")
+    state.event_sinks["clickhouse"].client()
     bound = event_drain.safe_bound(state)
     rows = [json.loads(r) for (r,) in con.execute("SELECT record FROM analytics_outbox")]
     for name in ("sql", "clickhouse"):
@@ -156,12 +162,12 @@ def raw_sql(con: sqlite3.Connection, rows: list[dict[str, Any]]) -> float:
 
 def raw_clickhouse(clickhouse: Any, rows: list[dict[str, Any]]) -> float:
     from cvatcore_clickhouse.ddl import statements
-    from cvatcore_clickhouse.sink import COLUMNS, EVENT_FIELDS, _value
+    from cvatcore_clickhouse.sink import COLUMNS, _row
 
     client = clickhouse.client()
     for statement in statements("cvat", "raw_events"):
         client.command(statement)
-    values = [[*(_value(n, r.get(n)) for n in EVENT_FIELDS), str(uuid.uuid4())] for r in rows]
+    values = [_row({**r, "id": str(uuid.uuid4())}) for r in rows]
     started = time.perf_counter()
     for i in range(0, len(values), BATCH):
         client.insert("cvat.raw_events", values[i:i + BATCH], column_names=list(COLUMNS))

@@ -45,6 +45,8 @@ class AppState:
     _secrets: Any = None
     #: Providers built for cloud storages, by everything that defines them (cloud_types).
     cloud_providers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    #: Event sinks built for drains, by name, kept between drains (services/event_drain.py).
+    event_sinks: dict[str, Any] = field(default_factory=dict)
     #: Plugins' validated ``[plugins.<name>]`` sections (``core/plugin_settings.py``).
     plugin_sections: dict[str, Any] = field(default_factory=dict)
 

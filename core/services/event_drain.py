@@ -93,7 +93,8 @@ def drain_sink(state: Any, name: str, bound: int, job: Any = None, replay: bool 
                 if not rows:
                     break
                 if sink is None:
-                    sink = build_sink(state, name)
+                    sink = state.event_sinks.get(name) or build_sink(state, name)
+                    state.event_sinks[name] = sink  # clients and tables set up once
                     write = getattr(sink, "write_new", None) if not replay else None
                     write = write or sink.write
                 write([json.loads(record) for _, record in rows])
@@ -107,12 +108,19 @@ def drain_sink(state: Any, name: str, bound: int, job: Any = None, replay: bool 
                 raise
             logger.warning("event sink %s failed (%s); its events wait in the outbox",
                            name, type(exc).__name__)
+            _discard(state, name)  # the next attempt connects anew
             return delivered, _failed(state, name, exc)
-        finally:
-            close = getattr(sink, "close", None)
-            if callable(close):
-                close()
         return delivered, None
+
+
+def _discard(state: Any, name: str) -> None:
+    sink = state.event_sinks.pop(name, None)
+    close = getattr(sink, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # a broken connection may fail to close; it is dropped anyway
+            logger.debug("closing event sink %s failed", name, exc_info=True)
 
 
 def _read(state: Any, after: int, bound: int, limit: int) -> list[tuple[int, str]]:

@@ -13,7 +13,6 @@ from cvatcore.hooks import EVENT_FIELDS, EventQuery, ProviderConfig
 from cvatcore_clickhouse.ddl import statements
 
 COLUMNS = (*EVENT_FIELDS, "event_id")
-_UINT = ("obj_id", "project_id", "task_id", "job_id", "user_id", "org_id")
 
 
 class ClickHouseConfig(ProviderConfig):
@@ -66,9 +65,8 @@ class ClickHouseSink:
             return
         rows = {}
         for event in events:
-            row = [_value(name, event.get(name)) for name in EVENT_FIELDS]
-            event_id = str(event.get("id") or "")
-            rows[event_id or f"anonymous-{len(rows)}"] = [*row, event_id]
+            row = _row(event)
+            rows[row[-1] or f"anonymous-{len(rows)}"] = row
         client = self.client()
         present = self._present(client, [r for r in rows.values() if r[-1]]) if check else ()
         fresh = [row for key, row in rows.items() if key not in present]
@@ -119,22 +117,29 @@ def _quote(text: str) -> str:
 
 
 def _naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None)
 
 
-def _value(name: str, value: Any) -> Any:
-    if name == "timestamp":
-        return _naive(_timestamp(value))
-    if name == "duration":
-        return int(value or 0)
-    if name in _UINT or name == "count":
-        return None if value is None else int(value)
-    if name == "payload" and value is not None and not isinstance(value, str):
-        return json.dumps(value)
-    return value
+def _row(event: dict[str, Any]) -> list[Any]:
+    """One event as the values of ``COLUMNS`` (a hot path: one call per event)."""
+    get = event.get
+    payload = get("payload")
+    if payload is not None and not isinstance(payload, str):
+        payload = json.dumps(payload)
+    return [get("scope"), get("obj_name"), get("obj_id"), get("obj_val"), get("source"),
+            _naive(_timestamp(get("timestamp"))), get("count"), get("duration") or 0,
+            get("project_id"), get("task_id"), get("job_id"), get("user_id"), get("user_name"),
+            get("user_email"), get("org_id"), get("org_slug"), payload, str(get("id") or "")]
 
 
 def _timestamp(value: Any) -> datetime:
+    if isinstance(value, str) and value.endswith("Z"):  # what cvatcore sends: fast path
+        try:
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, int | float):
