@@ -91,10 +91,10 @@ def parse_timestamp(value: Any) -> datetime:
         moment = datetime.fromtimestamp(value, UTC)
     else:
         text = str(value)
-        try:
-            moment = datetime.fromtimestamp(float(text), UTC)
-        except ValueError:
+        try:  # ISO 8601 first: what cvatcore sends (CVAT's JSON lines carry epoch seconds)
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = datetime.fromtimestamp(float(text), UTC)
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
