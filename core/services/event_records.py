@@ -90,9 +90,10 @@ def server_records(connection: Connection, event: DomainEvent) -> list[dict[str,
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for key, value in after.items():
-        old = before.get(key)
-        if key in UNTRACKED or old == value:
+        # Only what the service snapshotted before the change can have changed.
+        if key in UNTRACKED or key not in before or before[key] == value:
             continue
+        old = before[key]
         name, obj_id = key, None
         if key.endswith("_id"):  # CVAT names the relation and gives its id
             name, obj_id = key[:-3], value

@@ -51,3 +51,18 @@ def test_drain_delivers_each_event_once_to_each_sink(analytics: Analytics) -> No
     total = analytics.stored_count()
     analytics.drain()  # nothing new: nothing more
     assert analytics.stored_count() == total
+
+
+def test_a_changed_relation_is_named_with_its_id(analytics: Analytics) -> None:
+    user_id, client = analytics.user()
+    tid = client.post("/api/tasks", json={"name": unique("t"), "labels": [{"name": "a"}]}
+                      ).json()["id"]
+    r = client.patch(f"/api/tasks/{tid}", json={"assignee_id": user_id})
+    assert r.status_code == 200, r.text
+    (change,) = analytics.outbox(scope="update:task", task_id=tid)
+    assert (change["obj_name"], change["obj_id"], change["obj_val"]) == (
+        "assignee", user_id, str(user_id))
+    assert json.loads(change["payload"])["old_value"] is None
+    client.delete(f"/api/tasks/{tid}")
+    (gone,) = analytics.outbox(scope="delete:task", obj_id=tid)
+    assert gone["obj_name"] == analytics.outbox(scope="create:task", obj_id=tid)[0]["obj_name"]
