@@ -296,10 +296,12 @@ def build_cli(
     root.commands = dict(cli.commands)
     root.context_settings = {**cli.context_settings, "obj": extra}
     from cvatcore.cli.backup import backup
+    from cvatcore.cli.events import events
     from cvatcore.cli.manifest import manifest
     from cvatcore.cli.mount import mount
 
     root.add_command(backup)
+    root.add_command(events)
     root.add_command(manifest)
     root.add_command(mount)
     pm.hook.register_commands(cli=root)

@@ -133,8 +133,19 @@ class JobsSettings(_Section):
 
 
 class AnalyticsSettings(_Section):
-    sinks: list[str] = Field(default_factory=lambda: ["log"])
+    """Where analytics events go (``[analytics] sinks``, several at once) and how the outbox
+    is drained to them (``core/services/event_drain.py``)."""
+
+    sinks: list[str] = Field(default_factory=lambda: ["sql"])
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Events handed to a sink in one write.
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # A sink that fails is tried again after 1, 2, 4, ... seconds, at most this long apart.
+    retry_max_seconds: float = Field(default=30.0, gt=0)
+    # Delivered events stay in the outbox this long (``cvatcore events resend`` reads them).
+    outbox_keep_hours: float = Field(default=24.0, ge=0)
+    # ``POST /api/events``: the largest body accepted.
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
 
 class WebhooksSettings(_Section):

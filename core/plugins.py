@@ -50,6 +50,8 @@ BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.auth_local",
     "cvatcore.core.builtin.storage_local",
     "cvatcore.core.builtin.events_log",
+    "cvatcore.core.builtin.events_sql",
+    "cvatcore.core.builtin.analytics",
     "cvatcore.core.builtin.webhooks_http",
     "cvatcore.core.builtin.webhooks_events",
     "cvatcore.core.builtin.job_kinds",

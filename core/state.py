@@ -22,6 +22,9 @@ from cvatcore.core.plugins import (
 )
 from cvatcore.core.registration import Registrations, registrations_of, require_callable
 
+#: Engine execution option holding ``[analytics] sinks`` (see services/event_outbox.py).
+EVENT_SINKS_OPTION = "cvatcore_event_sinks"
+
 
 @dataclass
 class AppState:
@@ -42,6 +45,8 @@ class AppState:
     _secrets: Any = None
     #: Providers built for cloud storages, by everything that defines them (cloud_types).
     cloud_providers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    #: Event sinks built for drains, by name, kept between drains (services/event_drain.py).
+    event_sinks: dict[str, Any] = field(default_factory=dict)
     #: Plugins' validated ``[plugins.<name>]`` sections (``core/plugin_settings.py``).
     plugin_sections: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +71,8 @@ class AppState:
         job_kinds = collect_job_kinds(pm)
         engine = make_engine(settings)
         install_plugin_queue(engine, job_kinds)  # before Database() copies the engine
+        # The events outbox subscriber reads it from its connection: no sinks, no events.
+        engine.update_execution_options(**{EVENT_SINKS_OPTION: tuple(settings.analytics.sinks)})
         state = cls(settings, pm, registries, Database(engine), registrations_of(pm), backends,
                     job_kinds=job_kinds, cloud_types=collect_cloud_types(pm))
         for reg in state.registrations.of("register_domain_subscribers"):

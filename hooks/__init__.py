@@ -21,12 +21,14 @@ from cvatcore.hooks.jobs import enqueue
 from cvatcore.hooks.markers import PROJECT_NAME, hookimpl, hookspec
 from cvatcore.hooks.routes import RequestUser, RouteRequest
 from cvatcore.hooks.types import (
+    EVENT_FIELDS,
     AccountStore,
     AuthBackend,
     AuthUnavailableError,
     DeliveryResult,
     DomainEvent,
     EmptyConfig,
+    EventQuery,
     EventSink,
     Identity,
     InferenceBackend,
@@ -51,6 +53,8 @@ __all__ = [
     "DeliveryResult",
     "DomainEvent",
     "EmptyConfig",
+    "EVENT_FIELDS",
+    "EventQuery",
     "EventSink",
     "Identity",
     "InferenceBackend",

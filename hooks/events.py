@@ -15,7 +15,18 @@ def register_event_sinks(register: Register) -> None:
             (``cvatcore.hooks.Register``): ``config_model`` is a ``ProviderConfig`` subclass
             (``EmptyConfig`` by default), ``description`` is shown by ``cvatcore plugins``.
             ``factory(config)`` returns an object that follows ``cvatcore.hooks.EventSink``.
-            Operators choose sinks by name with ``[analytics] sinks = [...]``.
+            Operators choose sinks by name with ``[analytics] sinks = [...]`` (several at
+            once; options under ``[analytics.options.<name>]``).
+
+            How events reach a sink: every domain event (and every ``POST /api/events``
+            batch) is written as CVAT event records to an outbox table in the same database
+            transaction; ``drain:events`` background jobs hand them to each sink in batches of
+            ``[analytics] batch_size`` through ``sink.write(records)``. A sink that raises is
+            tried again later with the same events (its progress is kept per sink), so it
+            must store each record ``id`` once: ``cvatcore.hooks.testing.contracts`` has
+            ``StoresEachEventOnceContract`` for that. A sink with ``read(EventQuery)`` can
+            serve the CSV export (``GET /api/events``); a factory class with ``read`` is
+            enough for the core to know it.
 
     Returns:
         Nothing; sinks are added only through ``register``. Duplicate names stop start-up.

@@ -261,12 +261,55 @@ class DomainEvent:
         return self.scope.partition(":")[2]
 
 
+#: The columns of a CVAT event record, in CVAT's table order (``id`` is cvatcore's own).
+EVENT_FIELDS = (
+    "scope", "obj_name", "obj_id", "obj_val", "source", "timestamp", "count", "duration",
+    "project_id", "task_id", "job_id", "user_id", "user_name", "user_email", "org_id",
+    "org_slug", "payload",
+)
+
+
 class EventSink(Protocol):
-    """Where analytics events end up (a log file, ClickHouse, ...)."""
+    """Where analytics events end up (a log file, ClickHouse, ...).
+
+    The core hands a sink its events from a durable outbox, in batches, by a background
+    job; a batch the sink refused (it raised) is handed again later, and so may be a batch it
+    stored just before its worker died. A record is a dict with ``EVENT_FIELDS`` plus ``id``
+    (a unique string, absent only in hand-made batches): **store each id once** and drop ids
+    already stored, so replays add nothing. ``timestamp`` is an ISO 8601 string in UTC
+    (``2026-01-31T12:00:00.123Z``), ``payload`` a JSON string or None.
+
+    A sink that can be read back also has ``read(query: EventQuery)`` returning an iterable
+    of records (the ``EVENT_FIELDS``, ``timestamp`` as an aware ``datetime`` or that string)
+    in timestamp order, without holding them all in memory: ``GET /api/events`` and
+    ``POST /api/events/export`` read the first configured sink that has it. ``close()``, if
+    present, is called after each drain. ``write_new(events)``, if present, is called
+    instead of ``write`` for a batch the core knows the sink never received (one drain per
+    sink at a time, no earlier failed attempt): a sink may skip its duplicate check there.
+    """
 
     def write(self, events: list[dict[str, Any]]) -> None:
         """Store a batch of CVAT event records; raise to have the batch retried later."""
         ...
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """What an export asks a readable sink for: events with ``start <= timestamp <= end``
+    (aware UTC datetimes) and, for each id that is not None, that id."""
+
+    start: Any
+    end: Any
+    org_id: int | None = None
+    project_id: int | None = None
+    task_id: int | None = None
+    job_id: int | None = None
+    user_id: int | None = None
+
+    def ids(self) -> dict[str, int]:
+        """The id filters that are set: ``{"org_id": 3, ...}``."""
+        names = ("org_id", "project_id", "task_id", "job_id", "user_id")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 @dataclass(frozen=True)

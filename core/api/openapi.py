@@ -178,6 +178,9 @@ def _responses(op: Op, path: str, referenced: set[str], has_params: bool) -> dic
         responses[str(op.status)] = {"description": "No response body"}
     for code, description in op.extra.get("no_body_statuses", {}).items():
         responses[str(code)] = {"description": description}  # e.g. 204: nothing to show
+    for code, (description, body) in op.extra.get("json_statuses", {}).items():
+        responses[str(code)] = {"description": description,  # e.g. 202: {"query_id"}
+                                "content": {JSON_TYPE: {"schema": body}}}
     codes = set()
     if op.request or has_params or op.method != "GET":
         codes.add(400)

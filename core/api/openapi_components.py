@@ -311,6 +311,7 @@ AREA_SCHEMA_MODULES = (
     "cvatcore.core.api.schemas_requests",
     "cvatcore.core.api.schemas_cloud",
     "cvatcore.core.api.schemas_webhooks",
+    "cvatcore.core.api.schemas_events",
 )
 
 

@@ -33,7 +33,9 @@ def server_plugins(ctx: Ctx) -> Response:
     settings = ctx.state.settings
     return JSON(
         {
-            "analytics": any(s != "log" for s in settings.analytics.sinks),
+            # CVAT's UI then links to Grafana, which reads an external store (ClickHouse);
+            # the built-in sinks ("log", "sql") have no dashboards behind them.
+            "analytics": any(s not in ("log", "sql") for s in settings.analytics.sinks),
             "models": bool(settings.inference.backends),
         }
     )

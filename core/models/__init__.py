@@ -1,5 +1,6 @@
 """Tables. Import this package to have every core table on ``Base.metadata``."""
 
+from cvatcore.core.models.analytics import OutboxEvent, SinkCursor, StoredEvent
 from cvatcore.core.models.annotations import Comment, Issue, Shape, Tag, Track, TrackedShape
 from cvatcore.core.models.base import Base
 from cvatcore.core.models.cloud import CloudStorage, CloudStorageManifest
@@ -13,7 +14,7 @@ from cvatcore.core.models.webhooks import Webhook, WebhookAttempt, WebhookDelive
 __all__ = [
     "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "CloudStorage",
     "CloudStorageManifest", "Comment", "Frame",
-    "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "Project", "Segment",
-    "Shape", "SignInFailure", "Tag", "Task", "TaskData", "Track", "TrackedShape", "User",
-    "Webhook", "WebhookAttempt", "WebhookDelivery",
+    "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "OutboxEvent",
+    "Project", "Segment", "Shape", "SignInFailure", "SinkCursor", "StoredEvent", "Tag", "Task",
+    "TaskData", "Track", "TrackedShape", "User", "Webhook", "WebhookAttempt", "WebhookDelivery",
 ]

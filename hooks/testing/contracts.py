@@ -403,6 +403,25 @@ class EventSinkContract:
         assert read_events() == []
 
 
+class StoresEachEventOnceContract(EventSinkContract):
+    """For sinks that store by event id (``EventSink``'s promise for durable sinks): a batch
+    handed again, whole or in part, adds nothing. Same fixtures as ``EventSinkContract``."""
+
+    def test_a_batch_written_twice_is_stored_once(
+        self, event_sink: Any, read_events: Any
+    ) -> None:
+        batch = [
+            {"id": f"once-{i}", "scope": "update:job", "obj_id": i, "source": "server",
+             "timestamp": f"2026-01-01T00:00:0{i}.500Z", "payload": None}
+            for i in range(4)
+        ]
+        event_sink.write(batch[:2])
+        event_sink.write(batch)
+        event_sink.write(batch[1:3])
+        stored = read_events()
+        assert sorted(int(e["obj_id"]) for e in stored) == [0, 1, 2, 3]
+
+
 class WebhookTransportContract:
     """Fixture: ``webhook_transport``."""
 

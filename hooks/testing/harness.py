@@ -30,7 +30,8 @@ def __getattr__(name: str) -> Any:
 
 
 def test_settings(data_dir: Path, database_url: str | None = None, **sections: Any) -> Settings:
-    """Settings for a test: data under ``data_dir``, no config file, no autoloaded plugins."""
+    """Settings for a test: data under ``data_dir``, no config file, no autoloaded plugins,
+    no analytics sinks (pass ``analytics={"sinks": [...]}`` to record events)."""
     from cvatcore.core.config import load_settings
 
     server = {"data_dir": str(data_dir), **sections.pop("server", {})}
@@ -40,6 +41,9 @@ def test_settings(data_dir: Path, database_url: str | None = None, **sections: A
     if database_url:
         database["url"] = database_url
     storage = sections.pop("storage", {"options": {"local": {"root": str(data_dir / "share")}}})
+    # No analytics events unless a test asks for sinks: background drains would mix with
+    # the jobs a test runs itself.
+    sections.setdefault("analytics", {"sinks": []})
     # Emulators (moto, Azurite, fake-gcs-server, webhook receivers) listen on loopback.
     sections.setdefault("outbound", {"allow": ["127.0.0.1", "localhost", "::1"]})
     return load_settings(None, server=server, database=database, storage=storage, **sections)

@@ -4,6 +4,7 @@ path exists, and real answers (successes and errors) validate against their docu
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -124,6 +125,14 @@ def test_plugin_routes_are_documented(register_plugin):
 
 
 @pytest.fixture
+def cvatcore_settings(tmp_path, cvatcore_database_url):
+    """Events recorded into the sql sink, so that GET /api/events has something to export."""
+    from cvatcore.hooks.testing.harness import test_settings
+
+    return test_settings(tmp_path, cvatcore_database_url, analytics={"sinks": ["sql"]})
+
+
+@pytest.fixture
 def cvatcore_app(cvatcore_settings):
     """The app with the Azure plugin, so that cloud storages can be documented and checked."""
     import cvatcore_azure
@@ -221,7 +230,7 @@ SAMPLE_PARAMS = {
     "/api/tasks/{id}/data": {"type": "chunk", "number": 0, "quality": "compressed"},
     "/api/jobs/{id}/data": {"type": "frame", "number": 0, "quality": "compressed"},
 }
-STATUS_OVERRIDES = {"/api/cloudstorages/{id}/preview": (200, 204)}
+STATUS_OVERRIDES = {"/api/cloudstorages/{id}/preview": (200, 204), "/api/events": (202,)}
 
 
 @pytest.fixture
@@ -261,7 +270,22 @@ def world(cvatcore_client, make_user, checked, azurite, container):
     }
 
 
-def test_every_get_answer_matches_the_document(world):
+def _download_events(admin: Any, app: Any) -> None:
+    """GET /api/events: 202 with a query id, 201 once the export job ran, 200 with the CSV."""
+    from cvatcore.core.jobs.runner import JobRunner
+
+    query_id = admin.get("/api/events").json()["query_id"]
+    deadline = time.monotonic() + 20  # the app's own workers may have taken the job
+    while admin.get("/api/events", params={"query_id": query_id}).status_code == 202:
+        assert time.monotonic() < deadline, "the export did not finish"
+        JobRunner(app.state.cvatcore).run_until_idle()
+        time.sleep(0.05)
+    assert admin.get("/api/events", params={"query_id": query_id}).status_code == 201
+    r = admin.get("/api/events", params={"query_id": query_id, "action": "download"})
+    assert r.status_code == 200 and r.text.startswith("scope,obj_name")
+
+
+def test_every_get_answer_matches_the_document(world, cvatcore_app):
     admin = world["admin"]
     samples = {
         "/api/users/{id}": world["bob_id"],
@@ -289,6 +313,7 @@ def test_every_get_answer_matches_the_document(world):
         if op.paginated:
             r = admin.get(path, params={"page_size": 1})
             assert r.status_code == 200 and len(r.json()["results"]) <= 1
+    _download_events(admin, cvatcore_app)
     checked_gets = {(m, p) for m, p, s in admin.checked if m == "GET" and s in (200, 204)}
     assert checked_gets == {(op.method, openapi_path(op.path)) for op in core_ops()
                             if op.method == "GET"}

@@ -12,6 +12,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from cvatcore.core.builtin.auth_local import LocalAccounts
 from cvatcore.core.builtin.events_log import LogSink
+from cvatcore.core.builtin.events_sql import SqlSink, SqlSinkConfig
 from cvatcore.core.builtin.storage_local import LocalStorage, LocalStorageConfig
 from cvatcore.core.builtin.webhooks_http import HttpTransport
 from cvatcore.core.services.accounts import LocalAccountStore, create_user
@@ -23,6 +24,7 @@ from cvatcore.hooks.testing.contracts import (
     LocalDirectoryContract,
     MissingStorageContract,
     StorageProviderContract,
+    StoresEachEventOnceContract,
     WebhookTransportContract,
 )
 
@@ -145,6 +147,30 @@ class TestLogSink(EventSinkContract):
         return lambda: [
             json.loads(r.getMessage()) for r in caplog.records if r.name == "cvatcore.events"
         ]
+
+
+class TestSqlSink(StoresEachEventOnceContract):
+    @pytest.fixture
+    def event_sink(self, tmp_path):
+        from sqlalchemy import create_engine
+
+        from cvatcore.core.models import StoredEvent
+
+        engine = create_engine(f"sqlite:///{tmp_path / 'events.db'}")
+        StoredEvent.__table__.create(engine)
+        sink = SqlSink(SqlSinkConfig())
+        sink.use_main_database(engine)
+        yield sink
+        engine.dispose()
+
+    @pytest.fixture
+    def read_events(self, event_sink):
+        from datetime import UTC, datetime
+
+        from cvatcore.hooks import EventQuery
+
+        everything = EventQuery(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+        return lambda: list(event_sink.read(everything))
 
 
 class TestHttpTransport(WebhookTransportContract):

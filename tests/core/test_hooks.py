@@ -91,7 +91,7 @@ class SinkPlugin:
 
 def test_hook_register_event_sinks(register_plugin, tmp_path):
     with register_plugin(SinkPlugin(), "tests-events") as app, ApiClient(app) as client:
-        assert client.get("/api/server/plugins").json()["analytics"] is False  # only "log"
+        assert client.get("/api/server/plugins").json()["analytics"] is False  # only "sql"
     settings = test_settings(tmp_path, analytics={"sinks": ["tests-memory"]})
     with (
         register_plugin(SinkPlugin(), "tests-events", settings=settings) as app,

@@ -1,0 +1,236 @@
+"""Analytics events: ingest rate, drain rate into each sink, latency added to a request.
+
+    python bench/events.py [--batches 20] [--events 40000] [--requests 300]
+
+1. Starts ``cvatcore serve`` (SQLite, ``[analytics] sinks = ["sql"]``, no job threads, so the
+   drain runs only when measured) and sends ``--batches`` batches of 1,000 client events to
+   ``POST /api/events``; prints events/s against a raw bulk insert of the same records into
+   the same outbox table of the same database file (sqlite3, 1,000 rows per transaction),
+   and the ratio (target >= 0.5).
+2. Fills the outbox to ``--events`` events and drains it into the ``sql`` sink and into the
+   ``clickhouse`` sink (the ClickHouse engine, chDB, behind cvatcore-clickhouse's HTTP
+   stand-in), each against a raw bulk insert of the same rows into the same store (sqlite3
+   ``executemany``; ``clickhouse_connect`` ``insert``) in batches of 1,000; prints the ratios.
+3. Runs two servers side by side, one with ``sinks = []`` and one with ``sinks = ["sql"]``,
+   and times ``PATCH /api/projects/{id}`` (one change, one event) on each, alternating;
+   prints the median added per request (target < 1 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _venv import reexec_in_venv  # noqa: E402
+
+reexec_in_venv("cvatcore_clickhouse")
+
+import httpx  # noqa: E402
+
+from cvatcore.hooks.testing.live import serve  # noqa: E402
+
+BATCH = 1000
+PASSWORD = "bench-pass-123"
+
+
+@contextmanager
+def server(root: Path, sinks: list[str]) -> Iterator[tuple[httpx.Client, Path]]:
+    """A signed-in client of ``cvatcore serve`` with these sinks, and its database file."""
+    import os
+    import subprocess
+
+    root.mkdir(parents=True)
+    config = root / "cvatcore.toml"
+    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
+                      f"[jobs]\nin_process_workers = 0\n"
+                      f"[analytics]\nsinks = {json.dumps(sinks)}\n")
+    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
+    subprocess.run([str(Path(sys.executable).parent / "cvatcore"), "createsuperuser",
+                    "--username", "bench", "--password", PASSWORD, "--email", "b@example.com",
+                    "--no-input"], env=env, check=True, capture_output=True)
+    with serve(env, root / "server.log") as url, httpx.Client(base_url=url) as client:
+        key = client.post("/api/auth/login",
+                          json={"username": "bench", "password": PASSWORD}).json()["key"]
+        client.headers["Authorization"] = f"Token {key}"
+        client.cookies.clear()
+        yield client, root / "data" / "cvatcore.db"
+
+
+def client_batch(n: int) -> dict[str, Any]:
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    events = [{"scope": "click:element" if i % 5 else "change:frame",
+               "timestamp": (start + timedelta(milliseconds=300 * i)).isoformat(),
+               "job_id": 1 + i % 7, "task_id": 1, "duration": 200 if i % 5 == 0 else 0,
+               "payload": json.dumps({"element": f"button-{i % 13}"})} for i in range(n)]
+    return {"events": events, "timestamp": datetime.now(UTC).isoformat()}
+
+
+def outbox_rows(records: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    now = datetime.now(UTC).isoformat(sep=" ")
+    return [(str(uuid.uuid4()), now, json.dumps({**r, "id": None}, separators=(",", ":")))
+            for r in records]
+
+
+def ingest(client: httpx.Client, db: Path, batches: int, rounds: int = 5) -> None:
+    """``rounds`` rounds, each API batches then as many raw ones, so that a noisy neighbour
+    on the machine weighs on both sides of a round's ratio; the median ratio."""
+    body = client_batch(BATCH)
+    client.post("/api/events", json=body).raise_for_status()  # warm-up
+    records = [dict(e, source="client", user_id=1) for e in body["events"]]
+    con = sqlite3.connect(db)
+    per_round = max(1, batches // rounds)
+    ratios, apis, raws = [], [], []
+    for _ in range(rounds):
+        bodies = [client_batch(BATCH) for _ in range(per_round)]
+        started = time.perf_counter()
+        for b in bodies:
+            client.post("/api/events", json=b).raise_for_status()
+        api = per_round * BATCH / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for _ in range(per_round):
+            with con:
+                con.executemany("INSERT INTO analytics_outbox (event_id, created_date, record) "
+                                "VALUES (?, ?, ?)", outbox_rows(records))
+        raw = per_round * BATCH / (time.perf_counter() - started)
+        ratios.append(api / raw)
+        apis.append(api)
+        raws.append(raw)
+    con.close()
+    print(f"POST /api/events, batches of {BATCH}: {statistics.median(apis):,.0f} events/s; "
+          f"raw bulk insert into the outbox: {statistics.median(raws):,.0f} events/s; "
+          f"ratio per round {', '.join(f'{r:.2f}' for r in ratios)}; "
+          f"median {statistics.median(ratios):.2f} (target >= 0.5)")
+
+
+def drain(db: Path, config: Path, total: int, clickhouse: Any, rounds: int = 5) -> None:
+    """Drain into each sink, against raw bulk inserts of the same rows into the same store;
+    ``rounds`` rounds of ``total / rounds`` new events each, the median ratio per sink."""
+    import os
+
+    from cvatcore.core.config import load_settings
+    from cvatcore.core.services import event_drain
+    from cvatcore.core.state import AppState
+
+    os.environ.pop("CVATCORE_DISABLE_PLUGIN_AUTOLOAD", None)
+    settings = load_settings(str(config), analytics={
+        "sinks": ["sql", "clickhouse"], "options": {"clickhouse": clickhouse.options}})
+    state = AppState.build(settings)
+    con = sqlite3.connect(db)
+    template = [json.loads(r) for (r,) in con.execute(
+        "SELECT record FROM analytics_outbox LIMIT ?", (BATCH,))]
+    # Everything already there goes first, untimed; then once-per-process costs out of the
+    # way (clickhouse-connect imports pandas on its first insert; the sink makes its
+    # table): a server pays them once, not per batch.
+    for name in ("sql", "clickhouse"):
+        event_drain.drain_sink(state, name, event_drain.safe_bound(state))
+    raw_clickhouse(clickhouse, template[:10])
+    rates: dict[str, list[tuple[float, float]]] = {"sql": [], "clickhouse": []}
+    for _ in range(rounds):
+        rows = []
+        with con:
+            for _ in range(max(1, total // rounds // BATCH)):
+                fresh = [{**r, "id": str(uuid.uuid4())} for r in template]
+                con.executemany("INSERT INTO analytics_outbox (event_id, created_date, record) "
+                                "VALUES (?, ?, ?)", [(r["id"], "2026-01-01 00:00:00.000000",
+                                                      json.dumps(r)) for r in fresh])
+                rows += fresh
+        bound = event_drain.safe_bound(state)
+        for name in ("sql", "clickhouse"):
+            started = time.perf_counter()
+            count, failed = event_drain.drain_sink(state, name, bound)
+            assert failed is None and count == len(rows), f"{name} failed"
+            rate = count / (time.perf_counter() - started)
+            raw = raw_sql(con, rows) if name == "sql" else raw_clickhouse(clickhouse, rows)
+            rates[name].append((rate, raw))
+    for name, pairs in rates.items():
+        ratios = [a / b for a, b in pairs]
+        print(f"outbox -> {name}: {statistics.median(a for a, _ in pairs):,.0f} events/s; raw "
+              f"bulk insert of the same rows: {statistics.median(b for _, b in pairs):,.0f} "
+              f"events/s; ratio per round {', '.join(f'{r:.2f}' for r in ratios)}; median "
+              f"{statistics.median(ratios):.2f} (target >= 0.5)")
+    con.close()
+    state.db.dispose()
+
+
+def raw_sql(con: sqlite3.Connection, rows: list[dict[str, Any]]) -> float:
+    from cvatcore.hooks import EVENT_FIELDS
+
+    columns = ("id", *EVENT_FIELDS)
+    values = [[str(uuid.uuid4()) if c == "id" else r.get(c) for c in columns] for r in rows]
+    marks = ", ".join("?" * len(columns))
+    started = time.perf_counter()
+    for i in range(0, len(values), BATCH):
+        with con:
+            con.executemany(f"INSERT INTO analytics_events ({', '.join(columns)}) "
+                            f"VALUES ({marks})", values[i:i + BATCH])
+    return len(values) / (time.perf_counter() - started)
+
+
+def raw_clickhouse(clickhouse: Any, rows: list[dict[str, Any]]) -> float:
+    from cvatcore_clickhouse.ddl import statements
+    from cvatcore_clickhouse.sink import COLUMNS, _row
+
+    client = clickhouse.client()
+    for statement in statements("cvat", "raw_events"):
+        client.command(statement)
+    values = [_row({**r, "id": str(uuid.uuid4())}) for r in rows]
+    started = time.perf_counter()
+    for i in range(0, len(values), BATCH):
+        client.insert("cvat.raw_events", values[i:i + BATCH], column_names=list(COLUMNS))
+    return len(values) / (time.perf_counter() - started)
+
+
+def latency(root: Path, requests: int) -> None:
+    with ExitStack() as stack:
+        sides = {name: stack.enter_context(server(root / name, sinks))
+                 for name, sinks in (("none", []), ("sql", ["sql"]))}
+        projects = {}
+        for name, (client, _) in sides.items():
+            projects[name] = client.post("/api/projects", json={"name": "p"}).json()["id"]
+        times: dict[str, list[float]] = {"none": [], "sql": []}
+        for i in range(requests + 20):
+            for name, (client, _) in sides.items():
+                started = time.perf_counter()
+                client.patch(f"/api/projects/{projects[name]}",
+                             json={"name": f"n{i}"}).raise_for_status()
+                if i >= 20:  # warm-up
+                    times[name].append(time.perf_counter() - started)
+        base, with_events = (statistics.median(times[n]) * 1000 for n in ("none", "sql"))
+        print(f"PATCH /api/projects/{{id}} (one event): {base:.2f} ms without sinks, "
+              f"{with_events:.2f} ms with the sql sink: {with_events - base:+.2f} ms per "
+              f"request (target < 1 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    from cvatcore_clickhouse.testing import start_clickhouse
+
+    root = Path(tempfile.mkdtemp(prefix="bench-events-"))
+    clickhouse = start_clickhouse()
+    try:
+        with server(root / "ingest", ["sql"]) as (client, db):
+            ingest(client, db, args.batches)
+        drain(db, root / "ingest" / "cvatcore.toml", args.events, clickhouse)
+    finally:
+        clickhouse.stop()
+    latency(root / "latency", args.requests)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Built-in event sink ``sql``: CVAT's event columns in a table of the main database
+(``analytics_events``), so the embedded default keeps and exports events with nothing else
+installed. Each event id is stored once (a replayed batch adds nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from cvatcore.core.models import StoredEvent
+from cvatcore.hooks import EVENT_FIELDS, EventQuery, ProviderConfig, Register, hookimpl
+
+TABLE = StoredEvent.__table__
+_READ_CHUNK = 2000
+
+
+class SqlSinkConfig(ProviderConfig):
+    #: Another database to keep events in (a SQLAlchemy URL; it needs the cvatcore tables);
+    #: empty: the main database.
+    url: str | None = None
+
+
+class SqlSink:
+    def __init__(self, config: SqlSinkConfig) -> None:
+        self.config = config
+        self.engine: Engine | None = create_engine(config.url) if config.url else None
+
+    def use_main_database(self, engine: Engine) -> None:
+        if self.engine is None:
+            self.engine = engine
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        rows = {}
+        for event in events:
+            row = {name: event.get(name) for name in EVENT_FIELDS}
+            row["timestamp"] = parse_timestamp(row["timestamp"])
+            row["duration"] = row["duration"] or 0
+            row["id"] = str(event.get("id") or _content_id(event))
+            rows[row["id"]] = row
+        engine = self._engine()
+        maker = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = (maker(TABLE).on_conflict_do_nothing(index_elements=["id"])
+                if engine.dialect.name in ("postgresql", "sqlite") else insert(TABLE))
+        with engine.begin() as conn:
+            conn.execute(stmt, list(rows.values()))
+
+    def read(self, query: EventQuery) -> Iterator[dict[str, Any]]:
+        """The matching events in timestamp order, fetched in chunks (keyset pagination)."""
+        columns = [TABLE.c[name] for name in EVENT_FIELDS]
+        stmt = select(*columns, TABLE.c.id).where(
+            TABLE.c.timestamp >= query.start, TABLE.c.timestamp <= query.end)
+        for name, value in query.ids().items():
+            stmt = stmt.where(TABLE.c[name] == value)
+        stmt = stmt.order_by(TABLE.c.timestamp, TABLE.c.id)
+        after: tuple[Any, str] | None = None
+        engine = self._engine()
+        while True:
+            page = stmt
+            if after is not None:
+                page = stmt.where((TABLE.c.timestamp > after[0]) | (
+                    (TABLE.c.timestamp == after[0]) & (TABLE.c.id > after[1])))
+            with engine.connect() as conn:
+                rows = conn.execute(page.limit(_READ_CHUNK)).all()
+            for row in rows:
+                record = dict(zip(EVENT_FIELDS, row[:-1], strict=True))
+                stamp = record["timestamp"]
+                record["timestamp"] = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+                yield record
+            if len(rows) < _READ_CHUNK:
+                return
+            after = (rows[-1].timestamp, rows[-1].id)
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("the sql event sink has no database (use_main_database)")
+        return self.engine
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An event timestamp (ISO string, epoch seconds or datetime) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        text = str(value)
+        try:  # ISO 8601 first: what cvatcore sends (CVAT's JSON lines carry epoch seconds)
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = datetime.fromtimestamp(float(text), UTC)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _content_id(event: dict[str, Any]) -> str:
+    """An id for a hand-made record without one: the same content gives the same id."""
+    import hashlib
+    import json
+
+    text = json.dumps({k: event.get(k) for k in EVENT_FIELDS}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:36]
+
+
+@hookimpl
+def register_event_sinks(register: Register) -> None:
+    register("sql", SqlSink, config_model=SqlSinkConfig,
+             description="events in a table of the main database (exportable)")

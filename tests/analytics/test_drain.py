@@ -1,0 +1,127 @@
+"""The drain: a sink that is down loses nothing and gets each event once when it is back;
+the other sinks go on meanwhile; a replayed batch adds nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from cvatcore.core.jobs.runner import JobRunner
+from cvatcore.core.models import SinkCursor
+from cvatcore.core.services import event_drain
+from cvatcore.hooks import Register, hookimpl
+from cvatcore.hooks.testing import ApiClient
+from cvatcore.hooks.testing.databases import postgres_database
+from cvatcore.hooks.testing.harness import build_test_app, test_settings
+
+from .support import Analytics, unique
+
+
+class Flaky:
+    """A sink that refuses every batch while ``down``; remembers what it stored by id."""
+
+    down = False
+    stored: dict[str, dict[str, Any]] = {}
+    writes = 0
+
+    def __init__(self, config: Any) -> None:
+        pass
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        Flaky.writes += 1
+        if Flaky.down:
+            raise ConnectionRefusedError("the sink is down")
+        for event in events:
+            Flaky.stored.setdefault(event["id"], event)
+
+
+class FlakyPlugin:
+    @staticmethod
+    @hookimpl
+    def register_event_sinks(register: Register) -> None:
+        register("flaky", Flaky)
+
+
+@pytest.fixture
+def flaky_app(tmp_path: Path, cvatcore_database_url: str | None) -> Iterator[Analytics]:
+    """A fresh database of the module's kind, with the ``flaky`` sink beside ``sql``."""
+    Flaky.down, Flaky.stored, Flaky.writes = False, {}, 0
+    with ExitStack() as stack:
+        url = stack.enter_context(postgres_database()) if cvatcore_database_url else None
+        settings = test_settings(tmp_path, url, jobs={"in_process_workers": 0},
+                                 analytics={"sinks": ["sql", "flaky"], "batch_size": 7,
+                                            "retry_max_seconds": 0.2})
+        app = build_test_app(settings, plugins=[(FlakyPlugin, "flaky")])
+        stack.callback(app.state.cvatcore.db.dispose)
+        yield Analytics(app, stack)
+
+
+def _changes(client: ApiClient, n: int) -> None:
+    for _ in range(n):
+        pid = client.post("/api/projects", json={"name": unique("p")}).json()["id"]
+        client.patch(f"/api/projects/{pid}", json={"name": unique("q")})
+
+
+def test_a_sink_down_for_a_while_gets_every_event_once(flaky_app: Analytics) -> None:
+    _, client = flaky_app.user()
+    Flaky.down = True
+    _changes(client, 10)
+    flaky_app.drain()
+    assert Flaky.stored == {} and Flaky.writes >= 1
+    sql_count = flaky_app.stored_count()
+    assert sql_count == len(flaky_app.outbox())  # the healthy sink did not wait
+    _changes(client, 5)  # changes go on while the sink is down
+    flaky_app.drain()
+    Flaky.down = False
+    time.sleep(0.3)  # the retry's back-off
+    flaky_app.drain()
+    ids = [e["id"] for e in flaky_app.outbox()]
+    assert sorted(Flaky.stored) == sorted(ids) and len(ids) == flaky_app.stored_count()
+    assert event_drain.pending(flaky_app.state) == {"sql": 0, "flaky": 0}
+
+
+def test_a_replayed_batch_adds_nothing(flaky_app: Analytics) -> None:
+    _, client = flaky_app.user()
+    _changes(client, 3)
+    flaky_app.drain()
+    count = flaky_app.stored_count()
+    with flaky_app.db.unit_of_work() as session:  # as if the worker died before recording
+        session.execute(update(SinkCursor).values(delivered_seq=0))
+    state = flaky_app.state
+    for name in ("sql", "flaky"):
+        # a drain job taken over after a dead worker runs as a replay (its attempt > 1)
+        event_drain.drain_sink(state, name, event_drain.safe_bound(state), replay=True)
+    assert flaky_app.stored_count() == count and len(Flaky.stored) == count
+
+
+def test_the_retry_is_queued_when_nothing_else_happens(flaky_app: Analytics) -> None:
+    _, client = flaky_app.user()
+    Flaky.down = True
+    _changes(client, 2)
+    runner = JobRunner(flaky_app.state)
+    runner.run_until_idle()
+    Flaky.down = False
+    deadline = time.monotonic() + 5
+    while not Flaky.stored and time.monotonic() < deadline:
+        runner.run_until_idle()  # only the queued retry can deliver now
+        time.sleep(0.05)
+    assert len(Flaky.stored) == len(flaky_app.outbox())
+
+
+def test_failures_are_recorded_per_sink(flaky_app: Analytics) -> None:
+    _, client = flaky_app.user()
+    Flaky.down = True
+    _changes(client, 1)
+    flaky_app.drain()
+    with flaky_app.db.unit_of_work(write=False) as session:
+        cursor = session.get(SinkCursor, "flaky")
+        assert cursor is not None and cursor.failures >= 1
+        assert cursor.last_error == "ConnectionRefusedError"
+    assert SimpleNamespace(**event_drain.pending(flaky_app.state)).sql == 0
