@@ -140,7 +140,9 @@ def test_compose_settings_file_loads(monkeypatch):
 
     monkeypatch.setenv("CVATCORE_DATABASE_URL", "postgresql+psycopg://cvat@db:5432/cvat")
     monkeypatch.setenv("CVATCORE_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("CLICKHOUSE_PASSWORD", "from-the-environment")
     settings = load_settings(DEPLOY / "compose.toml")
+    assert settings.analytics.sinks == ["sql", "clickhouse"]
     assert settings.database.url.get_secret_value().startswith("postgresql+psycopg://")
     assert settings.storage.media.options["root"] == "/var/lib/cvatcore/media"
 
