@@ -1,0 +1,24 @@
+"""Built-in plugin: the core's dataset formats (``core/datasets/formats``) and the export and
+import job kinds that run them."""
+
+from cvatcore.hooks import Register, hookimpl
+
+
+@hookimpl
+def register_dataset_formats(register: Register) -> None:
+    from cvatcore.core.datasets.formats import coco, cvat_read, cvat_xml
+    from cvatcore.hooks.datasets import DatasetFormat as F
+
+    register("CVAT for images 1.1", F("XML, ZIP", "1.1", exporter=cvat_xml.export_images))
+    register("CVAT for video 1.1", F("XML, ZIP", "1.1", exporter=cvat_xml.export_video))
+    register("CVAT 1.1", F("XML, ZIP", "1.1", importer=cvat_read.import_cvat))
+    register("COCO 1.0", F("JSON, ZIP", "1.0", exporter=coco.export_coco,
+                           importer=coco.import_coco))
+
+
+@hookimpl
+def register_job_kinds(register: Register) -> None:
+    from cvatcore.core.services import datasets_export, datasets_import
+
+    register("export:dataset", datasets_export.run)
+    register("import:annotations", datasets_import.run)

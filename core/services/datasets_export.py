@@ -1,0 +1,183 @@
+"""Dataset export: ``POST /api/{tasks|jobs|projects}/{id}/dataset/export`` queues the
+``export:dataset`` job; the job streams the archive (frames one at a time, zip members
+written as they come) into the media store; the download streams it back.
+
+An archive is cached by (object, format, save_images, the object's ``updated_date``): asking
+again before anything changed serves the same file without writing it again. Every
+annotation change moves the task's, job's and project's ``updated_date``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from typing import Any
+
+from cvatcore.core.datasets.archive import ZipArchiveWriter
+from cvatcore.core.datasets.registry import collect_formats
+from cvatcore.core.errors import ApiError, NotFound, ValidationFailed
+from cvatcore.core.jobs.queue import enqueue, request_id
+from cvatcore.core.media import store
+from cvatcore.core.models import BackgroundJob, Job, Project, Task
+from cvatcore.core.services import changes, datasets_source
+from cvatcore.core.services.caller import Caller
+from cvatcore.hooks import JobFailed
+from cvatcore.hooks.datasets import DatasetFormatError
+
+TARGETS = ("task", "job", "project")
+EXPORTS_PREFIX = "exports/"
+
+
+def target_object(caller: Caller, target: str, target_id: int, scope: str) -> Any:
+    """The task, job or project, checked for ``scope`` (404/403 as the services answer)."""
+    from cvatcore.core.services import jobs, projects, tasks
+
+    getter = {"task": tasks.get, "job": jobs.get, "project": projects.get}[target]
+    return getter(caller, target_id, scope)
+
+
+def _org_id(caller: Caller, target: str, obj: Any) -> int | None:
+    if target == "job":
+        task = caller.session.get(Task, obj.task_id)
+        return task.organization_id if task is not None else None
+    return obj.organization_id
+
+
+def _format(caller: Caller, name: str | None) -> str:
+    formats = collect_formats(caller.state.pm)
+    if not name:
+        raise ValidationFailed.field("format", "This field is required.")
+    fmt = formats.exporter(name)
+    if fmt is None:
+        known = ", ".join(sorted(n for n in formats.all if formats.exporter(n)))
+        raise ValidationFailed.field("format", f"Unknown export format {name!r}; the server "
+                                               f"has: {known}.")
+    if not fmt.enabled:
+        raise ApiError({"detail": f"The format {name!r} is disabled."}, status=405)
+    return name
+
+
+def start_export(caller: Caller, target: str, target_id: int, fmt: str | None,
+                 save_images: bool, filename: str | None, location: str | None) -> str:
+    """Queue the export; returns the request id (202). 400 for an unknown format or a
+    location this server cannot write to, 405 for a disabled format, 409 while the same
+    export runs."""
+    scope = "export:dataset" if save_images else "export:annotations"
+    obj = target_object(caller, target, target_id, scope)
+    name = _format(caller, fmt)
+    if location not in (None, "", "local"):
+        raise ValidationFailed.field("location", "Only location=local is supported; cloud "
+                                                 "storage targets are not yet.")
+    if filename is not None and not _safe_filename(filename):
+        raise ValidationFailed.field("filename", "Use letters, digits, '_', '-', '.' and "
+                                                 "spaces, with an extension.")
+    user_id = caller.user.id if caller.user is not None else None
+    subresource = "dataset" if save_images else "annotations"
+    rq_id = request_id("export", target, target_id, subresource=subresource, format=name,
+                       user_id=user_id)
+    org_id = _org_id(caller, target, obj)
+    enqueue(caller.session, job_id=rq_id, kind="export:dataset",
+            args={"target": target, "id": target_id, "format": name,
+                  "save_images": save_images, "filename": filename,
+                  "request_id": caller.request_id},
+            operation={"type": f"export:{subresource}", "target": target,
+                       f"{target}_id": target_id, "format": name, "org_id": org_id},
+            owner_id=user_id, org_id=org_id)
+    return rq_id
+
+
+def _safe_filename(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9_\-. ]{1,254}", name)) and not name.startswith(".") \
+        and "." in name
+
+
+def cache_key(target: str, target_id: int, fmt: str, save_images: bool, stamp: str) -> str:
+    digest = hashlib.sha256(f"{fmt}\0{save_images}\0{stamp}".encode()).hexdigest()[:32]
+    return f"{EXPORTS_PREFIX}{target}/{target_id}/{digest}.zip"
+
+
+def run(job: Any) -> dict[str, Any]:
+    """The ``export:dataset`` job: the cached archive, or a new one written as a stream."""
+    args = job.args
+    target, target_id, name = args["target"], int(args["id"]), args["format"]
+    save_images = bool(args.get("save_images"))
+    state = job.state
+    fmt = collect_formats(state.pm).exporter(name)
+    if fmt is None or fmt.exporter is None:
+        raise JobFailed(f"The format {name!r} is no longer installed.")
+    with state.db.unit_of_work() as session:
+        caller = Caller.for_job(job, session)
+        try:
+            obj = target_object(caller, target, target_id, "view")
+        except NotFound:
+            raise JobFailed(f"The {target} {target_id} no longer exists.") from None
+        key = cache_key(target, target_id, name, save_images, str(obj.updated_date))
+        if not store.exists(state.media, key):
+            job.progress(0.0, "Writing the archive")
+            dataset = datasets_source.build(caller, target, obj, save_images)
+            _write(state.media, key, fmt.exporter, dataset)
+    with state.db.unit_of_work() as session:
+        job.guard(session)
+        row = session.get(BackgroundJob, job.id)
+        if row is not None:
+            row.args = {**row.args, "file": key}
+        caller = Caller.for_job(job, session)
+        obj = session.get({"task": Task, "job": Job, "project": Project}[target], target_id)
+        if obj is not None:
+            changes.publish(caller, "export", "dataset", obj,
+                            org_id=_org_id(caller, target, obj))
+    from urllib.parse import quote
+
+    return {"result_url": f"/api/{target}s/{target_id}/dataset/download?rq_id="
+                          f"{quote(job.id, safe='')}"}
+
+
+def _write(media: Any, key: str, exporter: Any, dataset: Any) -> None:
+    """The zip goes to a local temporary file member by member, then streams into the
+    store: a failed export leaves nothing under the cache key."""
+    with tempfile.TemporaryFile(prefix="cvatcore-export-") as tmp:
+        archive = ZipArchiveWriter(tmp)
+        try:
+            exporter(dataset, archive)
+        except DatasetFormatError as exc:
+            raise JobFailed(str(exc)) from None
+        finally:
+            archive.close()
+        tmp.flush()
+        tmp.seek(0)
+        store.put_stream(media, key, tmp)
+
+
+def download(caller: Caller, target: str, target_id: int, rq_id: str | None
+             ) -> tuple[str, int, str]:
+    """The finished export ``rq_id`` of this object: ``(store key, size, file name)``."""
+    from cvatcore.core.services import requests
+
+    if not rq_id:
+        raise ValidationFailed.field("rq_id", "This query parameter is required.")
+    job = requests.get(caller, rq_id)
+    args = job.args or {}
+    if job.kind != "export:dataset" or args.get("target") != target or \
+            int(args.get("id", -1)) != target_id:
+        raise NotFound("No such export of this object.")
+    if job.status != "finished" or not args.get("file"):
+        raise ValidationFailed({"detail": f"The export is {job.status}, not finished."})
+    obj = target_object(caller, target, target_id,
+                        "export:dataset" if args.get("save_images") else "export:annotations")
+    key = args["file"]
+    try:
+        size = caller.state.media.stat(key).size
+    except FileNotFoundError:
+        raise NotFound("The exported file has expired; export again.") from None
+    filename = args.get("filename") or _default_name(target, obj, args)
+    return key, int(size or 0), filename
+
+
+def _default_name(target: str, obj: Any, args: dict[str, Any]) -> str:
+    base = getattr(obj, "name", None) or str(obj.id)
+    stamp = re.sub(r"[^0-9]", "", str(obj.updated_date))[:14]
+    kind = "dataset" if args.get("save_images") else "annotations"
+    raw = f"{target}_{base}_{kind}_{stamp}_{args['format']}.zip".replace(" ", "_")
+    clean = re.sub(r"[^A-Za-z0-9_\-.]", "-", raw).lstrip(".")
+    return clean[:250]
+
