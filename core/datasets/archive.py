@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import tempfile
 import zipfile
 from typing import IO
 
@@ -14,15 +15,23 @@ from cvatcore.hooks.datasets import DatasetFormatError
 
 #: Annotation files an importer may read whole (images in an archive are never read).
 MAX_MEMBER_READ = 2 * limits.GiB
+#: Members stored as they are: compressing compressed images again costs time for nothing.
+STORED = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".mp4", ".zip"})
 
 
 class ZipArchiveWriter:
-    """``ArchiveWriter`` over a ``zipfile.ZipFile`` opened for writing."""
+    """``ArchiveWriter`` over a ``zipfile.ZipFile`` opened for writing.
+
+    A zip takes one member at a time; members written while one is open (images next to the
+    annotation file being streamed) wait in a temporary file and follow when it closes."""
 
     def __init__(self, target: IO[bytes]) -> None:
         self.zip = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED,
                                    compresslevel=6, allowZip64=True)
         self.written: set[str] = set()
+        self._open: IO[bytes] | None = None
+        self._waiting: list[tuple[str, int]] = []
+        self._spool: IO[bytes] | None = None
 
     def _name(self, name: str) -> str:
         clean = posixpath.normpath(name.replace("\\", "/")).lstrip("/")
@@ -34,12 +43,41 @@ class ZipArchiveWriter:
     def write(self, name: str, data: bytes | str) -> None:
         if isinstance(data, str):
             data = data.encode()
-        self.zip.writestr(self._name(name), data)
+        clean = self._name(name)
+        if self._open is not None and not self._open.closed:
+            if self._spool is None:
+                self._spool = tempfile.TemporaryFile(prefix="cvatcore-zip-")  # noqa: SIM115
+            self._spool.write(data)
+            self._waiting.append((clean, len(data)))
+            return
+        self._flush()
+        stored = posixpath.splitext(clean)[1].lower() in STORED
+        self.zip.writestr(clean, data,
+                          compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
 
     def open(self, name: str) -> IO[bytes]:
-        return self.zip.open(self._name(name), "w", force_zip64=True)
+        self._flush()
+        self._open = self.zip.open(self._name(name), "w", force_zip64=True)
+        return self._open
+
+    def _flush(self) -> None:
+        """Members that waited for the open one, in the order they came."""
+        if self._open is not None and not self._open.closed:
+            return
+        self._open = None
+        if self._spool is None:
+            return
+        spool, waiting = self._spool, self._waiting
+        self._spool, self._waiting = None, []
+        spool.seek(0)
+        with spool:
+            for name, size in waiting:
+                self.zip.writestr(name, spool.read(size))
 
     def close(self) -> None:
+        if self._open is not None and not self._open.closed:
+            self._open.close()
+        self._flush()
         self.zip.close()
 
 

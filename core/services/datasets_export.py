@@ -105,7 +105,7 @@ def run(job: Any) -> dict[str, Any]:
     fmt = collect_formats(state.pm).exporter(name)
     if fmt is None or fmt.exporter is None:
         raise JobFailed(f"The format {name!r} is no longer installed.")
-    with state.db.unit_of_work() as session:
+    with state.db.unit_of_work(write=False) as session:  # a reader: progress still writes
         caller = Caller.for_job(job, session)
         try:
             obj = target_object(caller, target, target_id, "view")

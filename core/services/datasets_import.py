@@ -142,6 +142,8 @@ def frame_finder(frames: list[tuple[int, str, int, int]]) -> Any:
 
 
 def run(job: Any) -> dict[str, Any]:
+    """The ``import:annotations`` job: read and check everything in a read transaction,
+    then write it in one write transaction (all or nothing)."""
     args = job.args
     target, target_id, name = args["target"], int(args["id"]), args["format"]
     state = job.state
@@ -159,10 +161,13 @@ def run(job: Any) -> dict[str, Any]:
                 raise JobFailed(f"The uploaded file {args['filename']!r} is gone; upload it "
                                 "again.") from None
             tmp.seek(0)
-            with state.db.unit_of_work() as session:
-                job.guard(session)
-                _import(job, Caller.for_job(job, session), target, target_id, fmt,
-                        tmp, args)
+            with state.db.unit_of_work(write=False) as session:
+                body, resolver = _read(Caller.for_job(job, session), target, target_id, fmt,
+                                       tmp, args)
+        job.progress(0.5, "Writing the annotations")
+        with state.db.unit_of_work() as session:
+            job.guard(session)
+            _write(Caller.for_job(job, session), target, target_id, body, args, resolver)
     except DatasetFormatError as exc:
         raise JobFailed(str(exc)) from None
     finally:
@@ -170,8 +175,9 @@ def run(job: Any) -> dict[str, Any]:
     return {"result_id": target_id}
 
 
-def _import(job: Any, caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
-            args: dict[str, Any]) -> None:
+def _read(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
+          args: dict[str, Any]) -> tuple[dict[str, Any], Resolver]:
+    """The file as the JSON body the annotation services take (label ids, frames)."""
     try:
         obj = target_object(caller, target, target_id, "view")
     except NotFound:
@@ -188,24 +194,24 @@ def _import(job: Any, caller: Caller, target: str, target_id: int, fmt: Any, str
                             frame_of=frame_finder(frames))
     archive = open_upload(stream, args["filename"])
     imported = fmt.importer(archive, context)
-    job.progress(0.5, "Writing the annotations")
     resolver = Resolver(caller, task, args["filename"])
-    body = resolver.body(imported)
+    return resolver.body(imported), resolver
+
+
+def _write(caller: Caller, target: str, target_id: int, body: dict[str, Any],
+           args: dict[str, Any], resolver: Resolver) -> None:
+    mode = args.get("mode", "replace")
     try:
-        _write(caller, target, target_id, body, args.get("mode", "replace"))
+        if mode == "append":
+            patch = annotations.patch_job if target == "job" else annotations.patch_task
+            patch(caller, target_id, "create", body)
+        elif target == "job":
+            annotations.replace_job(caller, target_id, body)
+        else:
+            annotations.replace_task(caller, target_id, body)
     except ValidationFailed as exc:
         raise JobFailed(resolver.explain(exc)) from None
+    obj = target_object(caller, target, target_id, "view")
+    task = obj if target == "task" else caller.session.get(Task, obj.task_id)
     changes.publish(caller, "import", "dataset", obj,
                     org_id=task.organization_id if task is not None else None)
-
-
-def _write(caller: Caller, target: str, target_id: int, body: dict[str, Any], mode: str) -> None:
-    if mode == "append":
-        if target == "job":
-            annotations.patch_job(caller, target_id, "create", body)
-        else:
-            annotations.patch_task(caller, target_id, "create", body)
-    elif target == "job":
-        annotations.replace_job(caller, target_id, body)
-    else:
-        annotations.replace_task(caller, target_id, body)
