@@ -38,10 +38,12 @@ class Names:
 
     def shape(self, row: Row) -> Row:
         out = {k: v for k, v in row.items() if k not in ("label_id", "id", "attributes")}
-        out["label"] = self.labels.get(row["label_id"], "")
+        if "label_id" in row:  # a track's shapes have none
+            out["label"] = self.labels.get(row["label_id"], "")
         out["attributes"] = self.attrs(row)
         out["elements"] = [self.shape(e) for e in row.get("elements", [])]
-        if "shapes" in row:
+        if "shapes" in row:  # a track: its id tells its per-frame shapes apart
+            out["id"] = row.get("id")
             out["shapes"] = [self.shape(s) for s in row["shapes"]]
         return out
 
