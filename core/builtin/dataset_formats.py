@@ -6,7 +6,7 @@ from cvatcore.hooks import Register, hookimpl
 
 @hookimpl
 def register_dataset_formats(register: Register) -> None:
-    from cvatcore.core.datasets.formats import coco, cvat_read, cvat_xml
+    from cvatcore.core.datasets.formats import coco, cvat_read, cvat_xml, datumaro, voc, yolo
     from cvatcore.hooks.datasets import DatasetFormat as F
 
     register("CVAT for images 1.1", F("XML, ZIP", "1.1", exporter=cvat_xml.export_images))
@@ -14,6 +14,11 @@ def register_dataset_formats(register: Register) -> None:
     register("CVAT 1.1", F("XML, ZIP", "1.1", importer=cvat_read.import_cvat))
     register("COCO 1.0", F("JSON, ZIP", "1.0", exporter=coco.export_coco,
                            importer=coco.import_coco))
+    register("YOLO 1.1", F("ZIP", "1.1", exporter=yolo.export_yolo, importer=yolo.import_yolo))
+    register("PASCAL VOC 1.1", F("ZIP", "1.1", exporter=voc.export_voc,
+                                 importer=voc.import_voc))
+    register("Datumaro 1.0", F("ZIP", "1.0", exporter=datumaro.export_datumaro,
+                               importer=datumaro.import_datumaro))
 
 
 @hookimpl

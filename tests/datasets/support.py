@@ -33,7 +33,7 @@ def element(ids: dict[str, int], label: str, points: list[float],
                                          label_id=ids[label], points=points, **extra)
 
 
-MASK = [0, 3, 1, 3, 2, 2, 10, 12, 12, 14]  # RLE then left, top, right, bottom (3x3 box)
+MASK = [1, 3, 1, 4, 10, 12, 12, 14]  # RLE (9 pixels), then left, top, right, bottom
 
 
 def all_shapes(task: Any) -> models.LabeledDataRequest:
@@ -105,3 +105,12 @@ def comparable(task: Any) -> dict[str, Any]:
                           tuple(sorted(one(s)[:1] + one(s)[2:] for s in t.shapes)))
                          for t in data.tracks),
     }
+
+
+def assert_same(target: Any, source: Any) -> None:
+    """The two tasks' annotations are equal; a difference is shown item by item."""
+    a, b = comparable(target), comparable(source)
+    for key in ("tags", "shapes", "tracks"):
+        assert len(a[key]) == len(b[key]), (key, a[key], b[key])
+        for x, y in zip(a[key], b[key], strict=True):
+            assert x == y, f"\n{x}\n!=\n{y}"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .support import all_shapes, boxes, comparable, tracks
+from .support import all_shapes, assert_same, boxes, comparable, tracks
 
 
 def _roundtrip(sdk: Any, make_task: Any, tmp_path: Path, export_format: str,
@@ -39,17 +39,23 @@ def test_cvat_for_images_keeps_every_shape_type(sdk: Any, make_task: Any,
     with zipfile.ZipFile(path) as archive:
         assert {"annotations.xml", "images/img_000.png", "images/img_002.png"} <= set(
             archive.namelist())
-    assert comparable(target) == comparable(source)
+    assert_same(target, source)
+
+
+def test_datumaro_keeps_every_shape_type(sdk: Any, make_task: Any, tmp_path: Path) -> None:
+    source, target, _ = _roundtrip(sdk, make_task, tmp_path, "Datumaro 1.0", "Datumaro 1.0",
+                                   all_shapes, images=True)
+    assert_same(target, source)
 
 
 def test_cvat_for_video_keeps_tracks(sdk: Any, make_task: Any, tmp_path: Path) -> None:
     source, target, _ = _roundtrip(sdk, make_task, tmp_path, "CVAT for video 1.1", "CVAT 1.1",
                                    tracks)
-    assert comparable(target) == comparable(source)
+    assert_same(target, source)
     assert comparable(target)["tracks"]
 
 
-@pytest.mark.parametrize("fmt", ["COCO 1.0"])
+@pytest.mark.parametrize("fmt", ["COCO 1.0", "YOLO 1.1", "PASCAL VOC 1.1"])
 def test_box_formats_keep_boxes(sdk: Any, make_task: Any, tmp_path: Path, fmt: str) -> None:
     source, target, _ = _roundtrip(sdk, make_task, tmp_path, fmt, fmt, boxes)
-    assert comparable(target) == comparable(source)
+    assert_same(target, source)
