@@ -6,7 +6,15 @@ from cvatcore.hooks import Register, hookimpl
 
 @hookimpl
 def register_dataset_formats(register: Register) -> None:
-    from cvatcore.core.datasets.formats import coco, cvat_read, cvat_xml, datumaro, voc, yolo
+    from cvatcore.core.datasets.formats import (
+        coco,
+        cvat_read,
+        cvat_xml,
+        datumaro,
+        masks,
+        voc,
+        yolo,
+    )
     from cvatcore.hooks.datasets import DatasetFormat as F
 
     register("CVAT for images 1.1", F("XML, ZIP", "1.1", exporter=cvat_xml.export_images))
@@ -17,6 +25,8 @@ def register_dataset_formats(register: Register) -> None:
     register("YOLO 1.1", F("ZIP", "1.1", exporter=yolo.export_yolo, importer=yolo.import_yolo))
     register("PASCAL VOC 1.1", F("ZIP", "1.1", exporter=voc.export_voc,
                                  importer=voc.import_voc))
+    register("Segmentation mask 1.1", F("ZIP", "1.1", exporter=masks.export_masks,
+                                        importer=masks.import_masks))
     register("Datumaro 1.0", F("ZIP", "1.0", exporter=datumaro.export_datumaro,
                                importer=datumaro.import_datumaro))
 

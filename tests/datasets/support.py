@@ -114,3 +114,23 @@ def assert_same(target: Any, source: Any) -> None:
         assert len(a[key]) == len(b[key]), (key, a[key], b[key])
         for x, y in zip(a[key], b[key], strict=True):
             assert x == y, f"\n{x}\n!=\n{y}"
+
+
+def coco_shapes(task: Any) -> models.LabeledDataRequest:
+    """What COCO keeps: boxes, polygons and masks, with attributes and occlusion."""
+    ids, specs = label_ids(task), spec_ids(task)
+    color = [models.AttributeValRequest(spec_id=specs["car.color"], value="blue"),
+             models.AttributeValRequest(spec_id=specs["car.parked"], value="true")]
+    return models.LabeledDataRequest(shapes=[
+        shape(ids, "rectangle", 0, "car", [1, 2, 30, 20], attributes=color, occluded=True),
+        shape(ids, "polygon", 0, "person", [1, 1, 20, 1, 20, 20, 1, 20]),
+        shape(ids, "mask", 2, "person", MASK),
+    ])
+
+
+def masks_only(task: Any) -> models.LabeledDataRequest:
+    ids = label_ids(task)
+    return models.LabeledDataRequest(shapes=[
+        shape(ids, "mask", 0, "person", MASK),
+        shape(ids, "mask", 2, "car", [0, 4, 2, 3, 30, 30, 32, 32]),
+    ])

@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from .support import all_shapes, assert_same, boxes, comparable, tracks
+from .support import (
+    all_shapes,
+    assert_same,
+    boxes,
+    coco_shapes,
+    comparable,
+    masks_only,
+    tracks,
+)
 
 
 def _roundtrip(sdk: Any, make_task: Any, tmp_path: Path, export_format: str,
@@ -53,6 +61,37 @@ def test_cvat_for_video_keeps_tracks(sdk: Any, make_task: Any, tmp_path: Path) -
                                    tracks)
     assert_same(target, source)
     assert comparable(target)["tracks"]
+
+
+def test_coco_keeps_boxes_polygons_masks_and_pycocotools_reads_it(
+        sdk: Any, make_task: Any, tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+    from pycocotools.mask import area, frPyObjects, toBbox
+
+    source, target, path = _roundtrip(sdk, make_task, tmp_path, "COCO 1.0", "COCO 1.0",
+                                      coco_shapes, images=True)
+    assert_same(target, source)
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp_path / "coco")
+        assert "images/default/img_000.png" in archive.namelist()
+    coco = COCO(str(tmp_path / "coco/annotations/instances_default.json"))
+    assert sorted(c["name"] for c in coco.loadCats(coco.getCatIds())) == ["car", "person", "pose"]
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert sorted(a["bbox"][2] for a in anns) == [3, 19, 29]
+    mask = next(a for a in anns if a["iscrowd"])
+    image = coco.loadImgs(mask["image_id"])[0]
+    assert image["file_name"] == "img_002.png"
+    rle = frPyObjects(mask["segmentation"], image["height"], image["width"])
+    assert int(area(rle)) == 7 and [int(v) for v in toBbox(rle)] == [10, 12, 3, 3]
+
+
+def test_segmentation_masks_keep_masks(sdk: Any, make_task: Any, tmp_path: Path) -> None:
+    source, target, path = _roundtrip(sdk, make_task, tmp_path, "Segmentation mask 1.1",
+                                      "Segmentation mask 1.1", masks_only)
+    assert_same(target, source)
+    with zipfile.ZipFile(path) as archive:
+        assert {"labelmap.txt", "SegmentationClass/img_000.png",
+                "SegmentationObject/img_002.png"} <= set(archive.namelist())
 
 
 @pytest.mark.parametrize("fmt", ["COCO 1.0", "YOLO 1.1", "PASCAL VOC 1.1"])
