@@ -196,6 +196,9 @@ def create_app(
                     state.db.dispose()
 
     routes = collect_routes(state)
+    from cvatcore.core.datasets.registry import collect_formats
+
+    collect_formats(state.pm)  # a bad dataset format stops start-up, not the first export
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
