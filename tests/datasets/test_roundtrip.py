@@ -98,3 +98,43 @@ def test_segmentation_masks_keep_masks(sdk: Any, make_task: Any, tmp_path: Path)
 def test_box_formats_keep_boxes(sdk: Any, make_task: Any, tmp_path: Path, fmt: str) -> None:
     source, target, _ = _roundtrip(sdk, make_task, tmp_path, fmt, fmt, boxes)
     assert_same(target, source)
+
+
+def test_job_export_and_import(sdk: Any, make_task: Any, tmp_path: Path) -> None:
+    """A job's export holds only its frames; importing it into another task's job writes
+    only that job's annotations."""
+    source = make_task("jobs source", segment_size=2)
+    source.set_annotations(boxes(source))  # frames 0 and 2: one box in each job's frames
+    first_job = min(source.get_jobs(), key=lambda j: j.start_frame)
+    path = tmp_path / "job.zip"
+    sdk.jobs.retrieve(first_job.id).export_dataset("CVAT for images 1.1", path,
+                                                    include_images=False)
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("annotations.xml").decode()
+    assert xml.count("<image ") == 2 and "img_002.png" not in xml
+    target = make_task("jobs target", segment_size=2)
+    second = max(target.get_jobs(), key=lambda j: j.start_frame)
+    target.set_annotations(boxes(target))
+    job = sdk.jobs.retrieve(min(target.get_jobs(), key=lambda j: j.start_frame).id)
+    job.import_annotations("CVAT 1.1", path)
+    frames = sorted(s.frame for s in target.get_annotations().shapes)
+    assert frames == [0, 0, 2]  # the first job's two boxes again, the second job's untouched
+    assert [s.frame for s in sdk.jobs.retrieve(second.id).get_annotations().shapes] == [2]
+
+
+def test_project_export_holds_every_task(sdk: Any, make_task: Any, tmp_path: Path) -> None:
+    from cvat_sdk import models
+
+    from .conftest import LABELS
+
+    project = sdk.projects.create(models.ProjectWriteRequest(name="proj", labels=LABELS))
+    task = make_task("in project")
+    task.update(models.PatchedTaskWriteRequest(project_id=project.id))
+    task.set_annotations(boxes(task))
+    path = tmp_path / "project.zip"
+    project.export_dataset("COCO 1.0", path, include_images=True)
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        doc = archive.read("annotations/instances_default.json")
+    assert {"annotations/instances_default.json", "images/default/img_000.png"} <= names
+    assert doc.count(b'"category_id"') == 3
