@@ -69,7 +69,7 @@ def download(ctx: Ctx) -> Response:
 
 
 def import_annotations(ctx: Ctx) -> Response:
-    """``POST /api/{tasks|jobs|projects}/{id}/annotations/`` (``/dataset/`` for projects)."""
+    """``POST /api/{tasks|jobs}/{id}/annotations/`` and ``/api/projects/{id}/dataset/``."""
     target, target_id = _target(ctx)
     headers, caller = ctx.request.headers, ctx.caller
     if "upload-start" in headers:
@@ -143,18 +143,20 @@ def _target_ops(kind: str) -> list[Op]:
            tag, "The archive a finished export request wrote", params=("rq_id",), extra=ZIP),
     ]
     if kind == "projects":
-        return ops
-    path = base + "/annotations/"
+        path, what, op_name = base + "/dataset/", "a dataset (a new task of the project)", \
+            "dataset"
+    else:
+        path, what, op_name = base + "/annotations/", "annotations", "annotations"
     return [*ops,
-            Op("POST", path, import_annotations, f"{kind}_create_annotations", tag,
-               "Import annotations from a file in a dataset format (upload protocol)",
+            Op("POST", path, import_annotations, f"{kind}_create_{op_name}", tag,
+               f"Import {what} from a file in a dataset format (upload protocol)",
                response="RqId", status=202, params=IMPORT_PARAMS, extra=UPLOAD),
             Op("PATCH", path + "{file_id:uuid}", tus_chunk,
-               f"{kind}_partial_update_annotations_file", tag,
-               "One chunk of a TUS upload of an annotation file", status=204, extra=UPLOAD),
+               f"{kind}_partial_update_{op_name}_file", tag,
+               "One chunk of a TUS upload of the file to import", status=204, extra=UPLOAD),
             Op("GET", path + "{file_id:uuid}", tus_offset,
-               f"{kind}_retrieve_annotations_file", tag,
-               "The offset of a TUS upload of an annotation file (HEAD as well)")]
+               f"{kind}_retrieve_{op_name}_file", tag,
+               "The offset of a TUS upload of the file to import (HEAD as well)")]
 
 
 OPS: list[Op] = [

@@ -160,19 +160,30 @@ def run(job: Any) -> dict[str, Any]:
             except FileNotFoundError:
                 raise JobFailed(f"The uploaded file {args['filename']!r} is gone; upload it "
                                 "again.") from None
-            tmp.seek(0)
-            with state.db.unit_of_work(write=False) as session:
-                body, resolver = _read(Caller.for_job(job, session), target, target_id, fmt,
-                                       tmp, args)
-        job.progress(0.5, "Writing the annotations")
-        with state.db.unit_of_work() as session:
-            job.guard(session)
-            _write(Caller.for_job(job, session), target, target_id, body, args, resolver)
+            if target == "project":
+                from cvatcore.core.services.datasets_project import import_into_project
+
+                result = import_into_project(
+                    job, target_id, key, args["filename"],
+                    lambda task_id: _import(job, "task", task_id, fmt, tmp, args))
+                return {"result_id": result}
+            _import(job, target, target_id, fmt, tmp, args)
     except DatasetFormatError as exc:
         raise JobFailed(str(exc)) from None
     finally:
         store.remove_prefix(state.media, args["area"])
     return {"result_id": target_id}
+
+
+def _import(job: Any, target: str, target_id: int, fmt: Any, tmp: Any,
+            args: dict[str, Any]) -> None:
+    tmp.seek(0)
+    with job.state.db.unit_of_work(write=False) as session:
+        body, resolver = _read(Caller.for_job(job, session), target, target_id, fmt, tmp, args)
+    job.progress(0.9, "Writing the annotations")
+    with job.state.db.unit_of_work() as session:
+        job.guard(session)
+        _write(Caller.for_job(job, session), target, target_id, body, args, resolver)
 
 
 def _read(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
@@ -182,8 +193,6 @@ def _read(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
         obj = target_object(caller, target, target_id, "view")
     except NotFound:
         raise JobFailed(f"The {target} {target_id} no longer exists.") from None
-    if target == "project":
-        raise JobFailed("Importing a dataset into a project is not supported yet.")
     task = obj if target == "task" else caller.session.get(Task, obj.task_id)
     first, last = 0, 10 ** 9
     if target == "job":

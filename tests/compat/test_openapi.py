@@ -196,12 +196,13 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         exports[f"/api/{kind}/{{id}}/dataset/download"] = (oid, _finished(admin, rq.json()[
             "rq_id"])["id"])
     annotation_uploads = {}
-    for kind, oid in (("tasks", task["id"]), ("jobs", job_id)):
-        tus = raw.post(f"/api/{kind}/{oid}/annotations/", headers={
+    for kind, oid, sub in (("tasks", task["id"], "annotations"), ("jobs", job_id, "annotations"),
+                           ("projects", project["id"], "dataset")):
+        tus = raw.post(f"/api/{kind}/{oid}/{sub}/", headers={
             "Tus-Resumable": "1.0.0", "Upload-Length": "10",
             "Upload-Metadata": "filename " + base64.b64encode(b"a.json").decode()})
         assert tus.status_code == 201, tus.text
-        annotation_uploads[f"/api/{kind}/{{id}}/annotations/{{file_id}}"] = (
+        annotation_uploads[f"/api/{kind}/{{id}}/{sub}/{{file_id}}"] = (
             oid, tus.headers["location"].rstrip("/").rsplit("/", 1)[-1])
     storage = admin.post("/api/cloudstorages", json={
         "provider_type": "AZURE_CONTAINER", "resource": container, "display_name": "c",

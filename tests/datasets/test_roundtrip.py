@@ -138,3 +138,21 @@ def test_project_export_holds_every_task(sdk: Any, make_task: Any, tmp_path: Pat
         doc = archive.read("annotations/instances_default.json")
     assert {"annotations/instances_default.json", "images/default/img_000.png"} <= names
     assert doc.count(b'"category_id"') == 3
+
+
+def test_project_import_makes_a_task_from_the_archive(sdk: Any, make_task: Any,
+                                                      tmp_path: Path) -> None:
+    """As CVAT: the archive's images become a new task of the project, with the annotations."""
+    from cvat_sdk import models
+
+    from .conftest import LABELS
+
+    source = make_task("project source")
+    source.set_annotations(coco_shapes(source))
+    path = tmp_path / "dataset.zip"
+    source.export_dataset("COCO 1.0", path, include_images=True)
+    project = sdk.projects.create(models.ProjectWriteRequest(name="imported", labels=LABELS))
+    project.import_dataset("COCO 1.0", path)
+    [task] = project.get_tasks()
+    assert task.size == 3 and task.name == "dataset"
+    assert_same(task, source)
