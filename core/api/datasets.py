@@ -48,7 +48,7 @@ def export(ctx: Ctx) -> Response:
     q = ctx.query
     rq_id = datasets_export.start_export(
         ctx.caller, target, target_id, q.get("format"), _flag(ctx, "save_images", False),
-        q.get("filename") or None, q.get("location"))
+        q.get("filename") or None, q.get("location"), q.get("cloud_storage_id"))
     return JSON({"rq_id": rq_id}, status_code=202)
 
 

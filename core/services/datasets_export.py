@@ -57,29 +57,52 @@ def _format(caller: Caller, name: str | None) -> str:
     return name
 
 
+def _target_storage(caller: Caller, target: str, obj: Any, location: str | None,
+                    storage_id: str | None) -> tuple[str, int | None]:
+    """``(location, cloud storage id)``: as asked, else the object's ``target_storage`` (a
+    job's task's), else local, as CVAT decides."""
+    if not location:
+        holder = caller.session.get(Task, obj.task_id) if target == "job" else obj
+        default = getattr(holder, "target_storage", None) or {}
+        location = default.get("location") or "local"
+        storage_id = storage_id or default.get("cloud_storage_id")
+    if location == "local":
+        return "local", None
+    if location != "cloud_storage":
+        raise ValidationFailed.field("location", "Use local or cloud_storage.")
+    try:
+        cloud_id = int(storage_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationFailed.field("cloud_storage_id", "A cloud storage id is required for "
+                                                         "location=cloud_storage.") from None
+    from cvatcore.core.services import cloud_storages
+
+    cloud_storages.get(caller, cloud_id, "view")  # 404/403 as the cloud storage API answers
+    return "cloud_storage", cloud_id
+
+
 def start_export(caller: Caller, target: str, target_id: int, fmt: str | None,
-                 save_images: bool, filename: str | None, location: str | None) -> str:
-    """Queue the export; returns the request id (202). 400 for an unknown format or a
-    location this server cannot write to, 405 for a disabled format, 409 while the same
-    export runs."""
+                 save_images: bool, filename: str | None, location: str | None,
+                 cloud_storage_id: str | None = None) -> str:
+    """Queue the export; returns the request id (202). 400 for an unknown format or a bad
+    location, 405 for a disabled format, 409 while the same export runs. Without
+    ``location`` the object's ``target_storage`` decides (local when it has none)."""
     scope = "export:dataset" if save_images else "export:annotations"
     obj = target_object(caller, target, target_id, scope)
     name = _format(caller, fmt)
-    if location not in (None, "", "local"):
-        raise ValidationFailed.field("location", "Only location=local is supported; cloud "
-                                                 "storage targets are not yet.")
+    where, cloud_id = _target_storage(caller, target, obj, location, cloud_storage_id)
     if filename is not None and not _safe_filename(filename):
         raise ValidationFailed.field("filename", "Use letters, digits, '_', '-', '.' and "
                                                  "spaces, with an extension.")
     user_id = caller.user.id if caller.user is not None else None
     subresource = "dataset" if save_images else "annotations"
     rq_id = request_id("export", target, target_id, subresource=subresource, format=name,
-                       user_id=user_id)
+                       user_id=user_id, location=where)
     org_id = _org_id(caller, target, obj)
     enqueue(caller.session, job_id=rq_id, kind="export:dataset",
             args={"target": target, "id": target_id, "format": name,
                   "save_images": save_images, "filename": filename,
-                  "request_id": caller.request_id},
+                  "cloud_storage_id": cloud_id, "request_id": caller.request_id},
             operation={"type": f"export:{subresource}", "target": target,
                        f"{target}_id": target_id, "format": name, "org_id": org_id},
             owner_id=user_id, org_id=org_id)
@@ -116,6 +139,7 @@ def run(job: Any) -> dict[str, Any]:
             job.progress(0.0, "Writing the archive")
             dataset = datasets_source.build(caller, target, obj, save_images)
             _write(state.media, key, fmt.exporter, dataset)
+        filename = args.get("filename") or _default_name(target, obj, args)
     with state.db.unit_of_work() as session:
         job.guard(session)
         row = session.get(BackgroundJob, job.id)
@@ -126,6 +150,9 @@ def run(job: Any) -> dict[str, Any]:
         if obj is not None:
             changes.publish(caller, "export", "dataset", obj,
                             org_id=_org_id(caller, target, obj))
+    if args.get("cloud_storage_id") is not None:
+        _to_bucket(state, int(args["cloud_storage_id"]), key, filename)
+        return {}  # as CVAT: a cloud export has no result_url
     from urllib.parse import quote
 
     return {"result_url": f"/api/{target}s/{target_id}/dataset/download?rq_id="
@@ -146,6 +173,20 @@ def _write(media: Any, key: str, exporter: Any, dataset: Any) -> None:
         tmp.flush()
         tmp.seek(0)
         store.put_stream(media, key, tmp)
+
+
+def _to_bucket(state: Any, storage_id: int, key: str, filename: str) -> None:
+    """Copy the archive into the cloud storage, as ``<its prefix>/<filename>``."""
+    from cvatcore.core.media.sources import SourceError
+    from cvatcore.core.services.cloud_buckets import open_for_job
+
+    try:
+        bucket = open_for_job(state, storage_id)
+        prefix = bucket.prefix.strip("/")
+        store.copy_object(state.media, key, bucket.provider,
+                          f"{prefix}/{filename}" if prefix else filename)
+    except SourceError as exc:
+        raise JobFailed(str(exc)) from None
 
 
 def download(caller: Caller, target: str, target_id: int, rq_id: str | None

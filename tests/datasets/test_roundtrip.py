@@ -156,3 +156,38 @@ def test_project_import_makes_a_task_from_the_archive(sdk: Any, make_task: Any,
     [task] = project.get_tasks()
     assert task.size == 3 and task.name == "dataset"
     assert_same(task, source)
+
+
+def test_export_to_a_cloud_storage_and_by_default_target_storage(
+        sdk: Any, make_task: Any, azurite: Any, container: str) -> None:
+    """``location=cloud_storage`` writes the archive into the bucket (no result_url, as CVAT);
+    without ``location`` the task's ``target_storage`` decides."""
+    import io
+
+    from cvat_sdk import models
+    from cvat_sdk.core.proxies.types import Location
+
+    storage, _ = sdk.api_client.cloudstorages_api.create(models.CloudStorageWriteRequest(
+        provider_type=models.ProviderTypeEnum("AZURE_CONTAINER"), resource=container,
+        display_name="exports", credentials_type=models.CredentialsTypeEnum(
+            "CONNECTION_STRING"), connection_string=azurite.connection_string))
+    task = make_task("to the cloud")
+    task.set_annotations(boxes(task))
+    task.export_dataset("YOLO 1.1", "yolo.zip", include_images=False,
+                        location=Location.CLOUD_STORAGE, cloud_storage_id=storage.id)
+    blobs = azurite.service().get_container_client(container)
+    data = blobs.download_blob("yolo.zip").readall()
+    assert "obj.names" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+
+    task.update(models.PatchedTaskWriteRequest(target_storage=models.StorageRequest(
+        location=models.LocationEnum("cloud_storage"), cloud_storage_id=storage.id)))
+    task.export_dataset("COCO 1.0", "coco.zip", include_images=False)
+    assert blobs.download_blob("coco.zip").readall()[:2] == b"PK"
+    # without location (as the API allows) the server applies target_storage itself
+    rq, _ = sdk.api_client.tasks_api.create_dataset_export(
+        id=task.id, format="PASCAL VOC 1.1", save_images=False)
+    request = sdk.wait_for_completion(rq.rq_id, status_check_period=0.05)[0]
+    assert request.result_url is None
+    names = [b.name for b in blobs.list_blobs()]
+    assert any(n.startswith("task_to_the_cloud_annotations_") and n.endswith(
+        "PASCAL_VOC_1.1.zip") for n in names), names
