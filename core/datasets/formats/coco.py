@@ -12,6 +12,8 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from cvatcore.core.datasets.shapes import bbox, bitmap_to_mask, full_bitmap, polygon_area
 from cvatcore.hooks.datasets import (
     ArchiveReader,
@@ -24,6 +26,10 @@ from cvatcore.hooks.datasets import (
 
 Annotation = dict[str, Any]
 KEPT = ("rectangle", "polygon", "mask")
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _rle(shape: Annotation, width: int, height: int) -> tuple[dict[str, Any], int]:
@@ -79,13 +85,13 @@ def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dic
         if frame.subset != subset:
             continue
         image_id += 1
-        out.write(("," if image_id > 1 else "") + json.dumps({
+        out.write(("," if image_id > 1 else "") + _dumps({
             "id": image_id, "width": frame.width, "height": frame.height,
             "file_name": frame.name, "license": 0, "flickr_url": "", "coco_url": "",
             "date_captured": 0}))
         for shape in frame.shapes:
             if shape["type"] in KEPT and not shape.get("outside"):
-                annotations.append(json.dumps(_annotation(
+                annotations.append(_dumps(_annotation(
                     shape, frame, len(annotations) + 1, image_id, categories[shape["label"]])))
         yield frame
     out.write('], "annotations": [' + ",".join(annotations) + "]}")
