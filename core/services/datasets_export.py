@@ -8,6 +8,7 @@ annotation change moves the task's, job's and project's ``updated_date``."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import tempfile
@@ -115,8 +116,20 @@ def _safe_filename(name: str) -> bool:
 
 
 def cache_key(target: str, target_id: int, fmt: str, save_images: bool, stamp: str) -> str:
-    digest = hashlib.sha256(f"{fmt}\0{save_images}\0{stamp}".encode()).hexdigest()[:32]
-    return f"{EXPORTS_PREFIX}{target}/{target_id}/{digest}.zip"
+    """``exports/<target>/<id>/<format and images>/<updated_date>.zip``: one folder per kind
+    of export, holding the archive of the object's latest version."""
+    kind = hashlib.sha256(f"{fmt}\0{save_images}".encode()).hexdigest()[:24]
+    version = hashlib.sha256(stamp.encode()).hexdigest()[:24]
+    return f"{EXPORTS_PREFIX}{target}/{target_id}/{kind}/{version}.zip"
+
+
+def _drop_older(media: Any, key: str) -> None:
+    """Archives of earlier versions of the object in this format: no longer served."""
+    folder = key.rsplit("/", 1)[0] + "/"
+    for info in list(store.walk(media, folder)):
+        if info.name != key:
+            with contextlib.suppress(OSError):
+                media.delete(info.name)
 
 
 def run(job: Any) -> dict[str, Any]:
@@ -139,6 +152,7 @@ def run(job: Any) -> dict[str, Any]:
             job.progress(0.0, "Writing the archive")
             dataset = datasets_source.build(caller, target, obj, save_images)
             _write(state.media, key, fmt.exporter, dataset)
+            _drop_older(state.media, key)
         filename = args.get("filename") or _default_name(target, obj, args)
     with state.db.unit_of_work() as session:
         job.guard(session)
