@@ -37,3 +37,12 @@ def register_job_kinds(register: Register) -> None:
 
     register("export:dataset", datasets_export.run)
     register("import:annotations", datasets_import.run)
+    register("delete:exports", datasets_export.run_drop_exports)
+
+
+@hookimpl
+def register_domain_subscribers(register: Register) -> None:
+    from cvatcore.core.services import datasets_export
+
+    register("drop-exports", datasets_export.drop_exports_of_deleted,
+             scopes={"delete:task", "delete:project", "delete:job"})

@@ -236,3 +236,18 @@ def _default_name(target: str, obj: Any, args: dict[str, Any]) -> str:
     clean = re.sub(r"[^A-Za-z0-9_\-.]", "-", raw).lstrip(".")
     return clean[:250]
 
+
+
+def drop_exports_of_deleted(connection: Any, event: Any) -> None:
+    """A deleted task, job or project: queue the removal of its cached archives (in the
+    deletion's transaction, so a rolled-back deletion removes nothing)."""
+    from cvatcore.hooks import enqueue as enqueue_job
+
+    enqueue_job(connection, "delete:exports",
+                {"prefix": f"{EXPORTS_PREFIX}{event.resource}/{event.obj_id}/"})
+
+
+def run_drop_exports(job: Any) -> None:
+    prefix = str(job.args["prefix"])
+    if prefix.startswith(EXPORTS_PREFIX) and ".." not in prefix:
+        store.remove_prefix(job.state.media, prefix)

@@ -131,6 +131,13 @@ def test_hook_register_dataset_formats_plugin_format_exports_and_imports(
         now = [o.name for o in store.walk(media, "exports/")]  # which replaces the old one
         assert len(now) == len(written) == 1 and now != written
 
+        assert client.delete(f"/api/tasks/{task_id}").status_code == 204
+        for _ in range(100):  # the delete:exports job removes the task's archives
+            if not list(store.walk(media, "exports/")):
+                break
+            time.sleep(0.05)
+        assert not list(store.walk(media, "exports/"))
+
     kinds = [(e.scope, e.obj_id) for e in app.state.events if e.resource == "dataset"]
     assert kinds == [("export:dataset", task_id)] * 2 + [("import:dataset", task_id),
                                                          ("export:dataset", task_id)]
