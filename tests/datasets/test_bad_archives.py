@@ -95,3 +95,23 @@ def test_unknown_format_is_a_400(sdk: Any, make_task: Any) -> None:
         sdk.api_client.tasks_api.create_dataset_export(id=task.id, format="Nope 1.0",
                                                        _parse_response=False)
     assert failure.value.status == 400 and "Nope 1.0" in str(failure.value.body)
+
+
+def test_failed_project_import_leaves_no_task(sdk: Any, make_task: Any, tmp_path: Path) -> None:
+    from cvat_sdk import models
+
+    from .conftest import LABELS
+
+    source = make_task("project bad source")
+    exported = tmp_path / "good.zip"
+    source.export_dataset("COCO 1.0", exported, include_images=True)
+    with zipfile.ZipFile(exported) as good:
+        members = {n: good.read(n) for n in good.namelist()}
+    members["annotations/instances_default.json"] = b'{"images": [], "annotations": [}'
+    path = tmp_path / "bad.zip"
+    path.write_bytes(_zip(members))
+    project = sdk.projects.create(models.ProjectWriteRequest(name="bad import", labels=LABELS))
+    with pytest.raises(BackgroundRequestException) as failure:
+        project.import_dataset("COCO 1.0", path)
+    assert "instances_default.json: not valid JSON" in str(failure.value)
+    assert project.get_tasks() == []
