@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,30 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def annotated(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One annotated task for every bad file (none of them may change it)."""
+    from cvat_sdk import make_client, models
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    from .conftest import ADMIN, LABELS, write_images
+
+    host, port = server.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=ADMIN) as client:
+        client.config.status_check_period = 0.05
+        images = write_images(tmp_path_factory.mktemp("bad"), 3)
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="bad files", labels=LABELS),
+            resource_type=ResourceType.LOCAL, resources=[str(p) for p in images])
+        task.set_annotations(boxes(task))
+        yield task
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_file_fails_the_request_and_changes_nothing(
-        sdk: Any, make_task: Any, tmp_path: Path, case: str) -> None:
+        annotated: Any, tmp_path: Path, case: str) -> None:
     fmt, name, data, message = CASES[case]
-    task = make_task(f"bad {case}")
-    task.set_annotations(boxes(task))
+    task = annotated
     before = comparable(task)
     path = tmp_path / name
     path.write_bytes(data)
