@@ -34,15 +34,17 @@ def _at(shapes: list[Annotation], frame: int) -> Annotation | None:
     return out
 
 
-def track_frames(track: Annotation, last_frame: int) -> Iterator[Annotation]:
-    """Every frame's shape of ``track`` from its first key frame to ``last_frame`` (the last
-    of its segment), ``outside`` ones included, with ``track_id``, ``label``, ``group``,
-    ``source``; a skeleton's elements come interpolated the same way."""
+def track_frames(track: Annotation, last_frame: int, first_frame: int = 0
+                 ) -> Iterator[Annotation]:
+    """Every frame's shape of ``track`` from its first key frame (or ``first_frame``, if
+    later) to ``last_frame`` (the last of its segment), ``outside`` ones included, with
+    ``track_id``, ``label``, ``group``, ``source``; a skeleton's elements come interpolated
+    the same way."""
     shapes = sorted(track["shapes"], key=lambda s: s["frame"])
     if not shapes:
         return
     elements = [sorted(e["shapes"], key=lambda s: s["frame"]) for e in track.get("elements", [])]
-    for frame in range(shapes[0]["frame"], last_frame + 1):
+    for frame in range(max(shapes[0]["frame"], first_frame), last_frame + 1):
         shape = _at(shapes, frame)
         if shape is None:
             continue

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from cvatcore.core.datasets.shapes import track_frames
 from cvatcore.core.models import Frame, Job, Project, Segment, Task, TaskData
 from cvatcore.core.services import annotations, labels
+from cvatcore.core.services import annotations_store as store
+from cvatcore.core.services.annotations_output import labeled_data
 from cvatcore.core.services.caller import Caller
 from cvatcore.core.services.task_media import _reader
 from cvatcore.hooks.datasets import DatasetAttribute, DatasetFrame, DatasetLabel, ExportDataset
@@ -97,25 +99,58 @@ class _TaskPart:
         return [dict(self.names.shape(t), last_frame=self.last)
                 for t in self.annotations()["tracks"]]
 
+    def _job_ids(self) -> list[int] | None:
+        """The jobs to read a range of frames from; None when the task's segments overlap
+        (then the annotation service merges the copies, reading the whole task)."""
+        if self.job is not None:
+            return [self.job.id]
+        if self.task.overlap:
+            return None
+        return list(self.caller.session.scalars(select(Job.id).where(
+            Job.task_id == self.task.id, Job.type == "annotation").order_by(Job.id)))
+
+    def _index(self) -> Any:
+        return labels.label_index(self.caller.session, self.task)
+
+    def _ranges(self) -> Iterator[tuple[int, dict[int, list[Row]], dict[int, list[Row]]]]:
+        """``(first frame, shapes by frame, tags by frame)`` for each ``FRAME_BATCH`` frames:
+        without overlap read from the store a range at a time (memory follows the range, not
+        the task), else from the whole task's annotations."""
+        job_ids = self._job_ids()
+        whole = self.annotations() if job_ids is None else None
+        tracks = whole["tracks"] if whole is not None else labeled_data(0, {"tracks": (
+            store.read_tracks(self.caller.session.connection(), job_ids or []))},
+            self._index())["tracks"]
+        tracks = [self.names.shape(t) for t in tracks]
+        start = self.first
+        while start <= self.last:
+            stop = min(start + FRAME_BATCH, self.last + 1) - 1
+            if whole is None:
+                rows = store.read(self.caller.session.connection(), job_ids or [],
+                                  frames=(start, stop))
+                part = labeled_data(0, {k: [r for j in rows.values() for r in j[k]]
+                                        for k in ("tags", "shapes")}, self._index())
+            else:
+                part = {k: [r for r in whole[k] if start <= r["frame"] <= stop]
+                        for k in ("tags", "shapes")}
+            shapes: dict[int, list[Row]] = defaultdict(list)
+            tags: dict[int, list[Row]] = defaultdict(list)
+            for row in part["shapes"]:
+                shapes[row["frame"]].append(self.names.shape(row))
+            for row in part["tags"]:
+                tags[row["frame"]].append(self.names.shape(row))
+            for track in tracks:
+                for shape in track_frames(track, min(self.last, stop), start):
+                    shapes[shape["frame"]].append(shape)
+            yield start, shapes, tags
+            start = stop + 1
+
     def frames(self, save_images: bool) -> Iterator[DatasetFrame]:
         if self.data is None:
             return
-        data = self.annotations()
-        shapes: dict[int, list[Row]] = defaultdict(list)
-        tags: dict[int, list[Row]] = defaultdict(list)
-        for row in data["shapes"]:
-            shapes[row["frame"]].append(self.names.shape(row))
-        for row in data["tags"]:
-            tags[row["frame"]].append(self.names.shape(row))
-        for track in data["tracks"]:
-            named = self.names.shape(track)
-            for shape in track_frames(named, self.last):
-                shapes[shape["frame"]].append(shape)
-        del data
         reader = _reader(self.caller, self.data) if save_images else None
         video = self.data.media_type == "video"
-        start = self.first
-        while start <= self.last:
+        for start, shapes, tags in self._ranges():
             rows = self.caller.session.scalars(
                 select(Frame).where(Frame.data_id == self.data.id, Frame.frame >= start,
                                     Frame.frame < min(start + FRAME_BATCH, self.last + 1))
@@ -125,7 +160,6 @@ class _TaskPart:
                     continue
                 yield self._frame(row, video, reader, shapes.pop(row.frame, []),
                                   tags.pop(row.frame, []))
-            start += FRAME_BATCH
 
     def _frame(self, row: Frame, video: bool, reader: Any, shapes: list[Row],
                tags: list[Row]) -> DatasetFrame:
