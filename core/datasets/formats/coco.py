@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 import posixpath
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,7 +81,9 @@ def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dic
             "categories": [{"id": cid, "name": name, "supercategory": ""}
                            for name, cid in categories.items()]}
     out.write(json.dumps(head)[:-1] + ', "images": [')
-    annotations: list[str] = []
+    # annotations follow the images in the file: they wait in a temporary file, not in memory
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed below
+    count = 0
     image_id = 0
     for frame in dataset.frames():
         if frame.subset != subset:
@@ -91,10 +95,15 @@ def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dic
             "date_captured": 0}))
         for shape in frame.shapes:
             if shape["type"] in KEPT and not shape.get("outside"):
-                annotations.append(_dumps(_annotation(
-                    shape, frame, len(annotations) + 1, image_id, categories[shape["label"]])))
+                count += 1
+                spool.write(("," if count > 1 else "") + _dumps(_annotation(
+                    shape, frame, count, image_id, categories[shape["label"]])))
         yield frame
-    out.write('], "annotations": [' + ",".join(annotations) + "]}")
+    out.write('], "annotations": [')
+    with spool:
+        spool.seek(0)
+        shutil.copyfileobj(spool, out, 1 << 20)
+    out.write("]}")
 
 
 def export_coco(dataset: ExportDataset, archive: ArchiveWriter) -> None:
