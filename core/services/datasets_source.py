@@ -23,7 +23,7 @@ from cvatcore.core.services.task_media import _reader
 from cvatcore.hooks.datasets import DatasetAttribute, DatasetFrame, DatasetLabel, ExportDataset
 
 Row = dict[str, Any]
-FRAME_BATCH = 1000
+FRAME_BATCH = 250  # frames (with their tags and shapes) read per query
 
 
 class Names:
