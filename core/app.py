@@ -201,7 +201,9 @@ def create_app(
                     state.db.dispose()
 
     from cvatcore.core.api.metrics import Metrics, MetricsMiddleware
+    from cvatcore.core.datasets.registry import collect_formats
 
+    collect_formats(state.pm)  # a bad dataset format stops start-up, not the first export
     metrics = Metrics(state)
     routes = [*collect_routes(state), Route("/metrics", metrics.endpoint, methods=["GET"],
                                             include_in_schema=False)]

@@ -55,6 +55,7 @@ BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.webhooks_http",
     "cvatcore.core.builtin.webhooks_events",
     "cvatcore.core.builtin.job_kinds",
+    "cvatcore.core.builtin.dataset_formats",
 )
 # Without local accounts nobody could sign in to fix the configuration.
 ESSENTIAL_PLUGINS = frozenset(

@@ -7,7 +7,8 @@ A plugin is a module (or package) of ``@hookimpl`` functions, advertised through
     example = "cvatcore_example"
 
 Every hook is declared, with its documentation, in one module per area:
-``cvatcore.hooks.storage``, ``auth``, ``events``, ``webhooks``, ``inference`` and ``lifecycle``.
+``cvatcore.hooks.storage``, ``auth``, ``events``, ``webhooks``, ``inference``, ``lifecycle``
+and ``datasets``.
 Every ``register_*`` hook but ``register_commands`` receives the same ``Register`` callback,
 ``register(name, value, /, **options)``. Routes the core runs for a plugin receive a
 ``RouteRequest``; ``enqueue`` queues a background job inside the caller's transaction.
@@ -86,4 +87,5 @@ SPEC_MODULES = (
     "cvatcore.hooks.webhooks",
     "cvatcore.hooks.inference",
     "cvatcore.hooks.lifecycle",
+    "cvatcore.hooks.datasets",
 )

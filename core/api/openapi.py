@@ -66,6 +66,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     401: ("Missing or invalid credentials", "ErrorDetail"),
     403: ("Not allowed", "ErrorDetail"),
     404: ("Not found", "ErrorDetail"),
+    405: ("The format is disabled on this server", "ErrorDetail"),
     409: ("Conflicts with the current state (an upload offset, a request already queued)",
           "ErrorDetail"),
     413: ("The request body is larger than the server accepts", "ErrorDetail"),

@@ -312,6 +312,7 @@ AREA_SCHEMA_MODULES = (
     "cvatcore.core.api.schemas_cloud",
     "cvatcore.core.api.schemas_webhooks",
     "cvatcore.core.api.schemas_events",
+    "cvatcore.core.api.schemas_datasets",
 )
 
 

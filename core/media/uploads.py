@@ -26,7 +26,19 @@ from cvatcore.core.errors import Conflict, NotFound, ValidationFailed
 from cvatcore.core.media import limits, store
 from cvatcore.core.media.store import COPY_BUFFER
 
-FIELD_LIMIT = 16 << 20  # one non-file form field
+FIELD_LIMIT = 16 << 20
+#: An upload area: a task data row's id (``data/<id>/``), or a prefix ending in ``/`` of an
+#: area of its own (annotation and dataset imports use ``imports/...``).
+Area = int | str
+
+
+def raw_prefix(area: Area) -> str:
+    return store.raw_prefix(area) if isinstance(area, int) else f"{area}raw/"
+
+
+def tus_prefix(area: Area) -> str:
+    return store.tus_prefix(area) if isinstance(area, int) else f"{area}tus/"
+  # one non-file form field
 _INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")
 
 
@@ -58,8 +70,8 @@ class MultipartUpload:
     """Parses one multipart body: file parts named ``client_files[...]`` stream into the
     upload area; other fields are collected (``name[i]`` fields become lists)."""
 
-    def __init__(self, media: Any, data_id: int) -> None:
-        self.media, self.prefix = media, store.raw_prefix(data_id)
+    def __init__(self, media: Any, data_id: Area) -> None:
+        self.media, self.prefix = media, raw_prefix(data_id)
         # A local store: the folder is resolved once, each file then opened directly (names
         # are cleaned basenames, so they stay inside it).
         self._base = store.local_path(media, self.prefix.rstrip("/"))
@@ -163,11 +175,11 @@ def parse_metadata(header: str) -> dict[str, str]:
     return found
 
 
-def _state_key(data_id: int, file_id: str) -> str:
-    return f"{store.tus_prefix(data_id)}{file_id}.json"
+def _state_key(data_id: Area, file_id: str) -> str:
+    return f"{tus_prefix(data_id)}{file_id}.json"
 
 
-def tus_create(media: Any, data_id: int, filename: str, length: int) -> str:
+def tus_create(media: Any, data_id: Area, filename: str, length: int) -> str:
     """Start a TUS upload; returns its file id (a UUID, as CVAT's)."""
     if length < 0:
         raise ValidationFailed({"detail": "Upload-Length must not be negative."})
@@ -177,14 +189,14 @@ def tus_create(media: Any, data_id: int, filename: str, length: int) -> str:
     return file_id
 
 
-def tus_state(media: Any, data_id: int, file_id: str) -> dict[str, Any]:
+def tus_state(media: Any, data_id: Area, file_id: str) -> dict[str, Any]:
     try:
         return json.loads(media.read(_state_key(data_id, file_id)))
     except FileNotFoundError:
         raise NotFound("No such upload.") from None
 
 
-def tus_patch(media: Any, data_id: int, file_id: str, offset: int, body: IO[bytes] | None
+def tus_patch(media: Any, data_id: Area, file_id: str, offset: int, body: IO[bytes] | None
               ) -> dict[str, Any]:
     """Store one chunk at ``offset`` (which must be the current offset: 409 otherwise);
     when the upload is complete, join the parts into the upload area."""
@@ -201,7 +213,7 @@ def tus_patch(media: Any, data_id: int, file_id: str, offset: int, body: IO[byte
         raise ValidationFailed({"detail": "The chunk goes past the declared Upload-Length."},
                                status=413)
     if size:
-        store.put_stream(media, f"{store.tus_prefix(data_id)}{file_id}/{offset:020d}", body)
+        store.put_stream(media, f"{tus_prefix(data_id)}{file_id}/{offset:020d}", body)
     state["offset"] = offset + size
     if state["offset"] == state["length"]:
         state["filename"] = _join(media, data_id, file_id, state["filename"])
@@ -212,15 +224,15 @@ def tus_patch(media: Any, data_id: int, file_id: str, offset: int, body: IO[byte
     return state
 
 
-def _join(media: Any, data_id: int, file_id: str, filename: str) -> str:
+def _join(media: Any, data_id: Area, file_id: str, filename: str) -> str:
     """Concatenate the parts into ``raw/<filename>`` (``name_1.ext`` when taken)."""
-    raw = store.raw_prefix(data_id)
+    raw = raw_prefix(data_id)
     stem, ext = posixpath.splitext(filename)
     name, n = filename, 0
     while store.exists(media, raw + name):
         n += 1
         name = f"{stem}_{n}{ext}"
-    parts_prefix = f"{store.tus_prefix(data_id)}{file_id}/"
+    parts_prefix = f"{tus_prefix(data_id)}{file_id}/"
     parts = sorted(info.name for info in store.walk(media, parts_prefix))
     with store.open_write(media, raw + name) as target:
         for part in parts:

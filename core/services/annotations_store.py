@@ -242,11 +242,14 @@ class _Reader:
 
 
 def read(conn: Connection, job_ids: Sequence[int], only: dict[str, list[int]] | None = None,
-         raw: bool = False) -> dict[int, dict[str, list[Row]]]:
+         raw: bool = False, frames: tuple[int, int] | None = None
+         ) -> dict[int, dict[str, list[Row]]]:
     """Every annotation of ``job_ids``, by job: one query per table. With ``only``, just
     the top-level annotations with those ids per kind (and their children). With ``raw``,
     ``points`` are the stored JSON text (an ``orjson.Fragment``). Rows that share an attribute list
-    share the list object: treat it as read-only."""
+    share the list object: treat it as read-only. With ``frames`` (first, last), only the
+    tags and shapes on those frames, and no tracks (``read_tracks``): exports read a long
+    task a range at a time."""
     result: dict[int, dict[str, list[Row]]] = {j: {k: [] for k in KINDS} for j in job_ids}
     if not job_ids:
         return result
@@ -257,11 +260,13 @@ def read(conn: Connection, job_ids: Sequence[int], only: dict[str, list[int]] | 
                 .where(c.job_id.in_(job_ids)).order_by(c.frame, c.id))
         if only is not None:
             stmt = stmt.where(c.id.in_(only["tags"]))
+        if frames is not None:
+            stmt = stmt.where(c.frame.between(*frames))
         for (job_id,), row in reader.rows(stmt, TAG_COLUMNS, 1):
             result[job_id]["tags"].append(row)
     if only is None or only.get("shapes"):
-        _read_shapes(reader, job_ids, result, only and only["shapes"])
-    if only is None or only.get("tracks"):
+        _read_shapes(reader, job_ids, result, only and only["shapes"], frames)
+    if frames is None and (only is None or only.get("tracks")):
         _read_tracks(reader, job_ids, result, only and only["tracks"])
     return result
 
@@ -281,13 +286,23 @@ def _mine(c: Any, ids: list[int] | None) -> Any:
     return true() if ids is None else c.id.in_(ids) | c.parent_id.in_(ids)
 
 
+def read_tracks(conn: Connection, job_ids: Sequence[int]) -> list[Row]:
+    """Every track of ``job_ids`` (with its shapes and elements), jobs in the order given."""
+    result: dict[int, dict[str, list[Row]]] = {j: {k: [] for k in KINDS} for j in job_ids}
+    if job_ids:
+        _read_tracks(_Reader(conn, False), job_ids, result)
+    return [track for j in job_ids for track in result[j]["tracks"]]
+
+
 def _read_shapes(reader: _Reader, job_ids: Sequence[int], result: dict[int, Any],
-                 ids: list[int] | None = None) -> None:
+                 ids: list[int] | None = None, frames: tuple[int, int] | None = None) -> None:
     c = Shape.__table__.c
     parents: dict[int, Row] = {}
     children: list[tuple[int, Row]] = []
     stmt = (select(c.job_id, c.parent_id, *reader.columns(c, SHAPE_COLUMNS))
             .where(c.job_id.in_(job_ids), _mine(c, ids)).order_by(c.frame, c.id))
+    if frames is not None:
+        stmt = stmt.where(c.frame.between(*frames))
     for (job_id, parent_id), row in reader.rows(stmt, SHAPE_COLUMNS, 2):
         if parent_id is None:
             row["elements"] = []

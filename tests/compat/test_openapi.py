@@ -197,6 +197,23 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         "Upload-Metadata": "filename " + base64.b64encode(b"a.png").decode()})
     assert tus.status_code == 201, tus.text
     file_id = tus.headers["location"].rstrip("/").rsplit("/", 1)[-1]
+    exports = {}  # dataset exports of the task (with images), the job and the project
+    for kind, oid, images in (("tasks", task["id"], "True"), ("jobs", job_id, "False"),
+                              ("projects", project["id"], "False")):
+        rq = admin.post(f"/api/{kind}/{oid}/dataset/export",
+                        params={"format": "COCO 1.0", "save_images": images})
+        assert rq.status_code == 202, rq.text
+        exports[f"/api/{kind}/{{id}}/dataset/download"] = (oid, _finished(admin, rq.json()[
+            "rq_id"])["id"])
+    annotation_uploads = {}
+    for kind, oid, sub in (("tasks", task["id"], "annotations"), ("jobs", job_id, "annotations"),
+                           ("projects", project["id"], "dataset")):
+        tus = raw.post(f"/api/{kind}/{oid}/{sub}/", headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": "10",
+            "Upload-Metadata": "filename " + base64.b64encode(b"a.json").decode()})
+        assert tus.status_code == 201, tus.text
+        annotation_uploads[f"/api/{kind}/{{id}}/{sub}/{{file_id}}"] = (
+            oid, tus.headers["location"].rstrip("/").rsplit("/", 1)[-1])
     storage = admin.post("/api/cloudstorages", json={
         "provider_type": "AZURE_CONTAINER", "resource": container, "display_name": "c",
         "credentials_type": "CONNECTION_STRING",
@@ -221,7 +238,9 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
             "/api/cloudstorages/{id}/content-v2": storage["id"],
             "/api/cloudstorages/{id}/status": storage["id"],
             "/api/cloudstorages/{id}/preview": storage["id"],
-            "/api/cloudstorages/{id}/actions": storage["id"]}
+            "/api/cloudstorages/{id}/actions": storage["id"],
+            **{path: oid for path, (oid, _) in exports.items()}, **annotation_uploads,
+            "download_params": {path: {"rq_id": rq_id} for path, (_, rq_id) in exports.items()}}
 
 
 #: Query parameters the GET check sends to paths that need them.
@@ -295,13 +314,14 @@ def test_every_get_answer_matches_the_document(world, cvatcore_app):
         "/api/auth/access_tokens/{id}": world["token"]["id"],
         **world["domain"],
     }
+    download_params = samples.pop("download_params")
     bearer = {"Authorization": f"Bearer {world['token']['value']}"}
     for op in core_ops():
         if op.method != "GET":
             continue
         path = openapi_path(op.path)
         headers = bearer if path == "/api/auth/access_tokens/self" else {}
-        params = SAMPLE_PARAMS.get(path, {})
+        params = SAMPLE_PARAMS.get(path) or download_params.get(path, {})
         expected = STATUS_OVERRIDES.get(path, (op.status,))
         if "{" in path:
             assert path in samples, f"add a sample object for {path}"

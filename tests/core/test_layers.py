@@ -55,7 +55,8 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "jobs": (("cvatcore.core.jobs.*",), ("base", "hooks")),
     # Libraries know no services, permissions, HTTP or jobs: callers hand them providers.
     # core/mount.py (FUSE) is one: it mounts whatever provider it is given.
-    "libraries": (("cvatcore.core.media.*", "cvatcore.core.manifest.*", "cvatcore.core.mount"),
+    "libraries": (("cvatcore.core.media.*", "cvatcore.core.manifest.*", "cvatcore.core.mount",
+                    "cvatcore.core.datasets.*"),
                   ("base", "hooks")),
     # Plain components every layer may use. core/plugins.py is the plugin manager and its
     # registries (it loads the built-ins by name, importing none), registration.py the one

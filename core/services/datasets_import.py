@@ -1,0 +1,226 @@
+"""Annotation import: ``POST /api/{tasks|jobs}/{id}/annotations/?format=...`` through the
+upload protocol cvat-sdk uses (``Upload-Start``, TUS, ``Upload-Finish``), then the
+``import:annotations`` job: the archive is checked (zip bombs, unsafe paths), read by the
+format's importer, its label and attribute names matched to the task's, and written through
+the annotation services in one transaction: everything, or nothing with a message that names
+the file and line or element."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from typing import Any
+
+from sqlalchemy import select
+
+from cvatcore.core.datasets.archive import open_upload
+from cvatcore.core.datasets.registry import collect_formats
+from cvatcore.core.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
+from cvatcore.core.jobs.queue import enqueue, request_id
+from cvatcore.core.media import store, uploads
+from cvatcore.core.media.limits import MAX_TUS_FILE
+from cvatcore.core.models import Frame, Segment, Task, TaskData
+from cvatcore.core.services import annotations, changes, datasets_source
+from cvatcore.core.services.caller import Caller
+from cvatcore.core.services.datasets_export import target_object
+from cvatcore.core.services.datasets_resolve import Resolver
+from cvatcore.hooks import JobFailed
+from cvatcore.hooks.datasets import DatasetFormatError, ImportContext
+
+IMPORTS_PREFIX = "imports/"
+
+
+def area(caller: Caller, target: str, target_id: int) -> str:
+    """The caller's upload area for imports into this object."""
+    user = caller.user.id if caller.user is not None else 0
+    return f"{IMPORTS_PREFIX}{target}-{target_id}-u{user}/"
+
+
+def _check(caller: Caller, target: str, target_id: int) -> Any:
+    scope = "import:dataset" if target == "project" else "import:annotations"
+    return target_object(caller, target, target_id, scope)
+
+
+def start_upload(caller: Caller, target: str, target_id: int) -> None:
+    _check(caller, target, target_id)
+    root = area(caller, target, target_id)
+    store.remove_prefix(caller.state.media, root)
+
+
+def tus_create(caller: Caller, target: str, target_id: int, filename: str,
+               length: int) -> tuple[str, str]:
+    _check(caller, target, target_id)
+    if length > MAX_TUS_FILE:
+        raise PayloadTooLarge(f"File size exceeds max limit of {MAX_TUS_FILE} bytes")
+    filename = uploads.clean_name(filename or "annotations", basename=True)
+    root = area(caller, target, target_id)
+    return uploads.tus_create(caller.state.media, root, filename, length), filename
+
+
+def tus_patch(caller: Caller, target: str, target_id: int, file_id: str, offset: int,
+              body: Any) -> dict[str, Any]:
+    _check(caller, target, target_id)
+    return uploads.tus_patch(caller.state.media, area(caller, target, target_id), file_id,
+                             offset, body)
+
+
+def tus_state(caller: Caller, target: str, target_id: int, file_id: str) -> dict[str, Any]:
+    _check(caller, target, target_id)
+    return uploads.tus_state(caller.state.media, area(caller, target, target_id), file_id)
+
+
+def finish_upload(caller: Caller, target: str, target_id: int, fields: dict[str, Any]) -> str:
+    """``Upload-Finish``: check the format and the uploaded file, queue the import job."""
+    obj = _check(caller, target, target_id)
+    name = fields.get("format") or ""
+    fmt = collect_formats(caller.state.pm).importer(name)
+    if fmt is None:
+        formats = collect_formats(caller.state.pm)
+        known = ", ".join(sorted(n for n in formats.all if formats.importer(n)))
+        raise ValidationFailed.field("format", f"Unknown import format {name!r}; the server "
+                                               f"has: {known}.")
+    if not fmt.enabled:
+        raise ApiError({"detail": f"The format {name!r} is disabled."}, status=405)
+    if fields.get("location") not in (None, "", "local"):
+        raise ValidationFailed.field("location", "Only location=local is supported.")
+    mode = fields.get("import_mode") or "replace"
+    if mode not in ("replace", "append"):
+        raise ValidationFailed.field("import_mode", "Use replace or append.")
+    root = area(caller, target, target_id)
+    filename = uploads.clean_name(str(fields.get("filename") or ""), basename=True) \
+        if fields.get("filename") else ""
+    if not filename or not store.exists(caller.state.media, uploads.raw_prefix(root) + filename):
+        raise ValidationFailed.field("filename", "No uploaded file of that name; upload it "
+                                                 "first (Upload-Start, TUS, Upload-Finish).")
+    org_id = obj.organization_id if target != "job" else \
+        caller.session.get(Task, obj.task_id).organization_id  # type: ignore[union-attr]
+    kind = "dataset" if target == "project" else "annotations"
+    user_id = caller.user.id if caller.user is not None else None
+    rq_id = request_id("import", target, target_id, subresource=kind)
+    enqueue(caller.session, job_id=rq_id, kind="import:annotations",
+            args={"target": target, "id": target_id, "format": name, "mode": mode,
+                  "area": root, "filename": filename, "request_id": caller.request_id},
+            operation={"type": f"import:{kind}", "target": target, f"{target}_id": target_id,
+                       "format": name, "org_id": org_id},
+            owner_id=user_id, org_id=org_id)
+    return rq_id
+
+
+# -- the job -----------------------------------------------------------------------------------
+
+
+def _frames(caller: Caller, task: Task, first: int, last: int) -> list[tuple[int, str, int, int]]:
+    if task.data_id is None:
+        return []
+    data = caller.session.get(TaskData, task.data_id)
+    video = data is not None and data.media_type == "video"
+    rows = caller.session.execute(
+        select(Frame.frame, Frame.path, Frame.width, Frame.height)
+        .where(Frame.data_id == task.data_id, Frame.frame >= first, Frame.frame <= last)
+        .order_by(Frame.frame)).all()
+    return [(f, f"frame_{f:06d}.png" if video else p, w, h) for f, p, w, h in rows]
+
+
+def frame_finder(frames: list[tuple[int, str, int, int]]) -> Any:
+    """``frame_of(name, where)``: by path, then base name, then base name without extension."""
+    def strip(name: str) -> str:
+        return re.sub(r"\.[^./]*$", "", name)
+
+    exact = {name: index for index, name, _, _ in frames}
+    base = {name.rsplit("/", 1)[-1]: index for index, name, _, _ in frames}
+    stem = {strip(name.rsplit("/", 1)[-1]): index for index, name, _, _ in frames}
+
+    def frame_of(name: str, where: str) -> int:
+        clean = name.replace("\\", "/").lstrip("./")
+        for table, key in ((exact, clean), (base, clean.rsplit("/", 1)[-1]),
+                           (stem, strip(clean.rsplit("/", 1)[-1]))):
+            if key in table:
+                return table[key]
+        raise DatasetFormatError(f"{where}: the frame {name!r} is not in the task")
+
+    return frame_of
+
+
+def run(job: Any) -> dict[str, Any]:
+    """The ``import:annotations`` job: read and check everything in a read transaction,
+    then write it in one write transaction (all or nothing)."""
+    args = job.args
+    target, target_id, name = args["target"], int(args["id"]), args["format"]
+    state = job.state
+    fmt = collect_formats(state.pm).importer(name)
+    if fmt is None or fmt.importer is None:
+        raise JobFailed(f"The format {name!r} is no longer installed.")
+    key = uploads.raw_prefix(args["area"]) + args["filename"]
+    try:
+        with tempfile.TemporaryFile(prefix="cvatcore-import-") as tmp:
+            try:
+                with store.open_read(state.media, key) as source:
+                    while chunk := source.read(1 << 20):
+                        tmp.write(chunk)
+            except FileNotFoundError:
+                raise JobFailed(f"The uploaded file {args['filename']!r} is gone; upload it "
+                                "again.") from None
+            if target == "project":
+                from cvatcore.core.services.datasets_project import import_into_project
+
+                result = import_into_project(
+                    job, target_id, key, args["filename"],
+                    lambda task_id: _import(job, "task", task_id, fmt, tmp, args))
+                return {"result_id": result}
+            _import(job, target, target_id, fmt, tmp, args)
+    except DatasetFormatError as exc:
+        raise JobFailed(str(exc)) from None
+    finally:
+        store.remove_prefix(state.media, args["area"])
+    return {"result_id": target_id}
+
+
+def _import(job: Any, target: str, target_id: int, fmt: Any, tmp: Any,
+            args: dict[str, Any]) -> None:
+    tmp.seek(0)
+    with job.state.db.unit_of_work(write=False) as session:
+        body, resolver = _read(Caller.for_job(job, session), target, target_id, fmt, tmp, args)
+    job.progress(0.9, "Writing the annotations")
+    with job.state.db.unit_of_work() as session:
+        job.guard(session)
+        _write(Caller.for_job(job, session), target, target_id, body, args, resolver)
+
+
+def _read(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
+          args: dict[str, Any]) -> tuple[dict[str, Any], Resolver]:
+    """The file as the JSON body the annotation services take (label ids, frames)."""
+    try:
+        obj = target_object(caller, target, target_id, "view")
+    except NotFound:
+        raise JobFailed(f"The {target} {target_id} no longer exists.") from None
+    task = obj if target == "task" else caller.session.get(Task, obj.task_id)
+    first, last = 0, 10 ** 9
+    if target == "job":
+        segment = caller.session.get(Segment, obj.segment_id)
+        first, last = segment.start_frame, segment.stop_frame  # type: ignore[union-attr]
+    frames = _frames(caller, task, first, last)
+    context = ImportContext(labels=datasets_source.dataset_labels(caller, task), frames=frames,
+                            frame_of=frame_finder(frames))
+    archive = open_upload(stream, args["filename"])
+    imported = fmt.importer(archive, context)
+    resolver = Resolver(caller, task, args["filename"])
+    return resolver.body(imported), resolver
+
+
+def _write(caller: Caller, target: str, target_id: int, body: dict[str, Any],
+           args: dict[str, Any], resolver: Resolver) -> None:
+    mode = args.get("mode", "replace")
+    try:
+        if mode == "append":
+            patch = annotations.patch_job if target == "job" else annotations.patch_task
+            patch(caller, target_id, "create", body)
+        elif target == "job":
+            annotations.replace_job(caller, target_id, body)
+        else:
+            annotations.replace_task(caller, target_id, body)
+    except ValidationFailed as exc:
+        raise JobFailed(resolver.explain(exc)) from None
+    obj = target_object(caller, target, target_id, "view")
+    task = obj if target == "task" else caller.session.get(Task, obj.task_id)
+    changes.publish(caller, "import", "dataset", obj,
+                    org_id=task.organization_id if task is not None else None)
