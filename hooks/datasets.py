@@ -129,8 +129,8 @@ class ImportContext:
     frames: list[tuple[int, str, int, int]]
     #: ``frame_of(name, where)``: the index of the frame with that file name (matched as
     #: given, then without directories, then without the extension); ``where`` names the
-    #: place in the file for the error a name that matches no frame raises.
-    frame_of: Callable[[str, str], int] = lambda name, where: 0
+    #: place in the file for the ``DatasetFormatError`` a name that matches no frame raises.
+    frame_of: Callable[[str, str], int]
 
 
 @dataclass

@@ -12,6 +12,7 @@ def register_dataset_formats(register: Register) -> None:
         cvat_xml,
         datumaro,
         masks,
+        ultralytics,
         voc,
         yolo,
     )
@@ -23,6 +24,9 @@ def register_dataset_formats(register: Register) -> None:
     register("COCO 1.0", F("JSON, ZIP", "1.0", exporter=coco.export_coco,
                            importer=coco.import_coco))
     register("YOLO 1.1", F("ZIP", "1.1", exporter=yolo.export_yolo, importer=yolo.import_yolo))
+    register("Ultralytics YOLO Detection 1.0", F(
+        "ZIP", "1.0", exporter=ultralytics.export_ultralytics,
+        importer=ultralytics.import_ultralytics))
     register("PASCAL VOC 1.1", F("ZIP", "1.1", exporter=voc.export_voc,
                                  importer=voc.import_voc))
     register("Segmentation mask 1.1", F("ZIP", "1.1", exporter=masks.export_masks,

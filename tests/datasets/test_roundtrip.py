@@ -94,10 +94,18 @@ def test_segmentation_masks_keep_masks(sdk: Any, make_task: Any, tmp_path: Path)
                 "SegmentationObject/img_002.png"} <= set(archive.namelist())
 
 
-@pytest.mark.parametrize("fmt", ["COCO 1.0", "YOLO 1.1", "PASCAL VOC 1.1"])
+@pytest.mark.parametrize("fmt", ["COCO 1.0", "YOLO 1.1", "PASCAL VOC 1.1",
+                                 "Ultralytics YOLO Detection 1.0"])
 def test_box_formats_keep_boxes(sdk: Any, make_task: Any, tmp_path: Path, fmt: str) -> None:
-    source, target, _ = _roundtrip(sdk, make_task, tmp_path, fmt, fmt, boxes)
+    source, target, path = _roundtrip(sdk, make_task, tmp_path, fmt, fmt, boxes)
     assert_same(target, source)
+    if fmt.startswith("Ultralytics"):  # data.yaml is YAML as Ultralytics reads it
+        import yaml
+
+        with zipfile.ZipFile(path) as archive:
+            data = yaml.safe_load(archive.read("data.yaml"))
+        assert data["names"] == {0: "car", 1: "person", 2: "pose"}
+        assert data["train"] == "train.txt"
 
 
 def test_job_export_and_import(sdk: Any, make_task: Any, tmp_path: Path) -> None:

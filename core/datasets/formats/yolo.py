@@ -5,6 +5,7 @@ unrotated boxes are kept (other shapes are not part of the format)."""
 from __future__ import annotations
 
 import posixpath
+from typing import Any
 
 from cvatcore.hooks.datasets import (
     ArchiveReader,
@@ -22,6 +23,19 @@ def _stem(name: str) -> str:
     return posixpath.splitext(name)[0]
 
 
+def box_lines(frame: Any, index: dict[str, int]) -> str:
+    """``class cx cy w h`` lines (normalized, 6 decimals) of a frame's unrotated boxes."""
+    lines = []
+    for shape in frame.shapes:
+        if shape["type"] != "rectangle" or shape.get("outside") or shape.get("rotation"):
+            continue
+        x1, y1, x2, y2 = shape["points"]
+        w, h = frame.width or 1, frame.height or 1
+        lines.append(f"{index[shape['label']]} {(x1 + x2) / 2 / w:.6f} "
+                     f"{(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n")
+    return "".join(lines)
+
+
 def export_yolo(dataset: ExportDataset, archive: ArchiveWriter) -> None:
     names = [label.name for label in dataset.labels if not label.parent]
     index = {name: i for i, name in enumerate(names)}
@@ -30,15 +44,7 @@ def export_yolo(dataset: ExportDataset, archive: ArchiveWriter) -> None:
                               "names = data/obj.names\nbackup = backup/\n")
     listing: list[str] = []
     for frame in dataset.frames():
-        lines = []
-        for shape in frame.shapes:
-            if shape["type"] != "rectangle" or shape.get("outside") or shape.get("rotation"):
-                continue
-            x1, y1, x2, y2 = shape["points"]
-            w, h = frame.width or 1, frame.height or 1
-            lines.append(f"{index[shape['label']]} {(x1 + x2) / 2 / w:.6f} "
-                         f"{(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n")
-        archive.write(f"{DATA_DIR}/{_stem(frame.name)}.txt", "".join(lines))
+        archive.write(f"{DATA_DIR}/{_stem(frame.name)}.txt", box_lines(frame, index))
         listing.append(f"data/{DATA_DIR}/{frame.name}\n")
         if dataset.save_images:
             archive.write(f"{DATA_DIR}/{frame.name}", frame.image())
