@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from cvatcore.core.jobs.queue import enqueue
-from cvatcore.core.models import OutboxEvent, SinkCursor
+from cvatcore.core.models import BackgroundJob, OutboxEvent, SinkCursor
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.services.event_outbox import DRAIN_KIND, WRITERS_LOCK, drain_job_id
 
@@ -40,6 +40,7 @@ _SINK_LOCK_KEY = 0x6376  # first key of the per-sink PostgreSQL advisory lock
 def run(job: Any) -> dict[str, Any]:
     """The job handler: drain every configured sink; queue a retry for the failing ones."""
     state = job.state
+    _forget_finished_drains(state)
     bound = safe_bound(state)
     retry_at: datetime | None = None
     delivered = 0
@@ -53,6 +54,14 @@ def run(job: Any) -> dict[str, Any]:
     if retry_at is not None:
         schedule(state, retry_at)
     return {}
+
+
+def _forget_finished_drains(state: Any) -> None:
+    """Drains are queued as often as changes commit: their finished rows are dropped at once
+    rather than kept like users' requests (one drain's row is kept until the next runs)."""
+    with state.db.unit_of_work() as session:
+        session.execute(delete(BackgroundJob).where(BackgroundJob.kind == DRAIN_KIND,
+                                                    BackgroundJob.status == "finished"))
 
 
 def safe_bound(state: Any) -> int:

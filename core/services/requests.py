@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from cvatcore.core.errors import NotFound, ValidationFailed
 from cvatcore.core.models import BackgroundJob
@@ -15,11 +15,16 @@ if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
 
 
+#: Internal work nobody asked for (CVAT shows no such requests): draining the events outbox.
+HIDDEN_KINDS = ("drain:events",)
+
+
 def _visible(caller: Caller) -> ColumnElement[bool]:
     subj = subject(caller)
+    shown = BackgroundJob.kind.not_in(HIDDEN_KINDS)
     if subj.is_admin:
-        return true()
-    return BackgroundJob.owner_id == subj.user_id
+        return shown
+    return and_(shown, BackgroundJob.owner_id == subj.user_id)
 
 
 def list_query(caller: Caller, q: Mapping[str, str]) -> Select[Any]:

@@ -125,3 +125,19 @@ def test_failures_are_recorded_per_sink(flaky_app: Analytics) -> None:
         assert cursor is not None and cursor.failures >= 1
         assert cursor.last_error == "ConnectionRefusedError"
     assert SimpleNamespace(**event_drain.pending(flaky_app.state)).sql == 0
+
+
+def test_drains_leave_no_rows_and_are_not_users_requests(flaky_app: Analytics) -> None:
+    from sqlalchemy import func, select
+
+    from cvatcore.core.models import BackgroundJob
+
+    _, admin = flaky_app.user(("admin",))
+    for _ in range(4):
+        _changes(admin, 1)
+        flaky_app.drain()
+    with flaky_app.db.unit_of_work(write=False) as session:
+        drains = session.scalar(select(func.count()).select_from(BackgroundJob)
+                                .where(BackgroundJob.kind == "drain:events"))
+    assert drains <= 1  # the last one's row, until the next drain
+    assert admin.get("/api/requests").json()["count"] == 0
