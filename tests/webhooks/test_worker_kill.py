@@ -49,7 +49,7 @@ def test_killed_worker_loses_no_delivery(tmp_path):
         config.write_text(
             f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n[database]\nurl = "{db_url}"\n\n'
             '[outbound]\nallow = ["127.0.0.1"]\n\n'
-            '[jobs]\nin_process_workers = 0\npoll_seconds = 0.1\nlease_seconds = 1.5\n')
+            '[jobs]\nin_process_workers = 0\npoll_seconds = 0.1\nlease_seconds = 1.0\n')
         env = {**os.environ, "CVATCORE_CONFIG": str(config)}
         subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", ADMIN[0],
                         "--password", ADMIN[1], "--email", "a@example.com", "--no-input"],
@@ -61,7 +61,7 @@ def test_killed_worker_loses_no_delivery(tmp_path):
             assert api.post("/api/webhooks", json={
                 "target_url": receiver.url, "type": "project", "project_id": project["id"],
                 "events": ["create:task"]}).status_code == 201
-            receiver.delay = 3.0  # the first delivery hangs at the receiver
+            receiver.delay = 2.0  # the first delivery hangs at the receiver
             names = [f"t{i}" for i in range(5)]
             for name in names:
                 api.post("/api/tasks", json={"name": name, "project_id": project["id"]})
