@@ -63,7 +63,11 @@ def main() -> None:
         with serve(env, log) as url:
             run = subprocess.run(schemathesis_args(url, args.examples, "all", args.max_time),
                                  text=True, capture_output=True, cwd=root)
-        print(run.stdout[-20000:] + run.stderr[-3000:])
+        report = Path(tempfile.gettempdir()) / f"cvatcore-fuzz-{os.getpid()}.txt"
+        report.write_text(run.stdout + run.stderr)  # every case, with its curl line
+        summary = run.stdout.rsplit("SUMMARY", 1)[-1]
+        print(summary[-6000:] + run.stderr[-3000:])
+        print(f"full report: {report}")
         unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]
         print(f"schemathesis exit code {run.returncode}; server: {len(unhandled)} unhandled "
               f"errors (5xx)")

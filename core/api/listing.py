@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select
+from sqlalchemy import BigInteger, Integer, Select, bindparam, func, or_, select
 from starlette.datastructures import URL
 
 from cvatcore.core.api.bounds import (
@@ -157,7 +157,7 @@ def paginate(
 
 # A list's statement for one shape of request, kept (see ``paginate_planned``).
 _LIMIT = bindparam("page_limit", type_=Integer)
-_OFFSET = bindparam("page_offset", type_=Integer)
+_OFFSET = bindparam("page_offset", type_=BigInteger)  # (page - 1) * size passes 2**31
 _PLANS: dict[tuple[Any, ...], tuple[Select[Any], Select[Any], Select[Any]]] = {}
 _MAX_PLANS = 1024
 

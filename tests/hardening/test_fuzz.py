@@ -37,12 +37,12 @@ def test_schemathesis_finds_no_server_error(tmp_path):
     log = tmp_path / "server.log"
     with serve(env, log) as url:
         run = subprocess.run(
-            fuzz.schemathesis_args(url, 2, "not_a_server_error", 30, phases="fuzzing"),
+            fuzz.schemathesis_args(url, 1, "not_a_server_error", 40, phases="fuzzing"),
             text=True, capture_output=True, timeout=120, cwd=tmp_path)
     output = run.stdout + run.stderr
     assert "Tested:" in output, output[-3000:]
     tested = int(re.search(r"Tested: (\d+)", output).group(1))
-    assert tested >= 80, output[-3000:]
+    assert tested >= 60, output[-3000:]  # of ~94; fewer only on a very busy machine
     assert "Server error" not in output, output[-5000:]
     assert "not_a_server_error" not in output.split("SUMMARY")[-1], output[-5000:]
     unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]

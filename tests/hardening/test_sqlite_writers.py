@@ -10,7 +10,7 @@ import time
 import httpx
 from PIL import Image
 
-DURATION = 6.0
+DURATION = 5.0
 
 
 def _client_loop(url: str, auth: tuple[str, str], name: str, stop: threading.Event,
