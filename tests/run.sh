@@ -40,4 +40,6 @@ fi
 pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
 
 .venv/bin/ruff check .
-exec .venv/bin/pytest "$@"
+# Two processes (pytest-xdist): the machines have 2 cores, and most of the suite waits on
+# servers and databases. PYTEST_WORKERS=0 runs everything in this process.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"
