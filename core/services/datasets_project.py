@@ -21,7 +21,7 @@ from cvatcore.core.media.sources import SourceError, list_inputs
 from cvatcore.core.models import TaskData
 from cvatcore.core.services import tasks
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.services.task_data_job import _commit
+from cvatcore.core.services.task_data_job import commit_task_data
 from cvatcore.hooks import JobFailed
 
 logger = logging.getLogger("cvatcore.datasets")
@@ -56,7 +56,7 @@ def import_into_project(job: Any, project_id: int, upload_key: str, filename: st
         params = Params()
         indexed = index_media(media, data_id, inputs, params,
                               lambda f, m: job.progress(round(min(f, 0.9) / 2, 3), m))
-        _commit(job, task_id, data_id, indexed, params)
+        commit_task_data(job, task_id, data_id, indexed, params)
         import_task(task_id)
     except (SourceError, BadArchive) as exc:
         _remove(job, task_id, data_id)

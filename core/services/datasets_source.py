@@ -19,7 +19,7 @@ from cvatcore.core.services import annotations, labels
 from cvatcore.core.services import annotations_store as store
 from cvatcore.core.services.annotations_output import labeled_data
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.services.task_media import _reader
+from cvatcore.core.services.task_media import media_reader
 from cvatcore.hooks.datasets import DatasetAttribute, DatasetFrame, DatasetLabel, ExportDataset
 
 Row = dict[str, Any]
@@ -148,7 +148,7 @@ class _TaskPart:
     def frames(self, save_images: bool) -> Iterator[DatasetFrame]:
         if self.data is None:
             return
-        reader = _reader(self.caller, self.data) if save_images else None
+        reader = media_reader(self.caller, self.data) if save_images else None
         video = self.data.media_type == "video"
         for start, shapes, tags in self._ranges():
             rows = self.caller.session.scalars(

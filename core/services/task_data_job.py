@@ -50,7 +50,7 @@ def run(job: Any) -> dict[str, Any]:
     try:
         indexed = _index(job, media, data_id, args)
         job.progress(0.95, "Saving the task")
-        _commit(job, task_id, data_id, indexed, Params.from_args(args.get("params", {})))
+        commit_task_data(job, task_id, data_id, indexed, Params.from_args(args.get("params", {})))
     except (SourceError, StoragePathError) as exc:
         _discard(job, media, data_id)
         raise JobFailed(str(exc)) from None
@@ -85,7 +85,8 @@ def _index(job: Any, media: Any, data_id: int, args: dict[str, Any]) -> Indexed:
     return index_media(media, data_id, inputs, Params.from_args(params), report)
 
 
-def _commit(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Params) -> None:
+def commit_task_data(job: Any, task_id: int, data_id: int, indexed: Indexed, params: Params
+                     ) -> None:
     """Every row in one transaction; the task row is locked first, so two runs of the job
     cannot both write frames. The transaction renews the job's lease first: a worker that
     lost the job (stalled past its lease, taken over) writes nothing."""

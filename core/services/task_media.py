@@ -114,7 +114,7 @@ def task_media(caller: Caller, task_id: int, q: Mapping[str, str]) -> tuple[byte
     kind, quality = _query(q)
     task = _task(caller, task_id, "view:data")
     data = _data(caller.session, task)
-    reader = _reader(caller, data)
+    reader = media_reader(caller, data)
     with _undecodable():
         return _media(q, reader, data, kind, quality, 0, data.size - 1, job=False)
 
@@ -125,7 +125,7 @@ def job_media(caller: Caller, job_id: int, q: Mapping[str, str]) -> tuple[bytes,
     kind, quality = _query(q)
     _, task, segment = _job(caller, job_id, "view:data")
     data = _data(caller.session, task, "Job")
-    reader = _reader(caller, data)
+    reader = media_reader(caller, data)
     with _undecodable():
         return _media(q, reader, data, kind, quality, segment.start_frame, segment.stop_frame,
                       job=True)
@@ -162,17 +162,17 @@ def task_preview(caller: Caller, task_id: int) -> bytes:
     task = _task(caller, task_id, "view")
     data = _preview_data(caller, task)
     with _undecodable():
-        return _reader(caller, data).preview(0)
+        return media_reader(caller, data).preview(0)
 
 
 def job_preview(caller: Caller, job_id: int) -> bytes:
     _, task, segment = _job(caller, job_id, "view")
     data = _preview_data(caller, task)
     with _undecodable():
-        return _reader(caller, data).preview(segment.start_frame)
+        return media_reader(caller, data).preview(segment.start_frame)
 
 
-def _reader(caller: Caller, data: TaskData) -> MediaReader:
+def media_reader(caller: Caller, data: TaskData) -> MediaReader:
     """A reader of ``data``'s frames; a cloud task's originals come from its bucket."""
     cloud = None
     if data.storage == "cloud_storage":
