@@ -52,6 +52,7 @@ BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.events_log",
     "cvatcore.core.builtin.webhooks_http",
     "cvatcore.core.builtin.job_kinds",
+    "cvatcore.core.builtin.inference_opencv",
 )
 # Without local accounts nobody could sign in to fix the configuration.
 ESSENTIAL_PLUGINS = frozenset(
