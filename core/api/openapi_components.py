@@ -296,6 +296,7 @@ AREA_SCHEMA_MODULES = (
     "cvatcore.core.api.schemas_annotations",
     "cvatcore.core.api.schemas_requests",
     "cvatcore.core.api.schemas_cloud",
+    "cvatcore.core.api.schemas_lambda",
 )
 
 

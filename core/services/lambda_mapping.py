@@ -104,8 +104,8 @@ def _entry(label: Label, specs: dict[int, AttributeSpec], attributes: dict[str, 
             if strict:
                 raise _fail(f"The task label {label.name!r} has no attribute {task_attr!r}.")
             continue
-        attrs[model_attr] = {"spec_id": spec.id, "input_type": spec.input_type,
-                             "values": list(spec.values or [])}
+        attrs[model_attr] = {"spec_id": spec.id, "name": spec.name,
+                             "input_type": spec.input_type, "values": list(spec.values or [])}
     out: dict[str, Any] = {"label_id": label.id, "name": label.name, "type": label.type,
                            "attributes": attrs}
     if label.type == "skeleton":
@@ -125,13 +125,15 @@ def _entry(label: Label, specs: dict[int, AttributeSpec], attributes: dict[str, 
 # -- detections -> annotations ----------------------------------------------------------------
 
 
-def map_attributes(item: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The item's attributes that are mapped and whose value fits the task attribute."""
+def map_attributes(item: dict[str, Any], entry: dict[str, Any], by: str = "spec_id"
+                   ) -> list[dict[str, Any]]:
+    """The item's attributes that are mapped and whose value fits the task attribute, as
+    ``{"spec_id", "value"}`` (or ``{"name", "value"}`` with ``by="name"``)."""
     out = []
     for attr in item.get("attributes") or []:
         target = entry["attributes"].get(attr.get("name")) if isinstance(attr, dict) else None
         if target is not None and _fits(str(attr.get("value", "")), target):
-            out.append({"spec_id": target["spec_id"], "value": str(attr["value"])})
+            out.append({by: target[by], "value": str(attr["value"])})
     return out
 
 
