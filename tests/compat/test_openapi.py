@@ -191,7 +191,11 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         "provider_type": "AZURE_CONTAINER", "resource": container, "display_name": "c",
         "credentials_type": "CONNECTION_STRING",
         "connection_string": azurite.connection_string}).json()
-    return {"/api/projects/{id}": project["id"], "/api/tasks/{id}": task["id"],
+    auto = admin.post("/api/lambda/requests", json={"function": "opencv-face-detection",
+                                                    "task": task["id"]}).json()
+    return {"/api/lambda/functions/{func_id}": "opencv-face-detection",
+            "/api/lambda/requests/{id}": auto["id"],
+            "/api/projects/{id}": project["id"], "/api/tasks/{id}": task["id"],
             "/api/jobs/{id}": job_id, "/api/labels/{id}": label["id"],
             "/api/tasks/{id}/data/": task["id"], "/api/tasks/{id}/data": task["id"],
             "/api/tasks/{id}/data/meta": task["id"], "/api/tasks/{id}/preview": task["id"],
