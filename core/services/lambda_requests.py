@@ -12,6 +12,7 @@ else added to): a run that fails or is cancelled half-way leaves the annotations
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from cvatcore.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -31,6 +32,8 @@ from cvatcore.hooks import InferenceError, JobFailed
 KIND = "autoannotate:task"
 #: Frames read and inferred per unit of work (a short read transaction each).
 FRAMES_PER_READ = 16
+#: Progress is written (and the lease renewed) at most this often.
+PROGRESS_SECONDS = 0.5
 
 
 def _request_id(task_id: int) -> str:
@@ -126,6 +129,7 @@ def run(job: Any) -> dict[str, Any]:
             raise JobFailed(_text(exc)) from None
     frames = [f for f in range(*args["frames"]) if f not in deleted]
     body: dict[str, list[Any]] = {"tags": [], "shapes": [], "tracks": []}
+    reported = time.monotonic()
     for start in range(0, len(frames), FRAMES_PER_READ):
         batch = frames[start:start + FRAMES_PER_READ]
         with job.state.db.unit_of_work() as session:
@@ -146,8 +150,13 @@ def run(job: Any) -> dict[str, Any]:
                                                   args["conv_mask_to_poly"])
             body["tags"] += found["tags"]
             body["shapes"] += found["shapes"]
-            job.progress(round(0.99 * number / len(frames), 4),
-                         f"Annotated {number} of {len(frames)} frames")
+            now = time.monotonic()
+            if now - reported >= PROGRESS_SECONDS or number == len(frames):
+                reported = now  # a write per frame would cost more than some functions
+                job.progress(round(0.99 * number / len(frames), 4),
+                             f"Annotated {number} of {len(frames)} frames")
+            else:
+                job.check()  # cancelled or taken over: stop now, not at the next report
     _write(job, task_id, function.get("job"), body, args["cleanup"])
     return {"result_id": task_id}
 
