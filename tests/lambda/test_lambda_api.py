@@ -165,7 +165,7 @@ def test_functions_of_every_backend(client):
 
 
 def test_online_call_answers_in_the_tasks_label_names(client):
-    task_id = make_task(client, frames=2)
+    task_id = make_task(client, frames=4)  # two jobs of two frames
     url = f"/api/lambda/functions/{FACE}"
     (face,) = client.post(url, json={"task": task_id, "frame": 0}).json()
     assert face["label"] == "face" and face["type"] == "rectangle" and len(face["points"]) == 4
@@ -173,6 +173,12 @@ def test_online_call_answers_in_the_tasks_label_names(client):
     outside = client.post(url, json={"task": task_id, "frame": 7})
     assert outside.status_code == 400 and "outside" in outside.json()["detail"]
     assert client.post(url, json={"frame": 0}).status_code == 400
+    jobs = client.get("/api/jobs", params={"task_id": task_id}).json()["results"]
+    job_id = jobs[0]["id"]
+    in_job = client.post(url, json={"job": job_id, "frame": jobs[0]["start_frame"]})
+    assert in_job.status_code == 200, in_job.text
+    beyond = client.post(url, json={"job": job_id, "frame": jobs[0]["stop_frame"] + 1})
+    assert beyond.status_code == 400 and "outside the job range" in beyond.json()["detail"]
     mapped = client.post("/api/lambda/functions/scripted", json={
         "task": task_id, "frame": 0,
         "mapping": {"car": {"name": "vehicle", "attributes": {"color": "colour"}}}}).json()

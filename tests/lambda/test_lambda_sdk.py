@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +81,43 @@ def test_auto_annotation_through_the_sdk(server: tuple[str, int], tmp_path: Path
 
         api.delete_requests(call.id)
         assert call.id not in [c.id for c in api.list_requests()[0]]
+
+
+FUNCTION = '''
+import cvat_sdk.auto_annotation as cvataa
+
+spec = cvataa.DetectionFunctionSpec(labels=[cvataa.label_spec("face", 0)])
+
+
+def detect(context, image):
+    return [cvataa.rectangle(0, [1, 2, 3, 4])]
+'''
+
+
+def test_cvat_cli_task_auto_annotate_with_a_local_function(
+    server: tuple[str, int], tmp_path: Path
+) -> None:
+    """``cvat-cli task auto-annotate`` runs a function on the user's machine and uploads the
+    shapes through the annotations API (no /api/lambda involved)."""
+    host, port = server
+    frame = tmp_path / "frame.png"
+    frame.write_bytes(blank_png(64))
+    with make_client(host, port=port, credentials=("sdk-user", "sdk-user-pass")) as client:
+        task = client.tasks.create_from_data(
+            spec=models.TaskWriteRequest(name="cli", labels=[
+                models.PatchedLabelRequest(name="face", type="rectangle")]),
+            resources=[frame])
+    module = tmp_path / "function.py"
+    module.write_text(FUNCTION)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cvat-cli"), "--server-host", host,
+         "--server-port", str(port), "--auth", "sdk-user:sdk-user-pass",
+         "task", "auto-annotate", str(task.id), "--function-file", str(module),
+         "--clear-existing"],
+        env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    with make_client(host, port=port, credentials=("sdk-user", "sdk-user-pass")) as client:
+        shapes = client.tasks.retrieve(task.id).get_annotations().shapes
+    assert [(s.frame, s.points, s.type.value) for s in shapes] == [(0, [1, 2, 3, 4],
+                                                                    "rectangle")]
