@@ -58,6 +58,8 @@ def create(caller: Caller, data: dict[str, Any]) -> BackgroundJob:
         raise ValidationFailed.field("function", "This field is required.")
     if data.get("task") is None:
         raise ValidationFailed.field("task", "This field is required.")
+    if data.get("roi") is not None:  # refused rather than ignored: the whole frame would run
+        raise ValidationFailed.field("roi", "Regions of interest are not supported yet.")
     backend_descriptor = lambda_functions.find(caller, function_id)[1]
     if backend_descriptor["kind"] != "detector":
         raise ValidationFailed({"detail": f"Only detectors run over a whole task; "

@@ -257,6 +257,8 @@ def test_bad_requests(client):
                                               "cleanup": "yes"}).status_code == 400
     assert post("/api/lambda/requests", json={"function": FACE, "task": 999999}
                 ).status_code == 404
+    assert post("/api/lambda/requests", json={"function": FACE, "task": task_id,
+                                              "roi": [0, 0, 5, 5]}).status_code == 400
     assert client.get("/api/lambda/requests/nope").status_code == 404
 
 

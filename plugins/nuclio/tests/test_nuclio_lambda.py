@@ -80,3 +80,32 @@ def test_an_unreachable_dashboard_is_a_503(tmp_path):
     finally:
         app.state.cvatcore.db.dispose()
     assert response.status_code == 503 and "cannot be reached" in response.json()["detail"]
+
+
+def test_a_function_that_dies_half_way_fails_the_run_with_the_reason(client, dashboard):
+    calls = []
+
+    def dies_on_the_second_frame(body):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("CUDA out of memory")
+        return [{"label": "car", "type": "rectangle", "points": [1, 1, 4, 4],
+                 "confidence": 0.9}]
+
+    dashboard.add("fragile", dies_on_the_second_frame, [{"name": "car", "type": "rectangle"}])
+    try:
+        task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
+            {"name": "car", "type": "rectangle"}]}).json()["id"]
+        files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(3)]
+        rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                         data={"image_quality": "90"}).json()["rq_id"]
+        _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+        call = client.post("/api/lambda/requests", json={
+            "function": "fragile", "task": task_id, "cleanup": True}).json()
+        done = _until(client, f"/api/lambda/requests/{call['id']}",
+                      lambda b: b["status"] in ("finished", "failed"))
+    finally:
+        dashboard.functions.pop("fragile")
+    assert done["status"] == "failed"
+    assert "Frame 1" in done["exc_info"] and "CUDA out of memory" in done["exc_info"]
+    assert client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"] == []
