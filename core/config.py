@@ -168,7 +168,11 @@ class WebhooksSettings(_Section):
 
 
 class InferenceSettings(_Section):
-    backends: list[str] = Field(default_factory=list)
+    """Inference backends that ``/api/lambda`` functions run on, in order (the first that
+    lists a function id serves it); ``opencv`` is the built-in in-process detectors. Options
+    of each under ``[inference.options.<name>]``."""
+
+    backends: list[str] = Field(default_factory=lambda: ["opencv"])
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

@@ -56,6 +56,7 @@ BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.webhooks_events",
     "cvatcore.core.builtin.job_kinds",
     "cvatcore.core.builtin.dataset_formats",
+    "cvatcore.core.builtin.inference_opencv",
 )
 # Without local accounts nobody could sign in to fix the configuration.
 ESSENTIAL_PLUGINS = frozenset(

@@ -49,6 +49,7 @@ class AppState:
     event_sinks: dict[str, Any] = field(default_factory=dict)
     #: Plugins' validated ``[plugins.<name>]`` sections (``core/plugin_settings.py``).
     plugin_sections: dict[str, Any] = field(default_factory=dict)
+    _inference: list[tuple[str, Any]] | None = None
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> AppState:
@@ -127,6 +128,16 @@ class AppState:
                 options.setdefault("root", str(self.settings.server.data_dir / "media"))
             self._media = self.provider("storage", media.provider, options)
         return self._media
+
+    def inference_backends(self) -> list[tuple[str, Any]]:
+        """``(name, backend)`` for each of ``[inference] backends``, in order, built on first
+        use (a model server's client is made once per process, not per call)."""
+        if self._inference is None:
+            inference = self.settings.inference
+            self._inference = [(name, self.provider("inference", name,
+                                                    inference.options.get(name)))
+                               for name in inference.backends]
+        return self._inference
 
     def provider(self, kind: str, name: str, options: dict[str, Any] | None = None) -> Any:
         return self.registries.get(kind, name).build(options)

@@ -18,6 +18,13 @@ of cvatcore is meant for plugins.
 """
 
 from cvatcore.hooks.fsspec_storage import FsspecStorage
+from cvatcore.hooks.inference_types import (
+    FunctionNotFoundError,
+    InferenceError,
+    InferenceRejectedError,
+    InferenceTimeoutError,
+    InferenceUnavailableError,
+)
 from cvatcore.hooks.jobs import enqueue
 from cvatcore.hooks.markers import PROJECT_NAME, hookimpl, hookspec
 from cvatcore.hooks.routes import RequestUser, RouteRequest
@@ -68,6 +75,11 @@ __all__ = [
     "RequestUser",
     "RouteRequest",
     "FsspecStorage",
+    "FunctionNotFoundError",
+    "InferenceError",
+    "InferenceRejectedError",
+    "InferenceTimeoutError",
+    "InferenceUnavailableError",
     "StoragePathError",
     "StorageProvider",
     "StorageStatus",

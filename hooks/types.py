@@ -350,12 +350,44 @@ class WebhookTransport(Protocol):
 
 
 class InferenceBackend(Protocol):
-    """A model server that annotation functions run on (Nuclio, ...)."""
+    """A model server that automatic-annotation functions run on (Nuclio, an in-process
+    detector, ...). Built once per application by the factory given to
+    ``register_inference_backends``; its methods are called from request handlers and
+    background jobs, possibly from several threads at once, and may block.
+
+    Function ids are unique across the enabled backends (the first backend in
+    ``[inference] backends`` that lists an id serves it). Errors are the classes of
+    ``cvatcore.hooks.inference_types``: ``InferenceUnavailableError`` (503),
+    ``InferenceTimeoutError`` (504), ``FunctionNotFoundError`` (404),
+    ``InferenceRejectedError`` (the upstream status). Anything else is a bug and answers 500.
+    """
 
     def list_functions(self) -> list[dict[str, Any]]:
-        """Function descriptors in CVAT's ``/api/lambda/functions`` shape."""
+        """Every function served, each a descriptor in CVAT's ``/api/lambda/functions`` shape:
+        ``id`` (``[a-zA-Z0-9_.-]+``), ``name``, ``kind`` (``detector``, ``interactor``,
+        ``tracker`` or ``reid``), ``description``, ``version`` (int) and ``labels_v2``:
+        ``[{"name", "type" ("unknown" matches any task label), "attributes": [{"name",
+        "input_type", "values"}], "sublabels"?: [...] (skeletons)}]``; interactors add
+        ``min_pos_points``, ``min_neg_points``, ``startswith_box``,
+        ``startswith_box_optional``, ``help_message``, ``animated_gif``.
+        ``inference_types.describe_function`` builds one with CVAT's defaults; a descriptor
+        that fails ``check_descriptor`` is skipped (and logged) by the core."""
         ...
 
     def invoke(self, function_id: str, payload: dict[str, Any]) -> Any:
-        """Call one function with a CVAT invocation payload and return its decoded answer."""
+        """Run one function on one frame and return its decoded answer.
+
+        ``payload`` is CVAT's invocation body: ``image`` (the frame as base64 JPEG/PNG)
+        plus ``threshold`` (float, when the user gave one) for a detector; a detector
+        answers ``[{"label", "type", "points", "confidence"?, "attributes"?: [{"name",
+        "value"}], "elements"? (skeleton points), "mask"?, "rotation"?}]`` in the function's
+        own label names, coordinates in pixels of the frame. Interactors receive
+        ``pos_points``, ``neg_points``, ``obj_bbox``; trackers ``shapes`` and ``states``;
+        reid ``image0``, ``image1``, ``boxes0``, ``boxes1``; their answers pass through."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """Whether the model server can be used now, without running a model:
+        ``{"ok": bool, "detail": str}`` (``detail`` names what is wrong). Must not raise
+        for an unreachable server: that is ``{"ok": False, ...}``."""
         ...

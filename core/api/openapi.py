@@ -71,8 +71,10 @@ ERRORS: dict[int, tuple[str, str]] = {
           "ErrorDetail"),
     413: ("The request body is larger than the server accepts", "ErrorDetail"),
     429: ("Too many failed sign-ins: try again after Retry-After seconds", "ErrorDetail"),
+    502: ("The model server answered with an error", "ErrorDetail"),
     503: ("A backend the request needs (such as a sign-in directory) is unavailable",
           "ErrorDetail"),
+    504: ("The model server did not answer in time", "ErrorDetail"),
 }
 
 ORG_PARAMS: list[Schema] = [

@@ -313,6 +313,7 @@ AREA_SCHEMA_MODULES = (
     "cvatcore.core.api.schemas_webhooks",
     "cvatcore.core.api.schemas_events",
     "cvatcore.core.api.schemas_datasets",
+    "cvatcore.core.api.schemas_lambda",
 )
 
 

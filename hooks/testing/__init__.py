@@ -4,7 +4,8 @@ Installed as the pytest plugin ``cvatcore`` (entry point ``pytest11``), it provi
 (``cvatcore_settings``, ``cvatcore_app``, ``cvatcore_client``, ``register_plugin``,
 ``make_user``), helpers (``test_settings``, ``build_test_app``, ``invoke_cli``) and one
 contract class per provider kind (``cvatcore.hooks.testing.contracts``): subclass it in your
-plugin's tests and supply the fixture it names.
+plugin's tests and supply the fixture it names. ``cvatcore.hooks.testing.images`` makes
+frames for inference backends (``face_png()``, which the built-in face detector finds).
 
 Loading the plugin changes nothing in the test process and imports no optional package
 (``httpx2``, ``psycopg``, ...); a test suite turns on what it wants in its pytest settings:

@@ -34,6 +34,10 @@ from cvatcore.hooks import (
     StoragePathError,
     StorageStatus,
 )
+from cvatcore.hooks.testing.inference_contracts import (  # noqa: F401 (public here too)
+    InferenceBackendContract,
+    UnreachableInferenceContract,
+)
 from cvatcore.hooks.testing.receiver import http_receiver
 
 
@@ -466,17 +470,3 @@ class WebhookTransportContract:
                 OutboundRequest(f"http://127.0.0.1:{port}/", b"{}", {}, timeout=2)
             )
         assert result.status_code == 502
-
-
-class InferenceBackendContract:
-    """Fixtures: ``inference_backend``; ``function_id`` of a detector it serves; ``image_b64``."""
-
-    def test_lists_functions_in_cvat_shape(self, inference_backend: Any) -> None:
-        functions = inference_backend.list_functions()
-        assert functions and all({"id", "kind", "labels_v2"} <= set(f) for f in functions)
-
-    def test_invoke_detector(
-        self, inference_backend: Any, function_id: str, image_b64: str
-    ) -> None:
-        result = inference_backend.invoke(function_id, {"image": image_b64})
-        assert isinstance(result, list)

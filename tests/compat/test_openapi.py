@@ -223,9 +223,13 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         "target_url": "http://127.0.0.1:9/", "type": "project", "project_id": project["id"],
         "events": ["update:issue"], "secret": "s"}).json()
     ping = admin.post(f"/api/webhooks/{hook['id']}/ping").json()
+    auto = admin.post("/api/lambda/requests", json={"function": "opencv-face-detection",
+                                                    "task": task["id"]}).json()
     return {"/api/projects/{id}": project["id"], "/api/tasks/{id}": task["id"],
             "/api/webhooks/{id}": hook["id"], "/api/webhooks/{id}/deliveries": hook["id"],
             "/api/webhooks/{id}/deliveries/{delivery_id}": (hook["id"], ping["id"]),
+            "/api/lambda/functions/{func_id}": "opencv-face-detection",
+            "/api/lambda/requests/{id}": auto["id"],
             "/api/jobs/{id}": job_id, "/api/labels/{id}": label["id"],
             "/api/tasks/{id}/data/": task["id"], "/api/tasks/{id}/data": task["id"],
             "/api/tasks/{id}/data/meta": task["id"], "/api/tasks/{id}/preview": task["id"],

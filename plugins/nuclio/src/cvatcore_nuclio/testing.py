@@ -1,0 +1,157 @@
+"""A local stand-in for the Nuclio dashboard, for tests (Nuclio itself needs Docker or
+Kubernetes). It follows the dashboard's documented REST protocol for the requests CVAT's
+gateway sends (see the plugin's README for the exact list):
+
+* ``GET /api/functions``: an object keyed by function name, each ``{"metadata": {"name",
+  "namespace", "annotations"}, "spec": {"description", "handler", "runtime"}, "status":
+  {"state", "httpPort"}}``; only functions of the project named by
+  ``x-nuclio-project-name``.
+* ``GET /api/functions/<name>``: one of them, 404 when there is none.
+* ``POST /api/function_invocations``: the function named by ``x-nuclio-function-name`` runs
+  on the JSON body (the path in ``x-nuclio-path``); 404 for an unknown function; a
+  function's error is a 500 with its message as the body.
+
+``StandIn.delay`` holds every invocation that long (timeouts); ``StandIn.requests`` records
+``(method, path, headers, body)`` of every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def box_detector(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stand-in's detector: a confident ``car`` box over the middle half of the frame and
+    a doubtful one in its top-left corner, filtered by ``threshold`` as CVAT's functions do."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(body["image"], validate=True))) as image:
+        w, h = image.size
+    found = [
+        {"label": "car", "type": "rectangle", "confidence": 0.9,
+         "points": [w * 0.25, h * 0.25, w * 0.75, h * 0.75]},
+        {"label": "car", "type": "rectangle", "confidence": 0.3,
+         "points": [0.0, 0.0, w * 0.2, h * 0.2]},
+    ]
+    threshold = float(body.get("threshold") or 0.0)
+    return [item for item in found if item["confidence"] >= threshold]
+
+
+def function_object(name: str, labels: list[dict[str, Any]], kind: str = "detector",
+                    description: str = "", project: str = "cvat", port: int = 32768,
+                    **annotations: str) -> dict[str, Any]:
+    """A function as the dashboard lists it, with CVAT's ``function.yaml`` annotations."""
+    return {
+        "metadata": {"name": name, "namespace": "nuclio",
+                     "labels": {"nuclio.io/project-name": project},
+                     "annotations": {"name": annotations.pop("display_name", name),
+                                     "type": kind, "spec": json.dumps(labels),
+                                     "framework": "opencv", **annotations}},
+        "spec": {"description": description, "handler": "main:handler",
+                 "runtime": "python:3.9"},
+        "status": {"state": "ready", "httpPort": port},
+    }
+
+
+class StandIn:
+    def __init__(self) -> None:
+        self.functions: dict[str, tuple[dict[str, Any], Handler]] = {}
+        self.requests: list[tuple[str, str, dict[str, str], Any]] = []
+        self.delay = 0.0
+        self.url = ""
+
+    def add(self, name: str, handler: Handler, labels: list[dict[str, Any]],
+            **kwargs: Any) -> None:
+        self.functions[name] = (function_object(name, labels, **kwargs), handler)
+
+    def _listed(self, project: str | None) -> dict[str, Any]:
+        return {name: obj for name, (obj, _) in self.functions.items()
+                if project is None
+                or obj["metadata"]["labels"]["nuclio.io/project-name"] == project}
+
+
+def _handler_class(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
+    class Dashboard(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet test output
+            pass
+
+        def _answer(self, status: int, body: Any) -> None:
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
+                pass
+
+        def _record(self, body: Any = None) -> None:
+            stand_in.requests.append((self.command, self.path, dict(self.headers), body))
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's names)
+            self._record()
+            listed = stand_in._listed(self.headers.get("x-nuclio-project-name"))
+            if self.path.rstrip("/") == "/api/functions":
+                return self._answer(200, listed)
+            name = self.path.rstrip("/").rsplit("/", 1)[-1]
+            if self.path.startswith("/api/functions/") and name in listed:
+                return self._answer(200, listed[name])
+            self._answer(404, {"error": "Function not found"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                return self._answer(400, {"error": "Body is not JSON"})
+            self._record(body)
+            if self.path.rstrip("/") != "/api/function_invocations":
+                return self._answer(404, {"error": "Not found"})
+            name = self.headers.get("x-nuclio-function-name")
+            if not name:
+                return self._answer(400, {"error": "Function name must be provided"})
+            if name not in stand_in.functions:
+                return self._answer(404, {"error": "Function not found"})
+            if stand_in.delay:
+                time.sleep(stand_in.delay)
+            try:
+                result = stand_in.functions[name][1](body)
+            except Exception as exc:  # the function failed: Nuclio answers 500
+                return self._answer(500, str(exc).encode())
+            self._answer(200, result)
+
+    return Dashboard
+
+
+@contextmanager
+def nuclio_dashboard() -> Iterator[StandIn]:
+    """A running stand-in on 127.0.0.1 (a free port) serving ``openvino-car-detector``
+    (``box_detector``); add more with ``StandIn.add``."""
+    stand_in = StandIn()
+    stand_in.add("openvino-car-detector", box_detector,
+                 [{"id": 0, "name": "car", "type": "rectangle"},
+                  {"id": 1, "name": "bus", "attributes": [
+                      {"name": "color", "input_type": "select", "values": ["red", "blue"]}]}],
+                 display_name="Car detector", description="Stand-in cars")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(stand_in))
+    server.daemon_threads = True
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -1,0 +1,111 @@
+"""``/api/lambda`` of a cvatcore app with ``[inference] backends = ["nuclio"]``: Nuclio
+functions listed, a batch run landing CVAT-shaped shapes, a dashboard that goes away -> 503."""
+
+from __future__ import annotations
+
+import time
+
+import cvatcore_nuclio
+import pytest
+
+from cvatcore.hooks.testing import test_settings
+from cvatcore.hooks.testing.client import ApiClient
+from cvatcore.hooks.testing.harness import build_test_app
+from cvatcore.hooks.testing.images import blank_png
+
+
+@pytest.fixture
+def client(dashboard, tmp_path):
+    from cvatcore.core.services.accounts import create_user
+    from cvatcore.core.services.caller import Caller
+
+    settings = test_settings(tmp_path, inference={
+        "backends": ["nuclio"], "options": {"nuclio": {"dashboard_url": dashboard.url}}})
+    app = build_test_app(settings, plugins=[(cvatcore_nuclio, "nuclio")])
+    state = app.state.cvatcore
+    with state.db.unit_of_work() as session:
+        create_user(Caller.system(state, session), "ann", "ann-pass", email="a@example.com",
+                    groups=["user"])
+    with ApiClient(app) as client:
+        client.login("ann", "ann-pass")
+        yield client
+    state.db.dispose()
+
+
+def _until(client, url, done, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(url).json()
+        if done(body):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+
+
+def test_a_batch_run_with_a_nuclio_function(client, dashboard):
+    functions = client.get("/api/lambda/functions").json()
+    assert [f["id"] for f in functions] == ["openvino-car-detector"]
+    task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
+        {"name": "car", "type": "rectangle"}]}).json()["id"]
+    files = [(f"client_files[{i}]", (f"{i}.png", blank_png(80))) for i in range(3)]
+    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                     data={"image_quality": "90"}).json()["rq_id"]
+    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    call = client.post("/api/lambda/requests", json={
+        "function": "openvino-car-detector", "task": task_id, "threshold": 0.5}).json()
+    done = _until(client, f"/api/lambda/requests/{call['id']}",
+                  lambda b: b["status"] in ("finished", "failed"))
+    assert done["status"] == "finished", done
+    shapes = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
+    assert sorted(s["frame"] for s in shapes) == [0, 1, 2]  # the doubtful boxes are below 0.5
+    assert all(s["points"] == [20, 20, 60, 60] and s["source"] == "auto" for s in shapes)
+
+
+def test_an_unreachable_dashboard_is_a_503(tmp_path):
+    settings = test_settings(tmp_path, inference={
+        "backends": ["nuclio"],
+        "options": {"nuclio": {"dashboard_url": "http://127.0.0.1:9", "connect_timeout": 2}}})
+    app = build_test_app(settings, plugins=[(cvatcore_nuclio, "nuclio")])
+    try:
+        from cvatcore.core.services.accounts import create_user
+        from cvatcore.core.services.caller import Caller
+
+        state = app.state.cvatcore
+        with state.db.unit_of_work() as session:
+            create_user(Caller.system(state, session), "ann", "ann-pass",
+                        email="a@example.com", groups=["user"])
+        with ApiClient(app) as client:
+            client.login("ann", "ann-pass")
+            response = client.get("/api/lambda/functions")
+    finally:
+        app.state.cvatcore.db.dispose()
+    assert response.status_code == 503 and "cannot be reached" in response.json()["detail"]
+
+
+def test_a_function_that_dies_half_way_fails_the_run_with_the_reason(client, dashboard):
+    calls = []
+
+    def dies_on_the_second_frame(body):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("CUDA out of memory")
+        return [{"label": "car", "type": "rectangle", "points": [1, 1, 4, 4],
+                 "confidence": 0.9}]
+
+    dashboard.add("fragile", dies_on_the_second_frame, [{"name": "car", "type": "rectangle"}])
+    try:
+        task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
+            {"name": "car", "type": "rectangle"}]}).json()["id"]
+        files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(3)]
+        rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                         data={"image_quality": "90"}).json()["rq_id"]
+        _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+        call = client.post("/api/lambda/requests", json={
+            "function": "fragile", "task": task_id, "cleanup": True}).json()
+        done = _until(client, f"/api/lambda/requests/{call['id']}",
+                      lambda b: b["status"] in ("finished", "failed"))
+    finally:
+        dashboard.functions.pop("fragile")
+    assert done["status"] == "failed"
+    assert "Frame 1" in done["exc_info"] and "CUDA out of memory" in done["exc_info"]
+    assert client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"] == []
