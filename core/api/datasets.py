@@ -11,13 +11,13 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
+from cvatcore.core.api import tus
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
-from cvatcore.core.api.task_data import TUS_HEADERS
 from cvatcore.core.datasets.registry import collect_formats
-from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
-from cvatcore.core.media import store, uploads
+from cvatcore.core.errors import ValidationFailed
+from cvatcore.core.media import store
 from cvatcore.core.services import datasets_export, datasets_import
 
 CHUNK = 1 << 20
@@ -87,42 +87,21 @@ def import_annotations(ctx: Ctx) -> Response:
 
 
 def _tus_create(ctx: Ctx, target: str, target_id: int) -> Response:
-    headers = ctx.request.headers
-    try:
-        length = int(headers["upload-length"])
-    except ValueError:
-        raise ValidationFailed({"detail": "Upload-Length must be an integer."}) from None
-    metadata = uploads.parse_metadata(headers.get("upload-metadata", ""))
-    try:
-        file_id, filename = datasets_import.tus_create(
-            ctx.caller, target, target_id, metadata.get("filename", ""), length)
-    except PayloadTooLarge as exc:
-        return JSON(exc.body(), status_code=413, headers=TUS_HEADERS)
-    location = f"{str(ctx.request.url).split('?')[0].rstrip('/')}/{file_id}"
-    return Response(status_code=201, headers={**TUS_HEADERS, "Location": location,
-                                              "Upload-Filename": filename})
+    return tus.created(ctx, lambda name, length: datasets_import.tus_create(
+        ctx.caller, target, target_id, name, length))
 
 
 def tus_chunk(ctx: Ctx) -> Response:
     target, target_id = _target(ctx)
-    try:
-        offset = int(ctx.request.headers.get("upload-offset", ""))
-    except ValueError:
-        raise ValidationFailed({"detail": "Upload-Offset must be an integer."}) from None
-    state = datasets_import.tus_patch(ctx.caller, target, target_id,
-                                      str(ctx.path_params["file_id"]), offset, ctx.body_file)
-    return Response(status_code=204, headers={
-        **TUS_HEADERS, "Upload-Offset": str(state["offset"]),
-        "Upload-Filename": state["filename"]})
+    return tus.patched(datasets_import.tus_patch(ctx.caller, target, target_id,
+                                                 str(ctx.path_params["file_id"]), tus.offset(ctx),
+                                                 ctx.body_file))
 
 
 def tus_offset(ctx: Ctx) -> Response:
     target, target_id = _target(ctx)
-    state = datasets_import.tus_state(ctx.caller, target, target_id,
-                                      str(ctx.path_params["file_id"]))
-    return Response(status_code=200, headers={
-        **TUS_HEADERS, "Upload-Offset": str(state["offset"]),
-        "Upload-Length": str(state["length"])})
+    return tus.progress(datasets_import.tus_state(ctx.caller, target, target_id,
+                                                  str(ctx.path_params["file_id"])))
 
 
 UPLOAD = {"stream_body": True, "errors": (409, 413)}

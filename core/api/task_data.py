@@ -7,19 +7,16 @@ from typing import Any
 
 from starlette.responses import Response
 
+from cvatcore.core.api import tus
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
-from cvatcore.core.errors import PayloadTooLarge, ValidationFailed
-from cvatcore.core.media import uploads
-from cvatcore.core.media.limits import MAX_TUS_FILE
+from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import Task
 from cvatcore.core.services import task_data
 from cvatcore.core.services import task_media as serve
 
 UPLOAD = {"stream_body": True, "errors": (409, 413)}
-TUS_HEADERS = {"Tus-Resumable": "1.0.0", "Tus-Version": "1.0.0", "Tus-Extension": "",
-               "Tus-Max-Size": str(MAX_TUS_FILE), "Cache-Control": "no-store"}
 
 
 def _task(ctx: Ctx, scope: str) -> Task:
@@ -63,45 +60,22 @@ def create_data(ctx: Ctx) -> Response:
 
 
 def _tus_create(ctx: Ctx, task: Task) -> Response:
-    headers = ctx.request.headers
-    try:
-        length = int(headers["upload-length"])
-    except ValueError:
-        raise ValidationFailed({"detail": "Upload-Length must be an integer."}) from None
-    metadata = uploads.parse_metadata(headers.get("upload-metadata", ""))
-    try:
-        file_id, filename = task_data.tus_create(ctx.caller, task, metadata.get("filename", ""),
-                                                 length)
-    except PayloadTooLarge as exc:
-        return JSON(exc.body(), status_code=413, headers=TUS_HEADERS)
-    location = f"{str(ctx.request.url).split('?')[0].rstrip('/')}/{file_id}"
-    return Response(status_code=201, headers={**TUS_HEADERS, "Location": location,
-                                              "Upload-Filename": filename})
+    return tus.created(ctx, lambda name, length: task_data.tus_create(ctx.caller, task, name,
+                                                                        length))
 
 
 def append_data_chunk(ctx: Ctx) -> Response:
     """``PATCH /api/tasks/{id}/data/{file_id}``: one TUS chunk."""
     file_id = str(ctx.path_params["file_id"])
     task = _task(ctx, "upload:data")
-    try:
-        offset = int(ctx.request.headers.get("upload-offset", ""))
-    except ValueError:
-        raise ValidationFailed({"detail": "Upload-Offset must be an integer."}) from None
-    state = task_data.tus_patch(ctx.caller, task, file_id, offset, ctx.body_file)
-    return Response(status_code=204, headers={
-        **TUS_HEADERS, "Upload-Offset": str(state["offset"]),
-        "Upload-Filename": state["filename"]})
+    return tus.patched(task_data.tus_patch(ctx.caller, task, file_id, tus.offset(ctx),
+                                           ctx.body_file))
 
 
 def data_chunk_offset(ctx: Ctx) -> Response:
     """``HEAD``/``GET /api/tasks/{id}/data/{file_id}``: the upload's offset (to resume)."""
     file_id = str(ctx.path_params["file_id"])
-    state = task_data.tus_state(ctx.caller, _task(ctx, "upload:data"), file_id)
-    if state is None:
-        return JSON({"detail": "No such upload."}, status_code=404, headers=TUS_HEADERS)
-    return Response(status_code=200, headers={
-        **TUS_HEADERS, "Upload-Offset": str(state["offset"]),
-        "Upload-Length": str(state["length"])})
+    return tus.progress(task_data.tus_state(ctx.caller, _task(ctx, "upload:data"), file_id))
 
 
 def retrieve_task_data(ctx: Ctx) -> Response:
