@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,37 +103,37 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, An
     return out
 
 
-def _lookups(connection: Connection) -> dict[Any, Any]:
-    """Per-transaction cache of users, organizations and parents already looked up."""
+def _cached(connection: Connection, key: tuple[Any, ...], look_up: Callable[[], Any]) -> Any:
+    """``look_up()`` once per transaction for ``key`` (users, organizations and parents an
+    event names: a batch of events about one task asks for them again and again)."""
     transaction = connection.get_transaction()
     held = connection.info.get(_CACHE)
     if held is None or held[0] is not transaction:
         held = (transaction, {})
         connection.info[_CACHE] = held
-    return held[1]
+    if key not in held[1]:
+        held[1][key] = look_up()
+    return held[1][key]
 
 
 def _actor(connection: Connection, user_id: int | None) -> dict[str, Any]:
     if user_id is None:
         return {"user_id": None, "user_name": None, "user_email": None}
-    cache = _lookups(connection)
-    key = ("user", user_id)
-    if key not in cache:
+
+    def look_up() -> tuple[str | None, str | None]:
         row = connection.execute(
             select(User.username, User.email).where(User.id == user_id)).first()
-        cache[key] = (row[0], row[1] or None) if row else (None, None)
-    name, email = cache[key]
+        return (row[0], row[1] or None) if row else (None, None)
+
+    name, email = _cached(connection, ("user", user_id), look_up)
     return {"user_id": user_id, "user_name": name, "user_email": email}
 
 
 def _org_slug(connection: Connection, org_id: int | None) -> str | None:
     if org_id is None:
         return None
-    cache = _lookups(connection)
-    key = ("org", org_id)
-    if key not in cache:
-        cache[key] = connection.scalar(select(Organization.slug).where(Organization.id == org_id))
-    return cache[key]
+    return _cached(connection, ("org", org_id), lambda: connection.scalar(
+        select(Organization.slug).where(Organization.id == org_id)))
 
 
 def _ids(connection: Connection, resource: str, obj_id: int | None,
@@ -160,20 +161,17 @@ def _ids(connection: Connection, resource: str, obj_id: int | None,
 def _job_ids(connection: Connection, job_id: int | None) -> dict[str, Any]:
     if job_id is None:
         return {}
-    cache = _lookups(connection)
-    key = ("job", job_id)
-    if key not in cache:
+
+    def look_up() -> dict[str, Any]:
         task_id = connection.scalar(select(Job.task_id).where(Job.id == job_id))
-        cache[key] = {"job_id": job_id, "task_id": task_id,
-                      "project_id": _task_project(connection, task_id)}
-    return dict(cache[key])
+        return {"job_id": job_id, "task_id": task_id,
+                "project_id": _task_project(connection, task_id)}
+
+    return dict(_cached(connection, ("job", job_id), look_up))
 
 
 def _task_project(connection: Connection, task_id: int | None) -> int | None:
     if task_id is None:
         return None
-    cache = _lookups(connection)
-    key = ("task", task_id)
-    if key not in cache:
-        cache[key] = connection.scalar(select(Task.project_id).where(Task.id == task_id))
-    return cache[key]
+    return _cached(connection, ("task", task_id), lambda: connection.scalar(
+        select(Task.project_id).where(Task.id == task_id)))
