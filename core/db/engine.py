@@ -14,12 +14,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
 from cvatcore.core.config import Settings
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: JSON columns (annotation attributes, event payloads, job arguments) through orjson: about
+#: four times faster than the standard library each way, for the same JSON values.
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -32,6 +42,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.pool_size,
         echo=settings.database.echo,
+        **JSON_CODEC,
     )
 
 
@@ -45,6 +56,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.pool_size,
         echo=settings.database.echo,
+        **JSON_CODEC,
     )
 
     @event.listens_for(engine, "connect")

@@ -17,7 +17,6 @@ earlier attempt failed: sinks with ``write_new`` skip their duplicate check for 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import zlib
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, func, select
 
 from cvatcore.core.jobs.queue import enqueue
@@ -106,7 +106,7 @@ def drain_sink(state: Any, name: str, bound: int, job: Any = None, replay: bool 
                     state.event_sinks[name] = sink  # clients and tables set up once
                     write = getattr(sink, "write_new", None) if not replay else None
                     write = write or sink.write
-                write([json.loads(record) for _, record in rows])
+                write([orjson.loads(record) for _, record in rows])
                 position = rows[-1][0]
                 delivered += len(rows)
                 _advance(state, name, position, len(rows))

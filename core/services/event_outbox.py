@@ -5,11 +5,11 @@ a request. A ``drain:events`` background job (``event_drain.py``) hands them to 
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, exists, insert, select
 
 from cvatcore.core.models import BackgroundJob, OutboxEvent
@@ -51,7 +51,7 @@ def write(connection: Connection, records: list[dict[str, Any]]) -> None:
     now = utcnow()
     connection.execute(insert(OutboxEvent.__table__), [
         {"event_id": r["id"], "created_date": now,
-         "record": json.dumps(r, separators=(",", ":"), default=str)}
+         "record": orjson.dumps(r, default=str).decode()}
         for r in records
     ])
     if first:
