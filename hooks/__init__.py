@@ -51,6 +51,7 @@ from cvatcore.hooks.types import (
     StorageStatus,
     StorageUnavailableError,
     WebhookTransport,
+    event_timestamp,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "StorageUnavailableError",
     "WebhookTransport",
     "enqueue",
+    "event_timestamp",
     "hookimpl",
     "hookspec",
     "SPEC_MODULES",

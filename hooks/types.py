@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -267,6 +268,28 @@ EVENT_FIELDS = (
     "project_id", "task_id", "job_id", "user_id", "user_name", "user_email", "org_id",
     "org_slug", "payload",
 )
+
+
+def event_timestamp(value: Any) -> datetime:
+    """An event record's ``timestamp`` as an aware UTC ``datetime``, for sinks that store a
+    time column: the ISO 8601 string the core sends (``2026-01-31T12:00:00.123Z``), an ISO
+    string with another offset, epoch seconds (CVAT's JSON lines) or a ``datetime``."""
+    if isinstance(value, str) and value.endswith("Z"):  # what the core sends: the fast path
+        try:
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        text = str(value)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = datetime.fromtimestamp(float(text), UTC)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class EventSink(Protocol):

@@ -5,7 +5,7 @@ installed. Each event id is stored once (a replayed batch adds nothing)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert, select
@@ -13,7 +13,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cvatcore.core.models import StoredEvent
-from cvatcore.hooks import EVENT_FIELDS, EventQuery, ProviderConfig, Register, hookimpl
+from cvatcore.hooks import (
+    EVENT_FIELDS,
+    EventQuery,
+    ProviderConfig,
+    Register,
+    event_timestamp,
+    hookimpl,
+)
 
 TABLE = StoredEvent.__table__
 _READ_CHUNK = 2000
@@ -40,7 +47,7 @@ class SqlSink:
         rows = {}
         for event in events:
             row = {name: event.get(name) for name in EVENT_FIELDS}
-            row["timestamp"] = parse_timestamp(row["timestamp"])
+            row["timestamp"] = event_timestamp(row["timestamp"])
             row["duration"] = row["duration"] or 0
             row["id"] = str(event.get("id") or _content_id(event))
             rows[row["id"]] = row
@@ -81,21 +88,6 @@ class SqlSink:
         if self.engine is None:
             raise RuntimeError("the sql event sink has no database (use_main_database)")
         return self.engine
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """An event timestamp (ISO string, epoch seconds or datetime) as an aware UTC datetime."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, UTC)
-    else:
-        text = str(value)
-        try:  # ISO 8601 first: what cvatcore sends (CVAT's JSON lines carry epoch seconds)
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            moment = datetime.fromtimestamp(float(text), UTC)
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _content_id(event: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from cvatcore.hooks import EVENT_FIELDS, EventQuery, ProviderConfig
+from cvatcore.hooks import EVENT_FIELDS, EventQuery, ProviderConfig, event_timestamp
 from cvatcore_clickhouse.ddl import statements
 
 COLUMNS = (*EVENT_FIELDS, "event_id")
@@ -129,25 +129,6 @@ def _row(event: dict[str, Any]) -> list[Any]:
     if payload is not None and not isinstance(payload, str):
         payload = json.dumps(payload)
     return [get("scope"), get("obj_name"), get("obj_id"), get("obj_val"), get("source"),
-            _naive(_timestamp(get("timestamp"))), get("count"), get("duration") or 0,
+            _naive(event_timestamp(get("timestamp"))), get("count"), get("duration") or 0,
             get("project_id"), get("task_id"), get("job_id"), get("user_id"), get("user_name"),
             get("user_email"), get("org_id"), get("org_slug"), payload, str(get("id") or "")]
-
-
-def _timestamp(value: Any) -> datetime:
-    if isinstance(value, str) and value.endswith("Z"):  # what cvatcore sends: fast path
-        try:
-            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, UTC)
-    else:
-        text = str(value)
-        try:  # ISO 8601 first: what cvatcore sends
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            moment = datetime.fromtimestamp(float(text), UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
