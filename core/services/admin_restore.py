@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -130,12 +129,8 @@ def _restore_stream(state: Any, path: Path, written: list[Path]) -> None:
             if member.name.startswith("data/"):
                 written.append(_write_file(data_dir, member, tar.extractfile(member)))
             elif member.name.startswith("database/"):
-                dump.load_table(conn, meta, _lines(tar.extractfile(member)))
+                dump.load_table(conn, meta, tar.extractfile(member))
         dump.reset_sequences(conn, meta)
-
-
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
-    yield from stream
 
 
 def _write_file(data_dir: Path, member: tarfile.TarInfo, stream: IO[bytes]) -> Path:
