@@ -111,7 +111,12 @@ def build_provider(state: Any, spec: CloudStorageSpec) -> Any:
         return cache[key]
     try:
         options = ctype.build_options(spec)
-        provider = state.provider("storage", ctype.provider, options)
+        entry = state.registries.get("storage", ctype.provider)
+        if "outbound_allow" in entry.config_model.model_fields:
+            # The client checks every address it connects to, not only the one checked
+            # above: a second DNS answer must not take it somewhere internal.
+            options["outbound_allow"] = list(allow)
+        provider = entry.build(options)
     except (ValueError, PluginError) as exc:
         raise ValidationFailed({"credentials": [_clean(str(exc), spec)]}) from None
     if len(cache) >= PROVIDER_CACHE_SIZE:

@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from adlfs import AzureBlobFileSystem
 from azure.core.exceptions import HttpResponseError
+from azure.core.pipeline.transport import AioHttpTransport, RequestsTransport
 from azure.storage.blob import ContainerClient
 from azure.storage.blob.aio import BlobServiceClient as AioBlobServiceClient
 
+from cvatcore.hooks.outbound import guarded_requests_session, guarded_resolver
 from cvatcore_azure.config import AzureConfig
 
 IDENTITY_HINT = "pip install 'cvatcore-azure[identity]' (azure-identity)"
@@ -36,14 +39,23 @@ def connection_string(config: AzureConfig) -> str | None:
     return None
 
 
-def client_options(config: AzureConfig) -> dict[str, Any]:
-    """Retries and timeouts for both SDK clients.
+def client_options(config: AzureConfig, aio: bool = False) -> dict[str, Any]:
+    """Retries and timeouts for both SDK clients, and for a user's container a transport
+    that connects only where the outbound guard allows.
 
     The SDK's storage default waits 18 s, 24 s and 42 s between tries (well over a minute
     before a dead endpoint is reported); here the waits are about 1.9 s, 2.8 s and 4.4 s
     (``0.25 + 1.6**n``), still enough to ride out a throttled or dropped connection.
     """
-    return {
+    guarded: dict[str, Any] = {}
+    if config.outbound_allow is not None:
+        timeouts = {"connection_timeout": min(config.timeout, 10.0),
+                    "read_timeout": config.timeout}
+        guarded["transport"] = (
+            GuardedAioTransport(config.outbound_allow, **timeouts) if aio else
+            RequestsTransport(session=guarded_requests_session(config.outbound_allow),
+                              **timeouts))
+    return {**guarded,
         "retry_total": config.max_retries,
         "initial_backoff": 0.25,
         "increment_base": 1.6,
@@ -51,6 +63,22 @@ def client_options(config: AzureConfig) -> dict[str, Any]:
         "connection_timeout": min(config.timeout, 10.0),
         "read_timeout": config.timeout,
     }
+
+
+class GuardedAioTransport(AioHttpTransport):
+    """azure-core's aiohttp transport with a session whose resolver is the outbound guard's
+    (the session is made in ``open``, inside the event loop that uses it, as the SDK does)."""
+
+    def __init__(self, allow: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._allow = allow
+
+    async def open(self) -> None:
+        if self.session is None and self._session_owner:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=guarded_resolver(self._allow)),
+                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False)
+        await super().open()
 
 
 def _identity_credential(aio: bool) -> Any:
@@ -88,10 +116,11 @@ class AzureFileSystem(AzureBlobFileSystem):
         config, conn = self._config, connection_string(self._config)
         if conn is not None:
             self.service_client = AioBlobServiceClient.from_connection_string(
-                conn, **client_options(config))
+                conn, **client_options(config, aio=True))
         else:
             self.service_client = AioBlobServiceClient(
-                config.endpoint(), credential=self.credential, **client_options(config))
+                config.endpoint(), credential=self.credential,
+                **client_options(config, aio=True))
 
     async def _cat_file(self, path: str, start: int | None = None, end: int | None = None,
                         **kwargs: Any) -> bytes:

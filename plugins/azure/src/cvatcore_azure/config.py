@@ -52,6 +52,11 @@ class AzureConfig(ProviderConfig):
     )
     max_retries: int = Field(default=3, ge=0, le=10)
     timeout: float = Field(default=30.0, gt=0, le=600)
+    #: Set by the core for cloud storages users create (``cvatcore.hooks.outbound``): then
+    #: every address the clients connect to passes the outbound guard, with these targets
+    #: allowed (this covers a connection string's ``BlobEndpoint`` too). None for containers
+    #: the operator configured, which are trusted.
+    outbound_allow: list[str] | None = None
 
     @field_validator("container")
     @classmethod

@@ -28,6 +28,7 @@ from cvatcore.hooks import (
     StorageUnavailableError,
 )
 from cvatcore.hooks.fsspec_storage import Classified, bound_cursor, bound_token
+from cvatcore.hooks.outbound import refusal_in
 from cvatcore_azure.clients import container_client, make_filesystem
 from cvatcore_azure.config import AzureConfig
 
@@ -93,7 +94,9 @@ class AzureStorage(FsspecStorage):
                 return PermissionError, "access denied (the credential could not get a token)"
             return PermissionError, f"access denied ({_code(exc)})"
         if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-            return StorageUnavailableError, "cannot reach Azure Blob Storage"
+            return StorageUnavailableError, (
+                f"cannot connect: {refusal_in(exc)}" if refusal_in(exc)
+                else "cannot reach Azure Blob Storage")
         if isinstance(exc, HttpResponseError):
             status = exc.status_code or 0
             if status in (401, 403):

@@ -79,6 +79,10 @@ class S3Config(ProviderConfig):
     #: Tries per request, the first included (botocore's "standard" retry mode: throttling,
     #: 5xx answers and dropped connections are retried with exponential back-off).
     max_attempts: int = Field(default=3, ge=1, le=10)
+    #: Set by the core for cloud storages users create (``cvatcore.hooks.outbound``): then
+    #: every address the client connects to passes the outbound guard, with these targets
+    #: allowed. None for buckets the operator configured, which are trusted.
+    outbound_allow: list[str] | None = None
 
     @field_validator("bucket")
     @classmethod

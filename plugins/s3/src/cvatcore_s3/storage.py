@@ -24,6 +24,7 @@ from cvatcore.hooks import (
     StorageUnavailableError,
 )
 from cvatcore.hooks.fsspec_storage import Classified, modified_time, sort_key
+from cvatcore.hooks.outbound import guarded_resolver, refusal_in
 from cvatcore_s3.config import S3Config
 
 #: S3 error codes that mean "these credentials are not good enough here".
@@ -112,15 +113,18 @@ class S3Storage(FsspecStorage):
         elif cfg.credentials_type == "ANONYMOUS_ACCESS":
             options["anon"] = True
         # DEFAULT_CREDENTIALS: nothing here, botocore walks its default credential chain.
+        config_kwargs: dict[str, Any] = {
+            "connect_timeout": cfg.connect_timeout,
+            "read_timeout": cfg.read_timeout,
+            "retries": {"max_attempts": cfg.max_attempts, "mode": "standard"},
+            "s3": {"addressing_style": cfg.addressing_style},
+        }
+        if cfg.outbound_allow is not None:  # a user's bucket: connect only where allowed
+            config_kwargs["connector_args"] = {"resolver": guarded_resolver(cfg.outbound_allow)}
         fs = S3FileSystem(
             endpoint_url=cfg.endpoint_url,
             client_kwargs={"region_name": cfg.region} if cfg.region else {},
-            config_kwargs={
-                "connect_timeout": cfg.connect_timeout,
-                "read_timeout": cfg.read_timeout,
-                "retries": {"max_attempts": cfg.max_attempts, "mode": "standard"},
-                "s3": {"addressing_style": cfg.addressing_style},
-            },
+            config_kwargs=config_kwargs,
             session=botocore_session(cfg.credentials_type == "DEFAULT_CREDENTIALS"),
             skip_instance_cache=True,
             use_listings_cache=False,
@@ -203,6 +207,9 @@ class S3Storage(FsspecStorage):
 
     def _unreachable(self, exc: BaseException) -> str:
         where = self.config.endpoint_url or "the S3 endpoint"
+        refused = refusal_in(exc)
+        if refused is not None:
+            return f"cannot connect to {where}: {refused}"
         if isinstance(exc, (boto.ConnectTimeoutError, boto.ReadTimeoutError)):
             what = "timed out"
         elif isinstance(exc, boto.ConnectionClosedError) or "closed" in str(exc).lower():
@@ -212,3 +219,4 @@ class S3Storage(FsspecStorage):
         else:
             what = f"connection failed ({type(exc).__name__})"
         return f"cannot reach {where}: {what} after {self.config.max_attempts} attempt(s)"
+
