@@ -76,6 +76,10 @@ class GcsConfig(ProviderConfig):
     #: Tries per request, the first included; 408, 429, 5xx and broken connections are
     #: retried with exponential back-off.
     max_attempts: int = Field(default=3, ge=1, le=10)
+    #: Set by the core for cloud storages users create (``cvatcore.hooks.outbound``): then
+    #: every address the clients connect to passes the outbound guard, with these targets
+    #: allowed (the key's ``token_uri`` too). None for buckets the operator configured.
+    outbound_allow: list[str] | None = None
 
     @field_validator("bucket")
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import google.auth
 import google.auth.exceptions as gauth
+import google.auth.transport.requests
 import requests.exceptions
 from gcsfs.core import GCSFileSystem
 from gcsfs.retry import HttpError, NonRetryableError
@@ -37,6 +38,7 @@ from cvatcore.hooks.fsspec_storage import (
     sort_key,
     unpack_cursor,
 )
+from cvatcore.hooks.outbound import guarded_requests_session, guarded_resolver, refusal_in
 from cvatcore_gcs.config import GcsConfig
 
 SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
@@ -44,9 +46,18 @@ TRANSIENT_CODES = {408, 429, 500, 502, 503, 504}
 
 
 class _GCSFileSystem(GCSFileSystem):
-    """gcsfs with a configurable number of attempts and short back-off."""
+    """gcsfs with a configurable number of attempts and short back-off, and for a user's
+    bucket an aiohttp session that connects only where the outbound guard allows."""
 
     attempts = 3
+    outbound_allow: list[str] | None = None
+
+    async def _set_session(self) -> Any:
+        if self._session is None and self.outbound_allow is not None:
+            # Made here, inside the loop that uses it, as gcsfs makes its own session.
+            self.session_kwargs = {**self.session_kwargs, "connector": aiohttp.TCPConnector(
+                resolver=guarded_resolver(self.outbound_allow))}
+        return await super()._set_session()
 
     async def _request(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
         plain = GCSFileSystem._request.__wrapped__  # gcsfs's request without its retries
@@ -58,6 +69,17 @@ class _GCSFileSystem(GCSFileSystem):
                     raise
                 await asyncio.sleep(min(0.25 * 2**attempt, 8) * (0.5 + random.random()))
         raise AssertionError("unreachable")
+
+
+def _guarded_refresh(refresh: Any, allow: list[str]) -> Any:
+    """``credentials.refresh`` over a session that connects only where the guard allows
+    (gcsfs passes a plain ``requests`` session of its own)."""
+    session = guarded_requests_session(allow)
+
+    def guarded(_request: Any) -> None:
+        refresh(google.auth.transport.requests.Request(session))
+
+    return guarded
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -124,6 +146,11 @@ class GcsStorage(FsspecStorage):
             use_listings_cache=False,
         )
         fs.attempts = self.config.max_attempts
+        allow = self.config.outbound_allow
+        if allow is not None:
+            fs.outbound_allow = allow
+            if hasattr(token, "refresh"):  # the key's token_uri is a user's URL too
+                token.refresh = _guarded_refresh(token.refresh, allow)
         return fs
 
     def list_native(self, prefix: str, cursor: str | None, page_size: int) -> ListingPage:
@@ -189,7 +216,9 @@ class GcsStorage(FsspecStorage):
         if isinstance(exc, (gauth.RefreshError, NonRetryableError)):
             return PermissionError, "the key was refused by the token endpoint"
         if isinstance(exc, gauth.TransportError):
-            return StorageUnavailableError, "cannot reach the token endpoint"
+            refused = refusal_in(exc)
+            return StorageUnavailableError, (f"cannot reach the token endpoint: {refused}"
+                                             if refused else "cannot reach the token endpoint")
         if isinstance(exc, requests.exceptions.ProxyError):
             return StorageUnavailableError, "a gateway failed (502)"
         if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
@@ -200,6 +229,9 @@ class GcsStorage(FsspecStorage):
 
     def _unreachable(self, exc: BaseException) -> str:
         where = self.config.endpoint_url or "storage.googleapis.com"
+        refused = refusal_in(exc)
+        if refused is not None:
+            return f"cannot connect to {where}: {refused}"
         if isinstance(exc, asyncio.TimeoutError):
             what = "timed out"
         elif isinstance(exc, aiohttp.ServerDisconnectedError):
