@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from starlette.responses import Response
@@ -61,6 +62,16 @@ def logout(ctx: Ctx) -> Response:
     return JSON({"detail": "Successfully logged out."})
 
 
+def _text_fields(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields as strings ("" when absent or null); a 400 for any other type, as
+    DRF's CharField (``{}`` must not be stored as the text "{}")."""
+    wrong = {n: ["Not a valid string."] for n in names
+             if data.get(n) is not None and not isinstance(data[n], str)}
+    if wrong:
+        raise ValidationFailed(wrong)
+    return {n: data.get(n) or "" for n in names}
+
+
 def register(ctx: Ctx) -> Response:
     if not ctx.state.settings.auth.allow_registration:
         raise PermissionDenied("Registration is disabled on this server.")
@@ -68,10 +79,9 @@ def register(ctx: Ctx) -> Response:
     p1, p2 = data.get("password1"), data.get("password2")
     if not isinstance(p1, str) or p1 != p2:
         raise ValidationFailed.field("password2", "The two password fields didn't match.")
-    user = create_user(
-        ctx.caller, str(data.get("username", "")), p1, email=str(data.get("email") or ""),
-        first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
-    )
+    text = _text_fields(data, ("username", "email", "first_name", "last_name"))
+    user = create_user(ctx.caller, text["username"], p1, email=text["email"],
+                       first_name=text["first_name"], last_name=text["last_name"])
     hours = ctx.state.settings.auth.session_lifetime_hours
     key, _ = credentials.create_session(ctx.caller.session, user, timedelta(hours=hours))
     body = {
@@ -156,6 +166,7 @@ def retrieve_token(ctx: Ctx) -> Response:
 
 def token_self(ctx: Ctx) -> Response:
     header = ctx.request.headers.get("authorization", "")
+    ctx.caller.require_user()  # anonymous: 401, as everywhere else
     if ctx.auth_method != "access_token":
         raise NotFound("This request was not authenticated with an access token.")
     found = credentials.find_access_token(ctx.caller.session, header.partition(" ")[2].strip())

@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from cvatcore.core.api.authentication import SAFE_METHODS, authenticate_request, counting_refusals
 from cvatcore.core.api.bounds import MAX_INT, int_bounds
+from cvatcore.core.api.query_bounds import check_query
 from cvatcore.core.api.request import NUL_MESSAGE, Ctx, Handler  # noqa: F401 - handlers import Ctx here
 from cvatcore.core.errors import NotAuthenticated, PayloadTooLarge, ValidationFailed
 from cvatcore.core.state import AppState
@@ -181,6 +182,7 @@ async def run_in_request_thread(func: Callable[..., Any], *args: Any, threads: i
 def endpoint(
     handler: Handler, *, authenticate: bool = True, stream_body: bool = False,
     max_body: int | None = None, body_schema: str | None = None, signed_in: bool = False,
+    query_schema: dict[str, Any] | None = None,
 ) -> Callable[[Request], Any]:
     """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
 
@@ -188,6 +190,8 @@ def endpoint(
     list sizes, number ranges) ``ctx.data`` checks (``body_bounds.check_body``).
     ``signed_in``: an anonymous caller gets a 401 before the handler runs, so whether an
     object exists is not told to someone who may not see it (a 404 would tell).
+    ``query_schema``: the declared query parameters (``query_bounds.query_schemas``), which
+    the query string must fit.
 
     ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
     file in chunks as it arrives, never held whole in memory, and handed over as
@@ -205,10 +209,10 @@ def endpoint(
         try:
             if _runs_inline(request, state):
                 return _run_sync(handler, request, body, state, authenticate, body_file,
-                                 body_schema, signed_in)
+                                 body_schema, signed_in, query_schema)
             return await run_in_request_thread(
                 _run_sync, handler, request, body, state, authenticate, body_file, body_schema,
-                signed_in, threads=state.db.request_threads,
+                signed_in, query_schema, threads=state.db.request_threads,
             )
         finally:
             if body_file is not None:
@@ -288,7 +292,7 @@ def _runs_inline(request: Request, state: AppState) -> bool:
 def _run_sync(
     handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool,
     body_file: BinaryIO | None = None, body_schema: str | None = None,
-    signed_in: bool = False,
+    signed_in: bool = False, query_schema: dict[str, Any] | None = None,
 ) -> Response:
     scope = request.scope
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
@@ -304,6 +308,8 @@ def _run_sync(
             authenticate_request(ctx)
             if signed_in and ctx.user is None:
                 raise NotAuthenticated()
+        if query_schema:
+            check_query(query_schema, request.query_params)
         if "org_id" in request.query_params:
             ctx.organization  # noqa: B018 - a malformed org_id is a 400 on every endpoint
         response = handler(ctx)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from cvatcore.core import __version__
-from cvatcore.core.api.bounds import MAX_INT, MAX_PAGE
+from cvatcore.core.api.bounds import MAX_INT, MAX_PAGE, MIN_INT
 from cvatcore.core.api.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListSpec
 from cvatcore.core.api.openapi_components import (
     ROLE_DESCRIPTION,
@@ -82,9 +82,9 @@ ORG_PARAMS: list[Schema] = [
      "description": "Organization unique slug (empty: the personal workspace)"},
     {"name": "org", "in": "query", "schema": {"type": "string"},
      "description": "Organization unique slug"},
-    {"name": "org_id", "in": "query",
+    {"name": "org_id", "in": "query", "allowEmptyValue": True,
      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
-     "description": "Organization identifier"},
+     "description": "Organization identifier (empty: the personal workspace)"},
 ]
 PAGE_PARAMS: list[Schema] = [
     {"name": "page", "in": "query", "required": False,
@@ -143,7 +143,9 @@ def _openapi_path(path: str) -> tuple[str, list[Schema]]:
     return PATH_PARAM.sub(r"{\1}", path), params
 
 
-def _operation(op: Op, referenced: set[str]) -> tuple[str, dict[str, Any]]:
+def operation_parameters(op: Op) -> tuple[str, list[Schema]]:
+    """The OpenAPI path of ``op`` and every parameter it declares (path, organization, query
+    and paging): what the document shows and what the endpoint checks queries against."""
     path, params = _openapi_path(op.path)
     if op.tag in ORG_CONTEXT_TAGS:
         params += ORG_PARAMS
@@ -151,6 +153,11 @@ def _operation(op: Op, referenced: set[str]) -> tuple[str, dict[str, Any]]:
     params += [_query_param(name, spec) for name in op.params]
     if op.paginated:
         params += PAGE_PARAMS
+    return path, params
+
+
+def _operation(op: Op, referenced: set[str]) -> tuple[str, dict[str, Any]]:
+    path, params = operation_parameters(op)
     item: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary,
                             "tags": [op.tag]}
     if params:
@@ -229,8 +236,8 @@ def _column_schema(column: Any) -> Schema:
         return {"type": "string"}
     if python_type is bool:
         return {"type": "boolean"}
-    if python_type is int:
-        return {"type": "integer"}
+    if python_type is int:  # a filter value past the column's range could match nothing
+        return {"type": "integer", "minimum": MIN_INT, "maximum": MAX_INT}
     if python_type is datetime:
         return {"type": "string", "format": "date-time"}
     return {"type": "string"}

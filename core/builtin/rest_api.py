@@ -13,6 +13,8 @@ from cvatcore.hooks import Register, hookimpl
 @hookimpl
 def register_routes(register: Register) -> None:
     from cvatcore.core.api.context import endpoint
+    from cvatcore.core.api.openapi import operation_parameters
+    from cvatcore.core.api.query_bounds import query_schemas
 
     for op in core_ops():
         # "raw" operations are Starlette endpoints that must answer without a database
@@ -21,5 +23,6 @@ def register_routes(register: Register) -> None:
             op.handler, authenticate=op.authenticate,
             stream_body=op.extra.get("stream_body", False), max_body=op.extra.get("max_body"),
             body_schema=op.extra.get("body_schema", op.request),
-            signed_in=not op.public and "{" in op.path)
+            signed_in=not op.public and "{" in op.path,
+            query_schema=query_schemas(operation_parameters(op)[1]))
         register(op.path, served, methods=[op.method], name=op.operation_id)

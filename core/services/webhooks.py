@@ -144,7 +144,7 @@ def _validate(caller: Caller, data: dict[str, Any], current: Webhook | None) -> 
     _bool(data, clean, errors, "is_active")
     _bool(data, clean, errors, "enable_ssl")
     if "content_type" in data:
-        if data["content_type"] not in CONTENT_TYPES:
+        if not isinstance(data["content_type"], str) or data["content_type"] not in CONTENT_TYPES:
             errors["content_type"] = [f'"{data["content_type"]}" is not a valid choice.']
         else:
             clean["content_type"] = data["content_type"]
@@ -152,8 +152,9 @@ def _validate(caller: Caller, data: dict[str, Any], current: Webhook | None) -> 
     if creating:
         if "type" not in data:
             errors["type"] = ["This field is required."]
-        elif kind not in TYPES:
+        elif not isinstance(kind, str) or kind not in TYPES:
             errors["type"] = [f'"{kind}" is not a valid choice.']
+            kind = None  # a dict or list is no key of EVENTS below
     if "events" in data or creating:
         events = data.get("events")
         if events is None:

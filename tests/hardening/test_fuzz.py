@@ -1,5 +1,5 @@
-"""Schemathesis over ``/api/schema`` on a real ``cvatcore serve`` (SQLite), a short run of
-every operation: no answer is a server error. bench/fuzz.py runs the long one."""
+"""Schemathesis over ``/api/schema`` on a real ``cvatcore serve`` (SQLite and PostgreSQL), a
+short run of every operation: no answer is a server error. bench/fuzz.py runs the long one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,12 +27,34 @@ def _bench_fuzz():
     return module
 
 
-def test_schemathesis_finds_no_server_error(tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_schemathesis_finds_no_server_error(tmp_path, database):
+    with ExitStack() as stack:
+        url = None
+        if database == "postgres":
+            from cvatcore.hooks.testing.databases import postgres_database
+
+            url = stack.enter_context(postgres_database())
+        output, log = _fuzz_briefly(tmp_path, url)
+    assert "Tested:" in output, output[-3000:]
+    tested = int(re.search(r"Tested: (\d+)", output).group(1))
+    assert tested >= 60, output[-3000:]  # of ~94; fewer only on a very busy machine
+    assert "Server error" not in output, output[-5000:]
+    assert "not_a_server_error" not in output.split("SUMMARY")[-1], output[-5000:]
+    unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]
+    assert not unhandled, unhandled[:5]
+
+
+def _fuzz_briefly(tmp_path: Path, database_url: str | None) -> tuple[str, Path]:
+    """schemathesis's output and the server log of a 40 s fuzzing run."""
     from cvatcore.hooks.testing.live import BIN, serve
 
     fuzz = _bench_fuzz()
     config = tmp_path / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{tmp_path / "data"}"\n')
+    text = f'[server]\nhost = "127.0.0.1"\ndata_dir = "{tmp_path / "data"}"\n'
+    if database_url:
+        text += f'[database]\nurl = "{database_url}"\n'
+    config.write_text(text)
     env = {**os.environ, "CVATCORE_CONFIG": str(config)}
     subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", fuzz.USER[0],
                     "--password", fuzz.USER[1], "--email", "f@example.com", "--no-input"],
@@ -39,11 +64,4 @@ def test_schemathesis_finds_no_server_error(tmp_path):
         run = subprocess.run(
             fuzz.schemathesis_args(url, 1, "not_a_server_error", 40, phases="fuzzing"),
             text=True, capture_output=True, timeout=120, cwd=tmp_path)
-    output = run.stdout + run.stderr
-    assert "Tested:" in output, output[-3000:]
-    tested = int(re.search(r"Tested: (\d+)", output).group(1))
-    assert tested >= 60, output[-3000:]  # of ~94; fewer only on a very busy machine
-    assert "Server error" not in output, output[-5000:]
-    assert "not_a_server_error" not in output.split("SUMMARY")[-1], output[-5000:]
-    unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]
-    assert not unhandled, unhandled[:5]
+    return run.stdout + run.stderr, log

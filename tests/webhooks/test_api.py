@@ -39,6 +39,9 @@ BAD_INPUT = [
     ({"events": None}, "events"),
     ({"type": None}, "type"),
     ({"type": "server"}, "type"),
+    ({"type": {}}, "type"),  # was a 500 (found by schemathesis): a dict is no event-table key
+    ({"type": ["project"]}, "type"),
+    ({"content_type": {}}, "content_type"),
     ({"content_type": "text/plain"}, "content_type"),
     ({"events": ["create:project"]}, "events"),  # not a project webhook's event
     ({"events": "create:task"}, "events"),
