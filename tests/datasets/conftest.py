@@ -26,7 +26,10 @@ ADMIN = ("admin", "admin-pass-123")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("datasets")
     config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n')
+    # The cloud emulators (Azurite, moto) listen on loopback: allowed, as an operator would
+    # allow an in-house MinIO.
+    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
+                      '[outbound]\nallow = ["127.0.0.1"]\n')
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
            "CVATCORE_CONFIG": str(config)}
     subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", ADMIN[0],
