@@ -46,7 +46,7 @@ from cvatcore.core.models import Frame, Job, Label, Segment, Task, TaskData, Use
 from cvatcore.core.services import annotations, datasets_source  # noqa: E402
 from cvatcore.core.services.accounts import create_user  # noqa: E402
 from cvatcore.core.services.caller import Caller  # noqa: E402
-from cvatcore.core.services.datasets_import import _read, _write  # noqa: E402
+from cvatcore.core.services.datasets_import import import_file  # noqa: E402
 from cvatcore.core.state import AppState  # noqa: E402
 from cvatcore.hooks.testing import test_settings  # noqa: E402
 
@@ -138,11 +138,8 @@ def _import(state: AppState, task_id: int, user_id: int, name: str, data: bytes)
     fmt = collect_formats(state.pm).importer(IMPORTER[name])
     job = types.SimpleNamespace(state=state, owner_id=user_id, org_id=None, args={}, id="b")
     args = {"filename": "bench.zip", "mode": "replace"}
-    with state.db.unit_of_work(write=False) as session:
-        body, resolver = _read(Caller.for_job(job, session), "task", task_id, fmt,
-                               io.BytesIO(data), args)
     with state.db.unit_of_work() as session:
-        _write(Caller.for_job(job, session), "task", task_id, body, args, resolver)
+        import_file(Caller.for_job(job, session), "task", task_id, fmt, io.BytesIO(data), args)
 
 
 def _baseline_import(name: str, data: bytes) -> None:

@@ -35,6 +35,8 @@ class Names:
         self.specs = {sid: spec.name for _, specs in index.values() for sid, spec in specs.items()}
 
     def attrs(self, row: Row) -> dict[str, str]:
+        if not row.get("attributes"):
+            return {}
         return {self.specs[a["spec_id"]]: a["value"] for a in row.get("attributes", [])
                 if a["spec_id"] in self.specs}
 

@@ -142,3 +142,23 @@ def test_hook_register_dataset_formats_plugin_format_exports_and_imports(
     assert kinds == [("export:dataset", task_id)] * 2 + [("import:dataset", task_id),
                                                          ("export:dataset", task_id)]
     assert all(e.actor_id is not None for e in app.state.events if e.resource == "dataset")
+
+
+def test_job_exports_are_removed_with_their_task(app: Any, tmp_path: Any) -> None:
+    with ApiClient(app) as client:
+        client.login("ann", "ann-pass")
+        task_id = _task(client, tmp_path)
+        job_id = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]["id"]
+        response = client.post(f"/api/jobs/{job_id}/dataset/export",
+                               params={"format": "Lines 1.0", "save_images": "False"})
+        assert _wait(client, response.json()["rq_id"])["status"] == "finished"
+        media = app.state.cvatcore.media
+        assert [o.name.split("/")[1:3] for o in store.walk(media, "exports/")] == [
+            ["job", str(job_id)]]
+
+        assert client.delete(f"/api/tasks/{task_id}").status_code == 204
+        for _ in range(100):  # the task's delete:exports job finds the job's archive orphaned
+            if not list(store.walk(media, "exports/")):
+                break
+            time.sleep(0.05)
+        assert not list(store.walk(media, "exports/"))
