@@ -146,28 +146,32 @@ def _read_annotation(ann: Annotation, images: dict[int, int], categories: dict[i
         label = categories[ann["category_id"]]
     except KeyError as exc:
         raise DatasetFormatError(f"{where}: unknown image or category id {exc}") from None
-    attributes = dict(ann.get("attributes") or {})
-    occluded = bool(attributes.pop("occluded", False))
-    attributes.pop("track_id", None)
-    attributes.pop("keyframe", None)
+    attributes = ann.get("attributes")
+    occluded = False
+    if attributes:
+        attributes = dict(attributes)
+        occluded = bool(attributes.pop("occluded", False))
+        attributes.pop("track_id", None)
+        attributes.pop("keyframe", None)
+        attributes = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                      for k, v in attributes.items()}
     seg = ann.get("segmentation")
-    shape: Annotation = {"frame": frame, "label": label, "occluded": occluded,
-                         "attributes": {k: str(v).lower() if isinstance(v, bool) else str(v)
-                                        for k, v in attributes.items()},
-                         "group": int(ann.get("group", 0) or 0),
-                         "z_order": int(ann.get("z_order", 0) or 0), "where": where}
     if isinstance(seg, dict):
-        points = _mask_from_rle(seg, where)
+        kind, points = "mask", _mask_from_rle(seg, where)
         if points is None:
             return None
-        return {**shape, "type": "mask", "points": points}
-    if isinstance(seg, list) and seg:
-        return {**shape, "type": "polygon", "points": [float(v) for v in seg[0]]}
-    try:
-        x, y, w, h = (float(v) for v in ann["bbox"])
-    except (KeyError, TypeError, ValueError):
-        raise DatasetFormatError(f"{where}: bbox must be [x, y, w, h]") from None
-    return {**shape, "type": "rectangle", "points": [x, y, x + w, y + h]}
+    elif isinstance(seg, list) and seg:
+        kind, points = "polygon", [float(v) for v in seg[0]]
+    else:
+        try:
+            x, y, w, h = (float(v) for v in ann["bbox"])
+        except (KeyError, TypeError, ValueError):
+            raise DatasetFormatError(f"{where}: bbox must be [x, y, w, h]") from None
+        kind, points = "rectangle", [x, y, x + w, y + h]
+    return {"frame": frame, "label": label, "type": kind, "points": points,
+            "occluded": occluded, "attributes": attributes or {},
+            "group": int(ann.get("group", 0) or 0), "z_order": int(ann.get("z_order", 0) or 0),
+            "where": where}
 
 
 def _annotations(archive: ArchiveReader, name: str, context: ImportContext
