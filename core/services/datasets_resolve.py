@@ -98,10 +98,11 @@ class Resolver:
                 "source": item.get("source", "file") or "file",
                 "attributes": self._attrs(item, label_id, None)}
 
-    def batches(self, imported: ImportedAnnotations, size: int = BATCH
+    def batches(self, imported: ImportedAnnotations, size: int | None = None
                 ) -> Iterator[dict[str, Any]]:
-        """The imported annotations as bodies of at most ``size`` items, in file order
-        (``explain`` names the places of the last one)."""
+        """The imported annotations as bodies of at most ``size`` (``BATCH``) items, in file
+        order (``explain`` names the places of the last one)."""
+        size = size or BATCH
         make = {"tags": self._tag, "shapes": lambda i: self._shape(i, None),
                 "tracks": lambda i: self._track(i, None)}
         items = itertools.chain((("tags", i) for i in imported.tags),
