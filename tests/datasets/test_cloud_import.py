@@ -87,3 +87,22 @@ def test_conv_mask_to_poly_turns_masks_into_polygons(sdk: Any, make_task: Any,
     assert (min(xs), min(ys), max(xs), max(ys)) == (30, 30, 32, 32)
     assert shapes[1].label_id == next(label.id for label in as_polygons.get_labels()
                                       if label.name == "car")
+
+
+def test_project_dataset_from_a_cloud_storage(sdk: Any, make_task: Any, azurite: Any,
+                                              container: str) -> None:
+    from .conftest import LABELS
+
+    storage = _storage(sdk, azurite, container)
+    source = make_task("project source")
+    source.set_annotations(boxes(source))
+    source.export_dataset("COCO 1.0", "dataset.zip", include_images=True,
+                          location=Location.CLOUD_STORAGE, cloud_storage_id=storage.id)
+    project = sdk.projects.create(models.ProjectWriteRequest(name="from cloud", labels=LABELS))
+    (_, response) = sdk.api_client.projects_api.create_dataset(
+        id=project.id, format="COCO 1.0", filename="dataset.zip", location="cloud_storage",
+        cloud_storage_id=storage.id, _parse_response=False)
+    sdk.wait_for_completion(json.loads(response.data)["rq_id"], status_check_period=0.05)
+    [task] = project.get_tasks()
+    assert task.size == 3
+    assert_same(task, source)
