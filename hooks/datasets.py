@@ -26,7 +26,7 @@ cannot be read: the message reaches the user as is, so name the file, line or el
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -135,9 +135,16 @@ class ImportContext:
 
 @dataclass
 class ImportedAnnotations:
+    """What an importer returns: lists, and/or ``stream``, ``(kind, annotation)`` pairs
+    (``kind`` is ``"tags"``, ``"shapes"`` or ``"tracks"``) produced while the file is read.
+    The core consumes the lists, then the stream once, checking and writing a batch at a time
+    in one transaction, so a big file read as a stream never sits in memory whole; a
+    ``DatasetFormatError`` raised from the stream still undoes everything."""
+
     tags: list[Annotation] = field(default_factory=list)
     shapes: list[Annotation] = field(default_factory=list)
     tracks: list[Annotation] = field(default_factory=list)
+    stream: Iterable[tuple[str, Annotation]] = ()
 
 
 @dataclass(frozen=True)

@@ -77,13 +77,13 @@ def import_annotations(ctx: Ctx) -> Response:
         return Response(status_code=202)
     if "upload-length" in headers:
         return _tus_create(ctx, target, target_id)
+    fields: dict[str, Any] = {**dict(ctx.query), **(ctx.data if isinstance(ctx.data, dict)
+                                                     else {})}
     if "upload-finish" in headers:
-        fields: dict[str, Any] = {**dict(ctx.query), **(ctx.data if isinstance(ctx.data, dict)
-                                                         else {})}
         rq_id = datasets_import.finish_upload(caller, target, target_id, fields)
-        return JSON({"rq_id": rq_id}, status_code=202)
-    raise ValidationFailed({"detail": "Send the file with the upload protocol: Upload-Start, "
-                                      "TUS, then Upload-Finish."})
+    else:  # no file comes with the request: one of a cloud storage
+        rq_id = datasets_import.start_cloud_import(caller, target, target_id, fields)
+    return JSON({"rq_id": rq_id}, status_code=202)
 
 
 def _tus_create(ctx: Ctx, target: str, target_id: int) -> Response:

@@ -8,7 +8,8 @@ import io
 import posixpath
 import tempfile
 import zipfile
-from typing import IO
+import zlib
+from typing import IO, Any
 
 from cvatcore.core.media import limits
 from cvatcore.hooks.datasets import DatasetFormatError
@@ -108,7 +109,8 @@ class ZipArchiveReader:
         if info is None:
             raise DatasetFormatError(f"{self.filename}: there is no {name!r} in the archive")
         try:
-            return self.zip.open(info)
+            return io.BufferedReader(_Member(self.zip.open(info), f"{self.filename}: {name}"),
+                                     1 << 16)
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
             raise DatasetFormatError(f"{self.filename}: {name}: cannot be read ({exc})") from None
 
@@ -124,6 +126,32 @@ class ZipArchiveReader:
                 raise DatasetFormatError(f"{self.filename}: {name}: the archive is damaged "
                                          f"({exc})") from None
         return data
+
+
+class _Member(io.RawIOBase):
+    """A zip member being read: a damaged archive (bad CRC, broken deflate data, cut short)
+    shows while reading, as a ``DatasetFormatError`` naming the member."""
+
+    def __init__(self, member: IO[bytes], where: str) -> None:
+        self.member, self.where = member, where
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self.member.read(-1 if size is None else size)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise DatasetFormatError(f"{self.where}: the archive is damaged ({exc})") from None
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.member.close()
+        super().close()
 
 
 def check_members(infos: list[zipfile.ZipInfo], filename: str) -> None:

@@ -104,16 +104,17 @@ class _Writer:
         self.ids(table, rows)
         names = list(columns) + list((extra if isinstance(extra, dict) else extra[0]).keys())
         attributes = self.attributes
+        # the JSON columns' places, found once: the per-row loop only fills them in
+        at_points = columns.index("points") if "points" in columns else -1
+        at_attributes = columns.index("attributes")
+        same = tuple(extra.values()) if isinstance(extra, dict) else None
         records = []
         for index, row in enumerate(rows):
-            more = extra if isinstance(extra, dict) else extra[index]
             values = [row[c] for c in columns]
-            for position, name in enumerate(columns):
-                if name == "points":
-                    values[position] = points_text(row["points"])
-                elif name == "attributes":
-                    values[position] = attributes(row["attributes"])
-            records.append((*values, *more.values()))
+            if at_points >= 0:
+                values[at_points] = points_text(row["points"])
+            values[at_attributes] = attributes(row["attributes"])
+            records.append((*values, *(same if same is not None else extra[index].values())))
         _write(self.conn, table, names, records)
 
 

@@ -14,6 +14,8 @@ import re
 import tempfile
 from typing import Any
 
+from sqlalchemy import select
+
 from cvatcore.core.datasets.archive import ZipArchiveWriter
 from cvatcore.core.datasets.registry import collect_formats
 from cvatcore.core.errors import ApiError, NotFound, ValidationFailed
@@ -59,12 +61,13 @@ def _format(caller: Caller, name: str | None) -> str:
 
 
 def _target_storage(caller: Caller, target: str, obj: Any, location: str | None,
-                    storage_id: str | None) -> tuple[str, int | None]:
+                    storage_id: str | None, field: str = "target_storage"
+                    ) -> tuple[str, int | None]:
     """``(location, cloud storage id)``: as asked, else the object's ``target_storage`` (a
-    job's task's), else local, as CVAT decides."""
+    job's task's; ``field="source_storage"`` for imports), else local, as CVAT decides."""
     if not location:
         holder = caller.session.get(Task, obj.task_id) if target == "job" else obj
-        default = getattr(holder, "target_storage", None) or {}
+        default = getattr(holder, field, None) or {}
         location = default.get("location") or "local"
         storage_id = storage_id or default.get("cloud_storage_id")
     if location == "local":
@@ -80,6 +83,10 @@ def _target_storage(caller: Caller, target: str, obj: Any, location: str | None,
 
     cloud_storages.get(caller, cloud_id, "view")  # 404/403 as the cloud storage API answers
     return "cloud_storage", cloud_id
+
+
+#: The location rule, for imports too (``field="source_storage"``).
+storage_location = _target_storage
 
 
 def start_export(caller: Caller, target: str, target_id: int, fmt: str | None,
@@ -251,3 +258,19 @@ def run_drop_exports(job: Any) -> None:
     prefix = str(job.args["prefix"])
     if prefix.startswith(EXPORTS_PREFIX) and ".." not in prefix:
         store.remove_prefix(job.state.media, prefix)
+    drop_orphan_exports(job.state)
+
+
+def drop_orphan_exports(state: Any) -> None:
+    """Remove the archives of tasks and jobs that no longer exist: a task's jobs (and a
+    project's tasks) go with it in the database without a deletion event of their own."""
+    for kind, model in (("task", Task), ("job", Job)):
+        root = f"{EXPORTS_PREFIX}{kind}/"
+        ids = {int(part) for info in store.walk(state.media, root)
+               if (part := info.name[len(root):].split("/", 1)[0]).isdigit()}
+        if not ids:
+            continue
+        with state.db.unit_of_work(write=False) as session:
+            alive = set(session.scalars(select(model.id).where(model.id.in_(ids))))
+        for gone in sorted(ids - alive):
+            store.remove_prefix(state.media, f"{root}{gone}/")

@@ -14,15 +14,17 @@ from typing import Any
 from sqlalchemy import select
 
 from cvatcore.core.datasets.archive import open_upload
+from cvatcore.core.datasets.mask_polygons import masks_as_polygons
 from cvatcore.core.datasets.registry import collect_formats
 from cvatcore.core.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
 from cvatcore.core.jobs.queue import enqueue, request_id
 from cvatcore.core.media import store, uploads
 from cvatcore.core.media.limits import MAX_TUS_FILE
 from cvatcore.core.models import Frame, Segment, Task, TaskData
-from cvatcore.core.services import annotations, changes, datasets_source
+from cvatcore.core.services import changes, datasets_source
+from cvatcore.core.services.annotations_bulk import write_batches
 from cvatcore.core.services.caller import Caller
-from cvatcore.core.services.datasets_export import target_object
+from cvatcore.core.services.datasets_export import storage_location, target_object
 from cvatcore.core.services.datasets_resolve import Resolver
 from cvatcore.hooks import JobFailed
 from cvatcore.hooks.datasets import DatasetFormatError, ImportContext
@@ -69,9 +71,8 @@ def tus_state(caller: Caller, target: str, target_id: int, file_id: str) -> dict
     return uploads.tus_state(caller.state.media, area(caller, target, target_id), file_id)
 
 
-def finish_upload(caller: Caller, target: str, target_id: int, fields: dict[str, Any]) -> str:
-    """``Upload-Finish``: check the format and the uploaded file, queue the import job."""
-    obj = _check(caller, target, target_id)
+def _importer(caller: Caller, fields: dict[str, Any]) -> tuple[str, str]:
+    """``(format name, import mode)`` of the request, checked."""
     name = fields.get("format") or ""
     fmt = collect_formats(caller.state.pm).importer(name)
     if fmt is None:
@@ -81,25 +82,80 @@ def finish_upload(caller: Caller, target: str, target_id: int, fields: dict[str,
                                                f"has: {known}.")
     if not fmt.enabled:
         raise ApiError({"detail": f"The format {name!r} is disabled."}, status=405)
-    if fields.get("location") not in (None, "", "local"):
-        raise ValidationFailed.field("location", "Only location=local is supported.")
     mode = fields.get("import_mode") or "replace"
     if mode not in ("replace", "append"):
         raise ValidationFailed.field("import_mode", "Use replace or append.")
+    return name, mode
+
+
+def _conv_mask_to_poly(fields: dict[str, Any]) -> bool:
+    value = str(fields.get("conv_mask_to_poly", "") or "true").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationFailed.field("conv_mask_to_poly", "Must be true or false.")
+    return value in ("true", "1", "yes")
+
+
+def finish_upload(caller: Caller, target: str, target_id: int, fields: dict[str, Any]) -> str:
+    """``Upload-Finish``: check the format and the uploaded file, queue the import job. The
+    file came with the request, so ``location`` and the object's ``source_storage`` play no
+    part (a cloud file is imported with a plain POST, ``start_cloud_import``)."""
+    obj = _check(caller, target, target_id)
+    name, mode = _importer(caller, fields)
+    if fields.get("location") not in (None, "", "local"):
+        raise ValidationFailed.field("location", "An uploaded file is imported from "
+                                                 "location=local.")
     root = area(caller, target, target_id)
     filename = uploads.clean_name(str(fields.get("filename") or ""), basename=True) \
         if fields.get("filename") else ""
     if not filename or not store.exists(caller.state.media, uploads.raw_prefix(root) + filename):
         raise ValidationFailed.field("filename", "No uploaded file of that name; upload it "
                                                  "first (Upload-Start, TUS, Upload-Finish).")
+    return _enqueue(caller, target, obj, {
+        "format": name, "mode": mode, "area": root, "filename": filename,
+        "conv_mask_to_poly": _conv_mask_to_poly(fields)})
+
+
+def start_cloud_import(caller: Caller, target: str, target_id: int,
+                       fields: dict[str, Any]) -> str:
+    """A plain ``POST`` (no upload headers): import the file ``filename`` of a cloud storage,
+    the one named by ``location=cloud_storage`` and ``cloud_storage_id``, or without
+    ``location`` by the object's ``source_storage`` (a job's task's), as CVAT decides. A
+    local location has no file to import: 400."""
+    obj = _check(caller, target, target_id)
+    name, mode = _importer(caller, fields)
+    use_default = str(fields.get("use_default_location", "true")).lower() not in (
+        "false", "0", "no")
+    location = fields.get("location") or (None if use_default else "local")
+    where, cloud_id = storage_location(caller, target, obj, location,
+                                       fields.get("cloud_storage_id"), field="source_storage")
+    if where != "cloud_storage":
+        raise ValidationFailed({"detail": "Send the file with the upload protocol: "
+                                          "Upload-Start, TUS, then Upload-Finish; or name a "
+                                          "file of a cloud storage (location=cloud_storage, "
+                                          "cloud_storage_id, filename)."})
+    key = str(fields.get("filename") or "").replace("\\", "/").lstrip("/")
+    if not key or ".." in key.split("/"):
+        raise ValidationFailed.field("filename", "The file's path in the cloud storage is "
+                                                 "required (without '..').")
+    root = area(caller, target, target_id)
+    store.remove_prefix(caller.state.media, root)
+    return _enqueue(caller, target, obj, {
+        "format": name, "mode": mode, "area": root,
+        "filename": uploads.clean_name(key, basename=True), "cloud_storage_id": cloud_id,
+        "cloud_key": key, "conv_mask_to_poly": _conv_mask_to_poly(fields)})
+
+
+def _enqueue(caller: Caller, target: str, obj: Any, args: dict[str, Any]) -> str:
+    target_id = obj.id
     org_id = obj.organization_id if target != "job" else \
         caller.session.get(Task, obj.task_id).organization_id  # type: ignore[union-attr]
     kind = "dataset" if target == "project" else "annotations"
     user_id = caller.user.id if caller.user is not None else None
     rq_id = request_id("import", target, target_id, subresource=kind)
+    name = args["format"]
     enqueue(caller.session, job_id=rq_id, kind="import:annotations",
-            args={"target": target, "id": target_id, "format": name, "mode": mode,
-                  "area": root, "filename": filename, "request_id": caller.request_id},
+            args={"target": target, "id": target_id, **args,
+                  "request_id": caller.request_id},
             operation={"type": f"import:{kind}", "target": target, f"{target}_id": target_id,
                        "format": name, "org_id": org_id},
             owner_id=user_id, org_id=org_id)
@@ -152,6 +208,8 @@ def run(job: Any) -> dict[str, Any]:
         raise JobFailed(f"The format {name!r} is no longer installed.")
     key = uploads.raw_prefix(args["area"]) + args["filename"]
     try:
+        if args.get("cloud_storage_id") is not None:
+            _from_bucket(state, int(args["cloud_storage_id"]), args["cloud_key"], key)
         with tempfile.TemporaryFile(prefix="cvatcore-import-") as tmp:
             try:
                 with store.open_read(state.media, key) as source:
@@ -175,20 +233,43 @@ def run(job: Any) -> dict[str, Any]:
     return {"result_id": target_id}
 
 
+def _from_bucket(state: Any, storage_id: int, cloud_key: str, key: str) -> None:
+    """The cloud storage's file (``<its prefix>/<cloud_key>``, as exports write them, or
+    ``cloud_key`` as given when it starts with the prefix) copied into the upload area, so a
+    cloud import goes on as an uploaded one."""
+    from cvatcore.core.media.sources import SourceError
+    from cvatcore.core.services.cloud_buckets import open_for_job
+
+    try:
+        bucket = open_for_job(state, storage_id)
+        prefix = bucket.prefix.strip("/")
+        path = cloud_key if not prefix or cloud_key.startswith(prefix + "/") \
+            else f"{prefix}/{cloud_key}"
+        with store.open_read(bucket.provider, path) as source:
+            store.put_stream(state.media, key, source, limit=MAX_TUS_FILE)
+    except FileNotFoundError:
+        raise JobFailed(f"There is no file {cloud_key!r} in the cloud storage "
+                        f"{storage_id}.") from None
+    except (SourceError, OSError, ValueError) as exc:
+        raise JobFailed(f"The file {cloud_key!r} cannot be read from the cloud storage "
+                        f"{storage_id}: {exc}") from None
+
+
 def _import(job: Any, target: str, target_id: int, fmt: Any, tmp: Any,
             args: dict[str, Any]) -> None:
     tmp.seek(0)
-    with job.state.db.unit_of_work(write=False) as session:
-        body, resolver = _read(Caller.for_job(job, session), target, target_id, fmt, tmp, args)
-    job.progress(0.9, "Writing the annotations")
+    job.progress(0.1, "Reading and writing the annotations")
     with job.state.db.unit_of_work() as session:
         job.guard(session)
-        _write(Caller.for_job(job, session), target, target_id, body, args, resolver)
+        import_file(Caller.for_job(job, session), target, target_id, fmt, tmp, args)
 
 
-def _read(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
-          args: dict[str, Any]) -> tuple[dict[str, Any], Resolver]:
-    """The file as the JSON body the annotation services take (label ids, frames)."""
+def import_file(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
+                args: dict[str, Any]) -> int:
+    """Read ``stream`` with the format's importer and write what it holds in the caller's
+    transaction, a batch at a time as it is read (``annotations_bulk``): a bad item anywhere
+    raises ``JobFailed`` naming its place, and the transaction's rollback undoes the batches
+    written before it. Returns the number of annotations written."""
     try:
         obj = target_object(caller, target, target_id, "view")
     except NotFound:
@@ -201,26 +282,15 @@ def _read(caller: Caller, target: str, target_id: int, fmt: Any, stream: Any,
     frames = _frames(caller, task, first, last)
     context = ImportContext(labels=datasets_source.dataset_labels(caller, task), frames=frames,
                             frame_of=frame_finder(frames))
-    archive = open_upload(stream, args["filename"])
-    imported = fmt.importer(archive, context)
+    imported = fmt.importer(open_upload(stream, args["filename"]), context)
+    if args.get("conv_mask_to_poly", True):
+        imported = masks_as_polygons(imported)
     resolver = Resolver(caller, task, args["filename"])
-    return resolver.body(imported), resolver
-
-
-def _write(caller: Caller, target: str, target_id: int, body: dict[str, Any],
-           args: dict[str, Any], resolver: Resolver) -> None:
-    mode = args.get("mode", "replace")
     try:
-        if mode == "append":
-            patch = annotations.patch_job if target == "job" else annotations.patch_task
-            patch(caller, target_id, "create", body)
-        elif target == "job":
-            annotations.replace_job(caller, target_id, body)
-        else:
-            annotations.replace_task(caller, target_id, body)
+        written = write_batches(caller, target, target_id, resolver.batches(imported),
+                                replace=args.get("mode", "replace") != "append")
     except ValidationFailed as exc:
         raise JobFailed(resolver.explain(exc)) from None
-    obj = target_object(caller, target, target_id, "view")
-    task = obj if target == "task" else caller.session.get(Task, obj.task_id)
     changes.publish(caller, "import", "dataset", obj,
                     org_id=task.organization_id if task is not None else None)
+    return written

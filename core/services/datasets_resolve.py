@@ -4,7 +4,10 @@ services' messages ("shapes[3]: ...") can name the file and line instead."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from cvatcore.core.errors import ValidationFailed
@@ -14,6 +17,8 @@ from cvatcore.core.services.caller import Caller
 from cvatcore.hooks.datasets import DatasetFormatError, ImportedAnnotations
 
 Row = dict[str, Any]
+#: Annotations checked and written at a time: memory follows this, not the file.
+BATCH = 5000
 SHAPE_KEYS = ("type", "frame", "points", "occluded", "outside", "z_order", "rotation")
 
 
@@ -86,22 +91,37 @@ class Resolver:
             row["elements"] = [self._track(e, label_id) for e in item.get("elements", [])]
         return row
 
+    def _tag(self, item: Row) -> Row:
+        label_id = self._label(item, None)
+        return {"frame": item["frame"], "label_id": label_id,
+                "group": int(item.get("group", 0) or 0),
+                "source": item.get("source", "file") or "file",
+                "attributes": self._attrs(item, label_id, None)}
+
+    def batches(self, imported: ImportedAnnotations, size: int | None = None
+                ) -> Iterator[dict[str, Any]]:
+        """The imported annotations as bodies of at most ``size`` (``BATCH``) items, in file
+        order (``explain`` names the places of the last one)."""
+        size = size or BATCH
+        make = {"tags": self._tag, "shapes": lambda i: self._shape(i, None),
+                "tracks": lambda i: self._track(i, None)}
+        items = itertools.chain((("tags", i) for i in imported.tags),
+                                (("shapes", i) for i in imported.shapes),
+                                (("tracks", i) for i in imported.tracks), imported.stream)
+        while True:
+            body: dict[str, Any] = {"version": 0, "tags": [], "shapes": [], "tracks": []}
+            self.where = {"tags": [], "shapes": [], "tracks": []}
+            for kind, item in itertools.islice(items, size):
+                body[kind].append(make[kind](item))
+                self.where[kind].append(self._where(item))
+            if not any(body[k] for k in ("tags", "shapes", "tracks")):
+                return
+            yield body
+
     def body(self, imported: ImportedAnnotations) -> dict[str, Any]:
-        body: dict[str, Any] = {"version": 0, "tags": [], "shapes": [], "tracks": []}
-        for item in imported.tags:
-            label_id = self._label(item, None)
-            body["tags"].append({"frame": item["frame"], "label_id": label_id,
-                                 "group": int(item.get("group", 0) or 0),
-                                 "source": item.get("source", "file") or "file",
-                                 "attributes": self._attrs(item, label_id, None)})
-            self.where["tags"].append(self._where(item))
-        for item in imported.shapes:
-            body["shapes"].append(self._shape(item, None))
-            self.where["shapes"].append(self._where(item))
-        for item in imported.tracks:
-            body["tracks"].append(self._track(item, None))
-            self.where["tracks"].append(self._where(item))
-        return body
+        """Everything as one body."""
+        return next(self.batches(imported, sys.maxsize),
+                    {"version": 0, "tags": [], "shapes": [], "tracks": []})
 
     def explain(self, exc: ValidationFailed) -> str:
         """The services' 400 as one message, ``shapes[3]`` replaced by the file and line."""

@@ -142,3 +142,62 @@ def test_hook_register_dataset_formats_plugin_format_exports_and_imports(
     assert kinds == [("export:dataset", task_id)] * 2 + [("import:dataset", task_id),
                                                          ("export:dataset", task_id)]
     assert all(e.actor_id is not None for e in app.state.events if e.resource == "dataset")
+
+
+def test_job_exports_are_removed_with_their_task(app: Any, tmp_path: Any) -> None:
+    with ApiClient(app) as client:
+        client.login("ann", "ann-pass")
+        task_id = _task(client, tmp_path)
+        job_id = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]["id"]
+        response = client.post(f"/api/jobs/{job_id}/dataset/export",
+                               params={"format": "Lines 1.0", "save_images": "False"})
+        assert _wait(client, response.json()["rq_id"])["status"] == "finished"
+        media = app.state.cvatcore.media
+        assert [o.name.split("/")[1:3] for o in store.walk(media, "exports/")] == [
+            ["job", str(job_id)]]
+
+        assert client.delete(f"/api/tasks/{task_id}").status_code == 204
+        for _ in range(100):  # the task's delete:exports job finds the job's archive orphaned
+            if not list(store.walk(media, "exports/")):
+                break
+            time.sleep(0.05)
+        assert not list(store.walk(media, "exports/"))
+
+
+def _upload(client: ApiClient, task_id: int, data: bytes) -> dict[str, Any]:
+    url = f"/api/tasks/{task_id}/annotations/"
+    client.post(url, headers={"Upload-Start": ""}, params={"format": "Lines 1.0"})
+    created = client.post(url, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+        "Upload-Metadata": "filename bGluZXMudHh0"})  # lines.txt
+    client.patch(created.headers["Location"], content=data, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    finished = client.post(url, headers={"Upload-Finish": ""}, params={
+        "format": "Lines 1.0", "filename": created.headers["Upload-Filename"]})
+    return _wait(client, finished.json()["rq_id"])
+
+
+def test_a_bad_line_after_the_first_batches_changes_nothing(app: Any, tmp_path: Any,
+                                                            monkeypatch: Any) -> None:
+    """Imports are written a batch at a time (5,000 annotations; 50 here) in one
+    transaction: a bad item in the third batch rolls back the two written before it, and the
+    message names its line."""
+    from cvatcore.core.services import datasets_resolve
+
+    monkeypatch.setattr(datasets_resolve, "BATCH", 50)
+    with ApiClient(app) as client:
+        client.login("ann", "ann-pass")
+        task_id = _task(client, tmp_path)
+        good = "".join(f"img_000.png car {i} 1 {i + 5} 9\n" for i in range(120))
+        assert _upload(client, task_id, good.encode())["status"] == "finished"
+        shapes = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
+        assert len(shapes) == 120
+
+        for bad_line, problem in (("img_001.png car 1 2 3\n", "points"),
+                                  ("img_001.png cat 1 2 3 4\n", "unknown label 'cat'")):
+            body = _upload(client, task_id, (good[:-1] + "\n" + bad_line).encode())
+            assert body["status"] == "failed"
+            assert "lines.txt:121" in body["message"] and problem in body["message"]
+            after = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
+            assert [s["id"] for s in after] == [s["id"] for s in shapes]

@@ -28,7 +28,7 @@ def _roundtrip(sdk: Any, make_task: Any, tmp_path: Path, export_format: str,
     path = tmp_path / "export.zip"
     source.export_dataset(export_format, path, include_images=images)
     target = make_task(f"target {export_format}")
-    target.import_annotations(import_format, path)
+    target.import_annotations(import_format, path, conv_mask_to_poly=False)
     return source, target, path
 
 
@@ -160,7 +160,7 @@ def test_project_import_makes_a_task_from_the_archive(sdk: Any, make_task: Any,
     path = tmp_path / "dataset.zip"
     source.export_dataset("COCO 1.0", path, include_images=True)
     project = sdk.projects.create(models.ProjectWriteRequest(name="imported", labels=LABELS))
-    project.import_dataset("COCO 1.0", path)
+    project.import_dataset("COCO 1.0", path, conv_mask_to_poly=False)
     [task] = project.get_tasks()
     assert task.size == 3 and task.name == "dataset"
     assert_same(task, source)

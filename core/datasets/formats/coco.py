@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from cvatcore.core.datasets.jsonstream import members
 from cvatcore.core.datasets.shapes import bbox, bitmap_to_mask, full_bitmap, polygon_area
 from cvatcore.hooks.datasets import (
     ArchiveReader,
@@ -28,6 +29,7 @@ from cvatcore.hooks.datasets import (
 
 Annotation = dict[str, Any]
 KEPT = ("rectangle", "polygon", "mask")
+SPREAD = frozenset({"annotations"})
 
 
 def _dumps(value: Any) -> str:
@@ -137,33 +139,90 @@ def _mask_from_rle(seg: dict[str, Any], where: str) -> list[float] | None:
 
 def _read_annotation(ann: Annotation, images: dict[int, int], categories: dict[int, str],
                      where: str) -> Annotation | None:
+    if not isinstance(ann, dict):
+        raise DatasetFormatError(f"{where}: an annotation must be an object")
     try:
         frame = images[ann["image_id"]]
         label = categories[ann["category_id"]]
     except KeyError as exc:
         raise DatasetFormatError(f"{where}: unknown image or category id {exc}") from None
-    attributes = dict(ann.get("attributes") or {})
-    occluded = bool(attributes.pop("occluded", False))
-    attributes.pop("track_id", None)
-    attributes.pop("keyframe", None)
+    attributes = ann.get("attributes")
+    occluded = False
+    if attributes:
+        attributes = dict(attributes)
+        occluded = bool(attributes.pop("occluded", False))
+        attributes.pop("track_id", None)
+        attributes.pop("keyframe", None)
+        attributes = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                      for k, v in attributes.items()}
     seg = ann.get("segmentation")
-    shape: Annotation = {"frame": frame, "label": label, "occluded": occluded,
-                         "attributes": {k: str(v).lower() if isinstance(v, bool) else str(v)
-                                        for k, v in attributes.items()},
-                         "group": int(ann.get("group", 0) or 0),
-                         "z_order": int(ann.get("z_order", 0) or 0), "where": where}
     if isinstance(seg, dict):
-        points = _mask_from_rle(seg, where)
+        kind, points = "mask", _mask_from_rle(seg, where)
         if points is None:
             return None
-        return {**shape, "type": "mask", "points": points}
-    if isinstance(seg, list) and seg:
-        return {**shape, "type": "polygon", "points": [float(v) for v in seg[0]]}
+    elif isinstance(seg, list) and seg:
+        kind, points = "polygon", [float(v) for v in seg[0]]
+    else:
+        try:
+            x, y, w, h = (float(v) for v in ann["bbox"])
+        except (KeyError, TypeError, ValueError):
+            raise DatasetFormatError(f"{where}: bbox must be [x, y, w, h]") from None
+        kind, points = "rectangle", [x, y, x + w, y + h]
+    return {"frame": frame, "label": label, "type": kind, "points": points,
+            "occluded": occluded, "attributes": attributes or {},
+            "group": int(ann.get("group", 0) or 0), "z_order": int(ann.get("z_order", 0) or 0),
+            "where": where}
+
+
+def _annotations(archive: ArchiveReader, name: str, context: ImportContext
+                 ) -> Iterator[tuple[str, Annotation]]:
+    """One instances file's annotations as they are read (``jsonstream``): images and
+    categories come first in the files COCO tools write; when the annotations come first, a
+    first pass reads only the images and categories."""
+    images: dict[Any, int] | None = None
+    categories: dict[Any, str] | None = None
+    late = False
+    for second in (False, True):
+        index = 0
+        with archive.open(name) as raw:
+            for key, value in members(raw, name, SPREAD):
+                if key == "images" and not second:
+                    images = _images(value, name, context)
+                elif key == "categories" and not second:
+                    categories = _categories(value, name)
+                elif key == "annotations":
+                    if images is None or categories is None:
+                        late = True  # before the lists: read on, and again afterwards
+                        continue
+                    shape = _read_annotation(value, images, categories,
+                                             f"{name}: annotations[{index}]")
+                    index += 1
+                    if shape is not None:
+                        yield "shapes", shape
+        if images is None:
+            raise DatasetFormatError(f"{name}: not a COCO file (no 'images' list)")
+        if not late:
+            return
+        categories = categories or {}
+
+
+def _images(value: Any, name: str, context: ImportContext) -> dict[Any, int]:
+    if not isinstance(value, list):
+        raise DatasetFormatError(f"{name}: not a COCO file ('images' is not a list)")
     try:
-        x, y, w, h = (float(v) for v in ann["bbox"])
-    except (KeyError, TypeError, ValueError):
-        raise DatasetFormatError(f"{where}: bbox must be [x, y, w, h]") from None
-    return {**shape, "type": "rectangle", "points": [x, y, x + w, y + h]}
+        return {img["id"]: context.frame_of(str(img.get("file_name", "")),
+                                            f"{name}: images[{i}]")
+                for i, img in enumerate(value)}
+    except (KeyError, TypeError, AttributeError):
+        raise DatasetFormatError(f"{name}: images: each image needs an id and a "
+                                 "file_name") from None
+
+
+def _categories(value: Any, name: str) -> dict[Any, str]:
+    try:
+        return {c["id"]: c["name"] for c in value}
+    except (KeyError, TypeError):
+        raise DatasetFormatError(f"{name}: categories: each needs an id and a name") from None
 
 
 def import_coco(archive: ArchiveReader, context: ImportContext) -> ImportedAnnotations:
@@ -171,20 +230,5 @@ def import_coco(archive: ArchiveReader, context: ImportContext) -> ImportedAnnot
              and not posixpath.basename(n).startswith("person_keypoints")]
     if not names:
         raise DatasetFormatError(f"{archive.filename}: no instances_*.json file found")
-    result = ImportedAnnotations()
-    for name in names:
-        try:
-            doc = json.loads(archive.read(name))
-        except ValueError as exc:
-            raise DatasetFormatError(f"{name}: not valid JSON ({exc})") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
-            raise DatasetFormatError(f"{name}: not a COCO file (no 'images' list)")
-        categories = {c["id"]: c["name"] for c in doc.get("categories", [])}
-        images = {img["id"]: context.frame_of(str(img.get("file_name", "")),
-                                              f"{name}: images[{i}]")
-                  for i, img in enumerate(doc["images"])}
-        for i, ann in enumerate(doc.get("annotations", [])):
-            shape = _read_annotation(ann, images, categories, f"{name}: annotations[{i}]")
-            if shape is not None:
-                result.shapes.append(shape)
-    return result
+    return ImportedAnnotations(stream=(
+        item for name in names for item in _annotations(archive, name, context)))

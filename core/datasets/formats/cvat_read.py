@@ -3,7 +3,8 @@ them, read with expat so every error names the file and line."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 from xml.parsers import expat
 
 from cvatcore.core.datasets.formats.cvat_xml import CUBOID, TAGS
@@ -16,6 +17,7 @@ from cvatcore.hooks.datasets import (
 
 Annotation = dict[str, Any]
 SHAPES = {xml: kind for kind, xml in TAGS.items()}
+CHUNK = 1 << 20
 
 
 def _num(attrs: dict[str, str], key: str, where: str) -> float:
@@ -59,7 +61,7 @@ def _geometry(kind: str, a: dict[str, str], where: str) -> tuple[list[float], fl
 class _Reader:
     def __init__(self, name: str, context: ImportContext) -> None:
         self.name, self.context = name, context
-        self.result = ImportedAnnotations()
+        self.pending: list[tuple[str, Annotation]] = []  # read, not yet handed on
         self.frame: int | None = None
         self.track: Annotation | None = None
         self.elements: dict[str, Annotation] = {}  # a skeleton track's element tracks
@@ -75,9 +77,20 @@ class _Reader:
     def where(self) -> str:
         return f"{self.name}:{self.parser.CurrentLineNumber}"
 
-    def parse(self, data: bytes) -> None:
+    def items(self, stream: IO[bytes]) -> Iterator[tuple[str, Annotation]]:
+        """The file fed to expat a chunk at a time, its annotations handed on as they
+        close: memory follows the chunk, not the file."""
         try:
-            self.parser.Parse(data, True)
+            while True:
+                try:
+                    chunk = stream.read(CHUNK)
+                except (OSError, EOFError, ValueError) as exc:
+                    raise DatasetFormatError(f"{self.name}: cannot be read ({exc})") from None
+                self.parser.Parse(chunk, not chunk)
+                yield from self.pending
+                self.pending.clear()
+                if not chunk:
+                    return
         except expat.ExpatError as exc:
             raise DatasetFormatError(f"{self.name}: not valid XML ({exc})") from None
 
@@ -142,7 +155,7 @@ class _Reader:
             self.frame = None
         elif tag == "track" and self.track is not None and self.depth == 1:
             self.track["elements"] = list(self.elements.values())
-            self.result.tracks.append(self.track)
+            self.pending.append(("tracks", self.track))
             self.track = None
         elif self.stack and (tag in SHAPES or tag == "tag"):
             item = self.stack.pop()
@@ -150,10 +163,8 @@ class _Reader:
                 self._element(self.stack[-1], item)
             elif self.track is not None:
                 self.track["shapes"].append(item)
-            elif tag == "tag":
-                self.result.tags.append(item)
             else:
-                self.result.shapes.append(item)
+                self.pending.append(("tags" if tag == "tag" else "shapes", item))
 
     def _element(self, skeleton: Annotation, point: Annotation) -> None:
         if self.track is None:
@@ -165,16 +176,16 @@ class _Reader:
         element["shapes"].append(point)
 
 
+def _read(archive: ArchiveReader, name: str, context: ImportContext
+          ) -> Iterator[tuple[str, Annotation]]:
+    with archive.open(name) as stream:
+        yield from _Reader(name, context).items(stream)
+
+
 def import_cvat(archive: ArchiveReader, context: ImportContext) -> ImportedAnnotations:
     names = [n for n in archive.names() if n.lower().endswith(".xml")]
     if not names:
         raise DatasetFormatError(f"{archive.filename}: no .xml file found (CVAT 1.1 expects "
                                  "annotations.xml, or a zip with it)")
-    result = ImportedAnnotations()
-    for name in sorted(names):
-        reader = _Reader(name, context)
-        reader.parse(archive.read(name))
-        result.tags += reader.result.tags
-        result.shapes += reader.result.shapes
-        result.tracks += reader.result.tracks
-    return result
+    return ImportedAnnotations(stream=(
+        item for name in sorted(names) for item in _read(archive, name, context)))

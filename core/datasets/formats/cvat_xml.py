@@ -4,6 +4,7 @@ element by element while the frames stream past."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
@@ -18,12 +19,49 @@ CUBOID = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
           "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")
 
 
+_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+
+
+def _quote(value: Any) -> str:
+    """``quoteattr`` for the few values that need it: numbers and plain names (nearly all
+    of them) only get their quotes, which halves the time of writing a shape."""
+    text = str(value)
+    return quoteattr(text) if _SPECIAL.search(text) else f'"{text}"'
+
+
 def _attrs(pairs: Iterable[tuple[str, Any]]) -> str:
-    return "".join(f" {k}={quoteattr(str(v))}" for k, v in pairs)
+    return "".join([f" {k}={_quote(v)}" for k, v in pairs])
 
 
 def _points(points: list[float]) -> str:
-    return ";".join(f"{fmt(x)},{fmt(y)}" for x, y in zip(points[0::2], points[1::2], strict=True))
+    return ";".join([f"{x:.2f},{y:.2f}" for x, y in zip(points[0::2], points[1::2],
+                                                          strict=True)])
+
+
+def _plain_shape_xml(shape: Annotation, out: IO[str], indent: str) -> bool:
+    """The shapes nearly every task is made of (unrotated boxes, polygons, polylines,
+    points; no elements), written in one f-string: the same text ``_shape_xml`` writes, in
+    half the time. False for any other shape."""
+    kind, p = shape["type"], shape["points"]
+    if kind == "rectangle" and not shape.get("rotation"):
+        geometry = f'xtl="{p[0]:.2f}" ytl="{p[1]:.2f}" xbr="{p[2]:.2f}" ybr="{p[3]:.2f}"'
+    elif kind in ("polygon", "polyline", "points"):
+        geometry = f'points="{_points(p)}"'
+    else:
+        return False
+    if shape.get("elements"):
+        return False
+    group = f' group_id={_quote(shape["group"])}' if shape.get("group") else ""
+    tag = TAGS[kind]
+    out.write(f"{indent}<{tag} label={_quote(shape['label'])} "
+              f"source={_quote(shape.get('source', 'manual'))} "
+              f'occluded="{int(bool(shape.get("occluded")))}" {geometry} '
+              f"z_order={_quote(shape.get('z_order', 0))}{group}>\n")
+    attributes = shape.get("attributes")
+    if attributes:
+        _attribute_children(attributes, out, indent + "  ")
+    out.write(f"{indent}</{tag}>\n")
+    return True
 
 
 def _geometry(shape: Annotation) -> list[tuple[str, Any]]:
@@ -137,7 +175,7 @@ def export_images(dataset: ExportDataset, archive: ArchiveWriter) -> None:
             head += [("width", frame.width), ("height", frame.height)]
             out.write(f"  <image{_attrs(head)}>\n")
             for shape in frame.shapes:
-                if not shape.get("outside"):
+                if not shape.get("outside") and not _plain_shape_xml(shape, out, "    "):
                     _shape_xml(shape, out, "    ")
             for tag in frame.tags:
                 out.write(f"    <tag{_attrs([('label', tag['label']), ('source', tag.get('source', 'manual'))])}>\n")  # noqa: E501
