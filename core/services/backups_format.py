@@ -71,11 +71,18 @@ def annotation_jobs(session: Any, task: Task) -> list[Job]:
                                                   Job.type == "annotation").order_by(Job.id)))
 
 
+def _label_owner(session: Any, task: Task) -> Task | Project:
+    """A task in a project uses (and CVAT writes) the project's labels."""
+    if task.project_id is None:
+        return task
+    return session.get(Project, task.project_id) or task
+
+
 def task_manifest(session: Any, task: Task, data: TaskData | None) -> Row:
     """``task.json``."""
     manifest: Row = {"name": task.name, "bug_tracker": task.bug_tracker or "",
                      "status": task.status, "subset": task.subset or "",
-                     "labels": label_list(session, task) if task.project_id is None else [],
+                     "labels": label_list(session, _label_owner(session, task)),
                      "version": VERSION}
     if data is not None:
         meta: Row = {"chunk_size": data.chunk_size, "image_quality": data.image_quality,

@@ -14,6 +14,7 @@ import json
 import logging
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -104,6 +105,10 @@ def restore(job: Any, stream: IO[bytes], target: str, filename: str) -> int:
         except fmt.BackupError as exc:
             _discard(job, plans)
             raise JobFailed(f"{filename}: {exc}") from None
+        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            _discard(job, plans)
+            raise JobFailed(f"{filename}: the archive is damaged ({exc}); nothing was "
+                            "restored") from None
         except BaseException:
             _discard(job, plans)
             raise
