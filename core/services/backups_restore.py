@@ -231,6 +231,7 @@ def _index_cloud(job: Any, data: dict[str, Any], keys: list[str], params: Params
     if not isinstance(storage_id, int) or not keys:
         raise fmt.BackupError("a lightweight backup needs data.cloud_storage_id and "
                               "data/manifest.jsonl")
+    _check_storage(job, storage_id)
     args = {"sorting_method": "predefined", "upload_file_order": keys,
             "image_quality": params.image_quality, "chunk_size": params.chunk_size}
     try:
@@ -238,6 +239,23 @@ def _index_cloud(job: Any, data: dict[str, Any], keys: list[str], params: Params
                            lambda *_: None)
     except (SourceError, StoragePathError) as exc:
         raise fmt.BackupError(f"the cloud storage {storage_id}: {exc}") from None
+
+
+def _check_storage(job: Any, storage_id: int) -> None:
+    """The archive names a cloud storage: the user restoring it must be able to use it, as
+    for a task made from its keys (an archive must not open someone else's bucket)."""
+    from cvatcore.core.errors import NotFound, PermissionDenied
+    from cvatcore.core.services import cloud_storages
+
+    with job.state.db.unit_of_work(write=False) as session:
+        try:
+            storage = cloud_storages.get(Caller.for_job(job, session), storage_id, "view")
+        except (NotFound, PermissionDenied):
+            raise fmt.BackupError(f"the cloud storage {storage_id} of this lightweight backup "
+                                  "does not exist or is not yours to use") from None
+        if storage.organization_id != job.org_id:
+            raise fmt.BackupError(f"the cloud storage {storage_id} belongs to another "
+                                  "organization than the one restoring the backup")
 
 
 def _check_jobs(plan: TaskPlan) -> None:
