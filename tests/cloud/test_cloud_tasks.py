@@ -431,3 +431,24 @@ def test_a_lightweight_backup_of_a_cloud_task_restores_from_the_bucket(live, azu
         assert restored.get_frame(1, quality="original").read() == blobs["light/2.jpg"]
         shapes = restored.get_annotations().shapes
         assert [(s.frame, s.points) for s in shapes] == [(1, [1.0, 2.0, 3.0, 4.0])]
+
+
+def test_a_backup_without_location_goes_where_the_task_target_storage_says(ann, azurite,
+                                                                          container):
+    put(azurite, container, {"t/a.jpg": image(12, 10)})
+    storage_id = make_storage(ann, azurite, container)
+    task_id = make_task(ann)
+    assert create(ann, task_id, cloud_storage_id=storage_id,
+                  server_files=["t/a.jpg"])["status"] == "finished"
+    patched = ann.patch(f"/api/tasks/{task_id}", json={"target_storage": {
+        "location": "cloud_storage", "cloud_storage_id": storage_id}})
+    assert patched.status_code == 200, patched.text
+    export = ann.post(f"/api/tasks/{task_id}/backup/export",
+                      params={"lightweight": "true", "filename": "kept.zip"})
+    assert export.status_code == 202, export.text
+    done = wait(ann, export.json()["rq_id"])
+    assert done["status"] == "finished" and done["result_url"] is None, done
+    with azurite.service() as service:
+        blob = service.get_blob_client(container, "kept.zip").download_blob().readall()
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        assert json.loads(archive.read("task.json"))["data"]["cloud_storage_id"] == storage_id
