@@ -95,6 +95,16 @@ def test_task_round_trip_with_1000_frames(sdk: Any, server: str, tmp_path: Path)
     assert {"task.json", "annotations.json"} <= names
     assert {f"data/{p.name}" for p in images} <= names
     assert manifest["version"] == "1.0" and manifest["name"] == "thousand frames"
+    assert set(manifest) == {"name", "bug_tracker", "status", "subset", "labels", "version",
+                             "data", "jobs"}
+    assert set(manifest["data"]) == {"chunk_size", "image_quality", "start_frame",
+                                     "stop_frame", "chunk_type", "storage_method", "storage",
+                                     "sorting_method", "deleted_frames"}
+    assert all("id" not in label and set(label) <= {"name", "color", "type", "svg",
+                                                    "sublabels", "attributes"}
+               for label in manifest["labels"])
+    pose = next(label for label in manifest["labels"] if label["name"] == "pose")
+    assert 'data-label-name="head"' in pose["svg"] and "data-label-id" not in pose["svg"]
     assert [j["status"] for j in manifest["jobs"]] == [
         "annotation", "validation", "annotation", "annotation"]
     assert len(sets) == 4 and all(set(s) == {"version", "tags", "shapes", "tracks"}
