@@ -11,7 +11,12 @@ runs, one after the other:
 and prints wall time, MB/s, the ratio of cvatcore's MB/s to tar's, and each process's peak
 resident memory (which must not grow with the archive: everything is streamed).
 
-Usage: ``python bench/backup.py [--gb 2] [--rows 200000]``
+Then the project backup (``bench/backup_project.py``): a project of ``--project-gb`` GB
+backed up and restored through the API, against a plain ``zip`` of the same files, with the
+peak memory of the server and the worker.
+
+Usage: ``python bench/backup.py [--gb 2] [--rows 200000] [--project-gb 0.2]
+[--only admin|project]`` (``--project-gb 5`` for the issue's figure)
 """
 
 from __future__ import annotations
@@ -81,9 +86,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=2.0)
     parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--project-gb", type=float, default=0.2)
+    parser.add_argument("--only", choices=("admin", "project"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cvatcore-bench-backup-"))
     try:
+        if args.only != "admin":
+            from backup_project import run as run_project
+
+            run_project(work / "project", args.project_gb)
+        if args.only == "project":
+            return
         data = work / "data"
         size = _fill(data, args.gb, args.rows)
         mb = size / 1e6

@@ -24,7 +24,7 @@ CHUNK = 1 << 20
 TARGETS = {"tasks": "task", "jobs": "job", "projects": "project"}
 
 
-def _flag(ctx: Ctx, name: str, default: bool) -> bool:
+def flag(ctx: Ctx, name: str, default: bool) -> bool:
     value = ctx.query.get(name)
     if value is None or value == "":
         return default
@@ -47,7 +47,7 @@ def export(ctx: Ctx) -> Response:
     target, target_id = _target(ctx)
     q = ctx.query
     rq_id = datasets_export.start_export(
-        ctx.caller, target, target_id, q.get("format"), _flag(ctx, "save_images", False),
+        ctx.caller, target, target_id, q.get("format"), flag(ctx, "save_images", False),
         q.get("filename") or None, q.get("location"), q.get("cloud_storage_id"))
     return JSON({"rq_id": rq_id}, status_code=202)
 

@@ -101,24 +101,32 @@ def commit_task_data(job: Any, task_id: int, data_id: int, indexed: Indexed, par
             raise JobFailed(f"Task {task_id} no longer exists.")
         if data.size:
             return
-        before = snapshot(task)
-        data.media_type, data.media_prefix = indexed.media_type, indexed.media_prefix
-        data.video_path = indexed.video_path
-        data.size, data.chunk_size = indexed.size, indexed.chunk_size
-        data.start_frame, data.stop_frame = indexed.start_frame, indexed.stop_frame
-        data.frame_filter = params.frame_filter or ""
-        data.image_quality, data.sorting_method = params.image_quality, params.sorting_method
-        data.chunks_updated_date = utcnow()
-        if indexed.cloud_storage_id is not None:  # the frames are keys in that storage
-            data.storage, data.cloud_storage_id = "cloud_storage", indexed.cloud_storage_id
-        _insert_frames(session, data_id, indexed.frames)
-        task.mode = "interpolation" if indexed.media_type == "video" else "annotation"
-        task.updated_date = utcnow()
-        # the same services, and so the same events, as a request: the user who asked for the
-        # data is the actor, with the request id their upload had
-        caller = Caller.for_job(job, session)
-        create_segments(caller, task, data)
-        changes.updated(caller, "task", task, before)
+        fill_task_data(Caller.for_job(job, session), task, data, indexed, params)
+
+
+def fill_task_data(caller: Caller, task: Task, data: TaskData, indexed: Indexed, params: Params
+                   ) -> None:
+    """The indexed media become ``data``'s values and frames, the task's mode, segments and
+    jobs, with the events a request publishes (in the caller's transaction). A backup restore
+    calls this too, so a restored task is made exactly as an uploaded one."""
+    session = caller.session
+    before = snapshot(task)
+    data.media_type, data.media_prefix = indexed.media_type, indexed.media_prefix
+    data.video_path = indexed.video_path
+    data.size, data.chunk_size = indexed.size, indexed.chunk_size
+    data.start_frame, data.stop_frame = indexed.start_frame, indexed.stop_frame
+    data.frame_filter = params.frame_filter or ""
+    data.image_quality, data.sorting_method = params.image_quality, params.sorting_method
+    data.chunks_updated_date = utcnow()
+    if indexed.cloud_storage_id is not None:  # the frames are keys in that storage
+        data.storage, data.cloud_storage_id = "cloud_storage", indexed.cloud_storage_id
+    _insert_frames(session, data.id, indexed.frames)
+    task.mode = "interpolation" if indexed.media_type == "video" else "annotation"
+    task.updated_date = utcnow()
+    # the same services, and so the same events, as a request: the user who asked for the
+    # data is the actor, with the request id their upload had
+    create_segments(caller, task, data)
+    changes.updated(caller, "task", task, before)
 
 
 def _insert_frames(session: Any, data_id: int, frames: list[tuple[str, int, int]]) -> None:

@@ -388,3 +388,67 @@ def test_cvat_sdk_creates_a_task_from_a_bucket(live, azurite, container):
             spec, resource_type=ResourceType.SHARE, resources=["img/"],
             data_params={"cloud_storage_id": storage.id, "server_files_exclude": ["img/2.jpg"]})
         assert [f.name for f in excluded.get_meta().frames] == ["img/1.jpg", "img/3.jpg"]
+
+
+def test_a_lightweight_backup_of_a_cloud_task_restores_from_the_bucket(live, azurite,
+                                                                       container, tmp_path):
+    """Only the keys, labels and annotations travel; the restored task reads the same keys
+    from the same storage. A full backup of cloud data is refused, as CVAT does."""
+    from cvat_sdk import make_client, models
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    items = [("light/1.jpg", 21, 10), ("light/2.jpg", 22, 10)]
+    blobs = {name: image(w, h, color=(w * 5, 0, 0)) for name, w, h in items}
+    put(azurite, container, blobs)
+    host, port = live.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=("admin", "admin-pass-123")) as client:
+        client.config.status_check_period = 0.1
+        storage, _ = client.api_client.cloudstorages_api.create(
+            models.CloudStorageWriteRequest(
+                provider_type="AZURE_CONTAINER", resource=container, display_name="bucket",
+                credentials_type="ACCOUNT_NAME_TOKEN_PAIR", account_name="devstoreaccount1",
+                session_token=azurite.container_sas(container),
+                specific_attributes=f"account_url={azurite.account_url}"))
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="light", labels=[models.PatchedLabelRequest(name="car")]),
+            resource_type=ResourceType.SHARE, resources=["light/"],
+            data_params={"cloud_storage_id": storage.id})
+        label = task.get_labels()[0].id
+        task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+            type=models.ShapeType("rectangle"), frame=1, label_id=label, points=[1, 2, 3, 4])]))
+        from cvat_sdk.api_client.exceptions import ApiException
+
+        with pytest.raises(ApiException, match="lightweight"):
+            task.download_backup(tmp_path / "full.zip")
+        path = tmp_path / "light.zip"
+        task.download_backup(path, lightweight=True)
+        with zipfile.ZipFile(path) as archive:
+            assert not [n for n in archive.namelist() if n.endswith(".jpg")]
+            assert "data/manifest.jsonl" in archive.namelist()
+        restored = client.tasks.create_from_backup(path)
+        assert restored.data_cloud_storage_id == storage.id and restored.size == 2
+        assert [f.name for f in restored.get_meta().frames] == ["light/1.jpg", "light/2.jpg"]
+        assert restored.get_frame(1, quality="original").read() == blobs["light/2.jpg"]
+        shapes = restored.get_annotations().shapes
+        assert [(s.frame, s.points) for s in shapes] == [(1, [1.0, 2.0, 3.0, 4.0])]
+
+
+def test_a_backup_without_location_goes_where_the_task_target_storage_says(ann, azurite,
+                                                                          container):
+    put(azurite, container, {"t/a.jpg": image(12, 10)})
+    storage_id = make_storage(ann, azurite, container)
+    task_id = make_task(ann)
+    assert create(ann, task_id, cloud_storage_id=storage_id,
+                  server_files=["t/a.jpg"])["status"] == "finished"
+    patched = ann.patch(f"/api/tasks/{task_id}", json={"target_storage": {
+        "location": "cloud_storage", "cloud_storage_id": storage_id}})
+    assert patched.status_code == 200, patched.text
+    export = ann.post(f"/api/tasks/{task_id}/backup/export",
+                      params={"lightweight": "true", "filename": "kept.zip"})
+    assert export.status_code == 202, export.text
+    done = wait(ann, export.json()["rq_id"])
+    assert done["status"] == "finished" and done["result_url"] is None, done
+    with azurite.service() as service:
+        blob = service.get_blob_client(container, "kept.zip").download_blob().readall()
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        assert json.loads(archive.read("task.json"))["data"]["cloud_storage_id"] == storage_id

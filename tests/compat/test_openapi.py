@@ -205,7 +205,19 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         assert rq.status_code == 202, rq.text
         exports[f"/api/{kind}/{{id}}/dataset/download"] = (oid, _finished(admin, rq.json()[
             "rq_id"])["id"])
-    annotation_uploads = {}
+    for kind, oid in (("tasks", task["id"]), ("projects", project["id"])):
+        rq = admin.post(f"/api/{kind}/{oid}/backup/export")
+        assert rq.status_code == 202, rq.text
+        exports[f"/api/{kind}/{{id}}/backup/download"] = (oid, _finished(admin, rq.json()[
+            "rq_id"])["id"])
+    annotation_uploads: dict[str, Any] = {}
+    for kind in ("tasks", "projects"):
+        tus = raw.post(f"/api/{kind}/backup/", headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": "10",
+            "Upload-Metadata": "filename " + base64.b64encode(b"b.zip").decode()})
+        assert tus.status_code == 201, tus.text
+        annotation_uploads[f"/api/{kind}/backup/{{file_id}}"] = \
+            tus.headers["location"].rstrip("/").rsplit("/", 1)[-1]
     for kind, oid, sub in (("tasks", task["id"], "annotations"), ("jobs", job_id, "annotations"),
                            ("projects", project["id"], "dataset")):
         tus = raw.post(f"/api/{kind}/{oid}/{sub}/", headers={

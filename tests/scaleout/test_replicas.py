@@ -166,6 +166,43 @@ def test_a_task_made_on_one_replica_is_served_by_the_other(cluster):
         assert not list((cluster.configs[node].parent / f"node{node}").rglob("*.png"))
 
 
+def test_a_backup_made_on_one_replica_is_downloaded_and_restored_on_the_other(cluster,
+                                                                             tmp_path):
+    from urllib.parse import urlsplit
+
+    from cvat_sdk import make_client
+
+    a, b = cluster.clients
+    task_id, rq_id = _task_with_images(a, "backed up across replicas", 6)
+    assert _wait(a, rq_id)["status"] == "finished"
+    label = a.get("/api/labels", params={"task_id": task_id}).json()["results"][0]["id"]
+    shapes = [{"type": "rectangle", "frame": 5, "label_id": label, "points": [1, 2, 3, 4],
+               "attributes": []}]
+    assert a.put(f"/api/tasks/{task_id}/annotations/", json={
+        "version": 0, "tags": [], "shapes": shapes, "tracks": []}).status_code == 200
+    export = a.post(f"/api/tasks/{task_id}/backup/export")
+    assert export.status_code == 202, export.text
+    done = _wait(b, export.json()["rq_id"])
+    assert done["status"] == "finished", done["message"]
+    url = urlsplit(done["result_url"])
+    archive = b.get(f"{url.path}?{url.query}")
+    assert archive.status_code == 200 and archive.content[:2] == b"PK"
+    path = tmp_path / "across.zip"
+    path.write_bytes(archive.content)
+    host, port = cluster.urls[1].rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=("admin", PASSWORD)) as sdk:
+        sdk.config.status_check_period = 0.2
+        restored = sdk.tasks.create_from_backup(path)
+    assert restored.size == 6 and restored.id != task_id
+    for n in (0, 5):
+        frames = [c.get(f"/api/tasks/{t}/data", params={
+            "type": "frame", "number": n, "quality": "original"}).content
+            for c, t in ((a, task_id), (b, restored.id))]
+        assert frames[0] == frames[1]
+    got = a.get(f"/api/tasks/{restored.id}/annotations/").json()["shapes"]
+    assert [(s["frame"], s["points"]) for s in got] == [(5, [1.0, 2.0, 3.0, 4.0])]
+
+
 def test_workers_share_the_jobs_and_run_none_twice(cluster):
     a, b = cluster.clients
     made = [_task_with_images((a, b)[n % 2], f"shared {n}", 6) for n in range(8)]
