@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from cvatcore.core.models import Issue, Job, Organization, Task, User
+from cvatcore.core.services import annotation_events
 from cvatcore.hooks import EVENT_FIELDS, DomainEvent
 
 FIELDS = EVENT_FIELDS
@@ -70,13 +71,15 @@ def server_records(connection: Connection, event: DomainEvent) -> list[dict[str,
     common.update(org_id=event.org_id, org_slug=_org_slug(connection, event.org_id))
     request = {"request": {"id": event.request_id}}
 
-    def make(**fields: Any) -> dict[str, Any]:
+    def make(scope: str = event.scope, **fields: Any) -> dict[str, Any]:
         payload = {**fields.pop("payload", {}), **request}
-        return new_record(event.scope, event.timestamp, **common, **fields,
+        return new_record(scope, event.timestamp, **common, **fields,
                           payload=json.dumps(payload, default=str))
 
-    if event.resource == "annotations":  # the job's annotations as a whole
-        return [make(obj_id=event.obj_id, payload={"version": snap.get("version")})]
+    if event.resource == "annotations":  # per kind and shape type, as CVAT records them
+        summaries = (event.after or {}).get(annotation_events.KEY, ())
+        return [make(scope, **fields) for scope, fields in annotation_events.record_fields(
+            summaries)]
     if event.action == "update":
         return [make(**change) for change in _changes(event.before or {}, event.after or {})]
     name = snap.get(NAME_FIELDS.get(event.resource, "name"))
