@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, select
+from sqlalchemy import Connection, Engine, create_engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -41,9 +41,22 @@ class SqlSink:
         if self.engine is None:
             self.engine = engine
 
+    def shares_database(self, engine: Engine) -> bool:
+        """Whether this sink stores into ``engine``'s database (the drain then hands it its
+        own transaction through ``write_in``)."""
+        return self.engine is engine or (self.engine is not None
+                                          and self.engine.url == engine.url)
+
     def write(self, events: list[dict[str, Any]]) -> None:
-        if not events:
-            return
+        if events:
+            with self._engine().begin() as conn:
+                self.write_in(conn, events, dedupe=True)
+
+    def write_in(self, conn: Connection, events: list[dict[str, Any]],
+                 dedupe: bool = False) -> None:
+        """Insert the batch in ``conn``'s transaction. ``dedupe``: the table may hold some
+        of these ids already (a replay); otherwise a plain insert, whose duplicate key
+        would fail the whole batch, and the transaction with it."""
         rows = {}
         for event in events:
             row = {name: event.get(name) for name in EVENT_FIELDS}
@@ -51,12 +64,13 @@ class SqlSink:
             row["duration"] = row["duration"] or 0
             row["id"] = str(event.get("id") or _content_id(event))
             rows[row["id"]] = row
-        engine = self._engine()
-        maker = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        stmt = (maker(TABLE).on_conflict_do_nothing(index_elements=["id"])
-                if engine.dialect.name in ("postgresql", "sqlite") else insert(TABLE))
-        with engine.begin() as conn:
-            conn.execute(stmt, list(rows.values()))
+        if not rows:
+            return
+        stmt = insert(TABLE)
+        if dedupe and conn.dialect.name in ("postgresql", "sqlite"):
+            maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            stmt = maker(TABLE).on_conflict_do_nothing(index_elements=["id"])
+        conn.execute(stmt, list(rows.values()))
 
     def read(self, query: EventQuery) -> Iterator[dict[str, Any]]:
         """The matching events in timestamp order, fetched in chunks (keyset pagination)."""
