@@ -78,9 +78,11 @@ def client_batch(n: int) -> dict[str, Any]:
 
 
 def outbox_rows(records: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Outbox rows as the server writes them: the record carries its event id."""
     now = datetime.now(UTC).isoformat(sep=" ")
-    return [(str(uuid.uuid4()), now, json.dumps({**r, "id": None}, separators=(",", ":")))
-            for r in records]
+    ids = [str(uuid.uuid4()) for _ in records]
+    return [(i, now, json.dumps({**r, "id": i}, separators=(",", ":")))
+            for i, r in zip(ids, records, strict=True)]
 
 
 def ingest(client: httpx.Client, db: Path, batches: int, rounds: int = 5) -> None:

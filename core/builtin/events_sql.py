@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, create_engine, select
 
 from cvatcore.core.models import StoredEvent
 from cvatcore.hooks import (
@@ -24,6 +22,11 @@ from cvatcore.hooks import (
 
 TABLE = StoredEvent.__table__
 _READ_CHUNK = 2000
+_BEFORE_TIMESTAMP = EVENT_FIELDS[:EVENT_FIELDS.index("timestamp")]
+_AFTER_DURATION = EVENT_FIELDS[EVENT_FIELDS.index("duration") + 1:]
+#: The insert's columns, in the order ``write_in`` builds its tuples.
+_COLUMNS = ("id", *_BEFORE_TIMESTAMP, "timestamp", "count", "duration", *_AFTER_DURATION)
+assert _COLUMNS[1:] == EVENT_FIELDS
 
 
 class SqlSinkConfig(ProviderConfig):
@@ -56,21 +59,32 @@ class SqlSink:
                  dedupe: bool = False) -> None:
         """Insert the batch in ``conn``'s transaction. ``dedupe``: the table may hold some
         of these ids already (a replay); otherwise a plain insert, whose duplicate key
-        would fail the whole batch, and the transaction with it."""
-        rows = {}
+        would fail the whole batch, and the transaction with it.
+
+        Rows go to the driver as tuples (``exec_driver_sql``): SQLAlchemy's per-row
+        parameter handling cost more than the insert itself."""
+        sqlite = conn.dialect.name == "sqlite"
+        stamp = _sqlite_stamp if sqlite else event_timestamp
+        rows: dict[str, tuple[Any, ...]] = {}
         for event in events:
-            row = {name: event.get(name) for name in EVENT_FIELDS}
-            row["timestamp"] = event_timestamp(row["timestamp"])
-            row["duration"] = row["duration"] or 0
-            row["id"] = str(event.get("id") or _content_id(event))
-            rows[row["id"]] = row
+            event_id = event.get("id")
+            if not event_id:  # a hand-made record: its content is its id, maybe stored already
+                event_id, dedupe = _content_id(event), True
+            rows[str(event_id)] = (
+                str(event_id), *[event.get(name) for name in _BEFORE_TIMESTAMP],
+                stamp(event.get("timestamp")), event.get("count"), event.get("duration") or 0,
+                *[event.get(name) for name in _AFTER_DURATION])
         if not rows:
             return
-        stmt = insert(TABLE)
-        if dedupe and conn.dialect.name in ("postgresql", "sqlite"):
-            maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            stmt = maker(TABLE).on_conflict_do_nothing(index_elements=["id"])
-        conn.execute(stmt, list(rows.values()))
+        conflict = ""
+        if dedupe:
+            if conn.dialect.name not in ("postgresql", "sqlite"):
+                raise RuntimeError("the sql event sink replays only on PostgreSQL and SQLite")
+            conflict = " ON CONFLICT (id) DO NOTHING"
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) "
+               f"VALUES ({', '.join([mark] * len(_COLUMNS))}){conflict}")
+        conn.exec_driver_sql(sql, list(rows.values()))
 
     def read(self, query: EventQuery) -> Iterator[dict[str, Any]]:
         """The matching events in timestamp order, fetched in chunks (keyset pagination)."""
@@ -102,6 +116,17 @@ class SqlSink:
         if self.engine is None:
             raise RuntimeError("the sql event sink has no database (use_main_database)")
         return self.engine
+
+
+def _sqlite_stamp(value: Any) -> str:
+    """The text SQLAlchemy's SQLite ``DateTime`` stores (``2026-01-31 12:00:00.123000``,
+    UTC), so that reads through the model parse it back; the core's own ``...T...Z``
+    strings are cut into shape without parsing them."""
+    if (isinstance(value, str) and len(value) == 24 and value[10] == "T" and value[-1] == "Z"
+            and value[19] == "."):
+        return f"{value[:10]} {value[11:23]}000"
+    moment = event_timestamp(value).astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _content_id(event: dict[str, Any]) -> str:
