@@ -9,7 +9,7 @@ from starlette.responses import Response, StreamingResponse
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec
-from cvatcore.core.api.responses import JSON
+from cvatcore.core.api.responses import JSON, FastJSON
 from cvatcore.core.api.routing import Op
 from cvatcore.core.errors import ApiError, PayloadTooLarge, ValidationFailed
 from cvatcore.core.models import StoredEvent
@@ -22,7 +22,7 @@ def send_events(ctx: Ctx) -> Response:
     limit = ctx.state.settings.analytics.max_request_bytes
     if len(ctx.body) > limit:
         raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
-    return JSON(client_events.record(ctx.caller, ctx.data), status_code=201)
+    return FastJSON(client_events.record(ctx.caller, ctx.data), status_code=201)
 
 
 def export_events(ctx: Ctx) -> Response:
