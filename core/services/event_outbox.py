@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, bindparam, exists, select
 
 from cvatcore.core.models import BackgroundJob, OutboxEvent
 from cvatcore.core.models.base import utcnow
@@ -24,6 +24,10 @@ DRAIN_KIND = "drain:events"
 #: exclusively for a moment to learn up to which ``seq`` every writer has committed.
 WRITERS_LOCK = 0x63766576
 _DONE = "cvatcore.analytics.outbox"
+#: Built once (it runs in every transaction that records events).
+_DRAIN_QUEUED = select(exists().where(
+    BackgroundJob.kind == DRAIN_KIND, BackgroundJob.status == "queued",
+    BackgroundJob.next_run_at <= bindparam("due", type_=BackgroundJob.next_run_at.type)))
 
 
 def on_domain_event(connection: Connection, event: DomainEvent) -> None:
@@ -67,10 +71,7 @@ def _insert_sql(paramstyle: str) -> str:
 
 def ensure_drain(connection: Connection) -> None:
     """Queue a drain job unless one is already queued and due (one query per transaction)."""
-    due = utcnow() + timedelta(seconds=1)
-    queued = connection.scalar(select(exists().where(
-        BackgroundJob.kind == DRAIN_KIND, BackgroundJob.status == "queued",
-        BackgroundJob.next_run_at <= due)))
+    queued = connection.scalar(_DRAIN_QUEUED, {"due": utcnow() + timedelta(seconds=1)})
     if not queued:
         enqueue_job(connection, DRAIN_KIND, {}, job_id=drain_job_id())
 

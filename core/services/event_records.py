@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from cvatcore.core.models import Issue, Job, Organization, Task, User
 from cvatcore.core.services import annotation_events
@@ -33,6 +33,13 @@ DROPPED = frozenset({
 UNTRACKED = frozenset({"updated_date", "assignee_updated_date", "version"})
 NAME_FIELDS = {"user": "username", "cloudstorage": "display_name", "comment": "message"}
 _CACHE = "cvatcore.analytics.lookups"
+# The look-ups, built once: building a statement per event cost as much as running it
+# (``select`` and its comparisons), in the request of the change the event describes.
+_USER = select(User.username, User.email).where(User.id == bindparam("id"))
+_ORG_SLUG = select(Organization.slug).where(Organization.id == bindparam("id"))
+_ISSUE_JOB = select(Issue.job_id).where(Issue.id == bindparam("id"))
+_JOB_TASK = select(Job.task_id).where(Job.id == bindparam("id"))
+_TASK_PROJECT = select(Task.project_id).where(Task.id == bindparam("id"))
 
 
 def iso_ms(moment: datetime | float) -> str:
@@ -131,8 +138,7 @@ def _actor(connection: Connection, user_id: int | None) -> dict[str, Any]:
         return {"user_id": None, "user_name": None, "user_email": None}
 
     def look_up() -> tuple[str | None, str | None]:
-        row = connection.execute(
-            select(User.username, User.email).where(User.id == user_id)).first()
+        row = connection.execute(_USER, {"id": user_id}).first()
         return (row[0], row[1] or None) if row else (None, None)
 
     name, email = _cached(connection, ("user", user_id), look_up)
@@ -143,7 +149,7 @@ def _org_slug(connection: Connection, org_id: int | None) -> str | None:
     if org_id is None:
         return None
     return _cached(connection, ("org", org_id), lambda: connection.scalar(
-        select(Organization.slug).where(Organization.id == org_id)))
+        _ORG_SLUG, {"id": org_id}))
 
 
 def _ids(connection: Connection, resource: str, obj_id: int | None,
@@ -163,7 +169,7 @@ def _ids(connection: Connection, resource: str, obj_id: int | None,
     elif resource == "issue":
         ids.update(_job_ids(connection, snap.get("job_id")))
     elif resource == "comment":
-        job_id = connection.scalar(select(Issue.job_id).where(Issue.id == snap.get("issue_id")))
+        job_id = connection.scalar(_ISSUE_JOB, {"id": snap.get("issue_id")})
         ids.update(_job_ids(connection, job_id))
     return ids
 
@@ -173,7 +179,7 @@ def _job_ids(connection: Connection, job_id: int | None) -> dict[str, Any]:
         return {}
 
     def look_up() -> dict[str, Any]:
-        task_id = connection.scalar(select(Job.task_id).where(Job.id == job_id))
+        task_id = connection.scalar(_JOB_TASK, {"id": job_id})
         return {"job_id": job_id, "task_id": task_id,
                 "project_id": _task_project(connection, task_id)}
 
@@ -184,4 +190,4 @@ def _task_project(connection: Connection, task_id: int | None) -> int | None:
     if task_id is None:
         return None
     return _cached(connection, ("task", task_id), lambda: connection.scalar(
-        select(Task.project_id).where(Task.id == task_id)))
+        _TASK_PROJECT, {"id": task_id}))
