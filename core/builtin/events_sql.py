@@ -76,11 +76,9 @@ class SqlSink:
                 *[event.get(name) for name in _AFTER_DURATION])
         if not rows:
             return
-        conflict = ""
-        if dedupe:
-            if conn.dialect.name not in ("postgresql", "sqlite"):
-                raise RuntimeError("the sql event sink replays only on PostgreSQL and SQLite")
-            conflict = " ON CONFLICT (id) DO NOTHING"
+        # Other databases have no ON CONFLICT: there a replayed id fails the batch.
+        conflict = (" ON CONFLICT (id) DO NOTHING"
+                    if dedupe and conn.dialect.name in ("postgresql", "sqlite") else "")
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql = (f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) "
                f"VALUES ({', '.join([mark] * len(_COLUMNS))}){conflict}")
