@@ -144,6 +144,8 @@ class AnalyticsSettings(_Section):
     retry_max_seconds: float = Field(default=30.0, gt=0)
     # Delivered events stay in the outbox this long (``cvatcore events resend`` reads them).
     outbox_keep_hours: float = Field(default=24.0, ge=0)
+    # An exported event-log CSV that nobody downloaded is removed after this (CVAT: 1 h).
+    export_keep_hours: float = Field(default=1.0, ge=0)
     # ``POST /api/events``: the largest body accepted.
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 

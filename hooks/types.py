@@ -309,6 +309,9 @@ class EventSink(Protocol):
     present, is called after each drain. ``write_new(events)``, if present, is called
     instead of ``write`` for a batch the core knows the sink never received (one drain per
     sink at a time, no earlier failed attempt): a sink may skip its duplicate check there.
+    A sink that stores into the main database may have ``shares_database(engine)`` and
+    ``write_in(connection, events, dedupe=False)``: when the first says yes, each batch is
+    written on the drain's connection, in the transaction that records its delivery.
     """
 
     def write(self, events: list[dict[str, Any]]) -> None:

@@ -9,9 +9,9 @@ from starlette.responses import Response, StreamingResponse
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.listing import ListSpec
-from cvatcore.core.api.responses import JSON
+from cvatcore.core.api.responses import JSON, FastJSON
 from cvatcore.core.api.routing import Op
-from cvatcore.core.errors import ApiError, PayloadTooLarge, ValidationFailed
+from cvatcore.core.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
 from cvatcore.core.models import StoredEvent
 from cvatcore.core.services import client_events, events_export
 
@@ -22,7 +22,7 @@ def send_events(ctx: Ctx) -> Response:
     limit = ctx.state.settings.analytics.max_request_bytes
     if len(ctx.body) > limit:
         raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
-    return JSON(client_events.record(ctx.caller, ctx.data), status_code=201)
+    return FastJSON(client_events.record(ctx.caller, ctx.data), status_code=201)
 
 
 def export_events(ctx: Ctx) -> Response:
@@ -54,7 +54,10 @@ def list_events(ctx: Ctx) -> Response:
 def _download(ctx: Ctx, job: Any) -> Response:
     media, key = ctx.state.media, events_export.file_key(job.id)
     name = events_export.file_name(job)
-    source = media.open_read(key)
+    try:
+        source = media.open_read(key)
+    except FileNotFoundError:
+        raise NotFound("The exported file has expired; export again.") from None
     events_export.forget_job(ctx.caller, job)  # the file goes once it was sent
 
     def chunks() -> Iterator[bytes]:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 _ZERO = timedelta(0)
@@ -43,6 +44,14 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return _encode(content).encode()
+
+
+class FastJSON(JSON):
+    """JSON through orjson, for large bodies of plain values (a 1,000-event echo): the
+    same JSON values as ``JSON``, with non-ASCII text as UTF-8 rather than ``\\u`` escapes."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, default=_default)
 
 
 def no_content() -> Response:

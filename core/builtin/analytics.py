@@ -23,3 +23,5 @@ def register_job_kinds(register: Register) -> None:
 
     register(events_export.KIND, events_export.run,
              description="write the event log as CSV (GET /api/events, /api/events/export)")
+    register(events_export.CLEANUP_KIND, events_export.clean_up,
+             description="remove an event-log CSV nobody downloaded, after its keep time")

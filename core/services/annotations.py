@@ -20,8 +20,8 @@ from cvatcore.core.bus import snapshot
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import Job, Project, Segment, Task, TaskData
 from cvatcore.core.models.base import utcnow
+from cvatcore.core.services import annotation_events, changes, jobs, labels, tasks
 from cvatcore.core.services import annotations_store as store
-from cvatcore.core.services import changes, jobs, labels, tasks
 from cvatcore.core.services.annotations_output import labeled_data
 from cvatcore.core.services.annotations_task import (
     FrameSet,
@@ -80,9 +80,12 @@ def _bump(caller: Caller, job: Job, task: Task) -> dict[str, Any]:
     return before
 
 
-def _publish(caller: Caller, action: str, job: Job, task: Task, before: dict[str, Any]) -> None:
-    """One ``<action>:annotations`` event for the job, in its task's organization."""
-    changes.publish(caller, action, "annotations", job, before, org_id=task.organization_id)
+def _publish(caller: Caller, action: str, job: Job, task: Task, before: dict[str, Any],
+             *parts: tuple[str, Rows]) -> None:
+    """One ``<action>:annotations`` event for the job, in its task's organization, with what
+    changed (``parts``: (action, rows) pairs) for the event log's per-kind records."""
+    changes.publish(caller, action, "annotations", job, before, org_id=task.organization_id,
+                    extra=annotation_events.changes(*parts))
 
 
 # -- jobs ----------------------------------------------------------------------------------
@@ -117,9 +120,10 @@ def replace_job(caller: Caller, job_id: int, data: dict[str, Any]) -> Row:
     rows = check_body(scope, data)
     before = _bump(caller, job, task)
     conn = _conn(caller)
+    old = store.read(conn, [job.id])[job.id]
     store.delete_all(conn, [job.id])
     store.insert_rows(conn, job.id, rows)
-    _publish(caller, "update", job, task, before)
+    _publish(caller, "update", job, task, before, ("delete", old), ("create", rows))
     return labeled_data(job.version, rows, None)
 
 
@@ -134,7 +138,7 @@ def patch_job(caller: Caller, job_id: int, action: str | None, data: dict[str, A
         if any(gone.values()):  # ids that are not here change nothing, as in CVAT
             before = _bump(caller, job, task)
             store.delete_ids(_conn(caller), [job.id], ids)
-            _publish(caller, "delete", job, task, before)
+            _publish(caller, "delete", job, task, before, ("delete", gone))
         return labeled_data(job.version, gone, None)
     rows = check_body(scope, data)
     if not any(rows.values()):
@@ -148,7 +152,7 @@ def patch_job(caller: Caller, job_id: int, action: str | None, data: dict[str, A
         _keep_own_child_ids(conn, rows)
         store.delete_ids(conn, [job.id], _top_ids(rows))
     store.insert_rows(conn, job.id, rows, keep_ids=action == "update")
-    _publish(caller, action, job, task, before)
+    _publish(caller, action, job, task, before, (action, rows))
     return labeled_data(job.version, rows, None)
 
 
@@ -157,8 +161,10 @@ def delete_job(caller: Caller, job_id: int) -> None:
     task = caller.session.get(Task, job.task_id)
     assert task is not None
     before = _bump(caller, job, task)
-    store.delete_all(_conn(caller), [job.id])
-    _publish(caller, "delete", job, task, before)
+    conn = _conn(caller)
+    old = store.read(conn, [job.id])[job.id]
+    store.delete_all(conn, [job.id])
+    _publish(caller, "delete", job, task, before, ("delete", old))
 
 
 def _top_ids(rows: Rows) -> dict[str, list[int]]:
@@ -257,12 +263,14 @@ def replace_task(caller: Caller, task_id: int, data: dict[str, Any]) -> Row:
     rows = check_body(_task_scope(caller, task, parts), data)
     _lock(caller, parts)
     per_job = spread(parts, rows)
+    old = store.read(_conn(caller), [p.job.id for p in parts])
     for part in parts:
         before = _bump(caller, part.job, task)
         conn = _conn(caller)
         store.delete_all(conn, [part.job.id])
         store.insert_rows(conn, part.job.id, per_job[part.job.id])
-        _publish(caller, "update", part.job, task, before)
+        _publish(caller, "update", part.job, task, before, ("delete", old[part.job.id]),
+                 ("create", per_job[part.job.id]))
     return _gathered(caller, task, parts, raw=True)
 
 
@@ -270,10 +278,11 @@ def delete_task(caller: Caller, task_id: int) -> None:
     task = tasks.get(caller, task_id, "delete:annotations")
     parts = _parts(caller, task)
     _lock(caller, parts)
+    old = store.read(_conn(caller), [p.job.id for p in parts])
     for part in parts:
         before = _bump(caller, part.job, task)
         store.delete_all(_conn(caller), [part.job.id])
-        _publish(caller, "delete", part.job, task, before)
+        _publish(caller, "delete", part.job, task, before, ("delete", old[part.job.id]))
 
 
 def patch_task(caller: Caller, task_id: int, action: str | None, data: dict[str, Any]) -> Row:
@@ -284,19 +293,20 @@ def patch_task(caller: Caller, task_id: int, action: str | None, data: dict[str,
     parts = _parts(caller, task)
     _lock(caller, parts)
     if action == "delete":
-        gone, touched = _remove(caller, parts, check_ids(data))
-        _announce(caller, task, parts, touched, "delete")
+        gone, touched, gone_by_job = _remove(caller, parts, check_ids(data))
+        _announce(caller, task, parts, touched, "delete", gone_by_job)
         return labeled_data(_version(parts), gone, None)
     rows = check_body(_task_scope(caller, task, parts), data)
     touched = _replace_by_id(caller, parts, data, rows) if action == "update" else set()
     conn = _conn(caller)
-    for job_id, job_rows in spread(parts, rows).items():
+    per_job = spread(parts, rows)
+    for job_id, job_rows in per_job.items():
         if any(job_rows.values()):
             if action == "update":
                 _drop_copied_ids(job_rows, rows)
             store.insert_rows(conn, job_id, job_rows, keep_ids=action == "update")
             touched.add(job_id)
-    _announce(caller, task, parts, touched, action)
+    _announce(caller, task, parts, touched, action, per_job)
     return labeled_data(_version(parts), rows, None)
 
 
@@ -311,12 +321,13 @@ def _replace_by_id(caller: Caller, parts: list[JobPart], data: dict[str, Any], r
     return _remove(caller, parts, _top_ids(rows))[1]
 
 
-def _announce(caller: Caller, task: Task, parts: list[JobPart], touched: set[int], action: str
-              ) -> None:
+def _announce(caller: Caller, task: Task, parts: list[JobPart], touched: set[int], action: str,
+              rows_by_job: dict[int, Rows]) -> None:
     for part in parts:
         if part.job.id in touched:
             before = _bump(caller, part.job, task)
-            _publish(caller, action, part.job, task, before)
+            _publish(caller, action, part.job, task, before,
+                     (action, rows_by_job.get(part.job.id, {})))
 
 
 def _drop_copied_ids(part_rows: Rows, given: Rows) -> None:
@@ -340,30 +351,36 @@ def _strip_ids(value: Any) -> None:
 
 
 def _remove(caller: Caller, parts: list[JobPart], ids: dict[str, list[int]]
-            ) -> tuple[Rows, set[int]]:
+            ) -> tuple[Rows, set[int], dict[int, Rows]]:
     """Delete annotations of the task by id, with their copies on shared frames; the rows
-    removed (first copies) and the ids of the jobs that changed."""
+    removed (first copies), the ids of the jobs that changed, and the removed rows by job."""
     conn = _conn(caller)
     job_ids = [p.job.id for p in parts]
     if not shared_frames(parts):
         gone = store.read_ids(conn, job_ids, ids)
-        touched = {j for kind in KINDS for j in store.existing(conn, job_ids, kind,
-                                                                ids.get(kind, [])).values()}
+        owners = {kind: store.existing(conn, job_ids, kind, ids.get(kind, [])) for kind in KINDS}
         store.delete_ids(conn, job_ids, ids)
-        return gone, touched
+        by_job: dict[int, Rows] = {}
+        for kind in KINDS:
+            for row in gone[kind]:
+                by_job.setdefault(owners[kind][row["id"]], {k: [] for k in KINDS})[kind].append(row)
+        return gone, {j for found in owners.values() for j in found.values()}, by_job
     rows_by_job = store.read(conn, job_ids)
     wanted = {kind: set(ids.get(kind, ())) for kind in KINDS}
     gone: Rows = {kind: [] for kind in KINDS}
     doomed = {kind: list(wanted[kind]) for kind in KINDS}
     touched: set[int] = set()
+    gone_by_job: dict[int, Rows] = {}
     for kind in KINDS:
         originals = [(j, r) for j, rows in rows_by_job.items() for r in rows[kind]
                      if r["id"] in wanted[kind]]
         gone[kind] = [copy.deepcopy(r) for _, r in originals]
+        for j, r in originals:
+            gone_by_job.setdefault(j, {k: [] for k in KINDS})[kind].append(r)
         touched.update(j for j, _ in originals)
         if kind != "tracks":
             doomed[kind] += copies_of(parts, rows_by_job, kind, originals)
     where = {(k, r["id"]): j for j, rows in rows_by_job.items() for k in KINDS for r in rows[k]}
     touched.update(where[(k, i)] for k in KINDS for i in doomed[k] if (k, i) in where)
     store.delete_ids(conn, job_ids, doomed)
-    return gone, touched
+    return gone, touched, gone_by_job

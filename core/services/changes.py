@@ -29,11 +29,15 @@ def _org_of(caller: Caller, obj: Any) -> int | None:
 def publish(
     caller: Caller, action: str, resource: str, obj: Any, before: dict[str, Any] | None = None,
     *, org_id: int | None = None, exclude: tuple[str, ...] = SECRET_FIELDS,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Publish ``<action>:<resource>`` for ``obj`` (already flushed, so it has its id).
-    Columns named in ``exclude`` (secrets, even encrypted ones) stay out of the event."""
+    Columns named in ``exclude`` (secrets, even encrypted ones) stay out of the event.
+    ``extra``: more keys for the event's ``after`` (what changed beyond the columns)."""
     caller.session.flush()
     after = None if action == "delete" else snapshot(obj, exclude)
+    if extra:
+        after = {**(after or {}), **extra}
     if action == "delete" and before is None:
         before = snapshot(obj, exclude)
     event = make_event(

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, exists, insert, select
+from sqlalchemy import Connection, bindparam, exists, select
 
 from cvatcore.core.models import BackgroundJob, OutboxEvent
 from cvatcore.core.models.base import utcnow
@@ -24,6 +24,10 @@ DRAIN_KIND = "drain:events"
 #: exclusively for a moment to learn up to which ``seq`` every writer has committed.
 WRITERS_LOCK = 0x63766576
 _DONE = "cvatcore.analytics.outbox"
+#: Built once (it runs in every transaction that records events).
+_DRAIN_QUEUED = select(exists().where(
+    BackgroundJob.kind == DRAIN_KIND, BackgroundJob.status == "queued",
+    BackgroundJob.next_run_at <= bindparam("due", type_=BackgroundJob.next_run_at.type)))
 
 
 def on_domain_event(connection: Connection, event: DomainEvent) -> None:
@@ -48,22 +52,26 @@ def write(connection: Connection, records: list[dict[str, Any]]) -> None:
         # the lock would end with the statement (see db/engine.py _begin_before_write).
         connection.exec_driver_sql(
             f"DO $$ BEGIN PERFORM pg_advisory_xact_lock_shared({WRITERS_LOCK}); END $$")
-    now = utcnow()
-    connection.execute(insert(OutboxEvent.__table__), [
-        {"event_id": r["id"], "created_date": now,
-         "record": orjson.dumps(r, default=str).decode()}
-        for r in records
-    ])
+    now: Any = utcnow()
+    if connection.dialect.name == "sqlite":  # the text SQLAlchemy's DateTime reads back
+        now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # Tuples straight to the driver: SQLAlchemy's per-row parameter handling cost more
+    # than the insert for a batch of client events.
+    connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), [
+        (r["id"], now, orjson.dumps(r, default=str).decode()) for r in records])
     if first:
         ensure_drain(connection)
 
 
+def _insert_sql(paramstyle: str) -> str:
+    mark = "?" if paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO {OutboxEvent.__tablename__} (event_id, created_date, record) "
+            f"VALUES ({mark}, {mark}, {mark})")
+
+
 def ensure_drain(connection: Connection) -> None:
     """Queue a drain job unless one is already queued and due (one query per transaction)."""
-    due = utcnow() + timedelta(seconds=1)
-    queued = connection.scalar(select(exists().where(
-        BackgroundJob.kind == DRAIN_KIND, BackgroundJob.status == "queued",
-        BackgroundJob.next_run_at <= due)))
+    queued = connection.scalar(_DRAIN_QUEUED, {"due": utcnow() + timedelta(seconds=1)})
     if not queued:
         enqueue_job(connection, DRAIN_KIND, {}, job_id=drain_job_id())
 

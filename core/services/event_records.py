@@ -15,9 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from cvatcore.core.models import Issue, Job, Organization, Task, User
+from cvatcore.core.services import annotation_events
 from cvatcore.hooks import EVENT_FIELDS, DomainEvent
 
 FIELDS = EVENT_FIELDS
@@ -32,6 +33,13 @@ DROPPED = frozenset({
 UNTRACKED = frozenset({"updated_date", "assignee_updated_date", "version"})
 NAME_FIELDS = {"user": "username", "cloudstorage": "display_name", "comment": "message"}
 _CACHE = "cvatcore.analytics.lookups"
+# The look-ups, built once: building a statement per event cost as much as running it
+# (``select`` and its comparisons), in the request of the change the event describes.
+_USER = select(User.username, User.email).where(User.id == bindparam("id"))
+_ORG_SLUG = select(Organization.slug).where(Organization.id == bindparam("id"))
+_ISSUE_JOB = select(Issue.job_id).where(Issue.id == bindparam("id"))
+_JOB_TASK = select(Job.task_id).where(Job.id == bindparam("id"))
+_TASK_PROJECT = select(Task.project_id).where(Task.id == bindparam("id"))
 
 
 def iso_ms(moment: datetime | float) -> str:
@@ -44,9 +52,16 @@ def iso_ms(moment: datetime | float) -> str:
 
 
 def new_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs, from one read of the system's randomness."""
-    data = os.urandom(16 * count)
-    return [str(uuid.UUID(bytes=data[i:i + 16], version=4)) for i in range(0, 16 * count, 16)]
+    """``count`` random (version 4) UUIDs as text, from one read of the system's randomness:
+    the version and variant bits set in the bytes and the text cut from one hex string
+    (a quarter of the time of a ``uuid.UUID`` object per id, for 1,000-event batches)."""
+    data = bytearray(os.urandom(16 * count))
+    for i in range(6, 16 * count, 16):
+        data[i] = (data[i] & 0x0F) | 0x40  # version 4
+        data[i + 2] = (data[i + 2] & 0x3F) | 0x80  # RFC 4122 variant
+    h = data.hex()
+    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-"
+            f"{h[i + 20:i + 32]}" for i in range(0, 32 * count, 32)]
 
 
 def new_record(scope: str, timestamp: datetime | float | str, **fields: Any) -> dict[str, Any]:
@@ -70,13 +85,15 @@ def server_records(connection: Connection, event: DomainEvent) -> list[dict[str,
     common.update(org_id=event.org_id, org_slug=_org_slug(connection, event.org_id))
     request = {"request": {"id": event.request_id}}
 
-    def make(**fields: Any) -> dict[str, Any]:
+    def make(scope: str = event.scope, **fields: Any) -> dict[str, Any]:
         payload = {**fields.pop("payload", {}), **request}
-        return new_record(event.scope, event.timestamp, **common, **fields,
+        return new_record(scope, event.timestamp, **common, **fields,
                           payload=json.dumps(payload, default=str))
 
-    if event.resource == "annotations":  # the job's annotations as a whole
-        return [make(obj_id=event.obj_id, payload={"version": snap.get("version")})]
+    if event.resource == "annotations":  # per kind and shape type, as CVAT records them
+        summaries = (event.after or {}).get(annotation_events.KEY, ())
+        return [make(scope, **fields) for scope, fields in annotation_events.record_fields(
+            summaries)]
     if event.action == "update":
         return [make(**change) for change in _changes(event.before or {}, event.after or {})]
     name = snap.get(NAME_FIELDS.get(event.resource, "name"))
@@ -121,8 +138,7 @@ def _actor(connection: Connection, user_id: int | None) -> dict[str, Any]:
         return {"user_id": None, "user_name": None, "user_email": None}
 
     def look_up() -> tuple[str | None, str | None]:
-        row = connection.execute(
-            select(User.username, User.email).where(User.id == user_id)).first()
+        row = connection.execute(_USER, {"id": user_id}).first()
         return (row[0], row[1] or None) if row else (None, None)
 
     name, email = _cached(connection, ("user", user_id), look_up)
@@ -133,7 +149,7 @@ def _org_slug(connection: Connection, org_id: int | None) -> str | None:
     if org_id is None:
         return None
     return _cached(connection, ("org", org_id), lambda: connection.scalar(
-        select(Organization.slug).where(Organization.id == org_id)))
+        _ORG_SLUG, {"id": org_id}))
 
 
 def _ids(connection: Connection, resource: str, obj_id: int | None,
@@ -153,7 +169,7 @@ def _ids(connection: Connection, resource: str, obj_id: int | None,
     elif resource == "issue":
         ids.update(_job_ids(connection, snap.get("job_id")))
     elif resource == "comment":
-        job_id = connection.scalar(select(Issue.job_id).where(Issue.id == snap.get("issue_id")))
+        job_id = connection.scalar(_ISSUE_JOB, {"id": snap.get("issue_id")})
         ids.update(_job_ids(connection, job_id))
     return ids
 
@@ -163,7 +179,7 @@ def _job_ids(connection: Connection, job_id: int | None) -> dict[str, Any]:
         return {}
 
     def look_up() -> dict[str, Any]:
-        task_id = connection.scalar(select(Job.task_id).where(Job.id == job_id))
+        task_id = connection.scalar(_JOB_TASK, {"id": job_id})
         return {"job_id": job_id, "task_id": task_id,
                 "project_id": _task_project(connection, task_id)}
 
@@ -174,4 +190,4 @@ def _task_project(connection: Connection, task_id: int | None) -> int | None:
     if task_id is None:
         return None
     return _cached(connection, ("task", task_id), lambda: connection.scalar(
-        select(Task.project_id).where(Task.id == task_id)))
+        _TASK_PROJECT, {"id": task_id}))

@@ -9,6 +9,7 @@ that can be read back and streams the CSV into the media store, chunk by chunk.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -17,12 +18,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam.roles import has_org_role, has_privilege
 from cvatcore.core.jobs.queue import enqueue
 from cvatcore.core.models import BackgroundJob
+from cvatcore.core.models.base import utcnow
 from cvatcore.core.services.context import subject
 from cvatcore.core.services.event_drain import build_sink, drain_sink, safe_bound
 from cvatcore.hooks import EVENT_FIELDS, EventQuery, JobFailed
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
 
 KIND = "export:events"
+#: Removes an export's file (and its job) once ``[analytics] export_keep_hours`` have passed,
+#: whether or not it was downloaded (a download removes them at once).
+CLEANUP_KIND = "cleanup:events-export"
 ID_FILTERS = ("org_id", "project_id", "task_id", "job_id", "user_id")
 DEFAULT_PERIOD = timedelta(days=30)
 _CHUNK_ROWS = 1000
@@ -164,12 +169,35 @@ def run(job: Any) -> dict[str, Any]:
     drain_sink(state, name, safe_bound(state), job)
     query = event_query(job.args["filters"])
     rows: Iterable[dict[str, Any]] = sink.read(query) if query is not None else ()
+    _schedule_cleanup(state, job.id)  # first: a file is never left without its cleanup
     state.media.write_stream(file_key(job.id), csv_chunks(rows))
     close = getattr(sink, "close", None)
     if callable(close):
         close()
     query_id = job.id.split("&id=", 1)[1].split("&", 1)[0]
     return {"result_url": result_url(query_id)}
+
+
+def _schedule_cleanup(state: Any, export_job_id: str) -> None:
+    keep = timedelta(hours=state.settings.analytics.export_keep_hours)
+    with state.db.unit_of_work() as session:
+        cleanup = enqueue(session, job_id=f"action=cleanup&target=events&id={uuid.uuid4()}",
+                          kind=CLEANUP_KIND, args={"export": export_job_id},
+                          operation={"type": CLEANUP_KIND, "target": "events"})
+        cleanup.next_run_at = utcnow() + keep
+
+
+def clean_up(job: Any) -> dict[str, Any]:
+    """The ``cleanup:events-export`` job: the export's file and its job row go (a query id
+    asked about afterwards is unknown, as in CVAT once its file expired)."""
+    state, export_job_id = job.state, job.args["export"]
+    with state.db.unit_of_work() as session:
+        session.execute(delete(BackgroundJob).where(
+            BackgroundJob.id == export_job_id,
+            BackgroundJob.status.not_in(("queued", "started"))))
+    with contextlib.suppress(FileNotFoundError):  # downloaded meanwhile, or it failed
+        state.media.delete(file_key(export_job_id))
+    return {}
 
 
 def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:

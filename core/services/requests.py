@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 #: Internal work nobody asked for (CVAT shows no such requests): draining the events outbox.
-HIDDEN_KINDS = ("drain:events",)
+HIDDEN_KINDS = ("drain:events", "cleanup:events-export")  # housekeeping, not requests
 
 
 def _visible(caller: Caller) -> ColumnElement[bool]:

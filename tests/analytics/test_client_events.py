@@ -102,3 +102,21 @@ def test_working_time_follows_cvat_rules() -> None:
     result = working_time_per_ids([_ev("load:job", 0, job_id=1)], previous)
     assert result == {(9, None, None): {"value": timedelta(seconds=6),
                                         "timestamp": events[0]["timestamp"]}}
+
+
+@pytest.mark.parametrize("payload", [
+    '{"text": "Größe ✓", "n": [1, 2.5, null]}',
+    '{"big": 123456789012345678901234567890}',  # past 64 bits: orjson refuses, json reads
+    '{"ratio": NaN}',  # Python's json reads it, as CVAT's server does
+])
+def test_payloads_are_stored_as_the_same_json_values(analytics: Analytics, payload: str
+                                                     ) -> None:
+    user_id, client = analytics.user()
+    r = client.post("/api/events", json=_batch({"scope": "load:job", "timestamp": _at(0),
+                                                "payload": payload}))
+    assert r.status_code == 201, r.text
+    (stored,) = analytics.outbox(scope="load:job", user_id=user_id)
+    expected = json.loads(payload)
+    for text in (stored["payload"], r.json()["events"][0]["payload"]):
+        value = json.loads(text)
+        assert repr(value) == repr(expected)  # repr: NaN != NaN

@@ -141,3 +141,40 @@ def test_drains_leave_no_rows_and_are_not_users_requests(flaky_app: Analytics) -
                                 .where(BackgroundJob.kind == "drain:events"))
     assert drains <= 1  # the last one's row, until the next drain
     assert admin.get("/api/requests").json()["count"] == 0
+
+
+def test_the_sql_sink_stores_a_batch_only_with_its_cursor(
+        flaky_app: Analytics, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sql sink's rows and its cursor commit together: a drain that dies between the
+    two (here: recording the cursor fails) leaves no row, and the next one stores each
+    event once with a plain insert (no duplicate check to lean on)."""
+    _, client = flaky_app.user()
+    _changes(client, 3)  # 6 events, batches of 7 with the user's: one or two batches
+    state = flaky_app.state
+    move = event_drain._move_cursor
+
+    def broken(session: Any, name: str, seq: int, count: int) -> None:
+        if name == "sql":
+            raise OSError("the worker died before recording the batch")
+        move(session, name, seq, count)
+
+    monkeypatch.setattr(event_drain, "_move_cursor", broken)
+    delivered, retry = event_drain.drain_sink(state, "sql", event_drain.safe_bound(state))
+    assert (delivered, flaky_app.stored_count()) == (0, 0) and retry is not None
+    monkeypatch.setattr(event_drain, "_move_cursor", move)
+    with flaky_app.db.unit_of_work() as session:  # no back-off: as if the job ran again
+        session.execute(update(SinkCursor).values(failures=0))
+    inserts: list[str] = []
+    monkeypatch.setattr(type(event_drain.build_sink(state, "sql")), "write_in",
+                        _spy(inserts, type(event_drain.build_sink(state, "sql")).write_in))
+    delivered, retry = event_drain.drain_sink(state, "sql", event_drain.safe_bound(state))
+    assert retry is None and delivered == len(flaky_app.outbox()) == flaky_app.stored_count()
+    assert inserts and set(inserts) == {"plain"}
+    assert event_drain.pending(state)["sql"] == 0
+
+
+def _spy(calls: list[str], write_in: Any) -> Any:
+    def spied(self: Any, conn: Any, events: list[dict[str, Any]], dedupe: bool = False) -> None:
+        calls.append("dedupe" if dedupe else "plain")
+        write_in(self, conn, events, dedupe)
+    return spied

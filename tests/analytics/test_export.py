@@ -7,6 +7,8 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from cvatcore.hooks import EVENT_FIELDS
 from cvatcore.hooks.testing import ApiClient
 
@@ -106,3 +108,40 @@ def test_bad_export_parameters_are_400s(analytics: Analytics) -> None:
     assert client.post("/api/events/export", params={"location": "cloud_storage"}
                        ).status_code == 400
     assert client.get("/api/events", params={"query_id": "nope"}).status_code == 404
+
+
+def test_an_export_nobody_downloads_is_removed_after_its_keep_time(
+        analytics: Analytics) -> None:
+    from sqlalchemy import select, update
+
+    from cvatcore.core.models import BackgroundJob
+    from cvatcore.core.models.base import as_utc, utcnow
+    from cvatcore.core.services import events_export
+
+    _, client = analytics.user(("admin",))
+    client.post("/api/projects", json={"name": unique("p")})
+    r = client.post("/api/events/export")
+    rq_id = r.json()["rq_id"]
+    analytics.drain()
+    request = client.get(f"/api/requests/{rq_id}").json()
+    assert request["status"] == "finished"
+    key = events_export.file_key(rq_id)
+    assert analytics.state.media.stat(key).size > 0
+    cleanup = BackgroundJob.kind == events_export.CLEANUP_KIND
+    with analytics.db.unit_of_work() as session:
+        due = [as_utc(j.next_run_at) for j in session.scalars(select(BackgroundJob).where(
+            cleanup, BackgroundJob.args["export"].as_string() == rq_id))]
+    keep = timedelta(hours=analytics.state.settings.analytics.export_keep_hours)
+    assert len(due) == 1 and abs(due[0] - (utcnow() + keep)) < timedelta(minutes=1)
+    analytics.drain()  # not due yet: the file stays
+    assert analytics.state.media.stat(key).size > 0
+    assert client.get(f"/api/requests/{rq_id}").json()["status"] == "finished"
+    listed = [r["operation"]["type"] for r in client.get("/api/requests").json()["results"]]
+    assert events_export.CLEANUP_KIND not in listed  # housekeeping, not an admin's request
+    with analytics.db.unit_of_work() as session:  # the keep time has passed
+        session.execute(update(BackgroundJob).where(cleanup).values(next_run_at=utcnow()))
+    analytics.drain()
+    with pytest.raises(FileNotFoundError):
+        analytics.state.media.stat(key)
+    assert client.get(f"/api/requests/{rq_id}").status_code == 404
+    assert client.get(request["result_url"]).status_code == 404
