@@ -63,10 +63,10 @@ def logout(ctx: Ctx) -> Response:
 
 
 def _text_fields(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
-    """The named fields as strings ("" when absent or null); a 400 for any other type, as
+    """The named fields as strings ("" when absent); a 400 for null or any other type, as
     DRF's CharField (``{}`` must not be stored as the text "{}")."""
-    wrong = {n: ["Not a valid string."] for n in names
-             if data.get(n) is not None and not isinstance(data[n], str)}
+    wrong = {n: ["This field may not be null." if data[n] is None else "Not a valid string."]
+             for n in names if n in data and not isinstance(data[n], str)}
     if wrong:
         raise ValidationFailed(wrong)
     return {n: data.get(n) or "" for n in names}

@@ -93,7 +93,7 @@ OPS = [
     Op("GET", PATH, list_events, "events_list", "events",
        "Get the event log as CSV (query_id: 202 while running, 201 when ready, "
        "action=download: the file)", params=(*FILTER_NAMES, "action", "query_id"),
-       extra={"list_spec": FILTERS, "media_type": "text/csv",
+       extra={"list_spec": FILTERS, "media_type": "text/csv", "errors": (404,),  # query_id
               "response_schema": {"type": "string", "format": "binary"},
               "json_statuses": {201: ("The CSV file is ready", QUERY_ID),
                                 202: ("The CSV file is being made", QUERY_ID)}}),

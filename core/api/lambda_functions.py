@@ -89,7 +89,7 @@ OPS = [
     Op("POST", REQUESTS, create_request, "lambda_create_requests", "lambda",
        "Run a function over a whole task or job in the background",
        request="FunctionCallRequest", response="FunctionCall",
-       extra={"errors": (409, 502, 503, 504)}),
+       extra={"errors": (404, 409, 502, 503, 504)}),  # 404: no such function or task
     Op("GET", REQUESTS + "/{id}", retrieve_request, "lambda_retrieve_requests", "lambda",
        "One batch run", response="FunctionCall"),
     Op("DELETE", REQUESTS + "/{id}", delete_request, "lambda_delete_requests", "lambda",

@@ -23,6 +23,6 @@ def register_routes(register: Register) -> None:
             op.handler, authenticate=op.authenticate,
             stream_body=op.extra.get("stream_body", False), max_body=op.extra.get("max_body"),
             body_schema=op.extra.get("body_schema", op.request),
-            signed_in=not op.public and "{" in op.path,
+            signed_in=not op.public,
             query_schema=query_schemas(operation_parameters(op)[1]))
         register(op.path, served, methods=[op.method], name=op.operation_id)

@@ -63,15 +63,23 @@ def test_anonymous_token_self_is_401(clients):
     assert r.status_code == 401, r.text
 
 
+@pytest.mark.parametrize("value", [{}, None, 5])
 @pytest.mark.parametrize("field", ["first_name", "last_name", "email", "username"])
-def test_register_with_a_non_string_name_is_a_400_and_creates_no_one(clients, field):
+def test_register_with_a_non_string_name_is_a_400_and_creates_no_one(clients, field, value):
     admin, anonymous = clients
     body = {"username": f"who-{field}", "password1": "Who-pass-1234",
             "password2": "Who-pass-1234", "email": f"{field}@example.com",
             "first_name": "", "last_name": ""}
-    body[field] = {}
+    body[field] = value
     r = anonymous.post("/api/auth/register", json=body)
     assert r.status_code == 400, r.text
     assert field in r.json()
     users = admin.get("/api/users", params={"search": f"who-{field}"}).json()
     assert users["count"] == 0
+
+
+@pytest.mark.parametrize("path", ["/api/server/annotation/formats", "/api/webhooks/events",
+                                  "/api/projects", "/api/lambda/functions"])
+def test_every_operation_not_documented_public_needs_a_sign_in(clients, path):
+    _, anonymous = clients
+    assert anonymous.get(path).status_code == 401
