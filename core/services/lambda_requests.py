@@ -129,7 +129,23 @@ def run(job: Any) -> dict[str, Any]:
             deleted = set(task_media.task_meta(caller, task_id)["deleted_frames"])
         except ApiError as exc:
             raise JobFailed(_text(exc)) from None
-    frames = [f for f in range(*args["frames"]) if f not in deleted]
+    if hasattr(backend, "annotate_task"):  # runs whole tasks itself (agents' queue)
+        request = {"function": function_id, "task": task_id, "frames": args["frames"],
+                   "threshold": function.get("threshold"), "mapping": args["mapping"],
+                   "conv_mask_to_poly": args["conv_mask_to_poly"], "deleted": sorted(deleted)}
+        body = backend.annotate_task(job, request)
+    else:
+        frames = [f for f in range(*args["frames"]) if f not in deleted]
+        body = _frame_by_frame(job, backend, frames)
+    _write(job, task_id, function.get("job"), body, args["cleanup"])
+    return {"result_id": task_id}
+
+
+def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list[Any]]:
+    """Read frames in short transactions, call the function on each, map its answers."""
+    args = job.args
+    function = args["function"]
+    task_id, function_id = function["task"], function["id"]
     body: dict[str, list[Any]] = {"tags": [], "shapes": [], "tracks": []}
     reported = time.monotonic()
     for start in range(0, len(frames), FRAMES_PER_READ):
@@ -159,8 +175,7 @@ def run(job: Any) -> dict[str, Any]:
                              f"Annotated {number} of {len(frames)} frames")
             else:
                 job.check()  # cancelled or taken over: stop now, not at the next report
-    _write(job, task_id, function.get("job"), body, args["cleanup"])
-    return {"result_id": task_id}
+    return body
 
 
 def _write(job: Any, task_id: int, job_id: int | None, body: dict[str, Any],
