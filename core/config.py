@@ -178,8 +178,8 @@ class InferenceSettings(_Section):
     # or reporting progress; once it runs out another agent may take the request. cvat-cli
     # reports progress every 30 s at most, so the default leaves room for two missed reports.
     agent_lease_seconds: float = Field(default=120.0, gt=0)
-    # How long an online call of a native function waits for an agent to answer.
-    agent_call_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Calls to a function a batch run (/api/lambda/requests) makes at once.
+    batch_concurrency: int = Field(default=1, ge=1, le=64)
 
 
 class SecretsSettings(_Section):

@@ -13,6 +13,7 @@ else added to): a run that fails or is cancelled half-way leaves the annotations
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cvatcore.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -142,39 +143,50 @@ def run(job: Any) -> dict[str, Any]:
 
 
 def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list[Any]]:
-    """Read frames in short transactions, call the function on each, map its answers."""
+    """Read frames in short transactions and call the function on them, up to
+    ``[inference] batch_concurrency`` calls at once (a model server, or OpenCV, which
+    releases the GIL, serves several), mapping the answers in frame order."""
     args = job.args
     function = args["function"]
     task_id, function_id = function["task"], function["id"]
     body: dict[str, list[Any]] = {"tags": [], "shapes": [], "tracks": []}
     reported = time.monotonic()
-    for start in range(0, len(frames), FRAMES_PER_READ):
-        batch = frames[start:start + FRAMES_PER_READ]
-        with job.state.db.unit_of_work() as session:
-            caller = Caller.for_job(job, session)
-            try:
-                images = [(f, lambda_functions.frame_b64(caller, task_id, f)) for f in batch]
-            except ApiError as exc:
-                raise JobFailed(_text(exc)) from None
-        for number, (frame, image) in enumerate(images, start + 1):
-            payload: dict[str, Any] = {"image": image}
-            if function.get("threshold") is not None:
-                payload["threshold"] = function["threshold"]
-            try:
-                items = backend.invoke(function_id, payload)
-            except InferenceError as exc:
-                raise JobFailed(f"Frame {frame}: {exc}") from None
-            found = lambda_mapping.to_annotations(frame, items, args["mapping"],
-                                                  args["conv_mask_to_poly"])
-            body["tags"] += found["tags"]
-            body["shapes"] += found["shapes"]
-            now = time.monotonic()
-            if now - reported >= PROGRESS_SECONDS or number == len(frames):
-                reported = now  # a write per frame would cost more than some functions
-                job.progress(round(0.99 * number / len(frames), 4),
-                             f"Annotated {number} of {len(frames)} frames")
-            else:
-                job.check()  # cancelled or taken over: stop now, not at the next report
+
+    def invoke(frame_image: tuple[int, str]) -> Any:
+        frame, image = frame_image
+        payload: dict[str, Any] = {"image": image}
+        if function.get("threshold") is not None:
+            payload["threshold"] = function["threshold"]
+        try:
+            return backend.invoke(function_id, payload)
+        except InferenceError as exc:
+            raise JobFailed(f"Frame {frame}: {exc}") from None
+
+    concurrency = job.state.settings.inference.batch_concurrency
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="autoannotate") as pool:
+        for start in range(0, len(frames), FRAMES_PER_READ):
+            batch = frames[start:start + FRAMES_PER_READ]
+            with job.state.db.unit_of_work() as session:
+                caller = Caller.for_job(job, session)
+                try:
+                    images = [(f, lambda_functions.frame_b64(caller, task_id, f))
+                              for f in batch]
+                except ApiError as exc:
+                    raise JobFailed(_text(exc)) from None
+            answers = pool.map(invoke, images) if concurrency > 1 else map(invoke, images)
+            pairs = zip(images, answers, strict=True)
+            for number, ((frame, _), items) in enumerate(pairs, start + 1):
+                found = lambda_mapping.to_annotations(frame, items, args["mapping"],
+                                                      args["conv_mask_to_poly"])
+                body["tags"] += found["tags"]
+                body["shapes"] += found["shapes"]
+                now = time.monotonic()
+                if now - reported >= PROGRESS_SECONDS or number == len(frames):
+                    reported = now  # a write per frame would cost more than some functions
+                    job.progress(round(0.99 * number / len(frames), 4),
+                                 f"Annotated {number} of {len(frames)} frames")
+                else:
+                    job.check()  # cancelled or taken over: stop now, not at the next report
     return body
 
 
