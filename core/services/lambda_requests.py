@@ -143,9 +143,10 @@ def run(job: Any) -> dict[str, Any]:
 
 
 def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list[Any]]:
-    """Read frames in short transactions and call the function on them, up to
-    ``[inference] batch_concurrency`` calls at once (a model server, or OpenCV, which
-    releases the GIL, serves several), mapping the answers in frame order."""
+    """Read frames in short transactions (the next ones while the function runs) and call
+    the function on them, up to ``[inference] batch_concurrency`` calls at once (a model
+    server, or OpenCV, which releases the GIL, serves several), mapping the answers in
+    frame order."""
     args = job.args
     function = args["function"]
     task_id, function_id = function["task"], function["id"]
@@ -162,20 +163,29 @@ def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list
         except InferenceError as exc:
             raise JobFailed(f"Frame {frame}: {exc}") from None
 
+    def read(batch: list[int]) -> list[tuple[int, str]]:
+        with job.state.db.unit_of_work() as session:
+            caller = Caller.for_job(job, session)
+            try:
+                return [(f, lambda_functions.frame_b64(caller, task_id, f)) for f in batch]
+            except ApiError as exc:
+                raise JobFailed(_text(exc)) from None
+
     concurrency = job.state.settings.inference.batch_concurrency
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="autoannotate") as pool:
-        for start in range(0, len(frames), FRAMES_PER_READ):
-            batch = frames[start:start + FRAMES_PER_READ]
-            with job.state.db.unit_of_work() as session:
-                caller = Caller.for_job(job, session)
-                try:
-                    images = [(f, lambda_functions.frame_b64(caller, task_id, f))
-                              for f in batch]
-                except ApiError as exc:
-                    raise JobFailed(_text(exc)) from None
+    batches = [frames[i:i + FRAMES_PER_READ] for i in range(0, len(frames), FRAMES_PER_READ)]
+    number = 0
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="autoannotate") as pool, \
+            ThreadPoolExecutor(1, thread_name_prefix="autoannotate-read") as reader:
+        # The next frames are read while the function runs on these ones.
+        upcoming = reader.submit(read, batches[0]) if batches else None
+        for index in range(len(batches)):
+            assert upcoming is not None
+            images = upcoming.result()
+            if index + 1 < len(batches):
+                upcoming = reader.submit(read, batches[index + 1])
             answers = pool.map(invoke, images) if concurrency > 1 else map(invoke, images)
-            pairs = zip(images, answers, strict=True)
-            for number, ((frame, _), items) in enumerate(pairs, start + 1):
+            for (frame, _), items in zip(images, answers, strict=True):
+                number += 1
                 found = lambda_mapping.to_annotations(frame, items, args["mapping"],
                                                       args["conv_mask_to_poly"])
                 body["tags"] += found["tags"]
