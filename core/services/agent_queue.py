@@ -167,3 +167,13 @@ def submit(session: Session, *, function_id: int, task_id: int, category: str,
     session.add(request)
     session.flush()
     return request
+
+
+def serves_task(session: Session, user_id: int, task_id: int) -> bool:
+    """Whether the user owns a native function with an unfinished request on the task: its
+    agent then reads the task as that user, whoever asked for the run."""
+    stmt = select(AgentRequest.id).join(
+        NativeFunction, NativeFunction.id == AgentRequest.function_id).where(
+        AgentRequest.task_id == task_id, NativeFunction.owner_id == user_id,
+        AgentRequest.status.in_(("queued", "assigned"))).limit(1)
+    return session.scalar(stmt) is not None

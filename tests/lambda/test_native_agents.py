@@ -269,3 +269,39 @@ def _answer(client: Any, path: str, method: str, body: Any = None) -> tuple[int,
 
 def _status(client: Any, path: str, method: str, body: Any = None) -> int:
     return _answer(client, path, method, body)[0]
+
+
+def test_the_agent_reads_another_users_task_as_the_functions_owner(
+    server: tuple[str, int], function_file: Path, tmp_path: Path
+) -> None:
+    """A public function run by someone else on their own task: the owner's agent may read
+    that task while the request is unfinished, and not after."""
+    result = subprocess.run(
+        _cli(server, "function", "create-native", "public boxes", "--visibility", "public",
+             "--function-file", str(function_file), home=tmp_path),
+        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
+        timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    function_id = int(result.stdout.strip())
+    frames = []
+    for number in range(3):
+        frames.append(tmp_path / f"f{number:03d}.png")
+        frames[-1].write_bytes(blank_png(32))
+    with _client(server, OTHER, OTHER_PASSWORD) as other, _client(server) as owner:
+        task = other.tasks.create_from_data(
+            spec=models.TaskWriteRequest(name="theirs", labels=[
+                models.PatchedLabelRequest(name="car", type="rectangle")]),
+            resources=frames)
+        assert _status(owner, f"/api/tasks/{task.id}", "GET") == 403
+        call, _ = other.api_client.lambda_api.create_requests(models.FunctionCallRequest(
+            function=str(function_id), task=task.id))
+        deadline = time.monotonic() + 30
+        while _status(owner, f"/api/tasks/{task.id}", "GET") != 200:  # its AR is queued
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        agent = _agent(server, function_id, function_file, tmp_path, "--burst")
+        assert agent.wait(timeout=120) == 0
+        call = _wait_for(call.id, other)
+        assert call.status == "finished", call.exc_info
+        assert _boxes(other, task.id) == EXPECTED[:3]
+        assert _status(owner, f"/api/tasks/{task.id}", "GET") == 403
