@@ -25,6 +25,7 @@ from cvatcore.core.api.listing import ListSpec, apply_query, paginate
 from cvatcore.core.api.responses import JSON, iso, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.api.serializers import basic_user, users_by_id
+from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import NativeFunction
 from cvatcore.core.services import agent_queue, native_functions
 
@@ -92,9 +93,24 @@ def _report(action: Any) -> Any:
     return handler
 
 
+def _stream_seconds(ctx: Ctx) -> float:
+    """``?seconds=N`` ends the stream sooner (a client that wants one look at the queue)."""
+    raw = ctx.query.get("seconds")
+    if raw is None:
+        return STREAM_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValidationFailed.field("seconds", "A number is required.") from None
+    if not 0 <= seconds <= STREAM_SECONDS:
+        raise ValidationFailed.field("seconds", f"Must be from 0 to {STREAM_SECONDS:g}.")
+    return seconds
+
+
 def watch(ctx: Ctx) -> Response:
     """Checks the caller serves the queue now; the stream then reads it on its own."""
     function_id = agent_queue.function_of_queue(ctx.caller, _queue(ctx)).id
+    lasts = _stream_seconds(ctx)
     db = ctx.state.db
 
     def waiting() -> set[str]:
@@ -105,7 +121,7 @@ def watch(ctx: Ctx) -> Response:
         yield f"retry: {RECONNECT_MS}\n\n".encode()
         announced: set[str] = set()
         started = last_sent = time.monotonic()
-        while time.monotonic() - started < STREAM_SECONDS:
+        while True:
             now_waiting = await asyncio.to_thread(waiting)
             for category in sorted(now_waiting - announced):
                 data = json.dumps({"request_category": category})
@@ -115,6 +131,8 @@ def watch(ctx: Ctx) -> Response:
             if time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
                 yield b": keep-alive\n\n"
                 last_sent = time.monotonic()
+            if time.monotonic() - started >= lasts:
+                return
             await asyncio.sleep(POLL_SECONDS)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
@@ -141,7 +159,7 @@ OPS = [
     Op("DELETE", ONE, delete_function, "functions_destroy", "functions",
        "Delete a native function", status=204),
     Op("GET", QUEUE + "/watch", watch, "functions_queues_watch", "functions",
-       "Server-sent events announcing new annotation requests",
+       "Server-sent events announcing new annotation requests", params=("seconds",),
        extra={"media_type": "text/event-stream",
               "response_schema": {"type": "string"}}),
     Op("POST", QUEUE + "/requests/acquire", acquire, "functions_queues_acquire", "functions",
