@@ -15,10 +15,10 @@ from sqlalchemy import ColumnElement, Select, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
-from cvatcore.core.models import NativeFunction
+from cvatcore.core.models import Membership, NativeFunction
 from cvatcore.core.services import changes
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
-from cvatcore.hooks.inference_types import _check_labels, describe_function
+from cvatcore.hooks.inference_types import check_descriptor, describe_function
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
@@ -50,8 +50,6 @@ def list_query(caller: Caller) -> Select[Any]:
     relations = {"owner": _owner_sql}
     limits = {"public": _public_sql}
     if oc.kind == "none":
-        from cvatcore.core.models import Membership
-
         mine = select(Membership.organization_id).where(
             Membership.user_id == subj.user_id, Membership.is_active.is_(True))
         sandbox = engine.visible("function", subj, relations, False, limits)
@@ -114,14 +112,14 @@ def create(caller: Caller, data: dict[str, Any]) -> NativeFunction:
 def _spec(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if kind == "detector":
         labels = data.get("labels_v2", [])
-        if not isinstance(labels, list):
-            raise ValidationFailed.field("labels_v2", "A list of labels is required.")
-        normalized = describe_function("x", labels=[_typed(label) for label in labels
-                                                    if isinstance(label, dict)])["labels_v2"]
-        problems = _check_labels(labels, "labels_v2") or _check_labels(normalized, "labels_v2")
+        if not isinstance(labels, list) or not all(_named(label) for label in labels):
+            raise ValidationFailed.field("labels_v2", "A list of labels, each with a name "
+                                                      "(and sublabels with names), is required.")
+        described = describe_function("x", labels=[_typed(label) for label in labels])
+        problems = check_descriptor(described)
         if problems:
             raise ValidationFailed.field("labels_v2", "; ".join(problems))
-        return {"labels_v2": normalized}
+        return {"labels_v2": described["labels_v2"]}
     if kind == "interactor":
         spec = {"min_pos_points": _int(data, "min_pos_points", 1, 0),
                 "min_neg_points": _int(data, "min_neg_points", -1, -1),
@@ -135,11 +133,16 @@ def _spec(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"supported_shape_types": sorted(set(shapes))}
 
 
+def _named(label: Any) -> bool:
+    return isinstance(label, dict) and isinstance(label.get("name"), str) and all(
+        _named(sub) for sub in label.get("sublabels") or [])
+
+
 def _typed(label: dict[str, Any]) -> dict[str, Any]:
     """cvat-cli leaves ``type`` out for "any"; the agent wants it on every label."""
     out = {**label, "type": label.get("type") or "any"}
     if label.get("sublabels"):
-        out["sublabels"] = [_typed(s) for s in label["sublabels"] if isinstance(s, dict)]
+        out["sublabels"] = [_typed(sub) for sub in label["sublabels"]]
     return out
 
 

@@ -305,3 +305,53 @@ def test_the_agent_reads_another_users_task_as_the_functions_owner(
         assert call.status == "finished", call.exc_info
         assert _boxes(other, task.id) == EXPECTED[:3]
         assert _status(owner, f"/api/tasks/{task.id}", "GET") == 403
+
+
+def test_an_agents_failure_and_a_cancelled_run(server: tuple[str, int], task_id: int) -> None:
+    """The queue protocol as cvat-cli speaks it: an agent that gives up fails the run with
+    its reason; a run deleted while queued withdraws its request, and an agent's late
+    answer to it is a 404 (both write nothing)."""
+    body = {"provider": "native", "name": "protocol", "kind": "detector",
+            "labels_v2": [{"name": "car", "type": "rectangle", "attributes": []}]}
+    agent = {"agent_id": "b" * 32}
+    with _client(server) as client:
+        client.tasks.retrieve(task_id).remove_annotations()
+        fid = _answer(client, "/api/functions", "POST", body)[1]["id"]
+        queue = f"/api/functions/queues/function:{fid}/requests"
+        api = client.api_client.lambda_api
+
+        def assignment() -> dict[str, Any]:
+            deadline = time.monotonic() + 30
+            while True:  # the run's job queues the request once a worker takes it
+                status, answer = _answer(client, f"{queue}/acquire", "POST",
+                                         {**agent, "request_category": "batch"})
+                assert status == 200, answer
+                if answer["ar_assignment"] is not None:
+                    return answer["ar_assignment"]
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+
+        call, _ = api.create_requests(models.FunctionCallRequest(
+            function=str(fid), task=task_id, threshold=0.5))
+        ar = assignment()
+        assert ar["ar_params"] == {"type": "annotate_task", "task": task_id, "threshold": 0.5,
+                                   "conv_mask_to_poly": False,
+                                   "mapping": {"car": {"name": "car", "attributes": {}}}}
+        assert _status(client, f"{queue}/{ar['ar_id']}/fail", "POST",
+                       {"agent_id": "c" * 32, "exc_info": "not mine"}) == 409
+        assert _status(client, f"{queue}/{ar['ar_id']}/fail", "POST",
+                       {**agent, "exc_info": "Worker process crashed"}) == 200
+        call = _wait_for(call.id, client)
+        assert call.status == "failed" and "Worker process crashed" in call.exc_info
+
+        call, _ = api.create_requests(models.FunctionCallRequest(
+            function=str(fid), task=task_id))
+        ar = assignment()
+        api.delete_requests(call.id)
+        status, answer = _answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
+                                 {**agent, "annotations": {"tags": [], "shapes": []}})
+        assert status == 404, answer
+        assert _answer(client, f"{queue}/acquire", "POST", {
+            **agent, "request_category": "batch"})[1] == {"ar_assignment": None}
+        assert _boxes(client, task_id) == []
+        assert _status(client, f"/api/functions/{fid}", "DELETE") == 204
