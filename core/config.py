@@ -174,8 +174,14 @@ class InferenceSettings(_Section):
     lists a function id serves it); ``opencv`` is the built-in in-process detectors. Options
     of each under ``[inference.options.<name>]``."""
 
-    backends: list[str] = Field(default_factory=lambda: ["opencv"])
+    backends: list[str] = Field(default_factory=lambda: ["opencv", "native"])
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # An agent (``cvat-cli function run-agent``) holds a request this long after taking it
+    # or reporting progress; once it runs out another agent may take the request. cvat-cli
+    # reports progress every 30 s at most, so the default leaves room for two missed reports.
+    agent_lease_seconds: float = Field(default=120.0, gt=0)
+    # Calls to a function a batch run (/api/lambda/requests) makes at once.
+    batch_concurrency: int = Field(default=1, ge=1, le=64)
 
 
 class SecretsSettings(_Section):

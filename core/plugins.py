@@ -57,6 +57,7 @@ BUILTIN_PLUGINS = (
     "cvatcore.core.builtin.job_kinds",
     "cvatcore.core.builtin.dataset_formats",
     "cvatcore.core.builtin.inference_opencv",
+    "cvatcore.core.builtin.inference_native",
 )
 # Without local accounts nobody could sign in to fix the configuration.
 ESSENTIAL_PLUGINS = frozenset(

@@ -101,6 +101,8 @@ PAGE_PARAMS: list[Schema] = [
 PARAM_SCHEMAS: dict[str, Schema] = {
     "role": {"type": "string", "enum": ["worker", "supervisor", "maintainer", "owner"],
              "description": ROLE_DESCRIPTION},
+    "seconds": {"type": "number", "description": "End the event stream after this many "
+                                                 "seconds (0: one look at the queue)"},
 }
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MODULE_NAMES = (
     "server", "health", "auth", "users", "organizations", "projects", "tasks", "jobs", "labels",
     "task_data", "annotations", "issues", "requests", "cloud_storages", "webhooks", "events",
-    "datasets", "backups", "lambda_functions", "schema",
+    "datasets", "backups", "lambda_functions", "functions", "schema",
 )
 #: The plugin that registers these operations as routes (``core/plugins.py`` loads it under
 #: its module name); routes of every other plugin are documented from their registration.

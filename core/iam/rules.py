@@ -283,6 +283,26 @@ delete        organization  *                 user       maintainer  *
 delete        organization  {_COMMENT_STAFF}  worker     worker      *
 """
 
+# Native functions (/api/functions; CVAT's rules for them are not public, cvat-reference
+# §11.1): "owner" is who created the function. A private function is its owner's (and an
+# organization's maintainers'); "public" (the limit) lets any member of its organization, or
+# any user for a sandbox function, see and run it. Only the owner serves it (the agent queue,
+# scope "serve"): the agent reads task data as that user.
+FUNCTION = """
+scope   context       ownership  privilege  membership  limit
+create  sandbox       *          user       *           *
+create  organization  *          user       worker      *
+list    *             *          none       *           *
+view    sandbox       owner      none       *           *
+view    sandbox       *          none       *           public
+view    organization  owner      none       worker      *
+view    organization  *          none       worker      public
+view    organization  *          none       maintainer  *
+delete  *             owner      worker     *           *
+delete  organization  *          worker     maintainer  *
+serve   *             owner      none       *           *
+"""
+
 # webhooks.rego / webhooks.csv (cvat-reference §3.7): "owner" is the webhook's creator,
 # "project:owner" the owner of a project webhook's project. Deliveries, ping and redelivery
 # follow "view" and "update" of the webhook.
@@ -317,4 +337,5 @@ TABLES = {
     "job": JOB,
     "label": LABEL,
     "webhook": WEBHOOK,
+    "function": FUNCTION,
 }

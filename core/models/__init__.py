@@ -4,6 +4,7 @@ from cvatcore.core.models.analytics import OutboxEvent, SinkCursor, StoredEvent
 from cvatcore.core.models.annotations import Comment, Issue, Shape, Tag, Track, TrackedShape
 from cvatcore.core.models.base import Base
 from cvatcore.core.models.cloud import CloudStorage, CloudStorageManifest
+from cvatcore.core.models.functions import AgentRequest, NativeFunction
 from cvatcore.core.models.jobs import BackgroundJob
 from cvatcore.core.models.media import Frame, TaskData
 from cvatcore.core.models.orgs import Invitation, Membership, Organization
@@ -12,9 +13,10 @@ from cvatcore.core.models.users import AccessToken, AuthSession, SignInFailure, 
 from cvatcore.core.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
-    "AccessToken", "AttributeSpec", "AuthSession", "BackgroundJob", "Base", "CloudStorage",
-    "CloudStorageManifest", "Comment", "Frame",
-    "Invitation", "Issue", "Job", "Label", "Membership", "Organization", "OutboxEvent",
-    "Project", "Segment", "Shape", "SignInFailure", "SinkCursor", "StoredEvent", "Tag", "Task",
-    "TaskData", "Track", "TrackedShape", "User", "Webhook", "WebhookAttempt", "WebhookDelivery",
+    "AccessToken", "AgentRequest", "AttributeSpec", "AuthSession", "BackgroundJob", "Base",
+    "CloudStorage", "CloudStorageManifest", "Comment", "Frame",
+    "Invitation", "Issue", "Job", "Label", "Membership", "NativeFunction", "Organization",
+    "OutboxEvent", "Project", "Segment", "Shape", "SignInFailure", "SinkCursor", "StoredEvent",
+    "Tag", "Task", "TaskData", "Track", "TrackedShape", "User", "Webhook", "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -35,15 +35,18 @@ def guarded(call: Callable[[], T]) -> T:
         raise ApiError({"detail": str(exc)}, exc.status) from None
 
 
-def _listing(state: Any) -> list[tuple[Any, dict[str, Any]]]:
+def _listing(caller: Caller) -> list[tuple[Any, dict[str, Any]]]:
     """``(backend, descriptor)`` of every valid function. A backend that is down is left
-    out (and logged) while another answers; when every one is down, its error stands."""
+    out (and logged) while another answers; when every one is down, its error stands. A
+    backend whose functions depend on who asks (the built-in ``native`` one) lists them with
+    ``list_functions_for(caller)``."""
     found: dict[str, tuple[Any, dict[str, Any]]] = {}
     errors: list[InferenceError] = []
-    backends = state.inference_backends()
+    backends = caller.state.inference_backends()
     for name, backend in backends:
         try:
-            descriptors = backend.list_functions()
+            per_caller = getattr(backend, "list_functions_for", None)
+            descriptors = per_caller(caller) if per_caller else backend.list_functions()
         except InferenceError as exc:
             logger.warning("inference backend %s cannot list its functions: %s", name, exc)
             errors.append(exc)
@@ -63,13 +66,13 @@ def _listing(state: Any) -> list[tuple[Any, dict[str, Any]]]:
 
 def list_functions(caller: Caller) -> list[dict[str, Any]]:
     caller.require_user()
-    return [descriptor for _, descriptor in _listing(caller.state)]
+    return [descriptor for _, descriptor in _listing(caller)]
 
 
 def find(caller: Caller, function_id: str) -> tuple[Any, dict[str, Any]]:
     """The backend serving ``function_id`` and its descriptor; 404 when none lists it."""
     caller.require_user()
-    for backend, descriptor in _listing(caller.state):
+    for backend, descriptor in _listing(caller):
         if descriptor["id"] == function_id:
             return backend, descriptor
     raise NotFound(f"The function {function_id!r} is not available.")

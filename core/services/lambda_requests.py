@@ -13,6 +13,7 @@ else added to): a run that fails or is cancelled half-way leaves the annotations
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cvatcore.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -129,38 +130,74 @@ def run(job: Any) -> dict[str, Any]:
             deleted = set(task_media.task_meta(caller, task_id)["deleted_frames"])
         except ApiError as exc:
             raise JobFailed(_text(exc)) from None
-    frames = [f for f in range(*args["frames"]) if f not in deleted]
+    if hasattr(backend, "annotate_task"):  # runs whole tasks itself (agents' queue)
+        request = {"function": function_id, "task": task_id, "frames": args["frames"],
+                   "threshold": function.get("threshold"), "mapping": args["mapping"],
+                   "conv_mask_to_poly": args["conv_mask_to_poly"], "deleted": sorted(deleted)}
+        body = backend.annotate_task(job, request)
+    else:
+        frames = [f for f in range(*args["frames"]) if f not in deleted]
+        body = _frame_by_frame(job, backend, frames)
+    _write(job, task_id, function.get("job"), body, args["cleanup"])
+    return {"result_id": task_id}
+
+
+def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list[Any]]:
+    """Read frames in short transactions (the next ones while the function runs) and call
+    the function on them, up to ``[inference] batch_concurrency`` calls at once (a model
+    server, or OpenCV, which releases the GIL, serves several), mapping the answers in
+    frame order."""
+    args = job.args
+    function = args["function"]
+    task_id, function_id = function["task"], function["id"]
     body: dict[str, list[Any]] = {"tags": [], "shapes": [], "tracks": []}
     reported = time.monotonic()
-    for start in range(0, len(frames), FRAMES_PER_READ):
-        batch = frames[start:start + FRAMES_PER_READ]
+
+    def invoke(frame_image: tuple[int, str]) -> Any:
+        frame, image = frame_image
+        payload: dict[str, Any] = {"image": image}
+        if function.get("threshold") is not None:
+            payload["threshold"] = function["threshold"]
+        try:
+            return backend.invoke(function_id, payload)
+        except InferenceError as exc:
+            raise JobFailed(f"Frame {frame}: {exc}") from None
+
+    def read(batch: list[int]) -> list[tuple[int, str]]:
         with job.state.db.unit_of_work() as session:
             caller = Caller.for_job(job, session)
             try:
-                images = [(f, lambda_functions.frame_b64(caller, task_id, f)) for f in batch]
+                return [(f, lambda_functions.frame_b64(caller, task_id, f)) for f in batch]
             except ApiError as exc:
                 raise JobFailed(_text(exc)) from None
-        for number, (frame, image) in enumerate(images, start + 1):
-            payload: dict[str, Any] = {"image": image}
-            if function.get("threshold") is not None:
-                payload["threshold"] = function["threshold"]
-            try:
-                items = backend.invoke(function_id, payload)
-            except InferenceError as exc:
-                raise JobFailed(f"Frame {frame}: {exc}") from None
-            found = lambda_mapping.to_annotations(frame, items, args["mapping"],
-                                                  args["conv_mask_to_poly"])
-            body["tags"] += found["tags"]
-            body["shapes"] += found["shapes"]
-            now = time.monotonic()
-            if now - reported >= PROGRESS_SECONDS or number == len(frames):
-                reported = now  # a write per frame would cost more than some functions
-                job.progress(round(0.99 * number / len(frames), 4),
-                             f"Annotated {number} of {len(frames)} frames")
-            else:
-                job.check()  # cancelled or taken over: stop now, not at the next report
-    _write(job, task_id, function.get("job"), body, args["cleanup"])
-    return {"result_id": task_id}
+
+    concurrency = job.state.settings.inference.batch_concurrency
+    batches = [frames[i:i + FRAMES_PER_READ] for i in range(0, len(frames), FRAMES_PER_READ)]
+    number = 0
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="autoannotate") as pool, \
+            ThreadPoolExecutor(1, thread_name_prefix="autoannotate-read") as reader:
+        # The next frames are read while the function runs on these ones.
+        upcoming = reader.submit(read, batches[0]) if batches else None
+        for index in range(len(batches)):
+            assert upcoming is not None
+            images = upcoming.result()
+            if index + 1 < len(batches):
+                upcoming = reader.submit(read, batches[index + 1])
+            answers = pool.map(invoke, images) if concurrency > 1 else map(invoke, images)
+            for (frame, _), items in zip(images, answers, strict=True):
+                number += 1
+                found = lambda_mapping.to_annotations(frame, items, args["mapping"],
+                                                      args["conv_mask_to_poly"])
+                body["tags"] += found["tags"]
+                body["shapes"] += found["shapes"]
+                now = time.monotonic()
+                if now - reported >= PROGRESS_SECONDS or number == len(frames):
+                    reported = now  # a write per frame would cost more than some functions
+                    job.progress(round(0.99 * number / len(frames), 4),
+                                 f"Annotated {number} of {len(frames)} frames")
+                else:
+                    job.check()  # cancelled or taken over: stop now, not at the next report
+    return body
 
 
 def _write(job: Any, task_id: int, job_id: int | None, body: dict[str, Any],

@@ -17,7 +17,7 @@ from cvatcore.core.iam import engine
 from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import Project, Task, TaskData
 from cvatcore.core.models.base import utcnow
-from cvatcore.core.services import changes, labels, projects
+from cvatcore.core.services import agent_queue, changes, labels, projects
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
 from cvatcore.core.services.media_removal import schedule_media_removal
 from cvatcore.core.services.projects import (
@@ -61,7 +61,15 @@ def allowed(caller: Caller, task: Task, scope: str, project: Project | None = No
     if project is None:
         project = project_of(caller, task)
     rels = relations(subj.user_id, task, project)
-    return engine.allows("task", scope, subj, rels, task.organization_id is not None)
+    if engine.allows("task", scope, subj, rels, task.organization_id is not None):
+        return True
+    return scope in AGENT_SCOPES and agent_queue.serves_task(caller.session, subj.user_id,
+                                                              task.id)
+
+
+#: What an agent reads of a task it has a request for (cvat-reference §11.3): the task, its
+#: labels, meta and chunks, with its user's rights, whoever asked for the run.
+AGENT_SCOPES = ("view", "view:data", "view:metadata")
 
 
 def authorize(caller: Caller, task: Task, scope: str, project: Project | None = None) -> None:

@@ -235,6 +235,9 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
         "target_url": "http://127.0.0.1:9/", "type": "project", "project_id": project["id"],
         "events": ["update:issue"], "secret": "s"}).json()
     ping = admin.post(f"/api/webhooks/{hook['id']}/ping").json()
+    native = admin.post("/api/functions", json={
+        "provider": "native", "name": "boxes", "kind": "detector",
+        "labels_v2": [{"name": "car", "attributes": []}]}).json()
     auto = admin.post("/api/lambda/requests", json={"function": "opencv-face-detection",
                                                     "task": task["id"]}).json()
     return {"/api/projects/{id}": project["id"], "/api/tasks/{id}": task["id"],
@@ -242,6 +245,8 @@ def _domain_world(admin, raw, azurite, container) -> dict[str, Any]:
             "/api/webhooks/{id}/deliveries/{delivery_id}": (hook["id"], ping["id"]),
             "/api/lambda/functions/{func_id}": "opencv-face-detection",
             "/api/lambda/requests/{id}": auto["id"],
+            "/api/functions/{id}": native["id"],
+            "/api/functions/queues/{queue_id}/watch": f"function:{native['id']}",
             "/api/jobs/{id}": job_id, "/api/labels/{id}": label["id"],
             "/api/tasks/{id}/data/": task["id"], "/api/tasks/{id}/data": task["id"],
             "/api/tasks/{id}/data/meta": task["id"], "/api/tasks/{id}/preview": task["id"],
@@ -264,6 +269,7 @@ SAMPLE_PARAMS = {
     "/api/tasks/{id}/data/": {"type": "frame", "number": 0, "quality": "original"},
     "/api/tasks/{id}/data": {"type": "chunk", "number": 0, "quality": "compressed"},
     "/api/jobs/{id}/data": {"type": "frame", "number": 0, "quality": "compressed"},
+    "/api/functions/queues/{queue_id}/watch": {"seconds": 0},  # one look at the queue
 }
 STATUS_OVERRIDES = {"/api/cloudstorages/{id}/preview": (200, 204), "/api/events": (202,)}
 

@@ -121,3 +121,33 @@ def test_cvat_cli_task_auto_annotate_with_a_local_function(
         shapes = client.tasks.retrieve(task.id).get_annotations().shapes
     assert [(s.frame, s.points, s.type.value) for s in shapes] == [(0, [1, 2, 3, 4],
                                                                     "rectangle")]
+
+
+def test_a_200_frame_batch_run_with_the_opencv_backend(
+    server: tuple[str, int], tmp_path: Path
+) -> None:
+    """The built-in detector over a 200-frame task: a face on every tenth frame, found
+    there and nowhere else, read back through cvat-sdk."""
+    host, port = server
+    face, blank = face_png(160), blank_png(160)
+    frames = []
+    for number in range(200):
+        frames.append(tmp_path / f"f{number:03d}.png")
+        frames[-1].write_bytes(face if number % 10 == 0 else blank)
+    with make_client(host, port=port, credentials=("sdk-user", "sdk-user-pass")) as client:
+        task = client.tasks.create_from_data(
+            spec=models.TaskWriteRequest(name="200 frames", labels=[
+                models.PatchedLabelRequest(name="face", type="rectangle")]),
+            resources=frames, data_params={"image_quality": 95})
+        api = client.api_client.lambda_api
+        call, _ = api.create_requests(models.FunctionCallRequest(
+            function=FACE, task=task.id, cleanup=True, threshold=0.2))
+        deadline = time.monotonic() + 120
+        while call.status not in ("finished", "failed"):
+            assert time.monotonic() < deadline, call
+            time.sleep(0.2)
+            call, _ = api.retrieve_requests(call.id)
+        assert call.status == "finished" and call.progress == 100, call.exc_info
+        shapes = task.get_annotations().shapes
+        assert sorted(s.frame for s in shapes) == list(range(0, 200, 10))
+        assert {(s.source, s.type.value) for s in shapes} == {("auto", "rectangle")}

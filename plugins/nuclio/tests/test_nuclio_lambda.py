@@ -109,3 +109,22 @@ def test_a_function_that_dies_half_way_fails_the_run_with_the_reason(client, das
     assert done["status"] == "failed"
     assert "Frame 1" in done["exc_info"] and "CUDA out of memory" in done["exc_info"]
     assert client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"] == []
+
+
+def test_a_200_frame_batch_run_with_a_nuclio_function(client, dashboard):
+    """The stand-in's car detector over a 200-frame task: one confident box per frame."""
+    task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
+        {"name": "car", "type": "rectangle"}]}).json()["id"]
+    frame = blank_png(80)
+    files = [(f"client_files[{i}]", (f"{i:03d}.png", frame)) for i in range(200)]
+    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                     data={"image_quality": "90"}).json()["rq_id"]
+    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    call = client.post("/api/lambda/requests", json={
+        "function": "openvino-car-detector", "task": task_id, "threshold": 0.5}).json()
+    done = _until(client, f"/api/lambda/requests/{call['id']}",
+                  lambda b: b["status"] in ("finished", "failed"), timeout=120)
+    assert done["status"] == "finished" and done["progress"] == 100, done
+    shapes = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
+    assert sorted(s["frame"] for s in shapes) == list(range(200))
+    assert all(s["points"] == [20, 20, 60, 60] and s["source"] == "auto" for s in shapes)
