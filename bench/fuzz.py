@@ -68,9 +68,11 @@ def main() -> None:
                                  text=True, capture_output=True, cwd=root)
         report = Path(tempfile.gettempdir()) / f"cvatcore-fuzz-{os.getpid()}.txt"
         report.write_text(run.stdout + run.stderr)  # every case, with its curl line
+        server_log = report.with_suffix(".server.log")  # kept: 503s and slow writes show here
+        server_log.write_bytes(log.read_bytes())
         summary = run.stdout.rsplit("SUMMARY", 1)[-1]
         print(summary[-6000:] + run.stderr[-3000:])
-        print(f"full report: {report}")
+        print(f"full report: {report}; server log: {server_log}")
         unhandled = [line for line in log.read_text().splitlines() if "unhandled error" in line]
         print(f"schemathesis exit code {run.returncode}; server: {len(unhandled)} unhandled "
               f"errors (5xx)")
