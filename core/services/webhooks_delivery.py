@@ -123,25 +123,49 @@ def transport_of(state: Any) -> Any:
     return transport
 
 
-def send(state: Any, hook: Webhook, delivery: WebhookDelivery) -> tuple[DeliveryResult, int]:
-    """One attempt: the outbound guard checks the target again (it may resolve elsewhere by
-    now) and the transport connects to the address it checked. Returns the result and the
-    duration in ms; a target the guard refuses is status 0 (failed, not retried)."""
-    settings = state.settings
-    started = time.monotonic()
-    try:
-        target = resolve(hook.target_url, settings.outbound.allow)
-    except OutboundRefused as exc:
-        return DeliveryResult(0, f"refused by the outbound guard: {exc}"), 0
-    body = body_of(delivery.request)
-    headers = {"Content-Type": hook.content_type, "User-Agent": "cvatcore-webhooks",
-               **signature_headers(secret_of(state, hook), f"msg_{delivery.id}", body,
-                                   int(time.time()))}
-    request = OutboundRequest(hook.target_url, body, headers, verify_tls=hook.enable_ssl,
-                              timeout=settings.webhooks.timeout_seconds,
-                              connect_to=target.address)
-    result = transport_of(state).send(request)
-    return result, int((time.monotonic() - started) * 1000)
+class Sender:
+    """Sends deliveries of one webhook. The outbound guard checks the target when a sender
+    is made (it may resolve elsewhere by now) and the transport connects to the address it
+    checked; the secret is decrypted once. A drain makes one per batch (a second or so of
+    sending), so the target is checked again at every batch."""
+
+    def __init__(self, state: Any, hook: Any) -> None:
+        settings = state.settings
+        self.hook, self.timeout = hook, settings.webhooks.timeout_seconds
+        try:
+            self.address: str | None = resolve(hook.target_url, settings.outbound.allow).address
+            self.refused = ""
+        except OutboundRefused as exc:
+            self.address, self.refused = None, f"refused by the outbound guard: {exc}"
+        self.secret = secret_of(state, hook) if self.address else ""
+        self.transport = transport_of(state)
+
+    def send(self, delivery: Any) -> tuple[DeliveryResult, int]:
+        """One attempt: the result and its duration in ms; a target the guard refuses is
+        status 0 (failed, not retried)."""
+        if self.address is None:
+            return DeliveryResult(0, self.refused), 0
+        started = time.monotonic()
+        body = body_of(delivery.request)
+        hook = self.hook
+        headers = {"Content-Type": hook.content_type, "User-Agent": "cvatcore-webhooks",
+                   **signature_headers(self.secret, f"msg_{delivery.id}", body,
+                                       int(time.time()))}
+        request = OutboundRequest(hook.target_url, body, headers, verify_tls=hook.enable_ssl,
+                                  timeout=self.timeout, connect_to=self.address)
+        result = self.transport.send(request)
+        return result, int((time.monotonic() - started) * 1000)
+
+
+def send(state: Any, hook: Any, delivery: Any) -> tuple[DeliveryResult, int]:
+    """One attempt at ``delivery`` (see ``Sender``)."""
+    return Sender(state, hook).send(delivery)
+
+
+def settled(result: DeliveryResult) -> bool:
+    """Whether an attempt that came back with ``result`` delivered (a final answer): else the
+    delivery waits for a retry or failed, and the webhook's later deliveries wait for it."""
+    return bool(result.status_code) and result.status_code not in RETRY_STATUSES
 
 
 def _retry_after(result: DeliveryResult) -> float | None:

@@ -1,29 +1,42 @@
 """The ``deliver:webhook`` job: one webhook's pending deliveries, sent in order.
 
-The job holds the webhook (``webhooks.drain_job_id``) and loops: read the oldest pending
-delivery, send it (outside any transaction), then record the attempt and read the next one
-in one write transaction, committed only while this worker still holds the job
-(``job.guard``). Plain Core statements: one delivery costs one small write transaction. When
+The job holds the webhook (``webhooks.drain_job_id``) and loops over *batches*: read the
+webhook's due deliveries, oldest first (up to ``BATCH``), send them one after the other
+(outside any transaction) until one does not settle (it waits for a retry, or failed) or
+``BATCH_SECONDS`` have passed, then record every attempt and read the next batch in one
+write transaction, committed only while this worker still holds the job (``job.guard``).
+So the bookkeeping costs one transaction per batch rather than one per delivery, and a
+worker killed mid-batch has recorded nothing of it: the next drain sends the batch again
+(at least once, in order). Plain Core statements, executemany for the batch's rows.
+
+A drain that has sent for ``SLICE_SECONDS`` hands the webhook to a successor queued behind
+the jobs already waiting, so a busy webhook cannot keep the workers from the others. When
 nothing is due it stops under the webhook's lock: it lets go of the webhook, or queues its
 successor for the next retry time (see ``webhooks_delivery``).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cvatcore.core.models import Webhook, WebhookAttempt, WebhookDelivery
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.services.webhooks_delivery import (
+    Sender,
     attempt_row,
     lock_webhook,
     outcome,
     queue_drain,
-    send,
+    settled,
 )
+
+BATCH = 200  # deliveries read (and recorded) at once
+BATCH_SECONDS = 0.5  # sending time after which a batch is recorded
+SLICE_SECONDS = 2.0  # sending time after which a drain lets the other webhooks' drains run
 
 _HOOK = (Webhook.id, Webhook.is_active, Webhook.drain_job_id, Webhook.target_url,
          Webhook.secret, Webhook.content_type, Webhook.enable_ssl)
@@ -40,36 +53,65 @@ def pending_head(session: Session, webhook_id: int) -> WebhookDelivery | None:
     ).first()
 
 
-def _due(conn: Connection, job_id: str, webhook_id: int) -> tuple[Any, Any]:
-    """(the webhook's row, its oldest pending delivery if this drain sends it now)."""
+def _due(conn: Connection, job_id: str, webhook_id: int) -> tuple[Any, list[Any]]:
+    """(the webhook's row, its oldest pending deliveries this drain sends now): up to
+    ``BATCH``, ending before the first that waits for a retry (later ones wait behind it)."""
     hook = conn.execute(select(*_HOOK).where(Webhook.id == webhook_id)).first()
     if hook is None or hook.drain_job_id != job_id or not hook.is_active:
-        return hook, None
-    delivery = conn.execute(
+        return hook, []
+    rows = conn.execute(
         select(*_DELIVERY)
         .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
-        .order_by(WebhookDelivery.id).limit(1)).first()
-    if delivery is None or as_utc(delivery.next_attempt_at) > utcnow():
-        return hook, None
-    return hook, delivery
+        .order_by(WebhookDelivery.id).limit(BATCH)).all()
+    now, due = utcnow(), []
+    for row in rows:
+        if as_utc(row.next_attempt_at) > now:
+            break
+        due.append(row)
+    return hook, due
 
 
-def _record(conn: Connection, state: Any, webhook_id: int, delivery: Any, result: Any,
-            duration_ms: int) -> None:
-    now = utcnow()
-    values, reason = outcome(state.settings.webhooks, delivery, result, now)
-    conn.execute(insert(WebhookAttempt).values(
-        **attempt_row(delivery.id, values["attempts"], result, duration_ms, now)))
-    conn.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id)
-                 .values(**values))
+def _send(job: Any, hook: Any, batch: list[Any]) -> list[tuple[Any, Any, int]]:
+    """Send ``batch`` in order; stop after a delivery that did not settle, after
+    ``BATCH_SECONDS``, or when the job was lost. Returns (delivery, result, ms) per attempt."""
+    sender, started, sent = Sender(job.state, hook), time.monotonic(), []
+    for delivery in batch:
+        result, duration = sender.send(delivery)
+        sent.append((delivery, result, duration))
+        if not settled(result) or job.lost.is_set() or \
+                time.monotonic() - started > BATCH_SECONDS:
+            break
+    return sent
+
+
+_UPDATE = (update(WebhookDelivery).where(WebhookDelivery.id == bindparam("b_id"))
+           .values({name: bindparam(f"b_{name}") for name in (
+               "attempts", "status_code", "response", "updated_date", "state",
+               "next_attempt_at")}))
+
+
+def _record(conn: Connection, state: Any, webhook_id: int, sent: list[tuple[Any, Any, int]]
+            ) -> None:
+    """Every attempt of a batch, in one statement per table."""
+    now, attempts, changes, reason = utcnow(), [], [], ""
+    for delivery, result, duration in sent:
+        values, why = outcome(state.settings.webhooks, delivery, result, now)
+        attempts.append(attempt_row(delivery.id, values["attempts"], result, duration, now))
+        values.setdefault("state", "pending")
+        values.setdefault("next_attempt_at", delivery.next_attempt_at)
+        changes.append({"b_id": delivery.id, **{f"b_{k}": v for k, v in values.items()}})
+        reason = reason or why
+    conn.execute(insert(WebhookAttempt), attempts)
+    conn.execute(_UPDATE, changes)
     if reason:
         conn.execute(update(Webhook).where(Webhook.id == webhook_id)
                      .values(is_active=False, disabled_reason=reason))
 
 
-def _stop(job: Any, webhook_id: int) -> bool:
+def _stop(job: Any, webhook_id: int, hand_over: bool = False) -> bool:
     """End the drain under the webhook's lock: let go when nothing is pending, or queue a
-    successor for the next retry. True when a delivery became due meanwhile."""
+    successor for the next retry (``hand_over``: for now, behind the waiting jobs). True
+    when a delivery became due meanwhile and the drain goes on."""
     with job.state.db.unit_of_work() as session:
         hook = lock_webhook(session, webhook_id)
         if hook is None or hook.drain_job_id != job.id:
@@ -78,6 +120,8 @@ def _stop(job: Any, webhook_id: int) -> bool:
         delivery = pending_head(session, webhook_id) if hook.is_active else None
         if delivery is None:
             hook.drain_job_id = None
+        elif hand_over:
+            queue_drain(session, hook)
         elif as_utc(delivery.next_attempt_at) > utcnow():
             queue_drain(session, hook, as_utc(delivery.next_attempt_at))
         else:
@@ -86,20 +130,23 @@ def _stop(job: Any, webhook_id: int) -> bool:
 
 
 def run_drain(job: Any) -> dict[str, Any]:
-    """Send the webhook's due deliveries in order, then stop or reschedule."""
+    """Send the webhook's due deliveries in order, batch by batch, then stop or
+    reschedule."""
     state, webhook_id = job.state, int(job.args["webhook_id"])
-    sent = 0
+    started, sent = time.monotonic(), 0
     while True:
         with state.db.work(write=False) as work:
-            hook, delivery = _due(work.connection, job.id, webhook_id)
-        while delivery is not None:
-            result, duration = send(state, hook, delivery)
-            sent += 1
+            hook, batch = _due(work.connection, job.id, webhook_id)
+        while batch:
+            attempts = _send(job, hook, batch)
+            sent += len(attempts)
             with state.db.work() as work:
                 job.guard(work.session)  # commit only while this worker holds the drain
-                conn = work.connection
-                _record(conn, state, webhook_id, delivery, result, duration)
-                hook, delivery = _due(conn, job.id, webhook_id)
+                _record(work.connection, state, webhook_id, attempts)
+                hook, batch = _due(work.connection, job.id, webhook_id)
             job.check()
+            if batch and time.monotonic() - started > SLICE_SECONDS:
+                _stop(job, webhook_id, hand_over=True)
+                return {"result_id": webhook_id}
         if not _stop(job, webhook_id):
             return {"result_id": webhook_id} if sent else {}
