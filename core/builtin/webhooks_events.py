@@ -235,12 +235,24 @@ def on_request_completed(connection: Any, event: DomainEvent) -> None:
         webhooks_delivery.record(session, hook, event.scope, {**payload, "webhook_id": hook.id})
 
 
+def on_drain_failed(connection: Any, event: DomainEvent) -> None:
+    """A ``deliver:webhook`` job failed for good: the sweeper queues a new drain."""
+    origin, job = current_origin(), event.after or {}
+    if origin is None or job.get("status") != "failed":
+        return
+    webhook_id = (job.get("args") or {}).get("webhook_id")
+    if webhook_id is not None:
+        webhooks_delivery.recover(origin.session, origin.state.settings, job["id"],
+                                  int(webhook_id))
+
+
 @hookimpl
 def register_domain_subscribers(register: Register) -> None:
     register("webhooks", on_change, scopes={f"{a}:{r}" for r in RESOURCES
                                             for a in ("create", "update", "delete")})
     register("webhooks-requests", on_request_completed,
              scopes={scope_of(kind) for kind in REQUEST_EVENTS})
+    register("webhooks-sweeper", on_drain_failed, scopes={scope_of(webhooks_delivery.KIND)})
 
 
 @hookimpl

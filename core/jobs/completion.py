@@ -11,8 +11,9 @@ The event names the request (``obj_id`` is None, request ids are strings) and ca
 job row as it now is in ``after``: ``id``, ``kind``, ``status``, ``message``,
 ``operation`` (type, target, ``<target>_id``, format, ...), ``result_url``, ``result_id``.
 Internal work nobody asked for (webhook drains, the events outbox, media clean-up) has no
-owner and announces nothing. Subscribers pick the request types they care about by scope,
-as CVAT's webhooks listen only to some request managers.
+owner and announces only a permanent failure (rare, so free), which lets the module that
+queued it recover (the webhooks' sweeper queues a new drain). Subscribers pick the request
+types they care about by scope, as CVAT's webhooks listen only to some request managers.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def request_type(job: BackgroundJob) -> str:
 
 def announce(state: Any, session: Session, job_id: str) -> None:
     """Publish the end of ``job_id`` (already in its final state in ``session``'s
-    transaction) if it is a request somebody asked for."""
+    transaction) if it is a request somebody asked for, or failed for good."""
     row = session.get(BackgroundJob, job_id, populate_existing=True)
-    if row is None or row.owner_id is None or row.status not in ("finished", "failed"):
+    if row is None or row.status not in ("finished", "failed"):
+        return
+    if row.owner_id is None and row.status != "failed":
         return
     event = make_event(ACTION, f"request[{request_type(row)}]", None, after=snapshot(row),
                        actor_id=row.owner_id, org_id=row.organization_id,

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cvatcore.core.jobs.queue import ACTIVE, enqueue
+from cvatcore.core.jobs.queue import ACTIVE, enqueue, wake_after_commit
 from cvatcore.core.models import BackgroundJob, Webhook, WebhookAttempt, WebhookDelivery
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.outbound import OutboundRefused, resolve
@@ -96,8 +96,26 @@ def ensure_drain(session: Session, webhook_id: int) -> None:
         status = session.scalar(select(BackgroundJob.status).where(
             BackgroundJob.id == hook.drain_job_id))
         if status in ACTIVE:
+            wake_after_commit(session)  # a drain waiting for more (linger) sends it at once
             return
     queue_drain(session, hook)
+
+
+def recover(session: Session, settings: Any, job_id: str, webhook_id: int) -> None:
+    """The sweeper: drain ``job_id`` of ``webhook_id`` failed for good (its handler kept
+    raising, or its worker died during every attempt). Its pending deliveries must not wait
+    for the webhook's next event: a new drain is queued for them, after a pause
+    (``retry_base_seconds``, at most a minute) so a drain that fails at once does not spin."""
+    hook = lock_webhook(session, webhook_id)
+    if hook is None or hook.drain_job_id != job_id:
+        return  # deleted, or another drain has it already
+    pending = session.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending").limit(1))
+    if pending is None:
+        hook.drain_job_id = None
+        return
+    pause = min(60.0, settings.webhooks.retry_base_seconds)
+    queue_drain(session, hook, utcnow() + timedelta(seconds=pause))
 
 
 def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,

@@ -10,20 +10,26 @@ worker killed mid-batch has recorded nothing of it: the next drain sends the bat
 (at least once, in order). Plain Core statements, executemany for the batch's rows.
 
 A drain that has sent for ``SLICE_SECONDS`` hands the webhook to a successor queued behind
-the jobs already waiting, so a busy webhook cannot keep the workers from the others. When
-nothing is due it stops under the webhook's lock: it lets go of the webhook, or queues its
-successor for the next retry time (see ``webhooks_delivery``).
+the jobs already waiting, so a busy webhook cannot keep the workers from the others. A
+drain that sent everything waits up to ``[webhooks] linger_seconds`` for the webhook's next
+delivery (woken when one commits in this process, polling for other processes' ones), unless
+another job waits for a worker: a steady stream of events then goes out without a job being
+queued and claimed for each. When nothing is due it stops under the webhook's lock: it lets
+go of the webhook, or queues its successor for the next retry time (see
+``webhooks_delivery``).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from cvatcore.core.models import Webhook, WebhookAttempt, WebhookDelivery
+from cvatcore.core.jobs.queue import add_wakeup, remove_wakeup
+from cvatcore.core.models import BackgroundJob, Webhook, WebhookAttempt, WebhookDelivery
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.services.webhooks_delivery import (
     Sender,
@@ -37,6 +43,7 @@ from cvatcore.core.services.webhooks_delivery import (
 BATCH = 200  # deliveries read (and recorded) at once
 BATCH_SECONDS = 0.5  # sending time after which a batch is recorded
 SLICE_SECONDS = 2.0  # sending time after which a drain lets the other webhooks' drains run
+LINGER_POLL_SECONDS = 0.05  # a lingering drain looks again this often (other processes' work)
 
 _HOOK = (Webhook.id, Webhook.is_active, Webhook.drain_job_id, Webhook.target_url,
          Webhook.secret, Webhook.content_type, Webhook.enable_ssl)
@@ -55,10 +62,11 @@ def pending_head(session: Session, webhook_id: int) -> WebhookDelivery | None:
 
 def _due(conn: Connection, job_id: str, webhook_id: int) -> tuple[Any, list[Any]]:
     """(the webhook's row, its oldest pending deliveries this drain sends now): up to
-    ``BATCH``, ending before the first that waits for a retry (later ones wait behind it)."""
+    ``BATCH``, ending before the first that waits for a retry (later ones wait behind it).
+    The row is None when the drain no longer holds an active webhook."""
     hook = conn.execute(select(*_HOOK).where(Webhook.id == webhook_id)).first()
     if hook is None or hook.drain_job_id != job_id or not hook.is_active:
-        return hook, []
+        return None, []
     rows = conn.execute(
         select(*_DELIVERY)
         .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
@@ -129,24 +137,67 @@ def _stop(job: Any, webhook_id: int, hand_over: bool = False) -> bool:
         return False
 
 
+def _idle(conn: Connection, job: Any, webhook_id: int) -> bool:
+    """Whether the drain may wait for the webhook's next delivery: nothing is pending (not
+    even a retry later on) and no other job waits for a worker."""
+    if conn.execute(select(WebhookDelivery.id).where(
+            WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
+            .limit(1)).first() is not None:
+        return False
+    return conn.execute(select(BackgroundJob.id).where(
+        BackgroundJob.status == "queued", BackgroundJob.next_run_at <= utcnow(),
+        BackgroundJob.kind.in_(list(job.state.job_kinds))).limit(1)).first() is None
+
+
+def _send_batches(job: Any, webhook_id: int, hook: Any, batch: list[Any], started: float
+                  ) -> bool:
+    """Send and record batch after batch while deliveries are due; True when the drain
+    handed the webhook to a successor (it ran ``SLICE_SECONDS``)."""
+    state = job.state
+    while batch:
+        attempts = _send(job, hook, batch)
+        with state.db.work() as work:
+            job.guard(work.session)  # commit only while this worker holds the drain
+            _record(work.connection, state, webhook_id, attempts)
+            hook, batch = _due(work.connection, job.id, webhook_id)
+        job.check()
+        if batch and time.monotonic() - started > SLICE_SECONDS:
+            _stop(job, webhook_id, hand_over=True)
+            return True
+    return False
+
+
 def run_drain(job: Any) -> dict[str, Any]:
-    """Send the webhook's due deliveries in order, batch by batch, then stop or
+    """Send the webhook's due deliveries in order, batch by batch; when none is left, wait
+    up to ``[webhooks] linger_seconds`` for the next (woken by its commit), then stop or
     reschedule."""
     state, webhook_id = job.state, int(job.args["webhook_id"])
-    started, sent = time.monotonic(), 0
-    while True:
-        with state.db.work(write=False) as work:
-            hook, batch = _due(work.connection, job.id, webhook_id)
-        while batch:
-            attempts = _send(job, hook, batch)
-            sent += len(attempts)
-            with state.db.work() as work:
-                job.guard(work.session)  # commit only while this worker holds the drain
-                _record(work.connection, state, webhook_id, attempts)
+    linger = state.settings.webhooks.linger_seconds
+    started, sent, idle_since = time.monotonic(), False, None
+    wake = threading.Event()
+    add_wakeup(wake)
+    try:
+        while True:
+            with state.db.work(write=False) as work:
                 hook, batch = _due(work.connection, job.id, webhook_id)
-            job.check()
-            if batch and time.monotonic() - started > SLICE_SECONDS:
-                _stop(job, webhook_id, hand_over=True)
-                return {"result_id": webhook_id}
-        if not _stop(job, webhook_id):
-            return {"result_id": webhook_id} if sent else {}
+                idle = hook is not None and not batch and linger > 0 and \
+                    _idle(work.connection, job, webhook_id)
+            if batch:
+                idle_since = None
+                if _send_batches(job, webhook_id, hook, batch, started):
+                    return {"result_id": webhook_id}  # handed over to a successor
+                sent = True
+                continue  # read again: more may have come meanwhile, or wait for it
+            if idle:
+                idle_since = idle_since or time.monotonic()
+                left = linger - (time.monotonic() - idle_since)
+                if left > 0:
+                    wake.wait(min(left, LINGER_POLL_SECONDS))
+                    wake.clear()
+                    job.check()
+                    continue
+            if not _stop(job, webhook_id):
+                return {"result_id": webhook_id} if sent else {}
+            idle_since = None
+    finally:
+        remove_wakeup(wake)
