@@ -16,7 +16,8 @@ delivery (woken when one commits in this process, polling for other processes' o
 another job waits for a worker: a steady stream of events then goes out without a job being
 queued and claimed for each. When nothing is due it stops under the webhook's lock: it lets
 go of the webhook, or queues its successor for the next retry time (see
-``webhooks_delivery``).
+``webhooks_delivery``); then, within its time slice, it takes over another webhook whose
+drain is queued (``_adopt``) rather than end.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from cvatcore.core.jobs.queue import add_wakeup, remove_wakeup
+from cvatcore.core.jobs.queue import add_wakeup, expiry, remove_wakeup
 from cvatcore.core.models import BackgroundJob, Webhook, WebhookAttempt, WebhookDelivery
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.services.webhooks_delivery import (
+    KIND,
     Sender,
     attempt_row,
     lock_webhook,
@@ -116,25 +118,54 @@ def _record(conn: Connection, state: Any, webhook_id: int, sent: list[tuple[Any,
                      .values(is_active=False, disabled_reason=reason))
 
 
-def _stop(job: Any, webhook_id: int, hand_over: bool = False) -> bool:
-    """End the drain under the webhook's lock: let go when nothing is pending, or queue a
-    successor for the next retry (``hand_over``: for now, behind the waiting jobs). True
-    when a delivery became due meanwhile and the drain goes on."""
+def _stop(job: Any, webhook_id: int, hand_over: bool = False, adopt: bool = False
+          ) -> int | None:
+    """Let go of the webhook under its lock: free it when nothing is pending, or queue a
+    successor for the next retry (``hand_over``: for now, behind the waiting jobs). Returns
+    the webhook to go on with: this one when a delivery became due meanwhile, another one
+    whose queued drain this one took over (``adopt``, see ``_adopt``), or None to end."""
     with job.state.db.unit_of_work() as session:
-        hook = lock_webhook(session, webhook_id)
-        if hook is None or hook.drain_job_id != job.id:
-            return False  # deleted, or another drain has taken over
         job.guard(session)
-        delivery = pending_head(session, webhook_id) if hook.is_active else None
-        if delivery is None:
-            hook.drain_job_id = None
-        elif hand_over:
-            queue_drain(session, hook)
-        elif as_utc(delivery.next_attempt_at) > utcnow():
-            queue_drain(session, hook, as_utc(delivery.next_attempt_at))
-        else:
-            return True
-        return False
+        hook = lock_webhook(session, webhook_id)
+        if hook is not None and hook.drain_job_id == job.id:
+            delivery = pending_head(session, webhook_id) if hook.is_active else None
+            if delivery is None:
+                hook.drain_job_id = None
+            elif hand_over:
+                queue_drain(session, hook)
+            elif as_utc(delivery.next_attempt_at) > utcnow():
+                queue_drain(session, hook, as_utc(delivery.next_attempt_at))
+            else:
+                return webhook_id
+        return _adopt(session, job) if adopt else None
+
+
+def _adopt(session: Session, job: Any) -> int | None:
+    """Take over the oldest due drain job still queued (another webhook's), in the
+    transaction that let go of this drain's webhook: the webhook is then held by this job
+    (its ``args`` say which, so a worker taking the job over after a crash drains it), and
+    the queued job is finished unrun. With more webhooks than workers, a webhook's next
+    event then costs no job ending and no job claimed (two write transactions)."""
+    stmt = (select(BackgroundJob)
+            .where(BackgroundJob.kind == KIND, BackgroundJob.status == "queued",
+                   BackgroundJob.next_run_at <= utcnow())
+            .order_by(BackgroundJob.next_run_at, BackgroundJob.created_date).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    queued = session.scalars(stmt).first()
+    if queued is None:
+        return None
+    other = int(queued.args["webhook_id"])
+    queued.status, queued.progress, queued.finished_date = "finished", 1.0, utcnow()
+    queued.expiry_date = expiry(job.runner.keep_hours)
+    queued.message = f"Its webhook was taken over by the running drain {job.id}."
+    hook = lock_webhook(session, other)
+    if hook is None or hook.drain_job_id != queued.id:
+        return None  # a stale drain: nothing left to hand over
+    hook.drain_job_id = job.id
+    row = session.get(BackgroundJob, job.id)
+    row.args = {**row.args, "webhook_id": other}
+    return other
 
 
 def _idle(conn: Connection, job: Any, webhook_id: int) -> bool:
@@ -196,8 +227,9 @@ def run_drain(job: Any) -> dict[str, Any]:
                     wake.clear()
                     job.check()
                     continue
-            if not _stop(job, webhook_id):
+            going_on = _stop(job, webhook_id, adopt=time.monotonic() - started < SLICE_SECONDS)
+            if going_on is None:
                 return {"result_id": webhook_id} if sent else {}
-            idle_since = None
+            webhook_id, idle_since = going_on, None
     finally:
         remove_wakeup(wake)

@@ -154,3 +154,24 @@ def test_lingering_drain_sends_the_next_event_without_a_new_job(people, receiver
             BackgroundJob.kind == "deliver:webhook",
             BackgroundJob.args["webhook_id"].as_integer() == hook["id"])).all()
     assert drains == [drain_id]  # the second event went out through the same drain
+
+
+def test_a_drain_takes_over_the_next_webhook_in_order(people, receiver, cvatcore_app):
+    _, ann = people.user()
+    first, hook_a, _ = _setup(ann, receiver, ["update:project"])
+    second, hook_b, _ = _setup(ann, receiver, ["update:project"])
+    for name in ("a1", "a2"):
+        ann.patch(f"/api/projects/{first['id']}", json={"name": name})
+    for name in ("b1", "b2"):
+        ann.patch(f"/api/projects/{second['id']}", json={"name": name})
+    state = cvatcore_app.state.cvatcore
+    with state.db.unit_of_work() as session:
+        queued_b = session.get(Webhook, hook_b["id"]).drain_job_id
+    assert JobRunner(state).run_one()  # one job: webhook A's drain, then B's
+    assert [json.loads(r.body)["project"]["name"] for r in receiver.requests] == [
+        "a1", "a2", "b1", "b2"]
+    with state.db.unit_of_work() as session:
+        job_b = session.get(BackgroundJob, queued_b)
+        assert job_b.status == "finished" and "taken over" in job_b.message
+        assert session.get(Webhook, hook_a["id"]).drain_job_id is None
+        assert session.get(Webhook, hook_b["id"]).drain_job_id is None
