@@ -167,6 +167,10 @@ class WebhooksSettings(_Section):
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_max_interval_seconds: float = Field(default=3 * 3600.0, gt=0)
     retry_window_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # How long a drain that sent everything waits for the webhook's next delivery before it
+    # lets go of its worker (at once when other jobs wait): the next event then goes out
+    # without a job being queued and claimed first.
+    linger_seconds: float = Field(default=0.5, ge=0)
 
 
 class InferenceSettings(_Section):

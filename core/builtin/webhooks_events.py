@@ -1,10 +1,13 @@
 """Built-in plugin: turns domain events into webhook deliveries, and sends them.
 
-Its in-transaction subscriber finds the active webhooks that hear the event (organization
+Its in-transaction subscribers find the active webhooks that hear the event (organization
 webhooks by the object's organization, project webhooks by its project), builds CVAT's
 payload once (the object as the API shows it, ``before_update`` with the old values of the
 fields that changed, ``sender``) and writes one delivery per webhook in the change's own
 transaction (``services/webhooks_delivery.record``), which queues the webhook's drain job.
+The end of a
+background request (``completed:request[<type>]``, published by the job runner,
+core/jobs/completion.py) is handled the same way, its webhooks found by the request's object.
 The job kind ``deliver:webhook`` sends them.
 """
 
@@ -18,9 +21,12 @@ from sqlalchemy import and_, or_, select
 
 from cvatcore.core.api import issues as issues_api
 from cvatcore.core.api import serializers, serializers_domain
+from cvatcore.core.api.requests import request_record
 from cvatcore.core.api.responses import iso
 from cvatcore.core.bus import current_origin
+from cvatcore.core.jobs.completion import scope_of
 from cvatcore.core.models import (
+    BackgroundJob,
     Comment,
     Invitation,
     Issue,
@@ -33,6 +39,7 @@ from cvatcore.core.models import (
     Webhook,
 )
 from cvatcore.core.services import webhooks_delivery, webhooks_drain
+from cvatcore.core.services.webhooks import REQUEST_EVENTS
 from cvatcore.hooks import DomainEvent, Register, hookimpl
 
 RESOURCES = ("project", "task", "job", "issue", "comment", "membership", "organization",
@@ -177,10 +184,75 @@ def on_change(connection: Any, event: DomainEvent) -> None:
                                  changed_fields=changed)
 
 
+def _target_of(session: Any, operation: dict[str, Any]) -> tuple[str | None, Any, int | None,
+                                                               int | None]:
+    """(target, target id, project id, organization id) of a request's object."""
+    target = operation.get("target")
+    target_id = operation.get(f"{target}_id")
+    if target == "project":
+        org = session.scalar(select(Project.organization_id).where(Project.id == target_id))
+        return target, target_id, target_id, org
+    task_id = target_id if target == "task" else session.scalar(
+        select(Job.task_id).where(Job.id == target_id)) if target == "job" else None
+    row = session.execute(select(Task.project_id, Task.organization_id).where(
+        Task.id == task_id)).first() if task_id is not None else None
+    return (target, target_id) + ((row[0], row[1]) if row else (None, None))
+
+
+def request_payload(state: Any, session: Any, event: DomainEvent) -> tuple[
+        dict[str, Any], int | None, int | None]:
+    """CVAT's payload of a request's end (without ``webhook_id``) and the (project,
+    organization) whose webhooks hear it. ``request`` is the request as
+    ``GET /api/requests/{id}`` shows it, as CVAT's newest servers send; the flat fields
+    (``status``, ``target``, ``target_id``, ``rq_id``, ``message``, ``format`` or
+    ``lightweight``) are what its earlier export-finished events carried."""
+    job = session.get(BackgroundJob, (event.after or {})["id"])
+    operation = dict(job.operation or {})
+    target, target_id, project_id, org_id = _target_of(session, operation)
+    settings = state.settings.server
+    ctx = SimpleNamespace(request=SimpleNamespace(
+        base_url=f"http://{settings.host}:{settings.port}"))
+    owner = session.scalar(select(User.username).where(User.id == job.owner_id))
+    payload: dict[str, Any] = {
+        "event": event.scope, "request": request_record(ctx, job, {job.owner_id: owner or ""}),
+        "status": job.status, "target": target, "target_id": target_id, "rq_id": job.id,
+        "message": job.message or ""}
+    if "format" in operation:
+        payload["format"] = operation["format"]
+    elif "lightweight" in operation:
+        payload["lightweight"] = bool(operation["lightweight"])
+    return payload, project_id, org_id if org_id is not None else job.organization_id
+
+
+def on_request_completed(connection: Any, event: DomainEvent) -> None:
+    """In the transaction that ends a request: one delivery per webhook that hears it."""
+    origin = current_origin()
+    if origin is None:
+        return
+    session = origin.session
+    payload, project_id, org_id = request_payload(origin.state, session, event)
+    for hook in matching(session, event.scope, project_id, org_id):
+        webhooks_delivery.record(session, hook, event.scope, {**payload, "webhook_id": hook.id})
+
+
+def on_drain_failed(connection: Any, event: DomainEvent) -> None:
+    """A ``deliver:webhook`` job failed for good: the sweeper queues a new drain."""
+    origin, job = current_origin(), event.after or {}
+    if origin is None or job.get("status") != "failed":
+        return
+    webhook_id = (job.get("args") or {}).get("webhook_id")
+    if webhook_id is not None:
+        webhooks_delivery.recover(origin.session, origin.state.settings, job["id"],
+                                  int(webhook_id))
+
+
 @hookimpl
 def register_domain_subscribers(register: Register) -> None:
     register("webhooks", on_change, scopes={f"{a}:{r}" for r in RESOURCES
                                             for a in ("create", "update", "delete")})
+    register("webhooks-requests", on_request_completed,
+             scopes={scope_of(kind) for kind in REQUEST_EVENTS})
+    register("webhooks-sweeper", on_drain_failed, scopes={scope_of(webhooks_delivery.KIND)})
 
 
 @hookimpl

@@ -10,6 +10,7 @@ not followed: a 3xx is the answer.
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 import httpx
 
@@ -21,12 +22,23 @@ MAX_RESPONSE_BYTES = 1024 * 1024  # CVAT keeps at most 1 MB of the receiver's an
 class HttpTransport:
     def __init__(self, config: EmptyConfig | None = None) -> None:
         self.config = config
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self._clients = {
-            verify: httpx.Client(verify=verify, follow_redirects=False, limits=limits,
-                                 trust_env=False)
-            for verify in (True, False)
-        }
+        self._limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._clients: dict[bool, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, verify: bool) -> httpx.Client:
+        """The pooled client for TLS-checked or unchecked targets, made on first use: a
+        checking one loads the CA bundle (~0.15 s), which plain-HTTP receivers never need
+        (they go through the unchecked one: no TLS to check)."""
+        client = self._clients.get(verify)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(verify)
+                if client is None:
+                    client = self._clients[verify] = httpx.Client(
+                        verify=verify, follow_redirects=False, limits=self._limits,
+                        trust_env=False)
+        return client
 
     def send(self, request: OutboundRequest) -> DeliveryResult:
         url = httpx.URL(request.url)
@@ -38,7 +50,7 @@ class HttpTransport:
             if url.scheme == "https":
                 extensions["sni_hostname"] = url.host
             url = url.copy_with(host=request.connect_to)
-        client = self._clients[bool(request.verify_tls)]
+        client = self._client(bool(request.verify_tls) and url.scheme == "https")
         try:
             built = client.build_request("POST", url, content=request.body, headers=headers,
                                          extensions=extensions)
@@ -54,7 +66,7 @@ class HttpTransport:
             return DeliveryResult(502, f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
-        for client in self._clients.values():
+        for client in list(self._clients.values()):
             client.close()
 
 

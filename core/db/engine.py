@@ -21,6 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
 from cvatcore.core.config import Settings
+from cvatcore.core.db.writers import WriterQueue
+
+# How long a SQLite writer waits for its turn among this process's writers before it goes on
+# without the queue (to SQLite's busy handler): a bound, not a wait anyone should reach.
+WRITER_QUEUE_SECONDS = 10.0
 
 
 def _json_text(value: Any) -> str:
@@ -263,11 +268,14 @@ class Work:
     ``Connection`` exists; pool events fire as always.
     """
 
-    __slots__ = ("_engine", "_factory", "_begin", "_reads", "_raw", "_connection", "_session")
+    __slots__ = ("_engine", "_factory", "_begin", "_reads", "_raw", "_connection", "_session",
+                 "_writers", "_queued")
 
     def __init__(self, engine: Engine, factory: sessionmaker[Session], begin: str | None,
-                 autocommit_reads: bool = False) -> None:
+                 autocommit_reads: bool = False, writers: WriterQueue | None = None) -> None:
         self._engine = engine
+        self._writers = writers  # SQLite writers of this process queue here (db/writers.py)
+        self._queued = False
         self._factory = factory
         self._begin = begin
         self._reads = autocommit_reads
@@ -276,6 +284,15 @@ class Work:
         self._session: Session | None = None
 
     def __enter__(self) -> Work:
+        if self._writers is not None:
+            self._queued = self._writers.acquire(WRITER_QUEUE_SECONDS)
+        try:
+            return self._open()
+        except BaseException:
+            self._leave_queue()
+            raise
+
+    def _open(self) -> Work:
         raw = self._raw = self._engine.raw_connection()
         if self._reads:  # see _begin_before_write
             raw.driver_connection.autocommit = True
@@ -299,7 +316,15 @@ class Work:
                 self._end(commit=False)
                 raise
         finally:
-            self._close()
+            try:
+                self._close()
+            finally:
+                self._leave_queue()
+
+    def _leave_queue(self) -> None:
+        if self._queued:
+            self._queued = False
+            self._writers.release()  # type: ignore[union-attr]
 
     @property
     def engine(self) -> Engine:
@@ -406,6 +431,7 @@ class Database:
         self._joined = sessionmaker(expire_on_commit=False, join_transaction_mode="control_fully")
         sqlite = engine.dialect.name == "sqlite"
         self._sqlite_begin = ("BEGIN", "BEGIN IMMEDIATE") if sqlite else (None, None)
+        self._writers = WriterQueue() if sqlite else None
         # How many threads serve requests normally (see core.api.context.RequestThreads):
         # SQLite's calls are in-process and short, so a second thread only adds GIL
         # hand-offs; with a server, a thread waiting on the network leaves the GIL to another.
@@ -435,7 +461,8 @@ class Database:
         (``BEGIN IMMEDIATE``); other drivers open the transaction with the first statement,
         and on PostgreSQL a reader's with its first write (``_begin_before_write``)."""
         if write:
-            return Work(self._writer_engine, self._joined, self._sqlite_begin[1])
+            return Work(self._writer_engine, self._joined, self._sqlite_begin[1],
+                        writers=self._writers)
         return Work(self.engine, self._joined, self._sqlite_begin[0], self._autocommit_reads)
 
     def dispose(self) -> None:

@@ -49,11 +49,12 @@ def enqueue(
     )
     session.add(job)
     session.flush()
-    _wake_after_commit(session)
+    wake_after_commit(session)
     return job
 
 
-def _wake_after_commit(session: Session) -> None:
+def wake_after_commit(session: Session) -> None:
+    """Wake this process's idle workers (and waiting drains) once ``session`` commits."""
     if session.info.get("cvatcore.jobs.wake"):
         return
     session.info["cvatcore.jobs.wake"] = True

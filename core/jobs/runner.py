@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 
+from cvatcore.core.jobs.completion import announce
 from cvatcore.core.jobs.queue import add_wakeup, expiry, remove_wakeup, wake_all
 from cvatcore.core.logs import REQUEST_ID
 from cvatcore.core.models import BackgroundJob
@@ -129,6 +130,8 @@ class JobRunner:
                     job.expiry_date = expiry(self.keep_hours)
                     job.message = ("The request did not finish: its worker stopped during "
                                    f"each attempt ({job.attempts}); see the server log.")
+                    session.flush()
+                    announce(self.state, session, job.id)
                     continue
                 if job.status == "started":
                     logger.warning("job %s (%s): the lease of %s ran out; taking it over",
@@ -203,12 +206,14 @@ class JobRunner:
             values.update(progress=1.0, result_id=(result or {}).get("result_id"),
                           result_url=(result or {}).get("result_url"))
         with self.state.db.unit_of_work() as session:
-            session.execute(
+            ended = session.execute(
                 update(BackgroundJob)
                 .where(BackgroundJob.id == job.id, BackgroundJob.lease_owner == self.name,
                        BackgroundJob.status == "started")
                 .values(**values)
-            )
+            ).rowcount
+            if ended:  # in the same transaction: announced exactly when it ended, once
+                announce(self.state, session, job.id)
 
     def _retry_or_fail(self, job: JobContext, exc: Exception) -> None:
         with self.state.db.unit_of_work() as session:

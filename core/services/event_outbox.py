@@ -31,8 +31,10 @@ _DRAIN_QUEUED = select(exists().where(
 
 
 def on_domain_event(connection: Connection, event: DomainEvent) -> None:
-    """The in-transaction subscriber: the event's CVAT records into the outbox."""
-    if recording(connection):
+    """The in-transaction subscriber: the event's CVAT records into the outbox. The end of
+    a background request (``completed:request[...]``, core/jobs/completion.py) is not one of
+    CVAT's analytics events: its start already is."""
+    if event.action != "completed" and recording(connection):
         write(connection, server_records(connection, event))
 
 

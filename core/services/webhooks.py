@@ -31,15 +31,19 @@ if TYPE_CHECKING:
 TYPES = ("project", "organization")
 CONTENT_TYPES = ("application/json",)
 _CRUD = ("create", "update", "delete")
+#: Request types whose end webhooks may hear (``completed:request[<type>]``, CVAT's keys).
+REQUEST_EVENTS = ("create:task", "export:annotations", "export:backup", "export:dataset")
+_REQUESTS = {f"completed:request[{kind}]" for kind in REQUEST_EVENTS}
 _PROJECT_EVENTS = {f"{a}:{r}" for r in ("task", "job", "issue", "comment") for a in _CRUD} | {
-    "update:project", "delete:project"}
+    "update:project", "delete:project"} | _REQUESTS
 #: Which events each type of webhook may ask for (CVAT's ``event_type.py``; organization
 #: webhooks no longer hear ``delete:organization``, as in CVAT's migration 0007).
 EVENTS: dict[str, frozenset[str]] = {
     "project": frozenset(_PROJECT_EVENTS),
     "organization": frozenset(
         {f"{a}:{r}" for r in ("project", "task", "job", "issue", "comment", "membership")
-         for a in _CRUD} | {"update:organization", "create:invitation", "delete:invitation"}),
+         for a in _CRUD} | {"update:organization", "create:invitation", "delete:invitation"}
+        | _REQUESTS),
 }
 
 

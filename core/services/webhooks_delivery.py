@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cvatcore.core.jobs.queue import ACTIVE, enqueue
+from cvatcore.core.jobs.queue import ACTIVE, enqueue, wake_after_commit
 from cvatcore.core.models import BackgroundJob, Webhook, WebhookAttempt, WebhookDelivery
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.outbound import OutboundRefused, resolve
@@ -96,8 +96,26 @@ def ensure_drain(session: Session, webhook_id: int) -> None:
         status = session.scalar(select(BackgroundJob.status).where(
             BackgroundJob.id == hook.drain_job_id))
         if status in ACTIVE:
+            wake_after_commit(session)  # a drain waiting for more (linger) sends it at once
             return
     queue_drain(session, hook)
+
+
+def recover(session: Session, settings: Any, job_id: str, webhook_id: int) -> None:
+    """The sweeper: drain ``job_id`` of ``webhook_id`` failed for good (its handler kept
+    raising, or its worker died during every attempt). Its pending deliveries must not wait
+    for the webhook's next event: a new drain is queued for them, after a pause
+    (``retry_base_seconds``, at most a minute) so a drain that fails at once does not spin."""
+    hook = lock_webhook(session, webhook_id)
+    if hook is None or hook.drain_job_id != job_id:
+        return  # deleted, or another drain has it already
+    pending = session.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending").limit(1))
+    if pending is None:
+        hook.drain_job_id = None
+        return
+    pause = min(60.0, settings.webhooks.retry_base_seconds)
+    queue_drain(session, hook, utcnow() + timedelta(seconds=pause))
 
 
 def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,
@@ -123,25 +141,49 @@ def transport_of(state: Any) -> Any:
     return transport
 
 
-def send(state: Any, hook: Webhook, delivery: WebhookDelivery) -> tuple[DeliveryResult, int]:
-    """One attempt: the outbound guard checks the target again (it may resolve elsewhere by
-    now) and the transport connects to the address it checked. Returns the result and the
-    duration in ms; a target the guard refuses is status 0 (failed, not retried)."""
-    settings = state.settings
-    started = time.monotonic()
-    try:
-        target = resolve(hook.target_url, settings.outbound.allow)
-    except OutboundRefused as exc:
-        return DeliveryResult(0, f"refused by the outbound guard: {exc}"), 0
-    body = body_of(delivery.request)
-    headers = {"Content-Type": hook.content_type, "User-Agent": "cvatcore-webhooks",
-               **signature_headers(secret_of(state, hook), f"msg_{delivery.id}", body,
-                                   int(time.time()))}
-    request = OutboundRequest(hook.target_url, body, headers, verify_tls=hook.enable_ssl,
-                              timeout=settings.webhooks.timeout_seconds,
-                              connect_to=target.address)
-    result = transport_of(state).send(request)
-    return result, int((time.monotonic() - started) * 1000)
+class Sender:
+    """Sends deliveries of one webhook. The outbound guard checks the target when a sender
+    is made (it may resolve elsewhere by now) and the transport connects to the address it
+    checked; the secret is decrypted once. A drain makes one per batch (a second or so of
+    sending), so the target is checked again at every batch."""
+
+    def __init__(self, state: Any, hook: Any) -> None:
+        settings = state.settings
+        self.hook, self.timeout = hook, settings.webhooks.timeout_seconds
+        try:
+            self.address: str | None = resolve(hook.target_url, settings.outbound.allow).address
+            self.refused = ""
+        except OutboundRefused as exc:
+            self.address, self.refused = None, f"refused by the outbound guard: {exc}"
+        self.secret = secret_of(state, hook) if self.address else ""
+        self.transport = transport_of(state)
+
+    def send(self, delivery: Any) -> tuple[DeliveryResult, int]:
+        """One attempt: the result and its duration in ms; a target the guard refuses is
+        status 0 (failed, not retried)."""
+        if self.address is None:
+            return DeliveryResult(0, self.refused), 0
+        started = time.monotonic()
+        body = body_of(delivery.request)
+        hook = self.hook
+        headers = {"Content-Type": hook.content_type, "User-Agent": "cvatcore-webhooks",
+                   **signature_headers(self.secret, f"msg_{delivery.id}", body,
+                                       int(time.time()))}
+        request = OutboundRequest(hook.target_url, body, headers, verify_tls=hook.enable_ssl,
+                                  timeout=self.timeout, connect_to=self.address)
+        result = self.transport.send(request)
+        return result, int((time.monotonic() - started) * 1000)
+
+
+def send(state: Any, hook: Any, delivery: Any) -> tuple[DeliveryResult, int]:
+    """One attempt at ``delivery`` (see ``Sender``)."""
+    return Sender(state, hook).send(delivery)
+
+
+def settled(result: DeliveryResult) -> bool:
+    """Whether an attempt that came back with ``result`` delivered (a final answer): else the
+    delivery waits for a retry or failed, and the webhook's later deliveries wait for it."""
+    return bool(result.status_code) and result.status_code not in RETRY_STATUSES
 
 
 def _retry_after(result: DeliveryResult) -> float | None:

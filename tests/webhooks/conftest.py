@@ -21,7 +21,7 @@ from cvatcore.hooks.testing.receiver import Receiver, http_receiver
 cvatcore_database_url, cvatcore_settings, cvatcore_app = module_app_fixtures(
     "webhooks", jobs={"in_process_workers": 0},
     webhooks={"retry_base_seconds": 0.05, "retry_max_interval_seconds": 0.2,
-              "retry_window_seconds": 30.0})
+              "retry_window_seconds": 30.0, "linger_seconds": 0.0})
 
 _serial = itertools.count(1)
 
