@@ -89,6 +89,23 @@ def test_task_data_and_export_completions_follow_their_changes(people, receiver,
     assert all(r.headers["X-Signature-256"].startswith("sha256=") for r in receiver.requests)
 
 
+def test_backup_export_completion_is_announced(people, receiver, deliver):
+    """Task backups (issue 14) announce their end through the same runner hook, with no
+    webhook code of their own."""
+    _, ann = people.user()
+    backup_done = "completed:request[export:backup]"
+    _, hook, task = _setup(ann, receiver, [TASK_DONE, backup_done])
+    _upload(ann, task["id"])
+    deliver(until=lambda: TASK_DONE in {b["event"] for b in _events(receiver)})
+    backup = ann.post(f"/api/tasks/{task['id']}/backup/export")
+    assert backup.status_code == 202, backup.text
+    deliver(until=lambda: backup_done in {b["event"] for b in _events(receiver)})
+    done = _events(receiver)[-1]
+    assert done["event"] == backup_done and done["webhook_id"] == hook["id"]
+    assert done["rq_id"] == backup.json()["rq_id"] and done["request"]["status"] == "finished"
+    assert (done["target"], done["target_id"]) == ("task", task["id"])
+
+
 def test_a_request_whose_workers_died_is_announced_as_failed(people, receiver, deliver,
                                                            cvatcore_app):
     _, ann = people.user()
