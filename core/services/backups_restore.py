@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, Any
 
 from cvatcore.core.datasets.archive import check_members
@@ -27,6 +28,7 @@ from cvatcore.core.models import Job, TaskData
 from cvatcore.core.services import annotations, changes, projects, tasks
 from cvatcore.core.services import backups_format as fmt
 from cvatcore.core.services.caller import Caller
+from cvatcore.core.services.media_removal import cancel_orphan_checks, schedule_orphan_check
 from cvatcore.core.services.task_data_job import fill_task_data
 from cvatcore.hooks import JobFailed, StoragePathError
 from cvatcore.hooks.datasets import DatasetFormatError
@@ -37,6 +39,9 @@ COPY = 1 << 20
 STAGES = {"annotation": "annotation", "validation": "validation", "completed": "acceptance"}
 MAX_JSON = 512 * 1024 * 1024  # task.json, project.json, annotations.json read whole
 
+
+#: A restore's data rows without a task after this long are a dead worker's leftovers.
+ORPHAN_CHECK_AFTER = timedelta(hours=6)
 
 @dataclass
 class TaskPlan:
@@ -203,6 +208,8 @@ def _unpack(job: Any, archive: zipfile.ZipFile, plan: TaskPlan) -> None:
         session.add(row)
         session.flush()
         plan.data_id = row.id
+        # Should the worker die before the task is made, this removes the row and its media.
+        schedule_orphan_check(session, row.id, ORPHAN_CHECK_AFTER)
     if data.get("storage") == "cloud_storage" and not media:
         plan.indexed = _index_cloud(job, data, order, plan.params)
         return
@@ -339,3 +346,5 @@ def _discard(job: Any, plans: list[TaskPlan]) -> None:
                 row = session.get(TaskData, data_id)
                 if row is not None:
                     session.delete(row)
+            # Their orphan checks go too: SQLite may give a deleted row's id to a new one.
+            cancel_orphan_checks(session, made)

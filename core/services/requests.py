@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
 
 
-#: Internal work nobody asked for (CVAT shows no such requests): draining the events outbox.
-HIDDEN_KINDS = ("drain:events", "cleanup:events-export")  # housekeeping, not requests
+#: Internal work nobody asked for (CVAT shows no such requests): draining the events outbox,
+#: dropping unread exports and a dead restore's leftovers. Housekeeping, not requests.
+HIDDEN_KINDS = ("drain:events", "cleanup:events-export", "discard:data")
 
 
 def _visible(caller: Caller) -> ColumnElement[bool]:

@@ -1,6 +1,7 @@
 """A backup restore makes its task through the same services as the API, so it publishes the
-same domain events; a refused archive publishes none and leaves no row behind (not even the
-data row its media were indexed under)."""
+same domain events; a refused archive announces no change (only its request's end) and leaves
+no row behind (not even the data row its media were indexed under), and neither does a worker
+that dies half-way, once the orphan check queued with the data row comes due."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import io
 import json
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 from PIL import Image
@@ -78,12 +80,54 @@ def test_a_restore_publishes_the_events_of_a_task_made_through_the_api(domain: D
     assert [(s["frame"], s["points"]) for s in shapes] == [(1, [0.0, 0.0, 2.0, 2.0])]
 
 
-def test_a_refused_restore_publishes_nothing_and_leaves_no_row(domain: Domain) -> None:
+def test_a_refused_restore_announces_no_change_and_leaves_no_row(domain: Domain) -> None:
     _, client = domain.user()
     tasks, data = domain.count(Task), domain.count(TaskData)
     domain.events.clear()
     request = _restore(domain, client, _archive(label="ghost"))
     assert request["status"] == "failed" and "'ghost' is not in task.json" in \
         request["message"]
-    assert domain.events.scopes() == []
+    # No change is announced; only the request's own end (for webhooks' completion events).
+    assert domain.events.scopes() == [("completed:request[import:backup]", None)]
     assert (domain.count(Task), domain.count(TaskData)) == (tasks, data)
+
+
+def _run_due_discards(domain: Domain) -> None:
+    """Bring the queued orphan checks forward (they wait hours) and run them."""
+    from sqlalchemy import update
+
+    from cvatcore.core.models import BackgroundJob
+    from cvatcore.core.models.base import utcnow
+
+    state = domain.app.state.cvatcore
+    with state.db.unit_of_work() as session:
+        session.execute(update(BackgroundJob).where(BackgroundJob.kind == "discard:data")
+                        .values(next_run_at=utcnow()))
+    JobRunner(state).run_until_idle()
+
+
+def test_a_dead_restores_data_row_and_media_are_removed_later(domain: Domain) -> None:
+    """What a worker killed between making the data row and the task leaves (the row and the
+    media it copied) goes when the orphan check queued with the row comes due; a row a task
+    took is left alone."""
+    from cvatcore.core.media import store
+    from cvatcore.core.services.media_removal import schedule_orphan_check
+
+    _, client = domain.user()
+    restored = _restore(domain, client, _archive())
+    assert restored["status"] == "finished", restored["message"]
+    state = domain.app.state.cvatcore
+    with state.db.unit_of_work() as session:
+        orphan = TaskData()
+        session.add(orphan)
+        session.flush()
+        schedule_orphan_check(session, orphan.id, timedelta(hours=6))
+    with store.open_write(state.media, store.data_prefix(orphan.id) + "raw/a.png") as out:
+        out.write(b"left behind")
+    before = domain.count(TaskData)
+    _run_due_discards(domain)
+    assert domain.count(TaskData) == before - 1
+    assert not store.exists(state.media, store.data_prefix(orphan.id) + "raw/a.png")
+    task_id = restored["result_id"]
+    frame = client.get(f"/api/tasks/{task_id}/data", params={"type": "frame", "number": 1})
+    assert frame.status_code == 200  # the restored task's own row and media stay
