@@ -6,18 +6,16 @@ through the upload protocol cvat-sdk speaks (``Upload-Start``, TUS ``PATCH``/``H
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from cvatcore.core.api import tus
 from cvatcore.core.api.context import Ctx
-from cvatcore.core.api.datasets import CHUNK, UPLOAD, ZIP, flag
+from cvatcore.core.api.datasets import UPLOAD, ZIP, flag, zip_download
 from cvatcore.core.api.responses import JSON
 from cvatcore.core.api.routing import Op
 from cvatcore.core.errors import ValidationFailed
-from cvatcore.core.media import store
 from cvatcore.core.services import backups_export, backups_import
 
 TARGETS = {"tasks": "task", "projects": "project"}
@@ -36,19 +34,8 @@ def export(ctx: Ctx) -> Response:
 
 
 def download(ctx: Ctx) -> Response:
-    key, size, filename = backups_export.download(ctx.caller, _target(ctx),
-                                                  int(ctx.path_params["id"]),
-                                                  ctx.query.get("rq_id"))
-    media = ctx.state.media
-
-    def chunks() -> Iterator[bytes]:
-        with store.open_read(media, key) as source:
-            while chunk := source.read(CHUNK):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type="application/zip", headers={
-        "Content-Length": str(size),
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return zip_download(ctx, *backups_export.download(
+        ctx.caller, _target(ctx), int(ctx.path_params["id"]), ctx.query.get("rq_id")))
 
 
 def restore(ctx: Ctx) -> Response:

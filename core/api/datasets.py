@@ -54,8 +54,12 @@ def export(ctx: Ctx) -> Response:
 
 def download(ctx: Ctx) -> Response:
     target, target_id = _target(ctx)
-    key, size, filename = datasets_export.download(ctx.caller, target, target_id,
-                                                   ctx.query.get("rq_id"))
+    return zip_download(ctx, *datasets_export.download(ctx.caller, target, target_id,
+                                                       ctx.query.get("rq_id")))
+
+
+def zip_download(ctx: Ctx, key: str, size: int, filename: str) -> StreamingResponse:
+    """A finished archive in the media store, streamed as the attachment ``filename``."""
     media = ctx.state.media
 
     def chunks() -> Iterator[bytes]:

@@ -31,6 +31,7 @@ from cvatcore.core.services.datasets_export import (
     _safe_filename,
     _target_storage,
     _to_bucket,
+    finished_file,
     target_object,
 )
 from cvatcore.hooks import JobFailed
@@ -206,23 +207,9 @@ def _write_annotations(caller: Caller, task: Task, archive: zipfile.ZipFile, nam
 def download(caller: Caller, target: str, target_id: int, rq_id: str | None
              ) -> tuple[str, int, str]:
     """The finished backup ``rq_id`` of this object: ``(store key, size, file name)``."""
-    from cvatcore.core.services import requests
-
-    if not rq_id:
-        raise ValidationFailed.field("rq_id", "This query parameter is required.")
-    job = requests.get(caller, rq_id)
-    args = job.args or {}
-    if job.kind != KIND or args.get("target") != target or int(args.get("id", -1)) != target_id:
-        raise NotFound("No such backup of this object.")
-    if job.status != "finished" or not args.get("file"):
-        raise ValidationFailed({"detail": f"The backup is {job.status}, not finished."})
+    job, key, size = finished_file(caller, rq_id, KIND, target, target_id, "backup")
     obj = target_object(caller, target, target_id, KIND)
-    key = args["file"]
-    try:
-        size = caller.state.media.stat(key).size
-    except FileNotFoundError:
-        raise NotFound("The backup file has expired; export again.") from None
-    return key, int(size or 0), args.get("filename") or default_name(target, obj)
+    return key, size, job.args.get("filename") or default_name(target, obj)
 
 
 def default_name(target: str, obj: Any) -> str:

@@ -210,29 +210,37 @@ def _to_bucket(state: Any, storage_id: int, key: str, filename: str) -> None:
         raise JobFailed(str(exc)) from None
 
 
-def download(caller: Caller, target: str, target_id: int, rq_id: str | None
-             ) -> tuple[str, int, str]:
-    """The finished export ``rq_id`` of this object: ``(store key, size, file name)``."""
+def finished_file(caller: Caller, rq_id: str | None, kind: str, target: str, target_id: int,
+                  what: str) -> tuple[Any, str, int]:
+    """The finished ``kind`` request ``rq_id`` of this object (an export or a backup, named
+    ``what`` in messages): ``(job, store key, size)``; 404 or 400 saying why it is not."""
     from cvatcore.core.services import requests
 
     if not rq_id:
         raise ValidationFailed.field("rq_id", "This query parameter is required.")
     job = requests.get(caller, rq_id)
     args = job.args or {}
-    if job.kind != "export:dataset" or args.get("target") != target or \
+    if job.kind != kind or args.get("target") != target or \
             int(args.get("id", -1)) != target_id:
-        raise NotFound("No such export of this object.")
+        raise NotFound(f"No such {what} of this object.")
     if job.status != "finished" or not args.get("file"):
-        raise ValidationFailed({"detail": f"The export is {job.status}, not finished."})
-    obj = target_object(caller, target, target_id,
-                        "export:dataset" if args.get("save_images") else "export:annotations")
+        raise ValidationFailed({"detail": f"The {what} is {job.status}, not finished."})
     key = args["file"]
     try:
         size = caller.state.media.stat(key).size
     except FileNotFoundError:
-        raise NotFound("The exported file has expired; export again.") from None
-    filename = args.get("filename") or _default_name(target, obj, args)
-    return key, int(size or 0), filename
+        raise NotFound(f"The {what} file has expired; export again.") from None
+    return job, key, int(size or 0)
+
+
+def download(caller: Caller, target: str, target_id: int, rq_id: str | None
+             ) -> tuple[str, int, str]:
+    """The finished export ``rq_id`` of this object: ``(store key, size, file name)``."""
+    job, key, size = finished_file(caller, rq_id, "export:dataset", target, target_id, "export")
+    args = job.args
+    obj = target_object(caller, target, target_id,
+                        "export:dataset" if args.get("save_images") else "export:annotations")
+    return key, size, args.get("filename") or _default_name(target, obj, args)
 
 
 def _default_name(target: str, obj: Any, args: dict[str, Any]) -> str:
