@@ -23,7 +23,7 @@ from cvatcore.core.api.bounds import (
 )
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.filters import compare, compile_filter
-from cvatcore.core.db.engine import select_rows
+from cvatcore.core.db.fast_queries import select_rows
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.services.context import org_context, subject
 

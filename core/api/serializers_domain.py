@@ -18,7 +18,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON, iso
 from cvatcore.core.api.serializers import base_url, basic_user, users_by_id
-from cvatcore.core.db.engine import select_rows
+from cvatcore.core.db.fast_queries import select_rows
 from cvatcore.core.models import (
     AttributeSpec,
     Issue,

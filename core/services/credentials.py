@@ -17,7 +17,8 @@ from sqlalchemy import Connection, bindparam, delete, inspect, or_, select, upda
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, manager_of_class
 
-from cvatcore.core.db.engine import FixedQuery, Work
+from cvatcore.core.db.engine import Work
+from cvatcore.core.db.fast_queries import FixedQuery
 from cvatcore.core.models import AccessToken, AuthSession, User
 from cvatcore.core.models.base import as_utc, utcnow
 

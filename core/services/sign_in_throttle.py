@@ -21,7 +21,8 @@ from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cvatcore.core.db.engine import FixedQuery, Work
+from cvatcore.core.db.engine import Work
+from cvatcore.core.db.fast_queries import FixedQuery
 from cvatcore.core.models import SignInFailure
 from cvatcore.core.models.base import as_utc
 
