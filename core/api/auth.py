@@ -80,6 +80,8 @@ def register(ctx: Ctx) -> Response:
     if not isinstance(p1, str) or p1 != p2:
         raise ValidationFailed.field("password2", "The two password fields didn't match.")
     text = _text_fields(data, ("username", "email", "first_name", "last_name"))
+    if data.get("email") == "":  # optional, but not blank (DRF's EmailField, as CVAT)
+        raise ValidationFailed.field("email", "This field may not be blank.")
     user = create_user(ctx.caller, text["username"], p1, email=text["email"],
                        first_name=text["first_name"], last_name=text["last_name"])
     hours = ctx.state.settings.auth.session_lifetime_hours

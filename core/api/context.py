@@ -182,7 +182,7 @@ async def run_in_request_thread(func: Callable[..., Any], *args: Any, threads: i
 def endpoint(
     handler: Handler, *, authenticate: bool = True, stream_body: bool = False,
     max_body: int | None = None, body_schema: str | None = None, signed_in: bool = False,
-    query_schema: dict[str, Any] | None = None,
+    query_schema: dict[str, Any] | None = None, writes: bool = False,
 ) -> Callable[[Request], Any]:
     """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
 
@@ -191,7 +191,9 @@ def endpoint(
     ``signed_in``: an anonymous caller gets a 401 before the handler runs, so whether an
     object exists is not told to someone who may not see it (a 404 would tell).
     ``query_schema``: the declared query parameters (``query_bounds.query_schemas``), which
-    the query string must fit.
+    the query string must fit. ``writes``: a GET that writes (it starts a background query)
+    opens a write transaction, as other methods do: on SQLite a read transaction that turns
+    into a write while others write is refused at once ("database is locked").
 
     ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
     file in chunks as it arrives, never held whole in memory, and handed over as
@@ -209,10 +211,10 @@ def endpoint(
         try:
             if _runs_inline(request, state):
                 return _run_sync(handler, request, body, state, authenticate, body_file,
-                                 body_schema, signed_in, query_schema)
+                                 body_schema, signed_in, query_schema, writes)
             return await run_in_request_thread(
                 _run_sync, handler, request, body, state, authenticate, body_file, body_schema,
-                signed_in, query_schema, threads=state.db.request_threads,
+                signed_in, query_schema, writes, threads=state.db.request_threads,
             )
         finally:
             if body_file is not None:
@@ -292,7 +294,7 @@ def _runs_inline(request: Request, state: AppState) -> bool:
 def _run_sync(
     handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool,
     body_file: BinaryIO | None = None, body_schema: str | None = None,
-    signed_in: bool = False, query_schema: dict[str, Any] | None = None,
+    signed_in: bool = False, query_schema: dict[str, Any] | None = None, writes: bool = False,
 ) -> Response:
     scope = request.scope
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
@@ -301,7 +303,8 @@ def _run_sync(
     for name, value in request.path_params.items():
         if isinstance(value, int):  # ``{id:int}``: an id past the column's range names nothing
             int_bounds(name, value, 0, MAX_INT)
-    with counting_refusals(state), state.db.work(write=request.method not in SAFE_METHODS) as work:
+    write = writes or request.method not in SAFE_METHODS
+    with counting_refusals(state), state.db.work(write=write) as work:
         ctx = Ctx(request, body, work, state, request_id, body_file=body_file,
                   body_schema=body_schema)
         if authenticate:

@@ -93,12 +93,13 @@ OPS = [
     Op("GET", PATH, list_events, "events_list", "events",
        "Get the event log as CSV (query_id: 202 while running, 201 when ready, "
        "action=download: the file)", params=(*FILTER_NAMES, "action", "query_id"),
-       extra={"list_spec": FILTERS, "media_type": "text/csv", "errors": (404,),  # query_id
+       # "writes": without query_id it starts the export (a background job)
+       extra={"list_spec": FILTERS, "media_type": "text/csv", "errors": (404,), "writes": True,
               "response_schema": {"type": "string", "format": "binary"},
               "json_statuses": {201: ("The CSV file is ready", QUERY_ID),
                                 202: ("The CSV file is being made", QUERY_ID)}}),
     Op("POST", PATH + "/export", export_events, "events_create_export", "events",
        "Export the event log as CSV (a background request)", response="RqId", status=202,
        params=(*FILTER_NAMES, "location", "cloud_storage_id"),
-       extra={"list_spec": FILTERS}),
+       extra={"list_spec": FILTERS, "errors": (404,)}),  # 404: no such cloud storage
 ]

@@ -24,5 +24,6 @@ def register_routes(register: Register) -> None:
             stream_body=op.extra.get("stream_body", False), max_body=op.extra.get("max_body"),
             body_schema=op.extra.get("body_schema", op.request),
             signed_in=not op.public,
-            query_schema=query_schemas(operation_parameters(op)[1]))
+            query_schema=query_schemas(operation_parameters(op)[1]),
+            writes=op.extra.get("writes", False))
         register(op.path, served, methods=[op.method], name=op.operation_id)

@@ -15,6 +15,9 @@ from cvatcore.core.media.images import media_kind
 MAX_INT = 2**31 - 1
 IGNORED = {"use_zip_chunks", "use_cache", "copy_data", "storage_method", "storage",
            "client_files", "filename", "format"}
+#: Ignored fields that still have CVAT's choices: a value outside them is a 400, as in CVAT.
+IGNORED_CHOICES = {"storage_method": ("cache", "file_system"),
+                   "storage": ("cloud_storage", "local", "share")}
 UNSUPPORTED = {
     "remote_files": "Downloading remote files is not supported by this server.",
     "job_file_mapping": "job_file_mapping is not supported yet.",
@@ -53,6 +56,9 @@ def clean_params(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for name, message in UNSUPPORTED.items():
         if fields.get(name) not in (None, "", []):
             errors[name] = [message]
+    for name, choices in IGNORED_CHOICES.items():
+        if fields.get(name) not in (None, "", *choices):
+            errors[name] = [f'"{fields[name]}" is not a valid choice.'[:200]]
     quality = _int(errors, fields, "image_quality", 0, 100)
     start = _int(errors, fields, "start_frame", 0, MAX_INT) or 0
     stop = _int(errors, fields, "stop_frame", 0, MAX_INT)

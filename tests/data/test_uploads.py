@@ -154,6 +154,7 @@ def test_request_body_limits_are_413(client, make_task, monkeypatch):
 @pytest.mark.parametrize("body", [{"image_quality": 101}, {"frame_filter": "every=2"},
                                   {"start_frame": 5, "stop_frame": 2},
                                   {"sorting_method": "by-size"}, {"remote_files": ["http://x"]},
+                                  {"storage_method": "__not_in_enum__"}, {"storage": {}},
                                   {"server_files": "not-a-list", "image_quality": "x"}])
 def test_bad_fields_are_400_and_queue_nothing(client, make_task, body):
     task_id = make_task()

@@ -83,3 +83,11 @@ def test_register_with_a_non_string_name_is_a_400_and_creates_no_one(clients, fi
 def test_every_operation_not_documented_public_needs_a_sign_in(clients, path):
     _, anonymous = clients
     assert anonymous.get(path).status_code == 401
+
+
+def test_register_with_a_blank_email_is_a_400(clients):
+    _, anonymous = clients
+    r = anonymous.post("/api/auth/register", json={
+        "username": "blank-mail", "password1": "Who-pass-1234", "password2": "Who-pass-1234",
+        "email": ""})
+    assert r.status_code == 400 and "email" in r.json(), r.text
