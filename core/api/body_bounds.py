@@ -77,6 +77,7 @@ class _Compiler:
         parts: list[Check] = []
         items: Check | None = None
         properties: dict[str, Check] = {}
+        leaves: dict[str, tuple[int, int, int]] = {}
         extra: Check | None = None
 
         def check(value: Any, depth: int) -> None:
@@ -105,8 +106,26 @@ class _Compiler:
                     raise
             elif isinstance(value, dict):
                 key = ""
+                inline = depth < MAX_JSON_DEPTH  # a child's own depth check cannot fail
                 try:
                     for key, item in value.items():  # noqa: B007 - read in except
+                        # Plain text and whole numbers under a scalar property are checked
+                        # here, not through a call each (a 1,000-event batch has 17,000).
+                        leaf = leaves.get(key) if inline else None
+                        if leaf is not None:
+                            kind = type(item)
+                            if kind is str:
+                                if len(item) > leaf[0]:
+                                    raise _Bad(f"Ensure this field has at most {leaf[0]} "
+                                               "characters.")
+                                continue
+                            if kind is int:
+                                if not leaf[1] <= item <= leaf[2]:
+                                    raise _Bad(f"Ensure this value is between {leaf[1]} "
+                                               f"and {leaf[2]}.")
+                                continue
+                            if item is None or kind is bool:
+                                continue
                         properties.get(key, extra)(item, depth + 1)  # type: ignore[misc]
                 except _Bad as bad:
                     bad.where.append(key)
@@ -117,6 +136,19 @@ class _Compiler:
         items = self.compile(schema.get("items", _ANY))
         properties.update((name, self.compile(sub))
                           for name, sub in schema.get("properties", {}).items())
+        leaves.update((name, limits) for name, sub in schema.get("properties", {}).items()
+                      if (limits := self._scalar_limits(sub)) is not None)
         additional = schema.get("additionalProperties")
         extra = self.compile(additional if isinstance(additional, dict) else _ANY)
         return check
+
+    def _scalar_limits(self, schema: dict[str, Any]) -> tuple[int, int, int] | None:
+        """``(maxLength, minimum, maximum)`` of a schema with nothing nested to walk (no
+        ``allOf``, ``items``, ``properties``): its text and whole numbers can be checked in
+        place. None for any other."""
+        while "$ref" in schema:
+            schema = self.schemas.get(schema["$ref"].rsplit("/", 1)[-1], _ANY)
+        if any(k in schema for k in ("allOf", "items", "properties", "additionalProperties")):
+            return None
+        return (schema.get("maxLength", MAX_TEXT), schema.get("minimum", MIN_INT),
+                schema.get("maximum", MAX_INT))

@@ -39,6 +39,8 @@ _UINT32 = 2**32 - 1
 _UINT64 = 2**64 - 1
 _INTS = {"obj_id": _UINT64, "count": 2**16 - 1, "duration": _UINT32, "project_id": _UINT64,
          "task_id": _UINT64, "job_id": _UINT64, "user_id": _UINT64, "org_id": _UINT64}
+#: (field, largest value, value when absent): only a missing duration counts as 0.
+_INT_FIELDS = tuple((name, top, 0 if name == "duration" else None) for name, top in _INTS.items())
 _LONG_DIGITS = re.compile(r"\d{19}")
 _STRS = ("obj_name", "obj_val", "source", "user_name", "user_email", "org_slug", "payload")
 
@@ -107,16 +109,16 @@ def _event(item: Any, where: str, client_scope: bool = True) -> dict[str, Any]:
     event: dict[str, Any] = {"scope": scope,
                              "timestamp": _datetime(item.get("timestamp"), f"{where}.timestamp",
                                                     required=True)}
-    for name, top in _INTS.items():
-        value = item.get(name, 0 if name == "duration" else None)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 0 <= value <= top):
+    get = item.get  # the loops below run 15 times an event, 15,000 times a batch
+    for name, top, default in _INT_FIELDS:
+        value = get(name, default)
+        if value is not None and not (type(value) is int and 0 <= value <= top):  # not bool
             raise ValidationFailed.field(f"{where}.{name}",
                                          f"A whole number from 0 to {top} or null.")
         event[name] = value
     for name in _STRS:
-        value = item.get(name)
-        if value is not None and not isinstance(value, str):
+        value = get(name)
+        if value is not None and type(value) is not str:
             raise ValidationFailed.field(f"{where}.{name}", "Not a valid string.")
         event[name] = value
     event["payload"] = _payload(event["payload"], where)
