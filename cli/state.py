@@ -30,5 +30,5 @@ def state_or_exit() -> Any:
             settings.plugins.disabled, settings.plugins.required, extra_plugins=extra
         )
         return AppState.build(settings, pm)
-    except PluginError as exc:
+    except (PluginError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
-from cvatcore.core.config import Settings
+from cvatcore.core.config import ConfigError, Settings
 from cvatcore.core.db.writers import WriterQueue
 
 # How long a SQLite writer waits for its turn among this process's writers before it goes on
@@ -40,13 +40,18 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.database_url()
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings)
-    return create_engine(
-        url,
-        pool_size=settings.database.pool_size,
-        max_overflow=settings.database.pool_size,
-        echo=settings.database.echo,
-        **JSON_CODEC,
-    )
+    try:
+        return create_engine(
+            url,
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.pool_size,
+            echo=settings.database.echo,
+            **JSON_CODEC,
+        )
+    except ImportError as exc:  # the driver of [database] url is not installed
+        extra = " (pip install 'cvatcore[postgres]')" if url.startswith("postgres") else ""
+        raise ConfigError(f"[database] url: its driver cannot be imported ({exc}){extra}"
+                          ) from None
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
