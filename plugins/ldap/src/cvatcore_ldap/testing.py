@@ -136,8 +136,23 @@ def find_tool(name: str) -> str:
     return found
 
 
-def start_slapd(workdir: Path, timeout: float = 20.0) -> TestDirectory:
-    """Configure, start and load a slapd under ``workdir`` (created if needed)."""
+def start_slapd(workdir: Path, timeout: float = 20.0, attempts: int = 3) -> TestDirectory:
+    """Configure, start and load a slapd under ``workdir`` (created if needed).
+
+    A free port can be taken by another process between ``free_port()`` and slapd's bind
+    (other test workers start servers too): the listening check then reaches that process
+    and ``ldapadd`` fails. Each retry starts afresh in its own folder, on new ports."""
+    for attempt in range(attempts):
+        try:
+            return _start_once(workdir if attempt == 0 else workdir / f"retry-{attempt}",
+                               timeout)
+        except SlapdError:
+            if attempt + 1 == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_once(workdir: Path, timeout: float) -> TestDirectory:
     slapd, ldapadd, openssl = (find_tool(n) for n in ("slapd", "ldapadd", "openssl"))
     workdir.mkdir(parents=True, exist_ok=True)
     _write_certificate(openssl, workdir, "tls")
@@ -161,7 +176,8 @@ def start_slapd(workdir: Path, timeout: float = 20.0) -> TestDirectory:
         for tree, (root_dn, root_pw) in (("ad", AD_ROOT), ("freeipa", IPA_ROOT)):
             ldif = workdir / f"{tree}.ldif"
             ldif.write_text(hash_passwords(_data(f"{tree}.ldif")))
-            _run([ldapadd, "-x", "-H", ldap_uri, "-D", root_dn, "-w", root_pw, "-f", str(ldif)])
+            _load(directory, [ldapadd, "-x", "-H", ldap_uri, "-D", root_dn, "-w", root_pw,
+                              "-f", str(ldif)])
     except BaseException:
         directory.stop()
         raise
@@ -207,6 +223,19 @@ def _toml(value: Any) -> str:
 
 def _data(name: str) -> str:
     return resources.files("cvatcore_ldap").joinpath("testdata", name).read_text()
+
+
+def _load(directory: TestDirectory, args: list[str], tries: int = 10) -> None:
+    """``ldapadd``, tried again while slapd is up but not yet answering (on a busy machine
+    its socket listens a moment before it serves: "Can't contact LDAP server")."""
+    for attempt in range(tries):
+        try:
+            return _run(args)
+        except SlapdError as exc:
+            if "Can't contact" not in str(exc) or attempt + 1 == tries or \
+                    directory.process.poll() is not None:
+                raise
+            time.sleep(0.5)
 
 
 def _run(args: list[str]) -> None:
