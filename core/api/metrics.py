@@ -38,10 +38,22 @@ class _QueueCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("cvatcore_jobs", "Background jobs not yet finished",
                                   labels=["kind", "status"])
+        backlog = GaugeMetricFamily("cvatcore_event_sink_backlog",
+                                    "Events in the outbox a sink has not got yet", labels=["sink"])
+        deliveries = GaugeMetricFamily("cvatcore_webhook_deliveries",
+                                       "Webhook deliveries not sent or given up on",
+                                       labels=["state"])
         with self.state.db.engine.connect() as conn:
             for (kind, status), count in sorted(health.queue_depths(conn).items()):
                 depth.add_metric([kind, status], count)
+            sinks = health.sink_backlogs(conn, list(self.state.settings.analytics.sinks))
+            for sink, numbers in sorted(sinks.items()):
+                backlog.add_metric([sink], numbers["backlog"])
+            for state, count in sorted(health.deliveries_waiting(conn).items()):
+                deliveries.add_metric([state], count)
         yield depth
+        yield backlog
+        yield deliveries
 
 
 class Metrics:

@@ -34,6 +34,40 @@ def test_health_without_signing_in(cvatcore_client):
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["workers"] == {"status": "ok", "queued": 0, "running": 0,
                                          "oldest_queued_seconds": 0.0}
+    assert body["checks"]["sinks"] == {"status": "ok", "sinks": {}}  # none configured
+
+
+def test_health_and_metrics_show_how_far_each_sink_is_behind(tmp_path):
+    """Events wait in the outbox until a drain job hands them to the sink: the backlog is
+    shown, a sink whose oldest waiting event is old is stalled, and a drain empties it."""
+    from cvatcore.core.jobs.runner import JobRunner
+    from cvatcore.core.models.analytics import OutboxEvent
+
+    app = build_test_app(test_settings(tmp_path, jobs={"in_process_workers": 0},
+                                       analytics={"sinks": ["sql"]}))
+    try:
+        with ApiClient(app) as client:
+            client.post("/api/auth/register", json={
+                "username": "ann", "password1": "Ann-pass-1234", "password2": "Ann-pass-1234",
+                "email": "ann@example.com"})
+            client.login("ann", "Ann-pass-1234")
+            assert client.post("/api/projects", json={"name": "p"}).status_code == 201
+            sql = client.get("/api/server/health").json()["checks"]["sinks"]["sinks"]["sql"]
+            assert sql["status"] == "ok" and sql["backlog"] >= 2  # register, create:project
+            text = client.get("/metrics").text
+            assert re.search(r'cvatcore_event_sink_backlog\{sink="sql"\} [1-9]', text), text
+            assert 'cvatcore_webhook_deliveries{state="pending"} 0.0' in text
+            with app.state.cvatcore.db.unit_of_work() as session:  # an event waiting 30 min
+                session.query(OutboxEvent).update(
+                    {"created_date": datetime.now(UTC) - timedelta(minutes=30)})
+            body = client.get("/api/server/health").json()
+            assert body["status"] == "degraded"
+            assert body["checks"]["sinks"]["sinks"]["sql"]["status"] == "stalled"
+            JobRunner(app.state.cvatcore).run_until_idle()
+            sql = client.get("/api/server/health").json()["checks"]["sinks"]["sinks"]["sql"]
+            assert (sql["status"], sql["backlog"]) == ("ok", 0)
+    finally:
+        app.state.cvatcore.db.dispose()
 
 
 def test_health_says_when_no_worker_takes_the_work(tmp_path):
