@@ -10,6 +10,9 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from cvatcore.core.errors import NotFound, ValidationFailed
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.services.context import subject
+from cvatcore.core.services.event_outbox import DRAIN_KIND
+from cvatcore.core.services.events_export import CLEANUP_KIND
+from cvatcore.core.services.media_removal import DISCARD_KIND
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
@@ -17,7 +20,7 @@ if TYPE_CHECKING:
 
 #: Internal work nobody asked for (CVAT shows no such requests): draining the events outbox,
 #: dropping unread exports and a dead restore's leftovers. Housekeeping, not requests.
-HIDDEN_KINDS = ("drain:events", "cleanup:events-export", "discard:data")
+HIDDEN_KINDS = (DRAIN_KIND, CLEANUP_KIND, DISCARD_KIND)
 
 
 def _visible(caller: Caller) -> ColumnElement[bool]:
