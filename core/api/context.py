@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
@@ -199,6 +200,8 @@ def endpoint(
     file in chunks as it arrives, never held whole in memory, and handed over as
     ``ctx.body_file``; ``max_body`` bytes at most (413 beyond)."""
 
+    checks = _Checks(authenticate, body_schema, signed_in, query_schema, writes)
+
     async def run(request: Request) -> Response:
         state: AppState = request.app.state.cvatcore
         body_file = None
@@ -210,11 +213,10 @@ def endpoint(
             body = await request.body()
         try:
             if _runs_inline(request, state):
-                return _run_sync(handler, request, body, state, authenticate, body_file,
-                                 body_schema, signed_in, query_schema, writes)
+                return _run_sync(handler, request, body, state, checks, body_file)
             return await run_in_request_thread(
-                _run_sync, handler, request, body, state, authenticate, body_file, body_schema,
-                signed_in, query_schema, writes, threads=state.db.request_threads,
+                _run_sync, handler, request, body, state, checks, body_file,
+                threads=state.db.request_threads,
             )
         finally:
             if body_file is not None:
@@ -291,10 +293,20 @@ def _runs_inline(request: Request, state: AppState) -> bool:
     return auth is None or auth[:6].lower().startswith("token ")
 
 
+@dataclass(frozen=True)
+class _Checks:
+    """What ``endpoint`` was told to do around its handler (see its docstring)."""
+
+    authenticate: bool
+    body_schema: str | None
+    signed_in: bool
+    query_schema: dict[str, Any] | None
+    writes: bool
+
+
 def _run_sync(
-    handler: Handler, request: Request, body: bytes, state: AppState, authenticate: bool,
-    body_file: BinaryIO | None = None, body_schema: str | None = None,
-    signed_in: bool = False, query_schema: dict[str, Any] | None = None, writes: bool = False,
+    handler: Handler, request: Request, body: bytes, state: AppState, checks: _Checks,
+    body_file: BinaryIO | None = None,
 ) -> Response:
     scope = request.scope
     request_id = scope.get("cvatcore.request_id") or str(uuid.uuid4())
@@ -303,16 +315,16 @@ def _run_sync(
     for name, value in request.path_params.items():
         if isinstance(value, int):  # ``{id:int}``: an id past the column's range names nothing
             int_bounds(name, value, 0, MAX_INT)
-    write = writes or request.method not in SAFE_METHODS
+    write = checks.writes or request.method not in SAFE_METHODS
     with counting_refusals(state), state.db.work(write=write) as work:
         ctx = Ctx(request, body, work, state, request_id, body_file=body_file,
-                  body_schema=body_schema)
-        if authenticate:
+                  body_schema=checks.body_schema)
+        if checks.authenticate:
             authenticate_request(ctx)
-            if signed_in and ctx.user is None:
+            if checks.signed_in and ctx.user is None:
                 raise NotAuthenticated()
-        if query_schema:
-            check_query(query_schema, request.query_params)
+        if checks.query_schema:
+            check_query(checks.query_schema, request.query_params)
         if "org_id" in request.query_params:
             ctx.organization  # noqa: B018 - a malformed org_id is a 400 on every endpoint
         response = handler(ctx)
