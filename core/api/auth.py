@@ -22,6 +22,7 @@ from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.models import AccessToken, User
 from cvatcore.core.services import credentials
 from cvatcore.core.services.accounts import create_user, record_login
+from cvatcore.core.services.fields import clean_text
 from cvatcore.core.services.passwords import hash_password, verify_password
 
 
@@ -62,14 +63,15 @@ def logout(ctx: Ctx) -> Response:
     return JSON({"detail": "Successfully logged out."})
 
 
-def _text_fields(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
-    """The named fields as strings ("" when absent); a 400 for null or any other type, as
-    DRF's CharField (``{}`` must not be stored as the text "{}")."""
-    wrong = {n: ["This field may not be null." if data[n] is None else "Not a valid string."]
-             for n in names if n in data and not isinstance(data[n], str)}
-    if wrong:
-        raise ValidationFailed(wrong)
-    return {n: data.get(n) or "" for n in names}
+def _text_fields(data: dict[str, Any], limits: dict[str, int]) -> dict[str, str]:
+    """The named fields as strings ("" when absent), or a 400 in DRF's words."""
+    clean: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for name, limit in limits.items():
+        clean_text(data, clean, errors, name, limit)
+    if errors:
+        raise ValidationFailed(errors)
+    return {name: clean.get(name, "") for name in limits}
 
 
 def register(ctx: Ctx) -> Response:
@@ -79,7 +81,9 @@ def register(ctx: Ctx) -> Response:
     p1, p2 = data.get("password1"), data.get("password2")
     if not isinstance(p1, str) or p1 != p2:
         raise ValidationFailed.field("password2", "The two password fields didn't match.")
-    text = _text_fields(data, ("username", "email", "first_name", "last_name"))
+    # Django's user model: 150 characters, and 254 for an e-mail address.
+    text = _text_fields(data, {"username": 150, "email": 254, "first_name": 150,
+                               "last_name": 150})
     if data.get("email") == "":  # optional, but not blank (DRF's EmailField, as CVAT)
         raise ValidationFailed.field("email", "This field may not be blank.")
     user = create_user(ctx.caller, text["username"], p1, email=text["email"],

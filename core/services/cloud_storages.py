@@ -29,8 +29,13 @@ from cvatcore.core.models import CloudStorage, CloudStorageManifest
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.secrets import remember
 from cvatcore.core.services import changes
-from cvatcore.core.services.context import narrow_to_context, org_context, subject
-from cvatcore.core.services.projects import clean_text
+from cvatcore.core.services.context import (
+    context_to_create,
+    narrow_to_context,
+    org_context,
+    subject,
+)
+from cvatcore.core.services.fields import clean_text
 from cvatcore.hooks import StorageStatus
 from cvatcore.hooks.cloud import CloudStorageSpec
 
@@ -177,10 +182,7 @@ def provider_of(caller: Caller, storage: CloudStorage) -> Any:
 
 def create(caller: Caller, data: dict[str, Any]) -> CloudStorage:
     user = caller.require_user()
-    oc = org_context(caller)
-    if not engine.allows("cloudstorage", "create", subject(caller), set(),
-                         oc.kind == "organization"):
-        raise PermissionDenied()
+    oc = context_to_create(caller, "cloudstorage")
     clean = _validate(caller, data, None)
     creds = _credentials(caller, data, clean["credentials_type"], None)
     keyless = bool(data.get("use_default_credentials"))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, select
 
 from cvatcore.core.errors import NotFound, PermissionDenied
+from cvatcore.core.iam import engine
 from cvatcore.core.iam.engine import Subject
 from cvatcore.core.iam.roles import privilege_of
 from cvatcore.core.models import Membership, Organization
@@ -63,6 +64,19 @@ def _resolve(caller: Caller) -> OrgContext:
     if membership is None and privilege_of(user.groups, user.is_superuser) != "admin":
         raise PermissionDenied("You are not a member of this organization.")
     return OrgContext("organization", org, membership)
+
+
+def context_to_create(caller: Caller, resource: str,
+                      limits: dict[str, bool] | None = None) -> OrgContext:
+    """The caller's context, once IAM lets them create a ``resource`` in it (else a 403).
+
+    Checked before the body is validated, as CVAT does: someone who may not create gets a 403
+    whatever they send."""
+    oc = org_context(caller)
+    if not engine.allows(resource, "create", subject(caller), set(), oc.kind == "organization",
+                         limits):
+        raise PermissionDenied()
+    return oc
 
 
 def narrow_to_context(stmt: Select[Any], org_column: Any, oc: OrgContext) -> Select[Any]:

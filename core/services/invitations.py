@@ -16,7 +16,7 @@ from cvatcore.core.models import Invitation, Membership, Organization, User
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.services import changes
 from cvatcore.core.services.accounts import EMAIL_RE
-from cvatcore.core.services.context import org_context, subject
+from cvatcore.core.services.context import context_to_create, org_context, subject
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
@@ -96,13 +96,9 @@ def create(caller: Caller, data: dict[str, Any]) -> Invitation:
     invite gets 403 whatever they send.
     """
     owner = caller.require_user()
-    oc = org_context(caller)
-    in_org = oc.kind == "organization"
     role, email = data.get("role"), data.get("email")
-    limits = _create_limits(role)
-    if not engine.allows("invitation", "create", subject(caller), set(), in_org, limits):
-        raise PermissionDenied()
-    if not in_org or oc.org is None:
+    oc = context_to_create(caller, "invitation", _create_limits(role))
+    if oc.kind != "organization" or oc.org is None:
         raise ValidationFailed(
             {"organization": ["Choose an organization (X-Organization header or ?org=)."]}
         )

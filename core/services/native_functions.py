@@ -17,7 +17,12 @@ from cvatcore.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cvatcore.core.iam import engine
 from cvatcore.core.models import Membership, NativeFunction
 from cvatcore.core.services import changes
-from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.context import (
+    context_to_create,
+    narrow_to_context,
+    org_context,
+    subject,
+)
 from cvatcore.hooks.inference_types import check_descriptor, describe_function
 
 if TYPE_CHECKING:
@@ -82,10 +87,7 @@ def get(caller: Caller, function_id: int, scope: str = "view") -> NativeFunction
 def create(caller: Caller, data: dict[str, Any]) -> NativeFunction:
     """``POST /api/functions`` with what ``cvat-cli function create-native`` sends."""
     user = caller.require_user()
-    oc = org_context(caller)
-    if not engine.allows("function", "create", subject(caller), set(),
-                         oc.kind == "organization"):
-        raise PermissionDenied()
+    oc = context_to_create(caller, "function")
     if data.get("provider") != PROVIDER:
         raise ValidationFailed.field("provider", f'Only "{PROVIDER}" functions can be created.')
     name = data.get("name")

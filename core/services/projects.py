@@ -17,7 +17,13 @@ from cvatcore.core.iam.engine import Subject
 from cvatcore.core.models import Project, Task, TaskData, User
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import changes, labels
-from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.context import (
+    context_to_create,
+    narrow_to_context,
+    org_context,
+    subject,
+)
+from cvatcore.core.services.fields import clean_text
 from cvatcore.core.services.media_removal import schedule_media_removal
 
 if TYPE_CHECKING:
@@ -44,26 +50,6 @@ def find(session: Session, model: type[T], obj_id: Any, what: str) -> T:
     if obj is None:
         raise NotFound(f"{what} not found.")
     return obj
-
-
-def clean_text(
-    data: dict[str, Any], clean: dict[str, Any], errors: dict[str, list[str]], name: str,
-    limit: int, *, required: bool = False, min_length: int = 0,
-) -> None:
-    """Copy the string ``data[name]`` into ``clean``, or note what is wrong with it."""
-    if name not in data:
-        if required:
-            errors[name] = ["This field is required."]
-        return
-    value = data[name]
-    if not isinstance(value, str):
-        errors[name] = ["A string is required."]
-    elif name == "name" and not value.strip():
-        errors[name] = ["This field may not be blank."]
-    elif not min_length <= len(value) <= limit:
-        errors[name] = [f"Ensure this field has {min_length} to {limit} characters."]
-    else:
-        clean[name] = value.strip() if name == "name" else value
 
 
 def clean_storage(value: Any, name: str, errors: dict[str, list[str]]) -> dict[str, Any] | None:
@@ -154,7 +140,8 @@ def list_query(caller: Caller) -> Select[Any]:
 def _clean(caller: Caller, data: dict[str, Any], creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
-    clean_text(data, clean, errors, "name", 256, required=creating, min_length=1)
+    clean_text(data, clean, errors, "name", 256, required=creating, allow_blank=False,
+               strip=True)
     clean_text(data, clean, errors, "bug_tracker", 2000)
     if "status" in data and not creating:
         if data["status"] not in PROJECT_STATUSES:
@@ -174,9 +161,7 @@ def _clean(caller: Caller, data: dict[str, Any], creating: bool) -> dict[str, An
 
 
 def create(caller: Caller, data: dict[str, Any]) -> Project:
-    oc = org_context(caller)
-    if not engine.allows("project", "create", subject(caller), set(), oc.kind == "organization"):
-        raise PermissionDenied()
+    oc = context_to_create(caller, "project")
     clean = _clean(caller, data, creating=True)
     clean["owner_id"] = creator(caller, clean.get("owner_id"))
     project = Project(organization_id=oc.org_id, **clean)

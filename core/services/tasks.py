@@ -19,13 +19,9 @@ from cvatcore.core.models import Project, Task, TaskData
 from cvatcore.core.models.base import utcnow
 from cvatcore.core.services import agent_queue, changes, labels, projects
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.fields import clean_text
 from cvatcore.core.services.media_removal import schedule_media_removal
-from cvatcore.core.services.projects import (
-    check_user,
-    clean_storage,
-    clean_text,
-    find,
-)
+from cvatcore.core.services.projects import check_user, clean_storage, find
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
@@ -103,7 +99,8 @@ def list_query(caller: Caller) -> Select[Any]:
 def _clean(caller: Caller, data: dict[str, Any], creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
-    clean_text(data, clean, errors, "name", 256, required=creating, min_length=1)
+    clean_text(data, clean, errors, "name", 256, required=creating, allow_blank=False,
+               strip=True)
     clean_text(data, clean, errors, "bug_tracker", 2000)
     clean_text(data, clean, errors, "subset", 64)
     for name in ("overlap", "segment_size"):

@@ -22,6 +22,7 @@ from cvatcore.core.outbound import OutboundRefused, resolve
 from cvatcore.core.secrets import remember
 from cvatcore.core.services import changes
 from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.fields import clean_text
 from cvatcore.core.services.projects import subject_in
 from cvatcore.core.services.webhooks_delivery import ensure_drain
 
@@ -104,23 +105,6 @@ def list_query(caller: Caller) -> Select[Any]:
 
 # -- validation ---------------------------------------------------------------------------
 
-def _text(data: dict[str, Any], clean: dict[str, Any], errors: dict[str, list[str]],
-          name: str, limit: int, required: bool = False) -> None:
-    if name not in data:
-        if required:
-            errors[name] = ["This field is required."]
-        return
-    value = data[name]
-    if not isinstance(value, str):
-        errors[name] = ["A string is required."]
-    elif len(value) > limit:
-        errors[name] = [f"Ensure this field has no more than {limit} characters."]
-    elif required and not value:
-        errors[name] = ["This field may not be blank."]
-    else:
-        clean[name] = value
-
-
 def _bool(data: dict[str, Any], clean: dict[str, Any], errors: dict[str, list[str]],
           name: str) -> None:
     if name in data:
@@ -142,9 +126,9 @@ def _validate(caller: Caller, data: dict[str, Any], current: Webhook | None) -> 
     creating = current is None
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
-    _text(data, clean, errors, "target_url", 8192, required=creating or "target_url" in data)
-    _text(data, clean, errors, "description", 128)
-    _text(data, clean, errors, "secret", 64)
+    clean_text(data, clean, errors, "target_url", 8192, required=creating, allow_blank=False)
+    clean_text(data, clean, errors, "description", 128)
+    clean_text(data, clean, errors, "secret", 64)
     _bool(data, clean, errors, "is_active")
     _bool(data, clean, errors, "enable_ssl")
     if "content_type" in data:
