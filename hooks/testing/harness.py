@@ -7,8 +7,8 @@ for every run in an environment where cvatcore is installed, loads no optional p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from cvatcore.core.config import Settings
+    from cvatcore.hooks.testing.client import ApiClient
 
 
 def __getattr__(name: str) -> Any:
@@ -86,3 +87,32 @@ def invoke_cli(
     with nullcontext() if autoload else no_plugin_autoload(), environ(env or {}):
         root = build_cli(list(plugins))
         return CliRunner().invoke(root, list(args), prog_name="cvatcore")
+
+
+def add_user(app: Starlette, username: str, password: str, *, email: str = "",
+             groups: list[str] | None = None) -> None:
+    """A local account on ``app``, made by the accounts service as ``cvatcore createsuperuser``
+    makes one (``groups``: system roles, default ``["user"]``)."""
+    from cvatcore.core.services.accounts import create_user
+    from cvatcore.core.services.caller import Caller
+
+    state = app.state.cvatcore
+    with state.db.unit_of_work() as session:
+        create_user(Caller.system(state, session), username, password, email=email,
+                    groups=groups)
+
+
+@contextmanager
+def signed_in(app: Starlette, username: str = "ann", password: str = "ann-pass",
+              **account: Any) -> Iterator[ApiClient]:
+    """An in-process client signed in as a new local user of ``app`` (``account``: as for
+    :func:`add_user`); the app's database connections are closed on the way out."""
+    from cvatcore.hooks.testing.client import ApiClient
+
+    add_user(app, username, password, **account)
+    try:
+        with ApiClient(app) as client:
+            client.login(username, password)
+            yield client
+    finally:
+        app.state.cvatcore.db.dispose()

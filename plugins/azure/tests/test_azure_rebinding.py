@@ -73,19 +73,13 @@ def test_allowed_targets_pass_through_the_guarded_clients(azurite, filled, monke
 def ann(tmp_path, cvatcore_database_url):
     import cvatcore_azure
 
-    from cvatcore.core.services.accounts import create_user
-    from cvatcore.core.services.caller import Caller
-    from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
+    from cvatcore.hooks.testing.harness import build_test_app, signed_in, test_settings
 
     # No internal targets allowed: Azurite's loopback is off limits, as for a real user.
     app = build_test_app(test_settings(tmp_path, cvatcore_database_url, outbound={"allow": []}),
                          plugins=[(cvatcore_azure, "azure")])
-    with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(Caller.system(app.state.cvatcore, session), "ann", "ann-pass")
-    with ApiClient(app) as client:
-        client.login("ann", "ann-pass")
+    with signed_in(app) as client:
         yield client
-    app.state.cvatcore.db.dispose()
 
 
 def test_a_connection_string_cannot_point_a_cloud_storage_inside(ann, azurite, filled):

@@ -7,6 +7,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,7 @@ import pytest
 from cvatcore_clickhouse.testing import ClickHouseServer
 
 from cvatcore.core.jobs.runner import JobRunner
-from cvatcore.core.services.caller import Caller
-from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import ApiClient, build_test_app, signed_in, test_settings
 
 
 @pytest.fixture
@@ -30,20 +30,12 @@ def app_with(tmp_path: Path, table_options: dict[str, Any]) -> Iterator[Any]:
                                  analytics={"sinks": sinks, "retry_max_seconds": 0.2,
                                             "options": {"clickhouse": table_options}})
         app = build_test_app(settings, plugins=[(cvatcore_clickhouse, "clickhouse")])
-        from cvatcore.core.services.accounts import create_user
-
-        with app.state.cvatcore.db.unit_of_work() as session:
-            create_user(Caller.system(app.state.cvatcore, session), "ann", "ann-pass",
-                        email="ann@example.com")
-        client = ApiClient(app).__enter__()
-        client.login("ann", "ann-pass")
-        apps.append((app, client))
+        client = stack.enter_context(signed_in(app, email="ann@example.com"))
+        apps.append(app)
         return app, client
 
-    yield make
-    for app, client in apps:
-        client.__exit__(None, None, None)
-        app.state.cvatcore.db.dispose()
+    with ExitStack() as stack:
+        yield make
 
 
 def _change(client: ApiClient, n: int) -> None:

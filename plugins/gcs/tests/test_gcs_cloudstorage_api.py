@@ -9,23 +9,15 @@ import cvatcore_gcs
 import pytest
 from cvatcore_gcs.testing import make_service_account_key
 
-from cvatcore.core.services.caller import Caller
-from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import build_test_app, signed_in, test_settings
 
 
 @pytest.fixture
 def ann(tmp_path, cvatcore_database_url):
     app = build_test_app(test_settings(tmp_path, cvatcore_database_url),
                          plugins=[(cvatcore_gcs, "gcs")])
-    from cvatcore.core.services.accounts import create_user
-
-    with app.state.cvatcore.db.unit_of_work() as session:
-        caller = Caller.system(app.state.cvatcore, session)
-        create_user(caller, "ann", "ann-pass", email="ann@example.com")
-    with ApiClient(app) as client:
-        client.login("ann", "ann-pass")
+    with signed_in(app, email="ann@example.com") as client:
         yield client
-    app.state.cvatcore.db.dispose()
 
 
 def body(fake_gcs, bucket, key):

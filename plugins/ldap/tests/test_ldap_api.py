@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from cvatcore_ldap.testing import ad_group, password_of
 
-from cvatcore.core.services.accounts import create_user
-from cvatcore.core.services.caller import Caller
+from cvatcore.hooks.testing.harness import add_user
 
 HEIDI = "cn=Heidi Mutable,ou=people,dc=ad,dc=test"
 REFUSED = {"detail": "Unable to log in with provided credentials."}
 
 
 def add_local_user(app, username, password, groups=None):
-    with app.state.cvatcore.db.unit_of_work() as session:
-        caller = Caller.system(app.state.cvatcore, session)
-        create_user(caller, username, password, email=f"{username}@local.test", groups=groups)
+    add_user(app, username, password, email=f"{username}@local.test", groups=groups)
 
 
 def me(client, username, password):

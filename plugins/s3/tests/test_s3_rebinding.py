@@ -14,12 +14,11 @@ import pytest
 from cvatcore_s3 import S3Config, S3Storage
 from cvatcore_s3.testing import DUMMY_KEY, unique_bucket_name
 
-from cvatcore.core.services.caller import Caller
 from cvatcore.hooks import StorageUnavailableError
 from cvatcore.hooks.outbound import checked_addresses
 from cvatcore.hooks.testing import dns
 from cvatcore.hooks.testing.dns import DOMAIN, PUBLIC
-from cvatcore.hooks.testing.harness import ApiClient, build_test_app, test_settings
+from cvatcore.hooks.testing.harness import build_test_app, signed_in, test_settings
 
 
 @pytest.fixture
@@ -70,14 +69,8 @@ def ann(tmp_path, cvatcore_database_url):
     # No internal targets allowed: the emulators' loopback is off limits, as for a real user.
     app = build_test_app(test_settings(tmp_path, cvatcore_database_url, outbound={"allow": []}),
                          plugins=[(cvatcore_s3, "s3")])
-    from cvatcore.core.services.accounts import create_user
-
-    with app.state.cvatcore.db.unit_of_work() as session:
-        create_user(Caller.system(app.state.cvatcore, session), "ann", "ann-pass")
-    with ApiClient(app) as client:
-        client.login("ann", "ann-pass")
+    with signed_in(app) as client:
         yield client
-    app.state.cvatcore.db.dispose()
 
 
 def test_creating_a_cloud_storage_on_a_rebinding_host_is_refused(ann, moto, rebinding_dns):
