@@ -1,0 +1,123 @@
+"""The CVAT formats this plugin offers, by the names CVAT shows, and the datumaro plugins and
+transforms behind each: as CVAT's dataset manager (``cvat/apps/dataset_manager/formats``)
+calls them, minus what PyPI datumaro 1.13.12 lacks (skeletons become keypoints; no 3D)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cvatcore_datumaro.bridge import Spec
+from cvatcore_datumaro.incoming import Annotation
+
+#: Segmentation formats draw shapes as one mask per instance, as CVAT's do.
+_PAINT = ("polygons_to_masks", "boxes_to_masks", "merge_instance_segments")
+MARKET = "market-1501"
+_MARKET_ATTRS = ("query", "person_id", "camera_id")
+
+
+def _market_out(item: Any) -> Any:
+    """The ``market-1501`` tag's attributes become the image's (as CVAT's LabelAttrToAttr)."""
+    tags = [a for a in item.annotations if a.type.name == "label" and a.attributes
+            and set(a.attributes) & set(_MARKET_ATTRS)]
+    if not tags:
+        return item
+    attributes = {**item.attributes, **{k: v for k, v in tags[0].attributes.items()
+                                        if k in _MARKET_ATTRS}}
+    return item.wrap(attributes=attributes,
+                     annotations=[a for a in item.annotations if a is not tags[0]])
+
+
+def _market_in(item: Any, frame: int) -> list[Annotation]:
+    attributes = {k: str(item.attributes[k]).lower() if isinstance(item.attributes[k], bool)
+                  else str(item.attributes[k]) for k in _MARKET_ATTRS if k in item.attributes}
+    if not attributes:
+        return []
+    return [{"frame": frame, "label": MARKET, "group": 0, "attributes": attributes,
+             "where": f"item {item.id!r}"}]
+
+
+def _captions_out(item: Any) -> Any:
+    """Tags with a ``text`` attribute become the word's caption (ICDAR recognition)."""
+    from datumaro.components.annotation import Caption
+
+    anns = [Caption(a.attributes["text"]) if a.type.name == "label" and "text" in a.attributes
+            else a for a in item.annotations]
+    return item.wrap(annotations=anns)
+
+
+def _tracked_only(item: Any) -> Any:
+    """MOTS keeps tracks only: every mask is an object's track (CVAT's KeepTracks). The masks
+    go to the writer as booleans: it multiplies them by ``1000 * class + track``, which
+    overflows the uint8 arrays datumaro's own transforms make (under numpy 2)."""
+    import numpy as np
+
+    from datumaro.components.annotation import Mask
+
+    return item.wrap(annotations=[
+        Mask(image=np.asarray(a.image, dtype=bool), label=a.label, id=a.id, group=a.group,
+             attributes=a.attributes, z_order=a.z_order) if a.type.name == "mask" else a
+        for a in item.annotations if a.attributes.get("track_id") is not None])
+
+
+def _icdar_mask_out(item: Any) -> Any:
+    """ICDAR segmentation wants ``index``, ``color``, ``center`` and ``text`` on every mask;
+    CVAT's users give them as attributes of the ``icdar`` label. Missing ones get defaults:
+    the mask's number, a color of its own, the centre of its box, no text."""
+    anns = []
+    for n, ann in enumerate(item.annotations):
+        if ann.type.name == "mask":
+            attrs = dict(ann.attributes)
+            attrs.setdefault("index", n)
+            if len(str(attrs.get("color", "")).split()) != 3:
+                attrs["color"] = f"{(n * 47) % 256} {(n * 91) % 256} {(n * 139) % 256}"
+            if len(str(attrs.get("center", "")).split()) != 2:
+                x, y, w, h = ann.get_bbox()
+                attrs["center"] = f"{int(x + w / 2)} {int(y + h / 2)}"
+            attrs.setdefault("text", "")
+            ann = ann.wrap(attributes=attrs)
+        anns.append(ann)
+    return item.wrap(annotations=anns)
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("CamVid 1.0", "ZIP", "camvid", ("camvid",), transforms=_PAINT, colormap="rgb"),
+    Spec("Cityscapes 1.0", "ZIP", "cityscapes", ("cityscapes",), transforms=_PAINT,
+         colormap="rgb"),
+    Spec("COCO Keypoints 1.0", "JSON, ZIP", "coco_person_keypoints",
+         ("coco_person_keypoints",), options={"merge_images": False}, keypoints=True),
+    Spec("ICDAR Localization 1.0", "ZIP", "icdar_text_localization",
+         ("icdar_text_localization",), default_label="icdar"),
+    Spec("ICDAR Recognition 1.0", "ZIP", "icdar_word_recognition",
+         ("icdar_word_recognition",), prepare=_captions_out, default_label="icdar"),
+    Spec("ICDAR Segmentation 1.0", "ZIP", "icdar_text_segmentation",
+         ("icdar_text_segmentation",), transforms=_PAINT, prepare=_icdar_mask_out,
+         default_label="icdar"),
+    Spec("ImageNet 1.0", "ZIP", ("imagenet", "imagenet_txt"), ("imagenet_txt", "imagenet")),
+    Spec("KITTI 1.0", "ZIP", "kitti", ("kitti",), transforms=_PAINT[:1] + _PAINT[2:],
+         colormap="rgb", options={"apply_colormap": True}),
+    Spec("LabelMe 3.0", "ZIP", "label_me", ("label_me",)),
+    Spec("LFW 1.0", "ZIP", "lfw", ("lfw",)),
+    Spec("Market-1501 1.0", "ZIP", "market1501", ("market1501",), prepare=_market_out,
+         item_tags=_market_in),
+    Spec("MOT 1.1", "ZIP", "mot_seq_gt", ("mot_seq",), tracks=True, numbered=True),
+    Spec("MOTS PNG 1.0", "ZIP", "mots_png", ("mots",), prepare=_tracked_only,
+         transforms=_PAINT, tracks=True),
+    Spec("Open Images V6 1.0", "ZIP", "open_images", ("open_images",)),
+    Spec("VGGFace2 1.0", "ZIP", "vgg_face2", ("vgg_face2",)),
+    Spec("WiderFace 1.0", "ZIP", "wider_face", ("wider_face",)),
+    # The formats the core writes and reads itself: registered as fallbacks, so the core's
+    # own stay in use (see README, "Names the core has too").
+    Spec("COCO 1.0", "JSON, ZIP", "coco_instances", ("coco_instances",),
+         options={"merge_images": False}, builtin=True),
+    Spec("CVAT for images 1.1", "XML, ZIP", "cvat", None, builtin=True),
+    Spec("CVAT 1.1", "XML, ZIP", None, ("cvat",), builtin=True),
+    Spec("Datumaro 1.0", "ZIP", "datumaro", ("datumaro",), builtin=True),
+    Spec("PASCAL VOC 1.1", "ZIP", "voc", ("voc",), options={"label_map": "source"},
+         builtin=True),
+    Spec("Segmentation mask 1.1", "ZIP", "voc_segmentation", ("voc_segmentation",),
+         transforms=_PAINT, colormap="voc", builtin=True),
+    Spec("YOLO 1.1", "ZIP", "yolo", ("yolo",), builtin=True),
+    # datumaro's Ultralytics writer insists on both a train and a val subset; CVAT writes
+    # only train: reading only.
+    Spec("Ultralytics YOLO Detection 1.0", "ZIP", None, ("yolo",), builtin=True),
+)
