@@ -76,8 +76,13 @@ class Spec:
 
 
 def _environment() -> Any:
+    """datumaro's plugins, with its image backend chosen in this thread: datumaro keeps it in
+    a ContextVar set only when it is imported, so a job's worker thread has none."""
     from datumaro.components.environment import DEFAULT_ENVIRONMENT
+    from datumaro.util.image import IMAGE_BACKEND, ImageBackend
 
+    if IMAGE_BACKEND.get(None) is None:
+        IMAGE_BACKEND.set(ImageBackend.cv2)
     return DEFAULT_ENVIRONMENT
 
 
@@ -172,6 +177,7 @@ def _read(spec: Spec, folder: str, filename: str) -> Any:
 def _annotations(spec: Spec, dataset: Any, context: ImportContext, folder: Any,
                  filename: str) -> Iterator[tuple[str, Annotation]]:
     try:
+        _environment()  # the stream may be read in another thread than the importer ran in
         reader = Reader(dataset.categories(), context, default_label=spec.default_label)
         tracked: list[Annotation] = []
         for item in _items(dataset, spec, filename):

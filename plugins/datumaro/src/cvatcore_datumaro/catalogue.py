@@ -50,7 +50,6 @@ def _tracked_only(item: Any) -> Any:
     go to the writer as booleans: it multiplies them by ``1000 * class + track``, which
     overflows the uint8 arrays datumaro's own transforms make (under numpy 2)."""
     import numpy as np
-
     from datumaro.components.annotation import Mask
 
     return item.wrap(annotations=[
