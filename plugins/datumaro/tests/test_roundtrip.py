@@ -49,11 +49,10 @@ CASES: dict[str, Callable[[Any], Data]] = {
         track(t, "person", "rectangle", {0: BOX, 1: [5.0, 6.0, 35.0, 26.0]}, outside_at=2)]),
     "MOTS PNG 1.0": lambda t: Data(tracks=[
         track(t, "person", "mask", {0: MASK, 1: MASK_B}, outside_at=2)]),
-    # Open Images: a mask did not come back through the server (README): tags and boxes.
     "Open Images V6 1.0": lambda t: Data(
         tags=[tag(t, 0, "person"), tag(t, 2, "person")],
         shapes=[shape(t, "rectangle", 0, "car", [8, 6, 40, 30]),
-                shape(t, "rectangle", 2, "person", BOX)]),
+                shape(t, "mask", 2, "person", MASK)]),
     "VGGFace2 1.0": lambda t: Data(shapes=[shape(t, "rectangle", 0, "person", BOX_B),
                                            shape(t, "points", 0, "person", FACE)]),
     "WiderFace 1.0": lambda t: Data(tags=[tag(t, 0, "person")],

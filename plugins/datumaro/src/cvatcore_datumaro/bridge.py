@@ -64,6 +64,9 @@ class Spec:
     #: COCO keypoints: the box or polygon datumaro reads with each keypoints annotation
     #: (same group) is dropped, as CVAT keeps only the skeleton.
     keypoints: bool = False
+    #: Options for datumaro's importer made from the target's frames (Open Images: the
+    #: image sizes, which its masks need and its files keep only for some images).
+    import_options: Callable[[ImportContext], dict[str, Any]] | None = None
     #: The core has a format of this name too; the core's wins (see ``register``).
     builtin: bool = False
     version: str = ""
@@ -140,7 +143,8 @@ def import_(spec: Spec, archive: ArchiveReader, context: ImportContext) -> Impor
     folder = tempfile.TemporaryDirectory(prefix="cvatcore-datumaro-")
     try:
         _unpack(archive, folder.name)
-        dataset = _read(spec, folder.name, archive.filename)
+        options = spec.import_options(context) if spec.import_options else {}
+        dataset = _read(spec, folder.name, archive.filename, options)
     except BaseException:
         folder.cleanup()
         raise
@@ -158,7 +162,7 @@ def _unpack(archive: ArchiveReader, folder: str) -> None:
             shutil.copyfileobj(src, out, 1 << 20)
 
 
-def _read(spec: Spec, folder: str, filename: str) -> Any:
+def _read(spec: Spec, folder: str, filename: str, options: dict[str, Any]) -> Any:
     from datumaro.components.dataset import Dataset
 
     env = _environment()
@@ -168,7 +172,7 @@ def _read(spec: Spec, folder: str, filename: str) -> Any:
         detected = set(env.detect_dataset(folder))
         name = next((n for n in spec.importers if n in detected), name)
     try:
-        return Dataset.import_from(folder, name, env=env)
+        return Dataset.import_from(folder, name, env=env, **options)
     except Exception as exc:  # datumaro's readers raise many kinds; the user needs why
         raise DatasetFormatError(f"{filename}: not a {spec.name} dataset "
                                  f"({_why(exc)})") from None

@@ -78,6 +78,13 @@ def _icdar_mask_out(item: Any) -> Any:
     return item.wrap(annotations=anns)
 
 
+def _image_sizes(context: Any) -> dict[str, Any]:
+    """Open Images: every frame's size by its item id (its name without the extension), as
+    CVAT passes them, so that masks of images without a box are read too."""
+    return {"image_meta": {name.rsplit(".", 1)[0]: (height, width)
+                           for _, name, width, height in context.frames}}
+
+
 SPECS: tuple[Spec, ...] = (
     Spec("CamVid 1.0", "ZIP", "camvid", ("camvid",), transforms=_PAINT, colormap="rgb"),
     Spec("Cityscapes 1.0", "ZIP", "cityscapes", ("cityscapes",), transforms=_PAINT,
@@ -101,7 +108,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("MOT 1.1", "ZIP", "mot_seq_gt", ("mot_seq",), tracks=True, numbered=True),
     Spec("MOTS PNG 1.0", "ZIP", "mots_png", ("mots",), prepare=_tracked_only,
          transforms=_PAINT, tracks=True),
-    Spec("Open Images V6 1.0", "ZIP", "open_images", ("open_images",)),
+    Spec("Open Images V6 1.0", "ZIP", "open_images", ("open_images",),
+         import_options=_image_sizes),
     Spec("VGGFace2 1.0", "ZIP", "vgg_face2", ("vgg_face2",)),
     Spec("WiderFace 1.0", "ZIP", "wider_face", ("wider_face",)),
     # The formats the core writes and reads itself: registered as fallbacks, so the core's
