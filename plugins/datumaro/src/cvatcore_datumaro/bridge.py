@@ -113,7 +113,7 @@ def export(spec: Spec, dataset: ExportDataset, archive: ArchiveWriter) -> None:
             raise
         except Exception as exc:  # datumaro's writers raise many kinds; the user needs why
             raise DatasetFormatError(f"{spec.name}: datumaro could not write the dataset "
-                                     f"({_why(exc)})") from exc
+                                     f"({_why(exc, folder, 'the archive')})") from exc
         _copy_into(folder, archive)
 
 
@@ -168,14 +168,14 @@ def _read(spec: Spec, folder: str, filename: str, options: dict[str, Any]) -> An
     env = _environment()
     assert spec.importers is not None
     name = spec.importers[0]
-    if len(spec.importers) > 1:
-        detected = set(env.detect_dataset(folder))
-        name = next((n for n in spec.importers if n in detected), name)
     try:
+        if len(spec.importers) > 1:
+            detected = set(env.detect_dataset(folder))
+            name = next((n for n in spec.importers if n in detected), name)
         return Dataset.import_from(folder, name, env=env, **options)
     except Exception as exc:  # datumaro's readers raise many kinds; the user needs why
         raise DatasetFormatError(f"{filename}: not a {spec.name} dataset "
-                                 f"({_why(exc)})") from None
+                                 f"({_why(exc, folder, filename)})") from None
 
 
 def _annotations(spec: Spec, dataset: Any, context: ImportContext, folder: Any,
@@ -184,7 +184,7 @@ def _annotations(spec: Spec, dataset: Any, context: ImportContext, folder: Any,
         _environment()  # the stream may be read in another thread than the importer ran in
         reader = Reader(dataset.categories(), context, default_label=spec.default_label)
         tracked: list[Annotation] = []
-        for item in _items(dataset, spec, filename):
+        for item in _items(dataset, spec, filename, folder.name):
             where = f"{filename}: item {item.id!r}"
             frame = reader.frame(item, where, spec.numbered)
             if spec.item_tags is not None:
@@ -203,7 +203,7 @@ def _annotations(spec: Spec, dataset: Any, context: ImportContext, folder: Any,
         folder.cleanup()
 
 
-def _items(dataset: Any, spec: Spec, filename: str) -> Iterator[Any]:
+def _items(dataset: Any, spec: Spec, filename: str, folder: str) -> Iterator[Any]:
     iterator = iter(dataset)
     while True:
         try:
@@ -214,15 +214,15 @@ def _items(dataset: Any, spec: Spec, filename: str) -> Iterator[Any]:
             raise
         except Exception as exc:  # a reader failing part-way: name the format and the cause
             raise DatasetFormatError(f"{filename}: not a {spec.name} dataset "
-                                     f"({_why(exc)})") from None
+                                     f"({_why(exc, folder, filename)})") from None
         yield item
 
 
-def _why(exc: BaseException) -> str:
-    """The error and the one datumaro wrapped in it ("Failed to import dataset ...: the
-    file x.txt, line 3: ...")."""
+def _why(exc: BaseException, folder: str, name: str) -> str:
+    """The error and the one datumaro wrapped in it ("Failed to import dataset ...:
+    ValueError: ..."), with the server's temporary folder shown as ``name``."""
     text = f"{type(exc).__name__}: {exc}"
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in text:
         text += f": {type(cause).__name__}: {cause}"
-    return text
+    return text.replace(folder + os.sep, "").replace(folder, name)
