@@ -64,6 +64,8 @@ class Spec:
     #: COCO keypoints: the box or polygon datumaro reads with each keypoints annotation
     #: (same group) is dropped, as CVAT keeps only the skeleton.
     keypoints: bool = False
+    #: COCO instances: the box datumaro reads with each polygon or mask is dropped.
+    coco: bool = False
     #: Options for datumaro's importer made from the target's frames (Open Images: the
     #: image sizes, which its masks need and its files keep only for some images).
     import_options: Callable[[ImportContext], dict[str, Any]] | None = None
@@ -190,7 +192,8 @@ def _annotations(spec: Spec, dataset: Any, context: ImportContext, folder: Any,
             if spec.item_tags is not None:
                 for tag in spec.item_tags(item, frame):
                     yield "tags", tag
-            for kind, ann in reader.annotations(item, frame, where, spec.keypoints):
+            for kind, ann in reader.annotations(item, frame, where, spec.keypoints,
+                                                spec.coco):
                 if spec.tracks and kind == "shapes" and "track_id" in ann:
                     tracked.append(ann)
                 else:

@@ -115,7 +115,7 @@ SPECS: tuple[Spec, ...] = (
     # The formats the core writes and reads itself: registered as fallbacks, so the core's
     # own stay in use (see README, "Names the core has too").
     Spec("COCO 1.0", "JSON, ZIP", "coco_instances", ("coco_instances",),
-         options={"merge_images": False}, builtin=True),
+         options={"merge_images": False}, coco=True, builtin=True),
     Spec("CVAT for images 1.1", "XML, ZIP", "cvat", None, builtin=True),
     Spec("CVAT 1.1", "XML, ZIP", None, ("cvat",), builtin=True),
     Spec("Datumaro 1.0", "ZIP", "datumaro", ("datumaro",), builtin=True),

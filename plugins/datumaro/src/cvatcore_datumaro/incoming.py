@@ -67,14 +67,17 @@ class Reader:
         except (IndexError, TypeError):
             raise DatasetFormatError(f"{where}: unknown label index {ann.label!r}") from None
 
-    def annotations(self, item: Any, frame: int, where: str, keypoints: bool = False
-                    ) -> Iterator[tuple[str, Annotation]]:
-        skip: set[int] = set()
-        if keypoints:  # the box/polygon grouped with a keypoints annotation is not a shape
-            groups = {a.group for a in item.annotations
-                      if a.type == AnnotationType.points and a.group}
-            skip = {id(a) for a in item.annotations
-                    if a.type != AnnotationType.points and a.group in groups}
+    def annotations(self, item: Any, frame: int, where: str, keypoints: bool = False,
+                    coco: bool = False) -> Iterator[tuple[str, Annotation]]:
+        # COCO: datumaro reads each instance as its polygon or mask plus a box in the same
+        # group (keypoints: plus a box or polygon); CVAT keeps only the instance itself.
+        main = (AnnotationType.points,) if keypoints else (
+            AnnotationType.polygon, AnnotationType.mask) if coco else ()
+        groups = {a.group for a in item.annotations if a.type in main and a.group}
+        extra = (AnnotationType.bbox, AnnotationType.polygon) if keypoints else (
+            AnnotationType.bbox,)
+        skip = {id(a) for a in item.annotations
+                if a.group in groups and a.type in extra and a.type not in main}
         for n, ann in enumerate(item.annotations):
             if id(ann) in skip:
                 continue
