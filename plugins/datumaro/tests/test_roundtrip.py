@@ -103,3 +103,14 @@ def test_market_1501_keeps_the_person_and_camera_of_each_image(make_task: Any,
             tag(t, 1, "market-1501", {"query": "false", "person_id": "0002", "camera_id": "0"})]),
         names=["0001_c2s1_000000_00.png", "0002_c1s1_000001_00.png"])
     assert comparable(target) == comparable(source)
+
+
+def test_a_rotated_box_is_written_as_its_polygon_where_the_format_has_no_rotation(
+        make_task: Any, tmp_path: Path) -> None:
+    """As CVAT's RotatedBoxesToPolygons: LabelMe has no rotated boxes, so a box turned by 90
+    degrees about its centre (20, 15) comes back as the polygon of its corners."""
+    source, target = _roundtrip(make_task, tmp_path, "LabelMe 3.0", lambda t: Data(
+        shapes=[shape(t, "rectangle", 0, "person", [10, 10, 30, 20], rotation=90.0)]))
+    [polygon] = comparable(target)["shapes"]
+    assert polygon[:3] == (0, "person", "polygon")
+    assert polygon[3] == (25.0, 5.0, 25.0, 25.0, 15.0, 25.0, 15.0, 5.0)

@@ -47,6 +47,8 @@ class Spec:
     importers: tuple[str, ...] | None
     #: datumaro transforms applied before export (CVAT's: polygons to masks and so on).
     transforms: tuple[str, ...] = ()
+    #: Rotated boxes are written as polygons (formats without rotation, as CVAT does).
+    rotated_as_polygons: bool = False
     #: Pass CVAT's label colors as the exporter's ``label_map`` (segmentation formats):
     #: ``"rgb"`` as name -> color, ``"voc"`` as name -> (color, parts, actions).
     colormap: str = ""
@@ -96,7 +98,7 @@ def export(spec: Spec, dataset: ExportDataset, archive: ArchiveWriter) -> None:
     name = spec.exporter
     if isinstance(name, tuple):
         name = name[0] if dataset.save_images else name[1]
-    source: Any = DatasetSource(dataset)
+    source: Any = DatasetSource(dataset, rotated_as_polygons=spec.rotated_as_polygons)
     for transform in spec.transforms:
         source = env.transforms[transform](source)
         source._subsets = list(dataset.subsets)  # known: spares datumaro a pass to find them

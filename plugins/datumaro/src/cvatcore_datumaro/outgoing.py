@@ -13,6 +13,7 @@ sublabels' names and the edges of the skeleton's SVG in ``PointsCategories``.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -92,9 +93,10 @@ def _joints(label: DatasetLabel, elements: list[str]) -> set[tuple[int, int]]:
 class DatasetSource(DatasetBase):
     """An ``ExportDataset`` read by datumaro's exporters (see the module docstring)."""
 
-    def __init__(self, dataset: ExportDataset, length: int | None = None) -> None:
-        super().__init__(length=length, subsets=list(dataset.subsets), media_type=Image)
+    def __init__(self, dataset: ExportDataset, *, rotated_as_polygons: bool = False) -> None:
+        super().__init__(subsets=list(dataset.subsets), media_type=Image)
         self._dataset = dataset
+        self._rotated_as_polygons = rotated_as_polygons
         top = [lb for lb in dataset.labels if not lb.parent]
         self._index = {lb.name: i for i, lb in enumerate(top)}
         self._elements = {lb.name: [s.name for s in dataset.labels if s.parent == lb.name]
@@ -149,6 +151,9 @@ class DatasetSource(DatasetBase):
         common = {"id": ann_id, "label": self._index[shape["label"]], "attributes": attributes,
                   "group": shape.get("group") or 0}
         z_order, kind, p = shape.get("z_order") or 0, shape["type"], list(shape["points"])
+        if kind == "rectangle" and shape.get("rotation") and self._rotated_as_polygons:
+            return Polygon(rotated_corners(p, float(shape["rotation"])), z_order=z_order,
+                           **common)
         if kind == "rectangle":
             return Bbox(p[0], p[1], p[2] - p[0], p[3] - p[1], z_order=z_order, **common)
         if kind == "polygon":
@@ -179,6 +184,16 @@ class DatasetSource(DatasetBase):
                 points += [float(v) for v in element["points"][:2]]
                 visibility.append(_OCCLUDED if element.get("occluded") else _VISIBLE)
         return Points(points, visibility=visibility, z_order=z_order, **common)
+
+
+def rotated_corners(box: list[float], degrees: float) -> list[float]:
+    """The corners of a CVAT box turned by ``degrees`` (clockwise on the image, as CVAT
+    draws it) about its centre, as CVAT's RotatedBoxesToPolygons makes them."""
+    x1, y1, x2, y2 = box[:4]
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    return [v for x, y in ((x1, y1), (x2, y1), (x2, y2), (x1, y2))
+            for v in (cx + (x - cx) * cos - (y - cy) * sin, cy + (x - cx) * sin + (y - cy) * cos)]
 
 
 def _bitmap(points: list[float], width: int, height: int) -> np.ndarray:
