@@ -43,8 +43,9 @@ CASES: dict[str, Callable[[Any], Data]] = {
     "LabelMe 3.0": lambda t: Data(shapes=[
         shape(t, "rectangle", 0, "car", BOX, {"color": "blue"}, occluded=True),
         shape(t, "polygon", 0, "person", SQUARE), shape(t, "mask", 2, "person", MASK)]),
-    # LFW's landmarks come back with another label than they had: tags only (README).
-    "LFW 1.0": lambda t: Data(tags=[tag(t, 0, "person"), tag(t, 1, "car")]),
+    "LFW 1.0": lambda t: Data(tags=[tag(t, 0, "person"), tag(t, 1, "car")],
+                              shapes=[shape(t, "points", 0, "person", [3, 3, 7, 9]),
+                                      shape(t, "points", 1, "car", FACE)]),
     "MOT 1.1": lambda t: Data(tracks=[
         track(t, "person", "rectangle", {0: BOX, 1: [5.0, 6.0, 35.0, 26.0]}, outside_at=2)]),
     "MOTS PNG 1.0": lambda t: Data(tracks=[

@@ -57,6 +57,8 @@ class Spec:
     #: that keep per-image facts outside annotations: Market-1501, ICDAR recognition).
     prepare: Callable[[Any], Any] | None = None
     item_tags: Callable[[Any, int], list[Annotation]] | None = None
+    #: Items changed after datumaro read them (LFW: the landmarks' label).
+    read_item: Callable[[Any], Any] | None = None
     #: The label of annotations that have none in the format (ICDAR: "icdar").
     default_label: str | None = None
     #: Shapes with a track_id are imported as tracks (MOT, MOTS).
@@ -189,6 +191,8 @@ def _annotations(spec: Spec, dataset: Any, context: ImportContext, folder: Any,
         reader = Reader(dataset.categories(), context, default_label=spec.default_label)
         tracked: list[Annotation] = []
         for item in _items(dataset, spec, filename, folder.name):
+            if spec.read_item is not None:
+                item = spec.read_item(item)
             where = f"{filename}: item {item.id!r}"
             frame = reader.frame(item, where, spec.numbered)
             if spec.item_tags is not None:

@@ -36,6 +36,17 @@ def _market_in(item: Any, frame: int) -> list[Annotation]:
              "where": f"item {item.id!r}"}]
 
 
+def _person_landmarks(item: Any) -> Any:
+    """LFW keeps landmarks per image, without a label: they are the landmarks of the image's
+    person (its one tag), as CVAT has them. datumaro's reader gives them whatever label it
+    read last, so they take the tag's."""
+    tags = [a for a in item.annotations if a.type.name == "label"]
+    if len(tags) != 1:
+        return item
+    return item.wrap(annotations=[a.wrap(label=tags[0].label) if a.type.name == "points"
+                                  else a for a in item.annotations])
+
+
 def _captions_out(item: Any) -> Any:
     """Tags with a ``text`` attribute become the word's caption (ICDAR recognition)."""
     from datumaro.components.annotation import Caption
@@ -103,7 +114,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("KITTI 1.0", "ZIP", "kitti", ("kitti",), transforms=_PAINT[:1] + _PAINT[2:],
          colormap="rgb", options={"apply_colormap": True}, rotated_as_polygons=True),
     Spec("LabelMe 3.0", "ZIP", "label_me", ("label_me",), rotated_as_polygons=True),
-    Spec("LFW 1.0", "ZIP", "lfw", ("lfw",)),
+    Spec("LFW 1.0", "ZIP", "lfw", ("lfw",), read_item=_person_landmarks),
     Spec("Market-1501 1.0", "ZIP", "market1501", ("market1501",), prepare=_market_out,
          item_tags=_market_in),
     Spec("MOT 1.1", "ZIP", "mot_seq_gt", ("mot_seq",), tracks=True, numbered=True),
