@@ -10,7 +10,6 @@ annotation has been handed over.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
@@ -29,8 +28,6 @@ from cvatcore.hooks.datasets import (
 )
 from cvatcore_datumaro.incoming import Annotation, Reader, as_tracks
 from cvatcore_datumaro.outgoing import DatasetSource, label_colors
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,9 @@ class Spec:
     #: Options for datumaro's importer made from the target's frames (Open Images: the
     #: image sizes, which its masks need and its files keep only for some images).
     import_options: Callable[[ImportContext], dict[str, Any]] | None = None
+    #: Called on the unpacked folder before datumaro reads it (folders datumaro's reader
+    #: insists on even when an archive holds no images: COCO, Cityscapes).
+    unpacked: Callable[[str], None] | None = None
     #: The core has a format of this name too; the core's wins (see ``register``).
     builtin: bool = False
     version: str = ""
@@ -149,6 +149,8 @@ def import_(spec: Spec, archive: ArchiveReader, context: ImportContext) -> Impor
     folder = tempfile.TemporaryDirectory(prefix="cvatcore-datumaro-")
     try:
         _unpack(archive, folder.name)
+        if spec.unpacked is not None:
+            spec.unpacked(folder.name)
         options = spec.import_options(context) if spec.import_options else {}
         dataset = _read(spec, folder.name, archive.filename, options)
     except BaseException:

@@ -4,6 +4,7 @@ calls them, minus what PyPI datumaro 1.13.12 lacks (skeletons become keypoints; 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cvatcore_datumaro.bridge import Spec
@@ -47,6 +48,15 @@ def _person_landmarks(item: Any) -> Any:
                                   else a for a in item.annotations])
 
 
+def _faces_only(item: Any) -> Any:
+    """VGGFace2 holds face boxes and landmarks, their label naming the person: datumaro's
+    writer adds an empty landmarks row for anything else (a tag of the person too), which its
+    own reader then refuses. A tag is kept only on an image without a face."""
+    faces = [a for a in item.annotations if a.type.name in ("bbox", "points")]
+    return item.wrap(annotations=faces or [a for a in item.annotations
+                                           if a.type.name == "label"][:1])
+
+
 def _captions_out(item: Any) -> Any:
     """Tags with a ``text`` attribute become the word's caption (ICDAR recognition)."""
     from datumaro.components.annotation import Caption
@@ -71,15 +81,17 @@ def _tracked_only(item: Any) -> Any:
 
 def _icdar_mask_out(item: Any) -> Any:
     """ICDAR segmentation wants ``index``, ``color``, ``center`` and ``text`` on every mask;
-    CVAT's users give them as attributes of the ``icdar`` label. Missing ones get defaults:
-    the mask's number, a color of its own, the centre of its box, no text."""
+    CVAT's users give them as attributes of the ``icdar`` label. ``index`` is the mask's
+    number among the image's masks (the writer paints by it, so it is always set); missing
+    others get a color of their own, the centre of the mask's box, no text."""
     anns = []
-    for n, ann in enumerate(item.annotations):
+    masks = 0
+    for ann in item.annotations:
         if ann.type.name == "mask":
-            attrs = dict(ann.attributes)
-            attrs.setdefault("index", n)
+            n, masks = masks, masks + 1
+            attrs = dict(ann.attributes, index=n)
             if len(str(attrs.get("color", "")).split()) != 3:
-                attrs["color"] = f"{(n * 47) % 256} {(n * 91) % 256} {(n * 139) % 256}"
+                attrs["color"] = f"{(n * 47 + 13) % 256} {(n * 91 + 7) % 256} {n * 139 % 256}"
             if len(str(attrs.get("center", "")).split()) != 2:
                 x, y, w, h = ann.get_bbox()
                 attrs["center"] = f"{int(x + w / 2)} {int(y + h / 2)}"
@@ -87,6 +99,24 @@ def _icdar_mask_out(item: Any) -> Any:
             ann = ann.wrap(attributes=attrs)
         anns.append(ann)
     return item.wrap(annotations=anns)
+
+
+def _images_folder(folder: str) -> None:
+    """COCO without images: datumaro's reader wants an ``images`` folder all the same."""
+    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
+
+
+def _cityscapes_folders(folder: str) -> None:
+    """Cityscapes without images: a ``leftImg8bit/<subset>`` folder for each ``gtFine`` one."""
+    fine = os.path.join(folder, "gtFine")
+    for subset in os.listdir(fine) if os.path.isdir(fine) else []:
+        os.makedirs(os.path.join(folder, "leftImg8bit", subset), exist_ok=True)
+
+
+def _image_info(context: Any) -> dict[str, Any]:
+    """YOLO without images: every frame's size by its item id, as CVAT passes them."""
+    return {"image_info": {name.rsplit(".", 1)[0]: (height, width)
+                           for _, name, width, height in context.frames}}
 
 
 def _image_sizes(context: Any) -> dict[str, Any]:
@@ -100,9 +130,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("CamVid 1.0", "ZIP", "camvid", ("camvid",), transforms=_PAINT, colormap="rgb",
          rotated_as_polygons=True),
     Spec("Cityscapes 1.0", "ZIP", "cityscapes", ("cityscapes",), transforms=_PAINT,
-         colormap="rgb", rotated_as_polygons=True),
+         colormap="rgb", rotated_as_polygons=True, unpacked=_cityscapes_folders),
     Spec("COCO Keypoints 1.0", "JSON, ZIP", "coco_person_keypoints",
-         ("coco_person_keypoints",), options={"merge_images": False}, keypoints=True),
+         ("coco_person_keypoints",), options={"merge_images": False}, keypoints=True,
+         unpacked=_images_folder),
     Spec("ICDAR Localization 1.0", "ZIP", "icdar_text_localization",
          ("icdar_text_localization",), default_label="icdar", rotated_as_polygons=True),
     Spec("ICDAR Recognition 1.0", "ZIP", "icdar_word_recognition",
@@ -122,12 +153,12 @@ SPECS: tuple[Spec, ...] = (
          transforms=_PAINT, tracks=True, rotated_as_polygons=True),
     Spec("Open Images V6 1.0", "ZIP", "open_images", ("open_images",),
          import_options=_image_sizes),
-    Spec("VGGFace2 1.0", "ZIP", "vgg_face2", ("vgg_face2",)),
+    Spec("VGGFace2 1.0", "ZIP", "vgg_face2", ("vgg_face2",), prepare=_faces_only),
     Spec("WiderFace 1.0", "ZIP", "wider_face", ("wider_face",)),
     # The formats the core writes and reads itself: registered as fallbacks, so the core's
     # own stay in use (see README, "Names the core has too").
     Spec("COCO 1.0", "JSON, ZIP", "coco_instances", ("coco_instances",),
-         options={"merge_images": False}, coco=True, builtin=True),
+         options={"merge_images": False}, coco=True, unpacked=_images_folder, builtin=True),
     Spec("CVAT for images 1.1", "XML, ZIP", "cvat", None, builtin=True),
     Spec("CVAT 1.1", "XML, ZIP", None, ("cvat",), builtin=True),
     Spec("Datumaro 1.0", "ZIP", "datumaro", ("datumaro",), builtin=True),
@@ -135,7 +166,7 @@ SPECS: tuple[Spec, ...] = (
          builtin=True),
     Spec("Segmentation mask 1.1", "ZIP", "voc_segmentation", ("voc_segmentation",),
          transforms=_PAINT, colormap="voc", rotated_as_polygons=True, builtin=True),
-    Spec("YOLO 1.1", "ZIP", "yolo", ("yolo",), builtin=True),
+    Spec("YOLO 1.1", "ZIP", "yolo", ("yolo",), import_options=_image_info, builtin=True),
     # datumaro's Ultralytics writer insists on both a train and a val subset; CVAT writes
     # only train: reading only.
     Spec("Ultralytics YOLO Detection 1.0", "ZIP", None, ("yolo",), builtin=True),
