@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,14 +85,21 @@ class Spec:
             importer=(lambda a, c: import_(self, a, c)) if self.importers else None)
 
 
+_LOADING = threading.Lock()
+
+
 def _environment() -> Any:
     """datumaro's plugins, with its image backend chosen in this thread: datumaro keeps it in
-    a ContextVar set only when it is imported, so a job's worker thread has none."""
+    a ContextVar set only when it is imported, so a job's worker thread has none. Its plugin
+    registries fill lazily on first use; two jobs starting at once fill them one at a time."""
     from datumaro.components.environment import DEFAULT_ENVIRONMENT
     from datumaro.util.image import IMAGE_BACKEND, ImageBackend
 
     if IMAGE_BACKEND.get(None) is None:
         IMAGE_BACKEND.set(ImageBackend.cv2)
+    with _LOADING:
+        for registry in ("importers", "exporters", "transforms"):
+            getattr(DEFAULT_ENVIRONMENT, registry)
     return DEFAULT_ENVIRONMENT
 
 
