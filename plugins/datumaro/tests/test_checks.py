@@ -14,6 +14,7 @@ from cvat_sdk.core.exceptions import BackgroundRequestException
 from cvatcore.hooks import hookimpl
 from cvatcore.hooks.datasets import DatasetFormat
 
+from .core_access import formats, plugin_error
 from .support import MASK, comparable, shape, tag
 from .test_roundtrip import BOX, BOX_B, SQUARE, Data
 
@@ -97,18 +98,6 @@ def _fallback_export(dataset: Any, archive: Any) -> None:
     archive.write("fallback.txt", "the plugin's copy")
 
 
-def _formats(*plugins: tuple[object, str]) -> Any:
-    """The formats a plugin manager with the built-ins and ``plugins`` registers (no app, no
-    database: the rule lives in the registry)."""
-    from cvatcore.core.datasets.registry import collect_formats
-    from cvatcore.core.plugins import make_plugin_manager
-    from cvatcore.hooks.testing.env import no_plugin_autoload
-
-    with no_plugin_autoload():
-        pm = make_plugin_manager(extra_plugins=plugins)
-    return collect_formats(pm)
-
-
 def _fallbacks(*names: str) -> Any:
     return types.SimpleNamespace(register_dataset_formats=hookimpl(lambda register: [
         register(name, DatasetFormat("ZIP", "1.0", exporter=_fallback_export), fallback=True)
@@ -116,26 +105,24 @@ def _fallbacks(*names: str) -> Any:
 
 
 def test_the_core_format_wins_over_a_fallback_of_the_same_name() -> None:
-    formats = _formats((_fallbacks("PASCAL VOC 1.1", "Fallback Only 1.0"), "fallbacks"))
-    exporters = [f["name"] for f in formats.listing()["exporters"]]
+    found = formats((_fallbacks("PASCAL VOC 1.1", "Fallback Only 1.0"), "fallbacks"))
+    exporters = [f["name"] for f in found.listing()["exporters"]]
     assert exporters.count("PASCAL VOC 1.1") == 1 and "Fallback Only 1.0" in exporters
-    assert formats.all["PASCAL VOC 1.1"].exporter is not _fallback_export
-    assert formats.all["Fallback Only 1.0"].exporter is _fallback_export
+    assert found.all["PASCAL VOC 1.1"].exporter is not _fallback_export
+    assert found.all["Fallback Only 1.0"].exporter is _fallback_export
 
 
 def test_this_plugin_gives_way_to_the_core_for_the_names_both_have() -> None:
     import cvatcore_datumaro
     from cvatcore_datumaro.catalogue import SPECS
 
-    formats = _formats((cvatcore_datumaro, "datumaro"))
+    found = formats((cvatcore_datumaro, "datumaro"))
     for spec in SPECS:
-        fmt = formats.all[spec.name]
+        fmt = found.all[spec.name]
         module = (fmt.exporter or fmt.importer).__module__
         assert module.startswith("cvatcore_datumaro") != spec.builtin, spec.name
 
 
 def test_two_fallbacks_of_one_name_stop_start_up() -> None:
-    from cvatcore.core.registration import PluginError
-
-    with pytest.raises(PluginError, match="'Twice 1.0' is registered by two plugins"):
-        _formats((_fallbacks("Twice 1.0"), "one"), (_fallbacks("Twice 1.0"), "two"))
+    with pytest.raises(plugin_error(), match="'Twice 1.0' is registered by two plugins"):
+        formats((_fallbacks("Twice 1.0"), "one"), (_fallbacks("Twice 1.0"), "two"))

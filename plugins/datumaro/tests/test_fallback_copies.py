@@ -22,6 +22,8 @@ from cvatcore.hooks.datasets import (
     ImportContext,
 )
 
+from .core_access import archive_roundtrip, formats
+
 # datumaro calls numpy 2 in ways it deprecates; the suite makes warnings errors.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -64,16 +66,10 @@ def _frame_of(name: str, where: str) -> int:
 
 
 def _run(exporter: Callable[..., None], importer: Callable[..., Any]) -> list[tuple[Any, ...]]:
-    from cvatcore.core.datasets.archive import ZipArchiveWriter, open_upload
-
-    buf = io.BytesIO()
-    writer = ZipArchiveWriter(buf)
-    exporter(ExportDataset(kind="task", name="t", labels=LABELS, save_images=True,
-                           frames=_frames), writer)
-    writer.close()
-    buf.seek(0)
-    result = importer(open_upload(buf, "x.zip"),
-                      ImportContext(labels=LABELS, frames=FRAMES, frame_of=_frame_of))
+    result = archive_roundtrip(
+        exporter, ExportDataset(kind="task", name="t", labels=LABELS, save_images=True,
+                                frames=_frames),
+        importer, ImportContext(labels=LABELS, frames=FRAMES, frame_of=_frame_of))
     shapes = list(result.shapes) + [a for kind, a in result.stream if kind == "shapes"]
     return sorted((a["frame"], a["label"], a["type"], tuple(round(float(p), 1) for p in
                    a["points"]), bool(a.get("occluded")),
@@ -90,12 +86,7 @@ def _expected(fmt: str) -> list[tuple[Any, ...]]:
 
 
 def _core() -> Any:
-    from cvatcore.core.datasets.registry import collect_formats
-    from cvatcore.core.plugins import make_plugin_manager
-    from cvatcore.hooks.testing.env import no_plugin_autoload
-
-    with no_plugin_autoload():
-        return collect_formats(make_plugin_manager())
+    return formats()
 
 
 PAIRS = {  # format -> its importer's name (CVAT XML is read as "CVAT 1.1")

@@ -22,6 +22,8 @@ from cvatcore.hooks.datasets import (
     ImportContext,
 )
 
+from .core_access import archive_roundtrip
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # datumaro on numpy 2
 
 LABELS = [DatasetLabel("person", color="#00ff00"),
@@ -68,16 +70,10 @@ def _frame_of(name: str, where: str) -> int:
 
 
 def _roundtrip(fmt: Any, images: bool, one_tag: bool) -> list[tuple[Any, ...]]:
-    from cvatcore.core.datasets.archive import ZipArchiveWriter, open_upload
-
-    buf = io.BytesIO()
-    writer = ZipArchiveWriter(buf)
-    fmt.exporter(ExportDataset(kind="task", name="t", labels=LABELS, save_images=images,
-                               frames=lambda: _frames(one_tag)), writer)
-    writer.close()
-    buf.seek(0)
-    found = fmt.importer(open_upload(buf, "x.zip"),
-                         ImportContext(labels=LABELS, frames=FRAMES, frame_of=_frame_of))
+    found = archive_roundtrip(
+        fmt.exporter, ExportDataset(kind="task", name="t", labels=LABELS, save_images=images,
+                                    frames=lambda: _frames(one_tag)),
+        fmt.importer, ImportContext(labels=LABELS, frames=FRAMES, frame_of=_frame_of))
     return sorted((kind, a["frame"], a["label"], a.get("type", "tag"),
                    tuple(round(float(p), 1) for p in a.get("points", [])),
                    tuple(sorted(a.get("attributes", {}).items())), len(a.get("shapes", [])))
