@@ -42,7 +42,7 @@ REGISTER_HOOKS: dict[str, frozenset[str]] = {
     "register_migrations": frozenset(),
     "register_domain_subscribers": frozenset({"scopes", "committed"}),
     "register_settings": frozenset(),
-    "register_dataset_formats": frozenset(),
+    "register_dataset_formats": frozenset({"fallback"}),
 }
 
 

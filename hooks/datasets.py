@@ -192,9 +192,13 @@ def register_dataset_formats(register: Register) -> None:
 
             The annotation dicts are described in this module's docstring.
 
+        ``register(name, fmt, fallback=True)`` offers a format only for as long as no
+            other plugin registers that name without ``fallback`` (the built-in formats never
+            use it, so they win over a plugin's copy); the order plugins load in plays no part.
+
     Returns:
         Nothing; formats are added only through ``register``. A name registered by two
-        plugins stops start-up.
+        plugins (both with, or both without, ``fallback``) stops start-up.
 
     Example::
 

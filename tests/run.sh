@@ -11,7 +11,8 @@ PY=${PYTHON:-python3}
     -e 'plugins/s3[test]' -e 'plugins/azure[test]' -e 'plugins/gcs[test]' -e 'plugins/gdrive[test]' \
     -e 'plugins/redis-streams[test]' \
     -e 'plugins/clickhouse[test]' \
-    -e 'plugins/nuclio[test]'
+    -e 'plugins/nuclio[test]' \
+    -e 'plugins/datumaro[test]'
 
 # The LDAP plug-in's tests start a real OpenLDAP server (they fail, never skip, without it).
 if { ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ]; } || ! command -v ldapadd >/dev/null

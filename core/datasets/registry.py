@@ -45,6 +45,11 @@ def collect_formats(pm: pluggy.PluginManager) -> Formats:
     if found is not None:
         return found
     regs = registrations.of("register_dataset_formats")
+    # A ``fallback=True`` registration gives way to one of the same name without it (a
+    # plugin offering a library's copy of a format the core writes itself); two of either
+    # kind for one name still stop start-up.
+    firm = {reg.name for reg in regs if not reg.options.get("fallback")}
+    regs = [reg for reg in regs if not reg.options.get("fallback") or reg.name not in firm]
     check_unique(regs, "dataset format {key!r}", pm)
     for reg in regs:
         if not isinstance(reg.value, DatasetFormat):
