@@ -49,6 +49,8 @@ class _Call:
         task, self.job_id, frames = lambda_functions.target(caller, data, "view:data")
         self.task: Task = task
         frame = data.get("frame")
+        if isinstance(frame, float) and frame.is_integer():
+            frame = int(frame)  # cvat-sdk sends the fields its model does not declare as floats
         if isinstance(frame, bool) or not isinstance(frame, int):
             raise ValidationFailed.field("frame", "A valid integer is required.")
         if frame not in frames:

@@ -25,6 +25,8 @@ def parse(value: Any, sizes: Iterable[tuple[int, int]]) -> Roi | None:
     crop: four integers, a non-empty region, inside each frame (else a 400)."""
     if value is None:
         return None
+    if isinstance(value, list):  # cvat-sdk may send undeclared numbers as floats
+        value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
     if not isinstance(value, list) or len(value) != 4 or any(
             isinstance(v, bool) or not isinstance(v, int) for v in value):
         raise ValidationFailed.field("roi", "Four integers [xtl, ytl, xbr, ybr] are required.")
