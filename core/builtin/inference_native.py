@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from cvatcore.core.models import AgentRequest
-from cvatcore.core.services import agent_queue, lambda_mapping, native_functions
+from cvatcore.core.services import agent_queue, lambda_mapping, lambda_roi, native_functions
 from cvatcore.hooks import EmptyConfig, JobFailed, Register, hookimpl
 from cvatcore.hooks.inference_types import InferenceRejectedError
 
@@ -49,12 +49,14 @@ class NativeBackend:
 
     def annotate_task(self, job: Any, request: dict[str, Any]) -> dict[str, list[Any]]:
         """Run ``request`` (``function``, ``task``, ``frames``, ``mapping``, ``threshold``,
-        ``conv_mask_to_poly``) on the function's agents; the annotations they found on the
+        ``conv_mask_to_poly``, ``roi``) on the function's agents; the annotations they found on the
         request's frames, as an annotations body."""
         params = {"type": "annotate_task", "task": request["task"],
                   "mapping": lambda_mapping.agent_mapping(request["mapping"]),
                   "threshold": request["threshold"],
                   "conv_mask_to_poly": request["conv_mask_to_poly"]}
+        if request.get("roi"):  # the agent crops each frame; shapes come back cropped
+            params["roi"] = list(request["roi"])
         with job.state.db.unit_of_work() as session:
             ar_id = agent_queue.submit(
                 session, function_id=int(request["function"]), task_id=request["task"],
@@ -63,8 +65,10 @@ class NativeBackend:
         first, stop = request["frames"]
         keep = set(range(first, stop)) - set(request.get("deleted", ()))
         annotations = result.get("annotations") or {}
+        roi = tuple(request["roi"]) if request.get("roi") else None
         return {"tags": _on(annotations.get("tags"), keep),
-                "shapes": _on(annotations.get("shapes"), keep), "tracks": []}
+                "shapes": lambda_roi.offset_shapes(_on(annotations.get("shapes"), keep), roi),
+                "tracks": []}
 
 
 def _wait(job: Any, ar_id: str) -> dict[str, Any]:

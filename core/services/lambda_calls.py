@@ -62,8 +62,7 @@ class _Call:
 
     def invoke(self, payload: dict[str, Any]) -> Any:
         """The model server's answer for ``payload`` plus the frame (or its ``roi``)."""
-        raw, _ = task_media.task_media(self.caller, self.task.id, {
-            "type": "frame", "number": str(self.frame), "quality": "original"})
+        raw = lambda_functions.frame_raw(self.caller, self.task.id, self.frame)
         roi = payload.pop("roi", None)
         image = lambda_roi.crop_b64(raw, roi) if roi else base64.b64encode(raw).decode("ascii")
         answer = guarded(lambda: self.backend.invoke(self.function_id,

@@ -114,10 +114,15 @@ def target(caller: Caller, data: dict[str, Any], scope: str
     return task, None, range(0, size)
 
 
-def frame_b64(caller: Caller, task_id: int, frame: int) -> str:
+def frame_raw(caller: Caller, task_id: int, frame: int) -> bytes:
+    """The frame as stored (its original quality), encoded."""
     raw, _ = task_media.task_media(caller, task_id, {"type": "frame", "number": str(frame),
                                                      "quality": "original"})
-    return base64.b64encode(raw).decode("ascii")
+    return raw
+
+
+def frame_b64(caller: Caller, task_id: int, frame: int) -> str:
+    return base64.b64encode(frame_raw(caller, task_id, frame)).decode("ascii")
 
 
 def threshold_of(data: dict[str, Any]) -> float | None:

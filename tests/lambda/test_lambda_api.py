@@ -35,6 +35,7 @@ class Scripted:
     def __init__(self, config: Any = None) -> None:
         self.calls = 0
         self.lock = threading.Lock()
+        self.sizes: list[tuple[int, int]] = []  # of the images it was given
 
     def list_functions(self) -> list[dict[str, Any]]:
         labels = [{"name": "car", "type": "rectangle", "attributes": [
@@ -49,6 +50,7 @@ class Scripted:
         with self.lock:
             self.calls += 1
             calls = self.calls
+            self.sizes.append(image_size(payload["image"]))
         if function_id == "broken" and calls % 3 == 0:
             raise InferenceUnavailableError("The model server went away.")
         if function_id == "slow":
@@ -65,6 +67,16 @@ class Scripted:
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "detail": ""}
+
+
+def image_size(b64: str) -> tuple[int, int]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as image:
+        return image.size
 
 
 class Plugin:
@@ -257,8 +269,12 @@ def test_bad_requests(client):
                                               "cleanup": "yes"}).status_code == 400
     assert post("/api/lambda/requests", json={"function": FACE, "task": 999999}
                 ).status_code == 404
-    assert post("/api/lambda/requests", json={"function": FACE, "task": task_id,
-                                              "roi": [0, 0, 5, 5]}).status_code == 400
+    for roi, words in (([0, 0, 121, 5], "outside the frame (120x120)"),
+                       ([5, 5, 5, 9], "is not a region"), ([0, 0, 5], "Four integers"),
+                       ([0, 0, 5, "9"], "Four integers")):
+        answer = post("/api/lambda/requests", json={"function": FACE, "task": task_id,
+                                                    "roi": roi})
+        assert answer.status_code == 400 and words in answer.text, answer.text
     assert client.get("/api/lambda/requests/nope").status_code == 404
 
 
@@ -297,3 +313,31 @@ def test_cancelling_a_running_request_stops_it_and_writes_nothing(client):
     again = client.post("/api/lambda/requests", json={"function": FACE, "task": task_id})
     assert again.status_code == 200  # the task is free for the next run
     assert wait(client, again.json()["id"])["status"] == "finished"
+
+
+def test_a_region_of_interest_is_what_the_function_sees(client, lambda_app):
+    """Batch and online: the function gets the crop, and its shapes (a mask's box too) come
+    back in the frame's coordinates."""
+    task_id = make_task(client, frames=2)
+    backend = dict(lambda_app.state.cvatcore.inference_backends())["tests-scripted"]
+    backend.sizes.clear()
+    roi = [10, 20, 100, 110]
+    call = client.post("/api/lambda/requests", json={
+        "function": "scripted", "task": task_id, "roi": roi,
+        "mapping": {"car": {"name": "vehicle"}, "thing": {"name": "blob"}}})
+    assert call.status_code == 200, call.text
+    assert wait(client, call.json()["id"])["status"] == "finished"
+    assert backend.sizes == [(90, 90), (90, 90)]
+    found = sorted((s["frame"], s["type"], s["points"]) for s in shapes(client, task_id))
+    assert found == sorted(
+        [(f, "rectangle", [11, 22, 40, 60]) for f in (0, 1)]
+        + [(f, "rectangle", [15, 25, 19, 29]) for f in (0, 1)]
+        + [(f, "mask", [1, 2, 3, 10, 20, 12, 22]) for f in (0, 1)])
+    online = client.post("/api/lambda/functions/scripted", json={
+        "task": task_id, "frame": 1, "roi": roi, "mapping": {"car": {"name": "vehicle"}}})
+    assert online.status_code == 200, online.text
+    assert [o["points"] for o in online.json()] == [[11, 22, 40, 60], [15, 25, 19, 29]]
+    assert backend.sizes[-1] == (90, 90)
+    outside = client.post("/api/lambda/functions/scripted", json={
+        "task": task_id, "frame": 1, "roi": [0, 0, 10, 121]})
+    assert outside.status_code == 400 and "outside the frame" in outside.text

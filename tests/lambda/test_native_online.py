@@ -337,3 +337,21 @@ def test_deadlines_and_an_answer_while_the_call_waits(server, task_id):
                                                                        "shapes": []}})
         assert late[0] == 404
         assert _answer(client, f"/api/functions/{fid}", "DELETE")[0] == 204
+
+
+def test_a_batch_run_with_a_region_through_the_agent(server, agents, task_id):
+    """``roi`` on ``/api/lambda/requests``: the agent crops each frame (its function sees
+    30x40 images) and the server moves the shapes back."""
+    with _client(_live(server)) as client:
+        api = client.api_client.lambda_api
+        call, _ = api.create_requests(models.FunctionCallRequest(
+            function=str(agents["detector"]), task=task_id, cleanup=True,
+            roi=[10, 20, 40, 60]))
+        deadline = time.monotonic() + 60
+        while (call := api.retrieve_requests(call.id)[0]).status not in ("finished", "failed"):
+            assert time.monotonic() < deadline, call
+            time.sleep(0.1)
+        assert call.status == "finished", call.exc_info
+        found = client.tasks.retrieve(task_id).get_annotations().shapes
+        assert sorted((s.frame, s.points) for s in found) == [
+            (n, [n + 10, 1 + 20, 29 + 10, 39 + 20]) for n in range(3)]
