@@ -14,7 +14,7 @@ from cvatcore.hooks.inference_types import FunctionNotFoundError, describe_funct
 from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.client import ApiClient
 from cvatcore.hooks.testing.databases import postgres_database
-from cvatcore.hooks.testing.images import blank_png, face_png
+from cvatcore.hooks.testing.images import blank_png, face_png, moving_box_png
 from cvatcore.hooks.testing.pytest_plugin import DATABASES
 
 FACE = "opencv-face-detection"
@@ -341,3 +341,41 @@ def test_a_region_of_interest_is_what_the_function_sees(client, lambda_app):
     outside = client.post("/api/lambda/functions/scripted", json={
         "task": task_id, "frame": 1, "roi": [0, 0, 10, 121]})
     assert outside.status_code == 400 and "outside the frame" in outside.text
+
+
+def test_the_built_in_tracker_and_interactor_online(client, lambda_app):
+    """The defaults offer a tracker and an interactor; the tracker's states reach the
+    client signed (a changed one is a 400) and the function gets its own state back."""
+    task_id = client.post("/api/tasks", json={"name": "moving", "labels": LABELS}).json()["id"]
+    files = [(f"client_files[{i}]", (f"m{i}.png", moving_box_png(40 + 6 * i, 50 + 4 * i)))
+             for i in range(3)]
+    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                     data={"image_quality": "95"}).json()["rq_id"]
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/requests/{rq}").json()["status"] != "finished":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    url = "/api/lambda/functions/opencv-template-tracker"
+    assert client.get(url).json()["supported_shape_types"] == ["rectangle"]
+    events = len(lambda_app.state.tests_plugin.events)
+    start = client.post(url, json={"task": task_id, "frame": 0, "shapes": [
+        {"type": "rectangle", "points": [40, 50, 70, 70]}]})
+    assert start.status_code == 200, start.text
+    states = start.json()["states"]
+    assert isinstance(states[0], str) and "template" not in states[0]
+    for frame in (1, 2):
+        step = client.post(url, json={"task": task_id, "frame": frame, "states": states})
+        assert step.status_code == 200, step.text
+        assert step.json()["shapes"] == [{"type": "rectangle", "points": [
+            40 + 6 * frame, 50 + 4 * frame, 70 + 6 * frame, 70 + 4 * frame]}]
+        states = step.json()["states"]
+    bad = client.post(url, json={"task": task_id, "frame": 1, "states": [states[0][::-1]]})
+    assert bad.status_code == 400 and bad.json()["detail"] == "Invalid or expired tracker state"
+    cut = client.post("/api/lambda/functions/opencv-grabcut", json={
+        "task": task_id, "frame": 0, "pos_points": [[55, 60]], "neg_points": []})
+    assert cut.status_code == 200, cut.text
+    xs, ys = zip(*cut.json()["points"], strict=True)
+    assert (min(xs), min(ys), max(xs), max(ys)) == (40, 50, 70, 70)
+    calls = [e.after for e in lambda_app.state.tests_plugin.events[events:]]
+    assert calls.count({"function": "opencv-template-tracker", "task": task_id, "job": None,
+                        "mode": "online"}) == 3  # the refused call is not one
