@@ -199,7 +199,9 @@ def endpoint(
     ``own_transactions``: a POST that waits on others (an online call that an agent answers
     through other requests) runs in a read transaction and writes in short ones of its own
     (``Ctx.writes`` is false): a writer's transaction held while it waits would keep, on
-    SQLite, the very request it waits for from committing.
+    SQLite, the very request it waits for from committing. It runs in a thread of anyio's
+    pool, not in ``RequestThreads``: the requests it waits on would otherwise queue behind
+    it until the pool noticed a stuck thread and grew (about 0.1 s each time).
 
     ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
     file in chunks as it arrives, never held whole in memory, and handed over as
@@ -220,6 +222,9 @@ def endpoint(
         try:
             if _runs_inline(request, state):
                 return _run_sync(handler, request, body, state, checks, body_file)
+            if own_transactions:  # it waits on other requests: not in a thread they need
+                return await anyio.to_thread.run_sync(
+                    _run_sync, handler, request, body, state, checks, body_file)
             return await run_in_request_thread(
                 _run_sync, handler, request, body, state, checks, body_file,
                 threads=state.db.request_threads,

@@ -61,6 +61,7 @@ class NativeBackend:
             ar_id = agent_queue.submit(
                 session, function_id=int(request["function"]), task_id=request["task"],
                 category="batch", params=params, job_id=job.id).id
+        job.state.wakeups.wake(agent_queue.wakeup_key(int(request["function"])))
         result = _wait(job, ar_id)
         first, stop = request["frames"]
         keep = set(range(first, stop)) - set(request.get("deleted", ()))

@@ -37,6 +37,7 @@ def run(state: Any, *, function_id: int, task_id: int, params: dict[str, Any],
     with state.db.unit_of_work() as session:
         ar_id = agent_queue.submit(session, function_id=function_id, task_id=task_id,
                                    category="interactive", params=params).id
+    state.wakeups.wake(agent_queue.wakeup_key(function_id))  # this process's watch streams
     started = time.monotonic()
     pickup = started + settings.agent_pickup_seconds
     deadline = started + settings.online_timeout_seconds

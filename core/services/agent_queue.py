@@ -141,6 +141,11 @@ def fail(caller: Caller, queue_id: str, ar_id: str, data: dict[str, Any]) -> Non
     request.lease_until = None
 
 
+def wakeup_key(function_id: int) -> tuple[str, int]:
+    """The ``state.wakeups`` key of a function's queue: woken when an AR is queued."""
+    return ("agent-queue", function_id)
+
+
 def waiting_requests(session: Session, function_id: int) -> set[tuple[str, str]]:
     """``(category, AR id)`` of every AR an agent could take now (for the ``watch``
     stream, which announces a category whenever an AR it has not announced is waiting)."""
