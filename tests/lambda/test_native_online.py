@@ -4,16 +4,17 @@ SQLite, called through cvat-sdk: a detector (with and without ``roi``), a tracke
 go on, tampered and foreign states) and an interactor, each served by its own agent. Then
 the deadlines: no agent at all is a quick 503 that withdraws the request; an agent that
 takes a request and never answers is a 504, and its late answer a 404; an answer that comes
-in while the call waits commits and is returned (the call holds no write transaction).
+in while the call waits commits and is returned (the call holds no write transaction);
+these last on PostgreSQL too.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,14 +26,17 @@ from unittest import mock
 
 import pytest
 from cvat_sdk import make_client, models
+from sqlalchemy import text
 
 from cvatcore.core.secrets import Secrets
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
 from cvatcore.core.state import AppState
 from cvatcore.hooks.testing import test_settings
+from cvatcore.hooks.testing.databases import postgres_database
 from cvatcore.hooks.testing.images import blank_png
 from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.pytest_plugin import DATABASES
 
 USER, PASSWORD = "online-owner", "online-owner-pass"
 PICKUP, TIMEOUT = 2, 4
@@ -84,43 +88,66 @@ def detect(context, image, prompts):
 '''
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path]]:
-    root = tmp_path_factory.mktemp("native-online")
+@contextlib.contextmanager
+def _serving(root: Path, database_url: str | None = None
+             ) -> Iterator[tuple[str, int, Path, str | None]]:
     config = root / "cvatcore.toml"
     config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root}"\n'
                       f"[inference]\nagent_pickup_seconds = {PICKUP}\n"
-                      f"online_timeout_seconds = {TIMEOUT}\n")
+                      f"online_timeout_seconds = {TIMEOUT}\n"
+                      + (f'[database]\nurl = "{database_url}"\n' if database_url else ""))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
            "CVATCORE_CONFIG": str(config)}
     with serve(env, root / "server.log") as url:
-        state = AppState.build(test_settings(root))
+        state = AppState.build(test_settings(root, database_url))
         try:
             with state.db.unit_of_work() as session:
                 create_user(Caller.system(state, session), USER, PASSWORD,
                             email=f"{USER}@example.com", groups=["user"])
         finally:
             state.db.dispose()
-        yield "http://127.0.0.1", int(url.rsplit(":", 1)[1]), root
-
-
-def _live(server: tuple[str, int, Path]) -> tuple[str, int]:
-    return server[0], server[1]
+        yield "http://127.0.0.1", int(url.rsplit(":", 1)[1]), root, database_url
 
 
 @pytest.fixture(scope="module")
-def task_id(server: tuple[str, int, Path], tmp_path_factory: pytest.TempPathFactory) -> int:
-    folder = tmp_path_factory.mktemp("online-frames")
+def server(tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[str, int, Path, str | None]]:
+    with _serving(tmp_path_factory.mktemp("native-online")) as live:
+        yield live
+
+
+@pytest.fixture(params=DATABASES)
+def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[str, int, Path, str | None]]:
+    """The module's SQLite server, or one on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("server")
+        return
+    with postgres_database() as url, _serving(tmp_path_factory.mktemp("pg-online"),
+                                              url) as live:
+        yield live
+
+
+def _live(server: tuple[str, int, Path, str | None]) -> tuple[str, int]:
+    return server[0], server[1]
+
+
+def _make_task(server: tuple[str, int], folder: Path) -> int:
     frames = []
     for number in range(3):
         frames.append(folder / f"f{number:03d}.png")
         frames[-1].write_bytes(blank_png(SIZE))
-    with _client(_live(server)) as client:
+    with _client(server) as client:
         task = client.tasks.create_from_data(
             spec=models.TaskWriteRequest(name="online", labels=[
                 models.PatchedLabelRequest(name="car", type="rectangle")]),
             resources=frames)
         return task.id
+
+
+@pytest.fixture(scope="module")
+def task_id(server: tuple[str, int, Path], tmp_path_factory: pytest.TempPathFactory) -> int:
+    return _make_task(_live(server), tmp_path_factory.mktemp("online-frames"))
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +244,14 @@ def _call(server: tuple[str, int, Path], function_id: int | str, body: dict[str,
         return response.status, json.loads(response.data)
 
 
-def _call_events(server: tuple[str, int, Path]) -> list[dict[str, Any]]:
-    with sqlite3.connect(server[2] / "cvatcore.db") as db:
-        records = [json.loads(r) for (r,) in db.execute("SELECT record FROM analytics_outbox")]
+def _call_events(server: tuple[str, int, Path, str | None]) -> list[dict[str, Any]]:
+    state = AppState.build(test_settings(server[2], server[3]))
+    try:
+        with state.db.unit_of_work(write=False) as session:
+            rows = session.execute(text("SELECT record FROM analytics_outbox")).scalars()
+            records = [json.loads(r) for r in rows]
+    finally:
+        state.db.dispose()
     return [r for r in records if r.get("scope") == "call:function"]
 
 
@@ -287,7 +319,10 @@ def test_an_interactor_answers_prompts(server, agents, task_id):
     assert status == 400 and "pos_points" in answer, answer
 
 
-def test_deadlines_and_an_answer_while_the_call_waits(server, task_id):
+def test_deadlines_and_an_answer_while_the_call_waits(any_server, tmp_path):
+    server = any_server
+    task_id = _make_task(_live(server), tmp_path)
+    events = len(_call_events(server))
     body = {"provider": "native", "name": "unserved", "kind": "detector",
             "labels_v2": [{"name": "car", "type": "rectangle", "attributes": []}]}
     with _client(_live(server)) as client:
@@ -324,6 +359,7 @@ def test_deadlines_and_an_answer_while_the_call_waits(server, task_id):
         caller.join(TIMEOUT + 5)
         assert results == [(200, [{"label": "car", "type": "rectangle",
                                    "points": [1, 2, 3, 4], "attributes": []}])]
+        assert len(_call_events(server)) == events + 1  # the answered call only
 
         caller = threading.Thread(target=lambda: results.append(
             _call(server, fid, {"task": task_id, "frame": 2})))
