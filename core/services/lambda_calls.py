@@ -7,7 +7,8 @@ A model server gets the frame (``backend.invoke``); a native function's agent ge
 interactive annotation request instead (``services/agent_calls.py``), which this call waits
 on. So the call runs outside the request's write transaction (the operation manages its
 own): it reads in the request's, and the ``call:function`` event is written once the
-function has answered, in a short transaction of its own.
+function has answered, in a short transaction of its own. ReID functions (model servers
+only) get ``frame0``/``frame1`` and ``boxes0``/``boxes1`` and answer the matches.
 
 Tracker states go back to the client signed by the server (``Secrets.sign``, for this
 function and task): a state that was changed, made for another function or task, or is
@@ -48,25 +49,35 @@ class _Call:
         self.backend, self.descriptor = lambda_functions.find(caller, function_id)
         task, self.job_id, frames = lambda_functions.target(caller, data, "view:data")
         self.task: Task = task
-        frame = data.get("frame")
-        if isinstance(frame, float) and frame.is_integer():
-            frame = int(frame)  # cvat-sdk sends the fields its model does not declare as floats
-        if isinstance(frame, bool) or not isinstance(frame, int):
-            raise ValidationFailed.field("frame", "A valid integer is required.")
-        if frame not in frames:
-            raise ValidationFailed({"detail": f"The frame {frame} is outside the "
-                                              f"{'job' if self.job_id else 'task'} range."})
-        self.frame = frame
+        self.frames = frames
+        # ReID compares two frames (``frame0``, ``frame1``); the other kinds look at one.
+        self.frame = 0 if self.descriptor["kind"] == "reid" else self.frame_of("frame")
         # Agent-run functions (the built-in ``native`` backend) answer through the queue.
         self.native = getattr(self.backend, "runs_on_agents", False)
 
+    def frame_of(self, name: str) -> int:
+        """The frame number ``data[name]``, within the task's or job's frames."""
+        frame = self.data.get(name)
+        if isinstance(frame, float) and frame.is_integer():
+            frame = int(frame)  # cvat-sdk sends the fields its model does not declare as floats
+        if isinstance(frame, bool) or not isinstance(frame, int):
+            raise ValidationFailed.field(name, "A valid integer is required.")
+        if frame not in self.frames:
+            what = {"frame": "frame", "frame0": "start frame", "frame1": "end frame"}[name]
+            raise ValidationFailed({"detail": f"The {what} {frame} is outside the "
+                                              f"{'job' if self.job_id else 'task'} range."})
+        return frame
+
+    def image(self, frame: int, roi: lambda_roi.Roi | None = None) -> str:
+        raw = lambda_functions.frame_raw(self.caller, self.task.id, frame)
+        return lambda_roi.crop_b64(raw, roi) if roi else base64.b64encode(raw).decode("ascii")
+
     def invoke(self, payload: dict[str, Any]) -> Any:
-        """The model server's answer for ``payload`` plus the frame (or its ``roi``)."""
-        raw = lambda_functions.frame_raw(self.caller, self.task.id, self.frame)
-        roi = payload.pop("roi", None)
-        image = lambda_roi.crop_b64(raw, roi) if roi else base64.b64encode(raw).decode("ascii")
-        answer = guarded(lambda: self.backend.invoke(self.function_id,
-                                                     {"image": image, **payload}))
+        """The model server's answer for ``payload`` plus the frame (or its ``roi``); a
+        payload that names its images (ReID) is sent as it is."""
+        if "image0" not in payload:
+            payload = {"image": self.image(self.frame, payload.pop("roi", None)), **payload}
+        answer = guarded(lambda: self.backend.invoke(self.function_id, payload))
         self._published()
         return answer
 
@@ -98,7 +109,7 @@ def call(caller: Caller, function_id: str, data: dict[str, Any]) -> Any:
         return _interact(one)
     if kind == "tracker":
         return _track(one)
-    raise ValidationFailed({"detail": f"Calling a {kind} function is not supported."})
+    return _reid(one)
 
 
 def _detect(one: _Call) -> list[dict[str, Any]]:
@@ -251,6 +262,26 @@ def _track(one: _Call) -> dict[str, Any]:
         raise ApiError({"detail": f"Function {one.function_id} answered without tracker "
                                   "states."}, 502)
     return {**answer, "states": [_signed(one, s) for s in answer["states"]]}
+
+
+def _reid(one: _Call) -> Any:
+    """CVAT's ReID call: for each box of ``boxes0`` on ``frame0``, its match among
+    ``boxes1`` on ``frame1`` (passed through)."""
+    if one.native:  # cvat-cli serves detectors, interactors and trackers only
+        raise ValidationFailed({"detail": "Native functions have no ReID kind."})
+    first, second = one.frame_of("frame0"), one.frame_of("frame1")
+    payload: dict[str, Any] = {"image0": one.image(first), "image1": one.image(second),
+                               "boxes0": _list(one.data, "boxes0"),
+                               "boxes1": _list(one.data, "boxes1")}
+    threshold = lambda_functions.threshold_of(one.data)
+    if threshold is not None:
+        payload["threshold"] = threshold
+    distance = one.data.get("max_distance")
+    if distance is not None:
+        if isinstance(distance, bool) or not isinstance(distance, int | float):
+            raise ValidationFailed.field("max_distance", "A valid number is required.")
+        payload["max_distance"] = distance
+    return one.invoke(payload)
 
 
 def _list(data: dict[str, Any], name: str) -> list[Any]:

@@ -42,9 +42,15 @@ class Scripted:
             {"name": "color", "input_type": "select", "values": ["red", "blue", "green"]},
             {"name": "doors", "input_type": "number", "values": []}]},
             {"name": "thing", "type": "mask"}, {"name": "nobody-maps-me"}]
-        return [describe_function(name, labels=labels) for name in ("scripted", "broken", "slow")]
+        return [*(describe_function(name, labels=labels)
+                  for name in ("scripted", "broken", "slow")),
+                describe_function("matcher", kind="reid")]
 
     def invoke(self, function_id: str, payload: dict[str, Any]) -> Any:
+        if function_id == "matcher":  # each box of boxes0 matches the same one of boxes1
+            self.sizes += [image_size(payload["image0"]), image_size(payload["image1"])]
+            return [i if i < len(payload["boxes1"]) else -1
+                    for i in range(len(payload["boxes0"]))]
         if function_id not in ("scripted", "broken", "slow"):
             raise FunctionNotFoundError(function_id)
         with self.lock:
@@ -379,3 +385,17 @@ def test_the_built_in_tracker_and_interactor_online(client, lambda_app):
     calls = [e.after for e in lambda_app.state.tests_plugin.events[events:]]
     assert calls.count({"function": "opencv-template-tracker", "task": task_id, "job": None,
                         "mode": "online"}) == 3  # the refused call is not one
+
+
+def test_a_reid_call_compares_two_frames(client, lambda_app):
+    task_id = make_task(client, frames=2)
+    backend = dict(lambda_app.state.cvatcore.inference_backends())["tests-scripted"]
+    box = {"points": [1, 1, 5, 5]}
+    answer = client.post("/api/lambda/functions/matcher", json={
+        "task": task_id, "frame0": 0, "frame1": 1, "boxes0": [box, box], "boxes1": [box],
+        "max_distance": 50})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == [0, -1] and backend.sizes[-2:] == [(120, 120), (120, 120)]
+    beyond = client.post("/api/lambda/functions/matcher", json={
+        "task": task_id, "frame0": 0, "frame1": 5, "boxes0": [], "boxes1": []})
+    assert beyond.status_code == 400 and "end frame 5 is outside" in beyond.text
