@@ -347,6 +347,13 @@ def test_deadlines_and_an_answer_while_the_call_waits(any_server, tmp_path):
         caller = threading.Thread(target=lambda: results.append(
             _call(server, fid, {"task": task_id, "frame": 1})))
         caller.start()
+        deadline = time.monotonic() + PICKUP
+        while b"interactive" not in (stream := client.api_client.call_api(
+                f"/api/functions/queues/function:{fid}/watch", "GET",
+                query_params=[("seconds", "0")], _parse_response=False)[1].data):
+            assert time.monotonic() < deadline, stream  # announced as interactive work
+            time.sleep(0.02)
+        assert b'event: newrequest\ndata: {"request_category": "interactive"}' in stream
         ar = acquire()
         assert ar["ar_params"]["type"] == "annotate_frame" and ar["ar_params"]["frame"] == 1
         label_id = client.api_client.labels_api.list(task_id=task_id)[0].results[0].id
