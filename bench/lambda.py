@@ -19,8 +19,14 @@ process), against calling that module's ``detect`` directly on the task's frames
 Prints frames/s of each (the best round), the ratio server / direct (1.0 = the server adds
 nothing; the target is at least 0.8) and the median of the rounds' ratios.
 
+With ``--online N`` it also times N online calls (``POST /api/lambda/functions/{id}`` on one
+frame, through cvat-sdk, one after another, as the UI makes them) against N direct calls of
+the same function on the same frame, and prints the median latency of each, the server's
+added milliseconds and the ratio direct / server; with ``--native`` the online calls go to
+the agent (an interactive request it hears of on its watch stream).
+
 Usage: ``.venv/bin/python bench/lambda.py [--frames 200] [--concurrency 1] [--rounds 5]
-[--size 320] [--native]``
+[--size 320] [--native] [--online N]``
 """
 
 from __future__ import annotations
@@ -171,6 +177,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=320, help="frame width and height")
     parser.add_argument("--native", action="store_true",
                         help="also measure a native function served by cvat-cli run-agent")
+    parser.add_argument("--online", type=int, default=0, metavar="N",
+                        help="also time N online calls on one frame against direct calls")
     args = parser.parse_args()
 
     from cvat_sdk import make_client, models
@@ -191,6 +199,10 @@ def main() -> None:
                     direct.append(direct_opencv(frames, args.concurrency))
                     served.append(through_server(client, task.id, FACE, args.frames))
                 report(f"opencv ({FACE})", args, direct, served)
+                if args.online:
+                    direct_call = direct_opencv_call(frames[0])
+                    online(f"opencv ({FACE})", args.online, client, task.id, FACE,
+                           direct_call)
                 if args.native:
                     native(args, root, port, client, task.id, frames)
         finally:
@@ -217,9 +229,61 @@ def native(args, root: Path, port: int, client, task_id: int, frames: list[Path]
             direct.append(direct_native(module, frames))
             served.append(through_server(client, task_id, function_id, args.frames))
         report("native function on a cvat-cli agent", args, direct, served)
+        if args.online:
+            online("native function on a cvat-cli agent", args.online, client, task_id,
+                   function_id, direct_native_call(module, frames[0]))
     finally:
         os.killpg(agent.pid, signal.SIGTERM)
         agent.wait(timeout=30)
+
+
+def direct_opencv_call(frame: Path):
+    from cvatcore.core.builtin.inference_opencv import OpenCVBackend
+
+    backend, image = OpenCVBackend(), base64.b64encode(frame.read_bytes()).decode("ascii")
+    return lambda: backend.invoke(FACE, {"image": image, "threshold": 0.2})
+
+
+def direct_native_call(module: Path, frame: Path):
+    import importlib.util
+
+    import PIL.Image
+
+    spec = importlib.util.spec_from_file_location("bench_native_online", module)
+    function = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(function)
+    raw = frame.read_bytes()  # the agent decodes the frame it downloads: so does this
+
+    def call():
+        import io
+
+        with PIL.Image.open(io.BytesIO(raw)) as image:
+            return function.detect(None, image)
+    return call
+
+
+def online(name: str, count: int, client, task_id: int, function: str, direct_call) -> None:
+    """Median latency of ``count`` online calls through the server against direct calls."""
+    from cvat_sdk import models
+
+    api = client.api_client.lambda_api
+    body = models.OnlineFunctionCallRequest(task=task_id, frame=0, threshold=0.2)
+    api.create_functions(function, online_function_call_request=body)  # warm up
+    direct_call()
+    direct, served = [], []
+    for _ in range(count):  # interleaved: load from elsewhere weighs on both alike
+        started = time.perf_counter()
+        assert direct_call()
+        direct.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        _, response = api.create_functions(function, online_function_call_request=body,
+                                           _parse_response=False)
+        served.append(time.perf_counter() - started)
+        assert response.status == 200 and b"face" in response.data, response.data
+    d, s = sorted(direct)[count // 2] * 1000, sorted(served)[count // 2] * 1000
+    print(f"{name}: {count} online calls on one frame: direct {d:.1f} ms, through the server "
+          f"{s:.1f} ms (medians; the server adds {s - d:.1f} ms), ratio {d / s:.2f}",
+          flush=True)
 
 
 def report(name: str, args, direct: list[float], served: list[float]) -> None:

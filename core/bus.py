@@ -16,10 +16,13 @@ Events carry the object before and after the change as JSON-safe column snapshot
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import logging
+import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -144,3 +147,38 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
+
+
+class Wakeups:
+    """In-process hints that something changed under a key (a function's agent queue got
+    work), so that an async waiter (the agents' ``watch`` stream) looks now rather than at
+    its next poll. Only a hint: a change made by another process is seen at that poll, so
+    nothing depends on it, and nothing is kept that another replica would need."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[Any, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    @contextlib.contextmanager
+    def listening(self, key: Any) -> Iterator[asyncio.Event]:
+        """An event (of the running loop) that ``wake(key)`` sets, from any thread; clear it
+        before looking, so a wake-up while looking is not lost."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._events.setdefault(key, set()).add(entry)
+        try:
+            yield entry[1]
+        finally:
+            with self._lock:
+                listeners = self._events.get(key)
+                if listeners is not None:
+                    listeners.discard(entry)
+                    if not listeners:
+                        del self._events[key]
+
+    def wake(self, key: Any) -> None:
+        with self._lock:
+            listeners = list(self._events.get(key, ()))
+        for loop, event in listeners:
+            with contextlib.suppress(RuntimeError):  # that loop has closed
+                loop.call_soon_threadsafe(event.set)

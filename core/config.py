@@ -186,6 +186,13 @@ class InferenceSettings(_Section):
     agent_lease_seconds: float = Field(default=120.0, gt=0)
     # Calls to a function a batch run (/api/lambda/requests) makes at once.
     batch_concurrency: int = Field(default=1, ge=1, le=64)
+    # An online call of a native function (POST /api/lambda/functions/{id}) that no agent
+    # has taken this long after it was made is withdrawn: no agent serves the function (503).
+    # cvat-cli hears of it on its watch stream within a second.
+    agent_pickup_seconds: float = Field(default=10.0, gt=0)
+    # An online call of a native function that has no answer this long after it was made
+    # is withdrawn (504).
+    online_timeout_seconds: float = Field(default=60.0, gt=0)
 
 
 class SecretsSettings(_Section):

@@ -9,11 +9,15 @@ credentials in plain text; here a stolen database dump holds no usable credentia
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +34,18 @@ class SecretsError(Exception):
     """A stored secret cannot be decrypted with any configured key."""
 
 
+class BadSignature(Exception):
+    """A signed value was changed, signed for another purpose, or is too old."""
+
+
 class Secrets:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
             raise ValueError("at least one key is needed")
         self._fernet = MultiFernet([Fernet(k) for k in keys])
+        # Signing keys are derived from the same keys (never the keys themselves), so a
+        # rotation that adds a key keeps what the old one signed valid until it is removed.
+        self._signing = [hashlib.sha256(b"cvatcore-signing\0" + k).digest() for k in keys]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Secrets:
@@ -64,6 +75,43 @@ class Secrets:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
             raise SecretsError("a stored secret cannot be decrypted; keep its key") from None
+
+
+    def sign(self, purpose: str, value: Any) -> str:
+        """A tamper-proof token carrying ``value`` (JSON) and the time it was made, readable
+        only by ``unsign`` with the same ``purpose``; the value is readable, not secret."""
+        body = _b64(json.dumps(value, separators=(",", ":")).encode())
+        stamp = str(int(time.time()))
+        return f"{body}.{stamp}.{_b64(self._mac(self._signing[0], purpose, body, stamp))}"
+
+    def unsign(self, purpose: str, token: Any, max_age: float) -> Any:
+        """The value ``sign`` put in ``token``; ``BadSignature`` when the token was changed,
+        was made for another purpose or with an unknown key, or is older than ``max_age``."""
+        parts = token.split(".") if isinstance(token, str) else []
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise BadSignature("malformed")
+        body, stamp, mac = parts
+        try:
+            given = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
+        except ValueError:
+            raise BadSignature("malformed") from None
+        if not any(hmac.compare_digest(given, self._mac(key, purpose, body, stamp))
+                   for key in self._signing):
+            raise BadSignature("signature")
+        if time.time() - int(stamp) > max_age:
+            raise BadSignature("expired")
+        try:
+            return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            raise BadSignature("malformed") from None
+
+    @staticmethod
+    def _mac(key: bytes, purpose: str, body: str, stamp: str) -> bytes:
+        return hmac.new(key, f"{purpose}\0{body}.{stamp}".encode(), hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def new_key() -> str:

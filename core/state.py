@@ -8,7 +8,7 @@ from typing import Any
 
 import pluggy
 
-from cvatcore.core.bus import EventBus
+from cvatcore.core.bus import EventBus, Wakeups
 from cvatcore.core.config import Settings
 from cvatcore.core.db.engine import Database, make_engine
 from cvatcore.core.plugins import (
@@ -37,6 +37,8 @@ class AppState:
     registrations: Registrations
     auth_backends: list[Any] = field(default_factory=list)
     bus: EventBus = field(default_factory=EventBus)
+    #: In-process hints that an agent queue got work (``watch`` streams listen).
+    wakeups: Wakeups = field(default_factory=Wakeups)
     #: Background job kinds: name -> ``handler(job_context)`` (see ``core/jobs``).
     job_kinds: dict[str, Any] = field(default_factory=dict)
     #: CVAT cloud-storage types (provider_type -> CloudType) offered by plugins.

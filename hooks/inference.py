@@ -29,11 +29,17 @@ def register_inference_backends(register: Register) -> None:
             ``cvatcore.hooks.InferenceBackend``: ``list_functions()`` returns descriptors
             (``id``, ``name``, ``kind`` detector/interactor/tracker/reid, ``labels_v2`` with
             types, attributes and sublabels, ``description``, ``version``),
-            ``invoke(function_id, payload)`` runs one function on one frame (``payload``
-            holds ``image`` as base64 and ``threshold``) and ``health()`` says whether the
-            server can be used. Operators enable backends with ``[inference] backends =
-            [...]`` (their order decides which backend serves an id two of them list) and set
-            options under ``[inference.options.<name>]``.
+            ``invoke(function_id, payload)`` runs one function on one frame and
+            ``health()`` says whether the server can be used. ``payload`` holds ``image``
+            (base64; only the ``roi`` when a request gives one: the core moves the answer
+            back) and, by kind, CVAT's fields: detectors ``threshold``; interactors
+            ``pos_points``, ``neg_points``, ``obj_bbox``; trackers ``shapes`` and
+            ``states`` (the function's own states, which the core signs before clients
+            see them and checks when they come back), answered with ``{"shapes",
+            "states"}``. A tracker's descriptor lists ``supported_shape_types``.
+            Operators enable backends with ``[inference] backends = [...]`` (their order
+            decides which backend serves an id two of them list) and set options under
+            ``[inference.options.<name>]``.
 
     Returns:
         Nothing; backends are added only through ``register``. Duplicate names stop start-up.

@@ -170,7 +170,7 @@ def note_refusal(state: AppState, refused: SignInRefused) -> None:
 
 def _writes(ctx: Ctx) -> bool:
     """Whether the request's transaction is a writer's (as the endpoint wrapper opens it)."""
-    return ctx.method not in SAFE_METHODS
+    return ctx.writes and ctx.method not in SAFE_METHODS
 
 
 def _sign_in_writing(ctx: Ctx, username: str, password: str) -> User:

@@ -184,6 +184,7 @@ def endpoint(
     handler: Handler, *, authenticate: bool = True, stream_body: bool = False,
     max_body: int | None = None, body_schema: str | None = None, signed_in: bool = False,
     query_schema: dict[str, Any] | None = None, writes: bool = False,
+    own_transactions: bool = False,
 ) -> Callable[[Request], Any]:
     """Wrap a synchronous handler into an async Starlette endpoint (one thread hop).
 
@@ -195,12 +196,19 @@ def endpoint(
     the query string must fit. ``writes``: a GET that writes (it starts a background query)
     opens a write transaction, as other methods do: on SQLite a read transaction that turns
     into a write while others write is refused at once ("database is locked").
+    ``own_transactions``: a POST that waits on others (an online call that an agent answers
+    through other requests) runs in a read transaction and writes in short ones of its own
+    (``Ctx.writes`` is false): a writer's transaction held while it waits would keep, on
+    SQLite, the very request it waits for from committing. It runs in a thread of anyio's
+    pool, not in ``RequestThreads``: the requests it waits on would otherwise queue behind
+    it until the pool noticed a stuck thread and grew (about 0.1 s each time).
 
     ``stream_body`` (uploads): a body that is not JSON or a form is written to a temporary
     file in chunks as it arrives, never held whole in memory, and handed over as
     ``ctx.body_file``; ``max_body`` bytes at most (413 beyond)."""
 
-    checks = _Checks(authenticate, body_schema, signed_in, query_schema, writes)
+    checks = _Checks(authenticate, body_schema, signed_in, query_schema, writes,
+                     own_transactions)
 
     async def run(request: Request) -> Response:
         state: AppState = request.app.state.cvatcore
@@ -214,6 +222,9 @@ def endpoint(
         try:
             if _runs_inline(request, state):
                 return _run_sync(handler, request, body, state, checks, body_file)
+            if own_transactions:  # it waits on other requests: not in a thread they need
+                return await anyio.to_thread.run_sync(
+                    _run_sync, handler, request, body, state, checks, body_file)
             return await run_in_request_thread(
                 _run_sync, handler, request, body, state, checks, body_file,
                 threads=state.db.request_threads,
@@ -302,6 +313,7 @@ class _Checks:
     signed_in: bool
     query_schema: dict[str, Any] | None
     writes: bool
+    own_transactions: bool = False
 
 
 def _run_sync(
@@ -315,10 +327,11 @@ def _run_sync(
     for name, value in request.path_params.items():
         if isinstance(value, int):  # ``{id:int}``: an id past the column's range names nothing
             int_bounds(name, value, 0, MAX_INT)
-    write = checks.writes or request.method not in SAFE_METHODS
+    write = (checks.writes or request.method not in SAFE_METHODS) \
+        and not checks.own_transactions
     with counting_refusals(state), state.db.work(write=write) as work:
         ctx = Ctx(request, body, work, state, request_id, body_file=body_file,
-                  body_schema=checks.body_schema)
+                  body_schema=checks.body_schema, writes=write)
         if checks.authenticate:
             authenticate_request(ctx)
             if checks.signed_in and ctx.user is None:

@@ -3,7 +3,9 @@ them (cvat-reference §11): thin handlers over ``services/native_functions.py`` 
 ``services/agent_queue.py``.
 
 ``watch`` is a server-sent event stream: it announces ``newrequest`` for each category with
-work an agent could take (on connecting, and whenever new work appears), sends a keep-alive
+work an agent could take (on connecting, and whenever a request it has not announced is
+waiting: an online call made just after the agent found the queue empty is announced even
+when another of its category was waiting a moment before), sends a keep-alive
 comment every ``KEEPALIVE_SECONDS`` and ends after ``STREAM_SECONDS``, telling the agent
 (``retry``) to reconnect soon; an agent without the stream still polls every minute.
 The stream waits on the event loop and looks at the queue in a thread, so an idle agent
@@ -13,6 +15,7 @@ holds no request thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -29,8 +32,10 @@ from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import NativeFunction
 from cvatcore.core.services import agent_queue, native_functions
 
-#: How often the stream looks for new work, and how long one stream lasts.
-POLL_SECONDS = 0.5
+#: How often the stream looks for new work (an indexed read), and how long one stream
+#: lasts. Work queued by this process wakes the stream at once (``state.wakeups``); the
+#: poll is for work queued by another process or replica.
+POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 RECONNECT_MS = 1000
@@ -111,29 +116,34 @@ def watch(ctx: Ctx) -> Response:
     """Checks the caller serves the queue now; the stream then reads it on its own."""
     function_id = agent_queue.function_of_queue(ctx.caller, _queue(ctx)).id
     lasts = _stream_seconds(ctx)
-    db = ctx.state.db
+    db, wakeups = ctx.state.db, ctx.state.wakeups
 
-    def waiting() -> set[str]:
-        with db.unit_of_work() as session:
-            return agent_queue.waiting_categories(session, function_id)
+    def waiting() -> set[tuple[str, str]]:
+        with db.unit_of_work(write=False) as session:
+            return agent_queue.waiting_requests(session, function_id)
 
     async def stream() -> AsyncIterator[bytes]:
         yield f"retry: {RECONNECT_MS}\n\n".encode()
-        announced: set[str] = set()
+        announced: set[tuple[str, str]] = set()
         started = last_sent = time.monotonic()
-        while True:
-            now_waiting = await asyncio.to_thread(waiting)
-            for category in sorted(now_waiting - announced):
-                data = json.dumps({"request_category": category})
-                yield f"event: newrequest\ndata: {data}\n\n".encode()
-                last_sent = time.monotonic()
-            announced = now_waiting
-            if time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
-                yield b": keep-alive\n\n"
-                last_sent = time.monotonic()
-            if time.monotonic() - started >= lasts:
-                return
-            await asyncio.sleep(POLL_SECONDS)
+        with wakeups.listening(agent_queue.wakeup_key(function_id)) as woken:
+            while True:
+                woken.clear()  # before looking: a wake-up while looking is not lost
+                now_waiting = await asyncio.to_thread(waiting)
+                # Interactive first: cvat-cli takes them first anyway, and a call waits.
+                for category in sorted({c for c, _ in now_waiting - announced},
+                                       key=agent_queue.CATEGORIES.index):
+                    data = json.dumps({"request_category": category})
+                    yield f"event: newrequest\ndata: {data}\n\n".encode()
+                    last_sent = time.monotonic()
+                announced = now_waiting
+                if time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
+                    yield b": keep-alive\n\n"
+                    last_sent = time.monotonic()
+                if time.monotonic() - started >= lasts:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), POLL_SECONDS)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})

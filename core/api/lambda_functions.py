@@ -11,7 +11,7 @@ from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import JSON, iso, no_content
 from cvatcore.core.api.routing import Op
 from cvatcore.core.models import BackgroundJob
-from cvatcore.core.services import lambda_functions, lambda_requests
+from cvatcore.core.services import lambda_calls, lambda_functions, lambda_requests
 
 #: Requests CVAT shows as queued: ours are queued or waiting for a retry.
 _STATUS = {"queued": "queued", "started": "started", "finished": "finished",
@@ -46,7 +46,7 @@ def retrieve_function(ctx: Ctx) -> Response:
 
 
 def call_function(ctx: Ctx) -> Response:
-    return JSON(lambda_functions.call(ctx.caller, _func_id(ctx), ctx.data or {}))
+    return JSON(lambda_calls.call(ctx.caller, _func_id(ctx), ctx.data or {}))
 
 
 def list_requests(ctx: Ctx) -> Response:
@@ -80,9 +80,11 @@ OPS = [
     Op("POST", FUNCTIONS + "/{func_id}", call_function, "lambda_create_functions", "lambda",
        "Run a function on one frame of a task or job",
        request="OnlineFunctionCallRequest",
+       # It waits for a model server or an agent (whose answer comes in through other
+       # requests): reads in the request's transaction, writes in short ones of its own.
        extra={"response_schema": {"description": "The function's answer, in the task's "
                                                  "label names (detectors)"},
-              **_MODEL_ERRORS}),
+              "own_transactions": True, **_MODEL_ERRORS}),
     Op("GET", REQUESTS, list_requests, "lambda_list_requests", "lambda",
        "Batch runs of functions", extra={"response_schema": {
            "type": "array", "items": {"$ref": "#/components/schemas/FunctionCall"}}}),

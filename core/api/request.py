@@ -53,6 +53,10 @@ class Ctx:
     response_cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
     #: The component schema of the operation's JSON body, whose bounds ``data`` checks.
     body_schema: str | None = None
+    #: Whether the request's own transaction may write: false for an operation that
+    #: manages its own (``endpoint(own_transactions=True)``), which reads in it and writes
+    #: in short transactions of its own.
+    writes: bool = True
     _caller: Caller | None = field(default=None, repr=False)
 
     @property

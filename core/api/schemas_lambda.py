@@ -18,6 +18,7 @@ from cvatcore.core.api.openapi_components import (
 NUMBER = {"type": "number", "format": "double"}
 BOOLEAN = {"type": "boolean"}
 _ATTRIBUTE_MAP = {"type": "object", "additionalProperties": STRING}
+_POINT = array(NUMBER, minItems=2, maxItems=2)
 
 SCHEMAS: dict[str, Schema] = {
     "FunctionCallParams": obj(
@@ -67,7 +68,18 @@ SCHEMAS: dict[str, Schema] = {
     "OnlineFunctionCallRequest": obj(
         {"job": INTEGER, "task": INTEGER, "frame": INTEGER, "threshold": NUMBER,
          "mapping": {"type": "object",
-                     "additionalProperties": ref("LabelMappingEntryRequest")}},
+                     "additionalProperties": ref("LabelMappingEntryRequest")},
+         "roi": array(NUMBER, minItems=4, maxItems=4,
+                      description="Detectors: [xtl, ytl, xbr, ybr], the region the function "
+                                  "sees; shapes come back in frame coordinates"),
+         "pos_points": array(_POINT, maxItems=1000, description="Interactors"),
+         "neg_points": array(_POINT, maxItems=1000, description="Interactors"),
+         "obj_bbox": nullable(array(_POINT, maxItems=2, description="Interactors")),
+         "shapes": array(nullable(obj({"type": STRING, "points": array(NUMBER)},
+                                      additionalProperties=True)), maxItems=1000,
+                         description="Trackers: the shapes to start following"),
+         "states": array(nullable(STRING), maxItems=1000,
+                         description="Trackers: the signed states a previous call returned")},
         additionalProperties=True,
     ),
 }

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from cvatcore.core.models import AgentRequest
-from cvatcore.core.services import agent_queue, native_functions
+from cvatcore.core.services import agent_queue, lambda_mapping, lambda_roi, native_functions
 from cvatcore.hooks import EmptyConfig, JobFailed, Register, hookimpl
 from cvatcore.hooks.inference_types import InferenceRejectedError
 
@@ -25,6 +25,10 @@ POLL_SECONDS = 0.2
 
 class NativeBackend:
     """The ``native`` backend (see the module text)."""
+
+    #: Online calls go to the function's agents as interactive requests
+    #: (``services/lambda_calls.py``), never through ``invoke``.
+    runs_on_agents = True
 
     def __init__(self, config: EmptyConfig | None = None) -> None:
         pass
@@ -45,22 +49,27 @@ class NativeBackend:
 
     def annotate_task(self, job: Any, request: dict[str, Any]) -> dict[str, list[Any]]:
         """Run ``request`` (``function``, ``task``, ``frames``, ``mapping``, ``threshold``,
-        ``conv_mask_to_poly``) on the function's agents; the annotations they found on the
+        ``conv_mask_to_poly``, ``roi``) on the function's agents; the annotations they found on the
         request's frames, as an annotations body."""
         params = {"type": "annotate_task", "task": request["task"],
-                  "mapping": agent_mapping(request["mapping"]),
+                  "mapping": lambda_mapping.agent_mapping(request["mapping"]),
                   "threshold": request["threshold"],
                   "conv_mask_to_poly": request["conv_mask_to_poly"]}
+        if request.get("roi"):  # the agent crops each frame; shapes come back cropped
+            params["roi"] = list(request["roi"])
         with job.state.db.unit_of_work() as session:
             ar_id = agent_queue.submit(
                 session, function_id=int(request["function"]), task_id=request["task"],
                 category="batch", params=params, job_id=job.id).id
+        job.state.wakeups.wake(agent_queue.wakeup_key(int(request["function"])))
         result = _wait(job, ar_id)
         first, stop = request["frames"]
         keep = set(range(first, stop)) - set(request.get("deleted", ()))
         annotations = result.get("annotations") or {}
+        roi = tuple(request["roi"]) if request.get("roi") else None
         return {"tags": _on(annotations.get("tags"), keep),
-                "shapes": _on(annotations.get("shapes"), keep), "tracks": []}
+                "shapes": lambda_roi.offset_shapes(_on(annotations.get("shapes"), keep), roi),
+                "tracks": []}
 
 
 def _wait(job: Any, ar_id: str) -> dict[str, Any]:
@@ -94,20 +103,6 @@ def _on(items: Any, frames: set[int]) -> list[dict[str, Any]]:
         if isinstance(item, dict) and item.get("frame") in frames:
             out.append({**item, "source": "auto"})
     return out
-
-
-def agent_mapping(resolved: dict[str, Any]) -> dict[str, Any]:
-    """A resolved label mapping (``services/lambda_mapping.resolve``) in the shape agents
-    read: ``{function label: {"name", "attributes": {function attr: task attr},
-    "sublabels": {function sublabel: {"name", "attributes"}}}}``."""
-    def entry(value: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": value["name"], "attributes": {
-            name: spec["name"] for name, spec in value.get("attributes", {}).items()}}
-        if value.get("sublabels"):
-            out["sublabels"] = {name: entry(sub) for name, sub in value["sublabels"].items()}
-        return out
-
-    return {name: entry(value) for name, value in resolved.items()}
 
 
 @hookimpl

@@ -3,7 +3,9 @@
 Both detectors ship inside the ``opencv-python-headless`` wheel (no model download, no GPU,
 no network): OpenCV's Haar cascade for frontal faces and its HOG + linear SVM people
 detector. They are small and fast, not state of the art; they make ``cvatcore serve`` on the
-defaults able to auto-annotate, and they are what the ``/api/lambda`` tests run.
+defaults able to auto-annotate, and they are what the ``/api/lambda`` tests run. Next to
+them, an interactor (GrabCut) and a tracker (template matching), in
+``opencv_interactive.py``, so the defaults offer one of each kind CVAT's UI calls online.
 
 Confidences: both OpenCV detectors give an unbounded score (the cascade's last-stage weight,
 the SVM margin); ``score / (1 + score)`` maps it onto 0..1 so that CVAT's ``threshold``
@@ -17,6 +19,7 @@ import binascii
 import threading
 from typing import Any
 
+from cvatcore.core.builtin import opencv_interactive
 from cvatcore.hooks import EmptyConfig, Register, hookimpl
 from cvatcore.hooks.inference_types import (
     FunctionNotFoundError,
@@ -48,7 +51,7 @@ class OpenCVBackend:
         self._local = threading.local()
 
     def list_functions(self) -> list[dict[str, Any]]:
-        return [dict(f) for f in FUNCTIONS]
+        return [dict(f) for f in (*FUNCTIONS, *opencv_interactive.FUNCTIONS)]
 
     def health(self) -> dict[str, Any]:
         try:
@@ -57,7 +60,11 @@ class OpenCVBackend:
             return {"ok": False, "detail": f"OpenCV is not usable: {exc}"}
         return {"ok": True, "detail": ""}
 
-    def invoke(self, function_id: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    def invoke(self, function_id: str, payload: dict[str, Any]) -> Any:
+        online = {opencv_interactive.GRABCUT: opencv_interactive.grabcut,
+                  opencv_interactive.TRACKER: opencv_interactive.track}.get(function_id)
+        if online is not None:
+            return online(_decode(payload.get("image")), payload)
         if function_id not in (FACES, PEOPLE):
             raise FunctionNotFoundError(f"The opencv backend has no function {function_id!r}.")
         image = _decode(payload.get("image"))

@@ -25,5 +25,6 @@ def register_routes(register: Register) -> None:
             body_schema=op.extra.get("body_schema", op.request),
             signed_in=not op.public,
             query_schema=query_schemas(operation_parameters(op)[1]),
-            writes=op.extra.get("writes", False))
+            writes=op.extra.get("writes", False),
+            own_transactions=op.extra.get("own_transactions", False))
         register(op.path, served, methods=[op.method], name=op.operation_id)

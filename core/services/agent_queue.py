@@ -141,14 +141,20 @@ def fail(caller: Caller, queue_id: str, ar_id: str, data: dict[str, Any]) -> Non
     request.lease_until = None
 
 
-def waiting_categories(session: Session, function_id: int) -> set[str]:
-    """Categories with an AR an agent could take now (for the ``watch`` stream)."""
+def wakeup_key(function_id: int) -> tuple[str, int]:
+    """The ``state.wakeups`` key of a function's queue: woken when an AR is queued."""
+    return ("agent-queue", function_id)
+
+
+def waiting_requests(session: Session, function_id: int) -> set[tuple[str, str]]:
+    """``(category, AR id)`` of every AR an agent could take now (for the ``watch``
+    stream, which announces a category whenever an AR it has not announced is waiting)."""
     now = utcnow()
-    stmt = select(AgentRequest.category).distinct().where(
+    stmt = select(AgentRequest.category, AgentRequest.id).where(
         AgentRequest.function_id == function_id,
         or_(AgentRequest.status == "queued",
             and_(AgentRequest.status == "assigned", AgentRequest.lease_until < now)))
-    return set(session.scalars(stmt))
+    return {(category, ar_id) for category, ar_id in session.execute(stmt)}
 
 
 def submit(session: Session, *, function_id: int, task_id: int, category: str,

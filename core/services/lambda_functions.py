@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from cvatcore.core.bus import make_event
 from cvatcore.core.errors import ApiError, NotFound, ValidationFailed
 from cvatcore.core.models import Segment, Task
-from cvatcore.core.services import jobs, labels, lambda_mapping, task_media, tasks
+from cvatcore.core.services import jobs, task_media, tasks
 from cvatcore.hooks.inference_types import InferenceError, check_descriptor
 
 if TYPE_CHECKING:
@@ -79,15 +79,16 @@ def find(caller: Caller, function_id: str) -> tuple[Any, dict[str, Any]]:
 
 
 def publish_call(caller: Caller, function_id: str, task: Task, job_id: int | None,
-                 mode: str) -> None:
+                 mode: str, session: Any = None) -> None:
     """One ``call:function`` event (``mode``: ``online`` or ``batch``) in the task's
-    organization; its ``after`` names the function, task and job."""
+    organization, in ``session`` (the caller's by default); its ``after`` names the
+    function, task and job."""
     event = make_event(
         "call", "function", None,
         after={"function": function_id, "task": task.id, "job": job_id, "mode": mode},
         actor_id=caller.user.id if caller.user is not None else None,
         org_id=task.organization_id, request_id=caller.request_id)
-    caller.state.bus.publish(caller.session, event)
+    caller.state.bus.publish(session if session is not None else caller.session, event)
 
 
 def target(caller: Caller, data: dict[str, Any], scope: str
@@ -113,10 +114,15 @@ def target(caller: Caller, data: dict[str, Any], scope: str
     return task, None, range(0, size)
 
 
-def frame_b64(caller: Caller, task_id: int, frame: int) -> str:
+def frame_raw(caller: Caller, task_id: int, frame: int) -> bytes:
+    """The frame as stored (its original quality), encoded."""
     raw, _ = task_media.task_media(caller, task_id, {"type": "frame", "number": str(frame),
                                                      "quality": "original"})
-    return base64.b64encode(raw).decode("ascii")
+    return raw
+
+
+def frame_b64(caller: Caller, task_id: int, frame: int) -> str:
+    return base64.b64encode(frame_raw(caller, task_id, frame)).decode("ascii")
 
 
 def threshold_of(data: dict[str, Any]) -> float | None:
@@ -126,42 +132,3 @@ def threshold_of(data: dict[str, Any]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationFailed.field("threshold", "A valid number is required.")
     return float(value)
-
-
-def call(caller: Caller, function_id: str, data: dict[str, Any]) -> Any:
-    """``POST /api/lambda/functions/{id}``: run the function on ``frame`` of the task or job.
-    A detector's answer comes back in the task's label names (unmapped labels dropped,
-    attributes kept where they fit); other kinds' answers pass through."""
-    backend, descriptor = find(caller, function_id)
-    task, job_id, frames = target(caller, data, "view:data")
-    frame = data.get("frame")
-    if isinstance(frame, bool) or not isinstance(frame, int):
-        raise ValidationFailed.field("frame", "A valid integer is required.")
-    if frame not in frames:
-        raise ValidationFailed({"detail": f"The frame {frame} is outside the "
-                                          f"{'job' if job_id else 'task'} range."})
-    kind = descriptor["kind"]
-    if kind in ("tracker", "reid"):
-        raise ValidationFailed({"detail": f"Calling a {kind} function is not supported."})
-    resolved = lambda_mapping.resolve(descriptor, labels.label_index(caller.session, task),
-                                      data.get("mapping"))
-    payload: dict[str, Any] = {"image": frame_b64(caller, task.id, frame)}
-    threshold = threshold_of(data)
-    if threshold is not None:
-        payload["threshold"] = threshold
-    if kind == "interactor":
-        for name in ("pos_points", "neg_points", "obj_bbox"):
-            payload[name] = data.get(name, [])
-    publish_call(caller, function_id, task, job_id, "online")
-    answer = guarded(lambda: backend.invoke(function_id, payload))
-    return _named(answer, resolved) if kind == "detector" else answer
-
-
-def _named(items: Any, resolved: lambda_mapping.Resolved) -> list[dict[str, Any]]:
-    out = []
-    for item in items if isinstance(items, list) else []:
-        entry = resolved.get(item.get("label")) if isinstance(item, dict) else None
-        if entry is not None:
-            out.append({**item, "label": entry["name"],
-                        "attributes": lambda_mapping.map_attributes(item, entry, by="name")})
-    return out

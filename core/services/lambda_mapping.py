@@ -216,3 +216,17 @@ def _elements(item: dict[str, Any], entry: dict[str, Any], frame: int) -> list[d
                                     "source": "auto", "points": centroid, "outside": True,
                                     "occluded": False, "attributes": []})
     return list(given.values())
+
+
+def agent_mapping(resolved: dict[str, Any]) -> dict[str, Any]:
+    """A resolved label mapping (``services/lambda_mapping.resolve``) in the shape agents
+    read: ``{function label: {"name", "attributes": {function attr: task attr},
+    "sublabels": {function sublabel: {"name", "attributes"}}}}``."""
+    def entry(value: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": value["name"], "attributes": {
+            name: spec["name"] for name, spec in value.get("attributes", {}).items()}}
+        if value.get("sublabels"):
+            out["sublabels"] = {name: entry(sub) for name, sub in value["sublabels"].items()}
+        return out
+
+    return {name: entry(value) for name, value in resolved.items()}

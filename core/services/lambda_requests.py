@@ -24,6 +24,7 @@ from cvatcore.core.services import (
     labels,
     lambda_functions,
     lambda_mapping,
+    lambda_roi,
     task_media,
 )
 from cvatcore.core.services import requests as requests_service
@@ -59,14 +60,16 @@ def create(caller: Caller, data: dict[str, Any]) -> BackgroundJob:
         raise ValidationFailed.field("function", "This field is required.")
     if data.get("task") is None:
         raise ValidationFailed.field("task", "This field is required.")
-    if data.get("roi") is not None:  # refused rather than ignored: the whole frame would run
-        raise ValidationFailed.field("roi", "Regions of interest are not supported yet.")
     backend_descriptor = lambda_functions.find(caller, function_id)[1]
     if backend_descriptor["kind"] != "detector":
         raise ValidationFailed({"detail": f"Only detectors run over a whole task; "
                                           f"{function_id} is a {backend_descriptor['kind']}."})
     task, job_id, frames = lambda_functions.target(caller, data, "update:annotations")
     threshold = lambda_functions.threshold_of(data)
+    roi = None
+    if data.get("roi") is not None:  # inside every frame the run will crop
+        meta = task_media.task_meta(caller, task.id)
+        roi = lambda_roi.parse(data["roi"], lambda_roi.frame_sizes(meta, frames))
     cleanup = _flag(data, "cleanup")
     conv = _flag(data, "conv_mask_to_poly", "convMaskToPoly")
     resolved = lambda_mapping.resolve(
@@ -81,7 +84,8 @@ def create(caller: Caller, data: dict[str, Any]) -> BackgroundJob:
     job = enqueue(
         caller.session, job_id=rq_id, kind=KIND, max_attempts=1,
         args={"function": function, "frames": [frames.start, frames.stop], "cleanup": cleanup,
-              "conv_mask_to_poly": conv, "mapping": resolved, "request_id": caller.request_id},
+              "conv_mask_to_poly": conv, "mapping": resolved, "request_id": caller.request_id,
+              "roi": list(roi) if roi else None},
         operation={"type": KIND, "target": "task", "task_id": task.id, "job_id": job_id,
                    "project_id": task.project_id, "org_id": task.organization_id,
                    "function_id": function_id},
@@ -133,7 +137,8 @@ def run(job: Any) -> dict[str, Any]:
     if hasattr(backend, "annotate_task"):  # runs whole tasks itself (agents' queue)
         request = {"function": function_id, "task": task_id, "frames": args["frames"],
                    "threshold": function.get("threshold"), "mapping": args["mapping"],
-                   "conv_mask_to_poly": args["conv_mask_to_poly"], "deleted": sorted(deleted)}
+                   "conv_mask_to_poly": args["conv_mask_to_poly"], "deleted": sorted(deleted),
+                   "roi": args.get("roi")}
         body = backend.annotate_task(job, request)
     else:
         frames = [f for f in range(*args["frames"]) if f not in deleted]
@@ -150,6 +155,7 @@ def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list
     args = job.args
     function = args["function"]
     task_id, function_id = function["task"], function["id"]
+    roi = tuple(args["roi"]) if args.get("roi") else None
     body: dict[str, list[Any]] = {"tags": [], "shapes": [], "tracks": []}
     reported = time.monotonic()
 
@@ -167,7 +173,10 @@ def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list
         with job.state.db.unit_of_work() as session:
             caller = Caller.for_job(job, session)
             try:
-                return [(f, lambda_functions.frame_b64(caller, task_id, f)) for f in batch]
+                if roi is None:
+                    return [(f, lambda_functions.frame_b64(caller, task_id, f)) for f in batch]
+                return [(f, lambda_roi.crop_b64(lambda_functions.frame_raw(caller, task_id, f),
+                                                roi)) for f in batch]
             except ApiError as exc:
                 raise JobFailed(_text(exc)) from None
 
@@ -186,6 +195,9 @@ def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list
             answers = pool.map(invoke, images) if concurrency > 1 else map(invoke, images)
             for (frame, _), items in zip(images, answers, strict=True):
                 number += 1
+                if roi is not None and isinstance(items, list):  # back to the frame's place
+                    items = lambda_roi.offset_items([i for i in items if isinstance(i, dict)],
+                                                    roi)
                 found = lambda_mapping.to_annotations(frame, items, args["mapping"],
                                                       args["conv_mask_to_poly"])
                 body["tags"] += found["tags"]

@@ -1,5 +1,6 @@
 """Test frames for inference backends: a drawn face that OpenCV's frontal-face cascade finds,
-made with Pillow (no files, no downloads)."""
+and a box that moves over a textured background (for trackers and interactors), made with
+Pillow (no files, no downloads)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,25 @@ def blank_png(size: int = 64, shade: int = 128) -> bytes:
 
     out = io.BytesIO()
     Image.new("RGB", (size, size), (shade,) * 3).save(out, format="PNG")
+    return out.getvalue()
+
+
+def moving_box_png(x: int, y: int, width: int = 160, height: int = 120) -> bytes:
+    """A PNG of a white 30x20 box with a dark dot, its top-left corner at (x, y), on the
+    same speckled background whatever the box's place: consecutive frames of an object a
+    tracker should follow, and one object an interactor should cut out."""
+    import random
+
+    from PIL import Image, ImageDraw
+
+    speckle = random.Random(0)
+    image = Image.new("L", (width, height))
+    image.putdata([speckle.randrange(60) for _ in range(width * height)])
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((x, y, x + 30, y + 20), fill=255)
+    draw.ellipse((x + 5, y + 5, x + 15, y + 15), fill=0)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG")
     return out.getvalue()
 
 

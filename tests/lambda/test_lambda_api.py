@@ -14,7 +14,7 @@ from cvatcore.hooks.inference_types import FunctionNotFoundError, describe_funct
 from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.client import ApiClient
 from cvatcore.hooks.testing.databases import postgres_database
-from cvatcore.hooks.testing.images import blank_png, face_png
+from cvatcore.hooks.testing.images import blank_png, face_png, moving_box_png
 from cvatcore.hooks.testing.pytest_plugin import DATABASES
 
 FACE = "opencv-face-detection"
@@ -35,20 +35,28 @@ class Scripted:
     def __init__(self, config: Any = None) -> None:
         self.calls = 0
         self.lock = threading.Lock()
+        self.sizes: list[tuple[int, int]] = []  # of the images it was given
 
     def list_functions(self) -> list[dict[str, Any]]:
         labels = [{"name": "car", "type": "rectangle", "attributes": [
             {"name": "color", "input_type": "select", "values": ["red", "blue", "green"]},
             {"name": "doors", "input_type": "number", "values": []}]},
             {"name": "thing", "type": "mask"}, {"name": "nobody-maps-me"}]
-        return [describe_function(name, labels=labels) for name in ("scripted", "broken", "slow")]
+        return [*(describe_function(name, labels=labels)
+                  for name in ("scripted", "broken", "slow")),
+                describe_function("matcher", kind="reid")]
 
     def invoke(self, function_id: str, payload: dict[str, Any]) -> Any:
+        if function_id == "matcher":  # each box of boxes0 matches the same one of boxes1
+            self.sizes += [image_size(payload["image0"]), image_size(payload["image1"])]
+            return [i if i < len(payload["boxes1"]) else -1
+                    for i in range(len(payload["boxes0"]))]
         if function_id not in ("scripted", "broken", "slow"):
             raise FunctionNotFoundError(function_id)
         with self.lock:
             self.calls += 1
             calls = self.calls
+            self.sizes.append(image_size(payload["image"]))
         if function_id == "broken" and calls % 3 == 0:
             raise InferenceUnavailableError("The model server went away.")
         if function_id == "slow":
@@ -65,6 +73,16 @@ class Scripted:
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "detail": ""}
+
+
+def image_size(b64: str) -> tuple[int, int]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as image:
+        return image.size
 
 
 class Plugin:
@@ -257,8 +275,12 @@ def test_bad_requests(client):
                                               "cleanup": "yes"}).status_code == 400
     assert post("/api/lambda/requests", json={"function": FACE, "task": 999999}
                 ).status_code == 404
-    assert post("/api/lambda/requests", json={"function": FACE, "task": task_id,
-                                              "roi": [0, 0, 5, 5]}).status_code == 400
+    for roi, words in (([0, 0, 121, 5], "outside the frame (120x120)"),
+                       ([5, 5, 5, 9], "is not a region"), ([0, 0, 5], "Four integers"),
+                       ([0, 0, 5, "9"], "Four integers")):
+        answer = post("/api/lambda/requests", json={"function": FACE, "task": task_id,
+                                                    "roi": roi})
+        assert answer.status_code == 400 and words in answer.text, answer.text
     assert client.get("/api/lambda/requests/nope").status_code == 404
 
 
@@ -297,3 +319,83 @@ def test_cancelling_a_running_request_stops_it_and_writes_nothing(client):
     again = client.post("/api/lambda/requests", json={"function": FACE, "task": task_id})
     assert again.status_code == 200  # the task is free for the next run
     assert wait(client, again.json()["id"])["status"] == "finished"
+
+
+def test_a_region_of_interest_is_what_the_function_sees(client, lambda_app):
+    """Batch and online: the function gets the crop, and its shapes (a mask's box too) come
+    back in the frame's coordinates."""
+    task_id = make_task(client, frames=2)
+    backend = dict(lambda_app.state.cvatcore.inference_backends())["tests-scripted"]
+    backend.sizes.clear()
+    roi = [10, 20, 100, 110]
+    call = client.post("/api/lambda/requests", json={
+        "function": "scripted", "task": task_id, "roi": roi,
+        "mapping": {"car": {"name": "vehicle"}, "thing": {"name": "blob"}}})
+    assert call.status_code == 200, call.text
+    assert wait(client, call.json()["id"])["status"] == "finished"
+    assert backend.sizes == [(90, 90), (90, 90)]
+    found = sorted((s["frame"], s["type"], s["points"]) for s in shapes(client, task_id))
+    assert found == sorted(
+        [(f, "rectangle", [11, 22, 40, 60]) for f in (0, 1)]
+        + [(f, "rectangle", [15, 25, 19, 29]) for f in (0, 1)]
+        + [(f, "mask", [1, 2, 3, 10, 20, 12, 22]) for f in (0, 1)])
+    online = client.post("/api/lambda/functions/scripted", json={
+        "task": task_id, "frame": 1, "roi": roi, "mapping": {"car": {"name": "vehicle"}}})
+    assert online.status_code == 200, online.text
+    assert [o["points"] for o in online.json()] == [[11, 22, 40, 60], [15, 25, 19, 29]]
+    assert backend.sizes[-1] == (90, 90)
+    outside = client.post("/api/lambda/functions/scripted", json={
+        "task": task_id, "frame": 1, "roi": [0, 0, 10, 121]})
+    assert outside.status_code == 400 and "outside the frame" in outside.text
+
+
+def test_the_built_in_tracker_and_interactor_online(client, lambda_app):
+    """The defaults offer a tracker and an interactor; the tracker's states reach the
+    client signed (a changed one is a 400) and the function gets its own state back."""
+    task_id = client.post("/api/tasks", json={"name": "moving", "labels": LABELS}).json()["id"]
+    files = [(f"client_files[{i}]", (f"m{i}.png", moving_box_png(40 + 6 * i, 50 + 4 * i)))
+             for i in range(3)]
+    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                     data={"image_quality": "95"}).json()["rq_id"]
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/requests/{rq}").json()["status"] != "finished":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    url = "/api/lambda/functions/opencv-template-tracker"
+    assert client.get(url).json()["supported_shape_types"] == ["rectangle"]
+    events = len(lambda_app.state.tests_plugin.events)
+    start = client.post(url, json={"task": task_id, "frame": 0, "shapes": [
+        {"type": "rectangle", "points": [40, 50, 70, 70]}]})
+    assert start.status_code == 200, start.text
+    states = start.json()["states"]
+    assert isinstance(states[0], str) and "template" not in states[0]
+    for frame in (1, 2):
+        step = client.post(url, json={"task": task_id, "frame": frame, "states": states})
+        assert step.status_code == 200, step.text
+        assert step.json()["shapes"] == [{"type": "rectangle", "points": [
+            40 + 6 * frame, 50 + 4 * frame, 70 + 6 * frame, 70 + 4 * frame]}]
+        states = step.json()["states"]
+    bad = client.post(url, json={"task": task_id, "frame": 1, "states": [states[0][::-1]]})
+    assert bad.status_code == 400 and bad.json()["detail"] == "Invalid or expired tracker state"
+    cut = client.post("/api/lambda/functions/opencv-grabcut", json={
+        "task": task_id, "frame": 0, "pos_points": [[55, 60]], "neg_points": []})
+    assert cut.status_code == 200, cut.text
+    xs, ys = zip(*cut.json()["points"], strict=True)
+    assert (min(xs), min(ys), max(xs), max(ys)) == (40, 50, 70, 70)
+    calls = [e.after for e in lambda_app.state.tests_plugin.events[events:]]
+    assert calls.count({"function": "opencv-template-tracker", "task": task_id, "job": None,
+                        "mode": "online"}) == 3  # the refused call is not one
+
+
+def test_a_reid_call_compares_two_frames(client, lambda_app):
+    task_id = make_task(client, frames=2)
+    backend = dict(lambda_app.state.cvatcore.inference_backends())["tests-scripted"]
+    box = {"points": [1, 1, 5, 5]}
+    answer = client.post("/api/lambda/functions/matcher", json={
+        "task": task_id, "frame0": 0, "frame1": 1, "boxes0": [box, box], "boxes1": [box],
+        "max_distance": 50})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == [0, -1] and backend.sizes[-2:] == [(120, 120), (120, 120)]
+    beyond = client.post("/api/lambda/functions/matcher", json={
+        "task": task_id, "frame0": 0, "frame1": 5, "boxes0": [], "boxes1": []})
+    assert beyond.status_code == 400 and "end frame 5 is outside" in beyond.text

@@ -7,7 +7,7 @@ import pytest
 from cvatcore.core.builtin.inference_opencv import OpenCVBackend
 from cvatcore.hooks import InferenceRejectedError
 from cvatcore.hooks.testing.contracts import InferenceBackendContract
-from cvatcore.hooks.testing.images import b64, blank_png, face_png
+from cvatcore.hooks.testing.images import b64, blank_png, face_png, moving_box_png
 
 
 class TestOpenCVContract(InferenceBackendContract):
@@ -41,3 +41,29 @@ def test_a_bad_image_is_a_400(image):
     with pytest.raises(InferenceRejectedError) as caught:
         OpenCVBackend().invoke("opencv-face-detection", {"image": image})
     assert caught.value.status == 400
+
+
+def test_the_template_tracker_follows_a_box_and_says_when_it_is_lost():
+    backend = OpenCVBackend()
+    start = backend.invoke("opencv-template-tracker", {
+        "image": b64(moving_box_png(40, 50)), "states": [],
+        "shapes": [{"type": "rectangle", "points": [40, 50, 70, 70]}]})
+    assert start["shapes"] == [{"type": "rectangle", "points": [40, 50, 70, 70]}]
+    moved = backend.invoke("opencv-template-tracker", {
+        "image": b64(moving_box_png(46, 54)), "shapes": [None], "states": start["states"]})
+    assert moved["shapes"] == [{"type": "rectangle", "points": [46, 54, 76, 74]}]
+    gone = backend.invoke("opencv-template-tracker", {
+        "image": b64(blank_png(160)), "shapes": [None], "states": moved["states"]})
+    assert gone["shapes"] == [None] and gone["states"][0]["box"] == [46, 54, 76, 74]
+
+
+def test_grabcut_cuts_out_the_clicked_object():
+    backend = OpenCVBackend()
+    for prompts in ({"pos_points": [[55, 60]], "neg_points": [[5, 5]]},
+                    {"pos_points": [[55, 60]], "obj_bbox": [[35, 45], [75, 75]]}):
+        outline = backend.invoke("opencv-grabcut", {"image": b64(moving_box_png(40, 50)),
+                                                    **prompts})["points"]
+        xs, ys = [p[0] for p in outline], [p[1] for p in outline]
+        assert (min(xs), min(ys), max(xs), max(ys)) == (40, 50, 70, 70)
+    with pytest.raises(InferenceRejectedError):
+        backend.invoke("opencv-grabcut", {"image": b64(moving_box_png(0, 0)), "pos_points": []})

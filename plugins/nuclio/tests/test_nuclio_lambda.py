@@ -7,6 +7,7 @@ import time
 
 import cvatcore_nuclio
 import pytest
+from cvatcore_nuclio.testing import nuclio_dashboard
 
 from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.client import ApiClient
@@ -128,3 +129,72 @@ def test_a_200_frame_batch_run_with_a_nuclio_function(client, dashboard):
     shapes = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
     assert sorted(s["frame"] for s in shapes) == list(range(200))
     assert all(s["points"] == [20, 20, 60, 60] and s["source"] == "auto" for s in shapes)
+
+
+def test_interactors_and_trackers_online(tmp_path):
+    """CVAT's bodies for Nuclio interactors and trackers: prompts passed through, tracker
+    states signed by the server on the way out and checked on the way in (the function
+    gets its own state back), an older tracker's bare point lists converted both ways."""
+    from cvatcore_nuclio.testing import box_interactor, point_tracker, shift_tracker
+
+    from cvatcore.core.services.accounts import create_user
+    from cvatcore.core.services.caller import Caller
+
+    with nuclio_dashboard() as dashboard:
+        dashboard.add("hrnet", box_interactor, [], kind="interactor", min_pos_points="1",
+                      startswith_box_optional="true")
+        dashboard.add("siam", shift_tracker, [], kind="tracker",
+                      supported_shape_types="rectangle,polygon")
+        dashboard.add("old-siam", point_tracker, [], kind="tracker")
+        settings = test_settings(tmp_path, inference={
+            "backends": ["nuclio"], "options": {"nuclio": {"dashboard_url": dashboard.url}}})
+        app = build_test_app(settings, plugins=[(cvatcore_nuclio, "nuclio")])
+        state = app.state.cvatcore
+        with state.db.unit_of_work() as session:
+            create_user(Caller.system(state, session), "ann", "ann-pass",
+                        email="a@example.com", groups=["user"])
+        try:
+            with ApiClient(app) as client:
+                client.login("ann", "ann-pass")
+                _online_kinds(client, dashboard)
+        finally:
+            state.db.dispose()
+
+
+def _online_kinds(client, dashboard):
+    functions = {f["id"]: f for f in client.get("/api/lambda/functions").json()}
+    assert functions["hrnet"]["startswith_box_optional"] is True
+    assert functions["siam"]["supported_shape_types"] == ["rectangle", "polygon"]
+    assert functions["old-siam"]["supported_shape_types"] == ["rectangle"]
+    task_id = client.post("/api/tasks", json={"name": "t", "labels": [
+        {"name": "car", "type": "rectangle"}]}).json()["id"]
+    files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(2)]
+    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
+                     data={"image_quality": "90"}).json()["rq_id"]
+    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    call = client.post("/api/lambda/functions/hrnet", json={
+        "task": task_id, "frame": 0, "pos_points": [[3, 4], [9, 12]], "neg_points": []})
+    assert call.status_code == 200, call.text
+    assert call.json() == {"points": [[3, 4], [9, 4], [9, 12], [3, 12]]}
+    sent = dashboard.requests[-1][3]
+    assert set(sent) == {"image", "pos_points", "neg_points", "obj_bbox"}
+    assert sent["obj_bbox"] is None
+    for name in ("siam", "old-siam"):
+        start = client.post(f"/api/lambda/functions/{name}", json={
+            "task": task_id, "frame": 0, "shapes": [{"type": "rectangle",
+                                                     "points": [1, 2, 11, 12]}]})
+        assert start.status_code == 200, start.text
+        (signed,) = start.json()["states"]
+        assert isinstance(signed, str) and "box" not in signed  # not the bare state
+        moved = client.post(f"/api/lambda/functions/{name}", json={
+            "task": task_id, "frame": 1, "states": [signed]})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["shapes"] == [{"type": "rectangle", "points": [2, 3, 12, 13]}]
+        assert dashboard.requests[-1][3]["states"] == [{"box": [1, 2, 11, 12], "frames": 0}]
+        tampered = client.post(f"/api/lambda/functions/{name}", json={
+            "task": task_id, "frame": 1, "states": [signed[:-2] + "xx"]})
+        assert tampered.status_code == 400
+        assert tampered.json()["detail"] == "Invalid or expired tracker state"
+    polygon = client.post("/api/lambda/functions/old-siam", json={
+        "task": task_id, "frame": 0, "shapes": [{"type": "polygon", "points": [1, 1, 5, 1, 5, 5]}]})
+    assert polygon.status_code == 400 and "polygon" in polygon.text

@@ -6,6 +6,11 @@ is the id, ``metadata.annotations.type`` the kind, ``.spec`` a JSON list of labe
 ``.name`` the display name, ``.version``; ``spec.description``. They are invoked with
 ``POST /api/function_invocations``, the function named by ``x-nuclio-function-name``.
 Connection errors are 503, timeouts 504, error answers keep their status.
+
+Trackers declare the shapes they follow in ``metadata.annotations.supported_shape_types``
+(a comma-separated list); one that declares none is an older tracker that only follows
+rectangles and takes and answers bare point lists instead of ``{type, points}`` shapes,
+which ``invoke`` converts both ways, as CVAT does.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ class NuclioConfig(ProviderConfig):
 class NuclioBackend:
     def __init__(self, config: NuclioConfig | None = None) -> None:
         self.config = config or NuclioConfig()
+        # Trackers of the older interface, seen in the last listing (which /api/lambda makes
+        # before every call, to find the function's backend).
+        self._point_trackers: set[str] = set()
         c = self.config
         self._http = httpx.Client(
             base_url=c.dashboard_url.rstrip("/"),
@@ -75,7 +83,7 @@ class NuclioBackend:
 
     def list_functions(self) -> list[dict[str, Any]]:
         functions = _json(self._request("GET", "/api/functions", "function list"))
-        out = []
+        out, point_trackers = [], set()
         for name, item in (functions or {}).items() if isinstance(functions, dict) else []:
             try:
                 descriptor = describe(item)
@@ -87,13 +95,25 @@ class NuclioBackend:
                 logger.error("Nuclio function %s skipped: %s", name, "; ".join(problems))
                 continue
             out.append(descriptor)
+            if descriptor["kind"] == "tracker" and "supported_shape_types" not in (
+                    item["metadata"].get("annotations") or {}):
+                point_trackers.add(descriptor["id"])
+        self._point_trackers = point_trackers
         return out
 
     def invoke(self, function_id: str, payload: dict[str, Any]) -> Any:
+        points_only = function_id in self._point_trackers and "states" in payload
+        if points_only:
+            payload = {**payload, "shapes": [
+                s["points"] if isinstance(s, dict) else s for s in payload.get("shapes", [])]}
         response = self._request(
             "POST", "/api/function_invocations", f"function {function_id!r}", json=payload,
             headers={"x-nuclio-function-name": function_id, "x-nuclio-path": "/"})
-        return _json(response)
+        answer = _json(response)
+        if points_only and isinstance(answer, dict) and isinstance(answer.get("shapes"), list):
+            answer["shapes"] = [None if p is None else {"type": "rectangle", "points": p}
+                                for p in answer["shapes"]]
+        return answer
 
     def health(self) -> dict[str, Any]:
         try:
@@ -119,6 +139,12 @@ def describe(item: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"annotations.type {kind!r} is none of {', '.join(FUNCTION_KINDS)}")
     labels = json.loads(annotations.get("spec") or "[]")
     extra: dict[str, Any] = {}
+    if kind == "tracker":
+        declared = [t.strip() for t in str(annotations.get(
+            "supported_shape_types", "rectangle")).split(",") if t.strip()]
+        if not declared:
+            raise ValueError("supported_shape_types names no shape type")
+        extra["supported_shape_types"] = declared
     if kind == "interactor":
         for key in INTERACTOR_FIELDS:
             if key in annotations:

@@ -11,7 +11,9 @@ gateway sends (see the plugin's README for the exact list):
   on the JSON body (the path in ``x-nuclio-path``); 404 for an unknown function; a
   function's error is a 500 with its message as the body.
 
-``StandIn.delay`` holds every invocation that long (timeouts); ``StandIn.requests`` records
+``box_interactor``, ``shift_tracker`` and ``point_tracker`` (an older tracker) can be added
+with ``StandIn.add(..., kind="interactor" | "tracker")``. ``StandIn.delay`` holds every
+invocation that long (timeouts); ``StandIn.requests`` records
 ``(method, path, headers, body)`` of every request.
 """
 
@@ -45,6 +47,39 @@ def box_detector(body: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     threshold = float(body.get("threshold") or 0.0)
     return [item for item in found if item["confidence"] >= threshold]
+
+
+def box_interactor(body: dict[str, Any]) -> dict[str, Any]:
+    """The stand-in's interactor (HRNet's answer shape): the polygon around the positive
+    points, or around ``obj_bbox`` when there is one."""
+    corners = body.get("obj_bbox") or body["pos_points"]
+    xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+    return {"points": [[min(xs), min(ys)], [max(xs), min(ys)], [max(xs), max(ys)],
+                       [min(xs), max(ys)]]}
+
+
+def shift_tracker(body: dict[str, Any]) -> dict[str, Any]:
+    """The stand-in's tracker (CVAT's interface: ``shapes`` starts a state, ``states`` goes
+    on): it follows something moving one pixel right and down per call; the state is the
+    box and how many frames it was followed."""
+    shapes, states = [], []
+    for shape, state in zip(body["shapes"], body["states"] or [None] * len(body["shapes"]),
+                            strict=True):
+        if state is None:  # a new shape: its state starts here
+            points = shape["points"] if isinstance(shape, dict) else shape
+            state = {"box": points, "frames": 0}
+        else:
+            state = {"box": [p + 1 for p in state["box"]], "frames": state["frames"] + 1}
+        states.append(state)
+        shapes.append({"type": "rectangle", "points": state["box"]})
+    return {"shapes": shapes, "states": states}
+
+
+def point_tracker(body: dict[str, Any]) -> dict[str, Any]:
+    """An older tracker (no ``supported_shape_types``): bare point lists in and out."""
+    assert all(s is None or isinstance(s, list) for s in body["shapes"]), body["shapes"]
+    answer = shift_tracker(body)
+    return {**answer, "shapes": [s["points"] for s in answer["shapes"]]}
 
 
 def function_object(name: str, labels: list[dict[str, Any]], kind: str = "detector",
