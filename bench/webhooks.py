@@ -84,6 +84,7 @@ def stats(name: str, made: dict[int, float], arrivals: Arrivals) -> tuple[float,
 
 
 def run_cvatcore(args, tmp: Path) -> tuple[dict[int, float], Arrivals, list[tuple[int, bytes]]]:
+    from cvatcore.core.app import tune_gc
     from cvatcore.core.jobs.runner import InProcessWorkers
     from cvatcore.core.models import WebhookDelivery
     from cvatcore.core.services import projects, webhooks
@@ -111,6 +112,7 @@ def run_cvatcore(args, tmp: Path) -> tuple[dict[int, float], Arrivals, list[tupl
             webhooks.create(caller, {"target_url": url + f"/{i}", "type": "project",
                                      "project_id": project.id, "events": ["update:project"]})
             project_ids.append(project.id)
+    tune_gc()  # as ``cvatcore serve`` and ``cvatcore worker`` do once started
     workers = InProcessWorkers(state, args.workers)
     if not args.backlog:
         workers.start()
