@@ -7,11 +7,14 @@ outside any transaction; when nothing is due, wait for the next commit that adds
 (``CommitWatch``: this process's at once, another process's, e.g. the server's when the
 drain runs in ``cvatcore worker``, by PostgreSQL's ``NOTIFY`` or SQLite's data version).
 
-Attempts are recorded after sending, at most ``RECORD_SECONDS`` later, in one write
-transaction with the webhooks let go meanwhile, committed only while this worker still holds
-the job (``job.guard``). Deliveries sent but not recorded yet are skipped by id when reading.
-A worker killed before the record has recorded nothing of them: the next drain sends them
-again (at least once, in order).
+Attempts are recorded after sending (as soon as nothing more is due, at least every
+``RECORD_SECONDS`` while events keep coming) by a thread of the drain's own (``Recorder``),
+so sending never waits for the write lock (on SQLite held by the
+application's writers most of the time, and between processes won by polling); each record
+commits only while this worker still holds the job (``job.guard``). Deliveries sent but not
+recorded yet are skipped by id when reading. A worker killed before the record has recorded
+nothing of them: the next drain sends them again (at least once, in order). Letting go of a
+webhook waits for its records and happens in a transaction of its own.
 
 Why (measured with 4 webhooks, 2 workers and the changes committed in the same process):
 a drain that held one webhook handed it over after every batch (a write transaction queued
@@ -30,34 +33,82 @@ left) so those jobs get the worker.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from cvatcore.core.jobs.watch import CommitWatch
 from cvatcore.core.models import Webhook
 from cvatcore.core.services import webhooks_rounds as rounds
 from cvatcore.core.services.webhooks_rounds import BATCH
 
-RECORD_SECONDS = 0.2  # attempts are recorded at most this long after they were sent
+RECORD_SECONDS = 0.2  # while events keep coming, attempts are recorded this often
 SLICE_SECONDS = 2.0  # running time after which a drain lets waiting jobs have its worker
 HOLD_MAX = 8  # webhooks one drain holds at most (more are left to other workers)
 LINGER_POLL_SECONDS = 0.05  # an idle drain looks again at least this often
 
 
-class Drain:
-    """One running drain job: the webhooks it holds (and since when each idles), and the
-    attempts it sent but has not recorded yet."""
+class Recorder:
+    """Records a drain's attempts in a thread of its own, batch after batch, each in one
+    write transaction committed only while the worker holds the job. An error (the job was
+    lost, the database failed) is raised to the drain by ``check`` and ``flush``."""
 
     def __init__(self, job: Any) -> None:
-        self.job, self.state = job, job.state
+        self.job = job
+        self._batches: queue.Queue[list[Any] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                         name=f"{threading.current_thread().name}-recorder")
+        self._thread.start()
+
+    def put(self, attempts: list[Any]) -> None:
+        self._batches.put(attempts)
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def flush(self) -> None:
+        """Wait until every batch put so far is recorded."""
+        self._batches.join()
+        self.check()
+
+    def close(self) -> None:
+        self._batches.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        state = self.job.state
+        while (batch := self._batches.get()) is not None:
+            try:
+                if self._error is None:
+                    with state.db.work() as work:
+                        self.job.guard(work.session)
+                        rounds.record(work.connection, state, batch)
+            except BaseException as exc:  # the drain stops; the next one sends again
+                self._error = exc
+            finally:
+                self._batches.task_done()
+        self._batches.task_done()
+
+
+class Drain:
+    """One running drain job: the webhooks it holds (and since when each idles), and the
+    attempts it sent but has not handed to its recorder yet."""
+
+    def __init__(self, job: Any, recorder: Recorder) -> None:
+        self.job, self.state, self.recorder = job, job.state, recorder
         self.linger = self.state.settings.webhooks.linger_seconds
         self.started = time.monotonic()
         self.held: dict[int, float | None] = {}  # webhook id: idle since (monotonic)
         self.senders = rounds.Senders(self.state)
         self.unrecorded: list[tuple[Any, Any, int]] = []
-        self.sent_upto: dict[int, int] = {}  # webhook id: last delivery sent, unrecorded
+        # Webhook id: the last delivery this drain sent; reads skip up to it until the
+        # attempts are recorded for sure (``_write``).
+        self.sent_upto: dict[int, int] = {}
         self.since = 0.0  # when the oldest unrecorded attempt was sent
         self.sent = 0
         self.turn = 0  # rotates which webhook sends first
@@ -81,11 +132,14 @@ class Drain:
         sending = {w: found for w, found in due.items() if found[1]}
         if sending:
             let_go |= self._send(sending)
-        if let_go or (self.unrecorded and (time.monotonic() - self.since >= RECORD_SECONDS
-                                           or len(self.unrecorded) >= BATCH)):
+        if let_go:
             return self._write(let_go, idle=not sending)
+        if self.unrecorded and (not sending or len(self.unrecorded) >= BATCH
+                                or time.monotonic() - self.since >= RECORD_SECONDS):
+            self.recorder.put(self.unrecorded)
+            self.unrecorded = []
         if sending:
-            self.job.check()
+            self._check()
             return True  # read again at once: more may have come meanwhile
         with self.state.db.work(write=False) as work:
             drains_wait, others_wait = rounds.jobs_waiting(work.connection, self.state)
@@ -93,12 +147,13 @@ class Drain:
             return self._write(set(), idle=True)
         if not self.held:
             return False
-        timeout = LINGER_POLL_SECONDS
-        if self.unrecorded:
-            timeout = min(timeout, RECORD_SECONDS - (time.monotonic() - self.since))
-        watch.wait(timeout)
-        self.job.check()
+        watch.wait(LINGER_POLL_SECONDS)
+        self._check()
         return True
+
+    def _check(self) -> None:
+        self.job.check()
+        self.recorder.check()
 
     def _send(self, due: dict[int, Any]) -> set[int]:
         """Send what is due (rotating which webhook goes first); the webhooks that stopped
@@ -110,17 +165,21 @@ class Drain:
             self.since = time.monotonic()
         sent, stuck = rounds.send_round(self.job, self.senders, due, order)
         self.unrecorded += sent
+        self.sent += len(sent)
         for delivery, _, _ in sent:
             self.sent_upto[delivery.webhook_id] = delivery.id
         return stuck
 
     def _write(self, let_go: set[int], idle: bool) -> bool:
         """Record the attempts, let go of ``let_go`` (of everything when other jobs should
-        have the worker) and adopt a queued drain, in one transaction; False at the end."""
+        have the worker) and adopt a queued drain, in one transaction after the recorder's;
+        False at the end."""
         job = self.job
+        self.recorder.flush()
         with self.state.db.work() as work:
             job.guard(work.session)  # commit only while this worker holds the drain
-            self._record(work.connection)
+            if self.unrecorded:
+                rounds.record(work.connection, self.state, self.unrecorded)
             drains_wait, others_wait = rounds.jobs_waiting(work.connection, self.state)
             slice_over = time.monotonic() - self.started > SLICE_SECONDS
             ending = (others_wait and (idle or slice_over)) or \
@@ -128,28 +187,30 @@ class Drain:
             if ending:
                 let_go = set(self.held)
             kept = rounds.release(work.session, job.id, let_go, ending)
-            for webhook_id in let_go - kept:
-                self.held.pop(webhook_id, None)
+            adopted = None
             if not ending and drains_wait and len(self.held) < HOLD_MAX:
                 adopted = rounds.adopt(work.session, job)
-                if adopted is not None:
-                    self.held[adopted] = None
+        # Every attempt is recorded now: a retry due at once (Retry-After: 0) is read again.
+        self.unrecorded, self.sent_upto = [], {}
+        for webhook_id in let_go - kept:
+            self.held.pop(webhook_id, None)
+        if adopted is not None:
+            self.held[adopted] = None
         job.check()
         return bool(self.held) and not ending
-
-    def _record(self, conn: Connection) -> None:
-        if self.unrecorded:
-            rounds.record(conn, self.state, self.unrecorded)
-            self.sent += len(self.unrecorded)
-            self.unrecorded, self.sent_upto = [], {}
 
 
 def run_drain(job: Any) -> dict[str, Any]:
     """Send the held webhooks' due deliveries in order, woken by the commits that add them;
     end once every webhook was let go."""
-    drain = Drain(job)
-    drain.load()
-    with CommitWatch(job.state.db) as watch:
-        while drain.step(watch):
-            pass
+    recorder = Recorder(job)
+    try:
+        drain = Drain(job, recorder)
+        drain.load()
+        with CommitWatch(job.state.db) as watch:
+            while drain.step(watch):
+                pass
+    finally:
+        recorder.close()
+    recorder.check()
     return {"result_id": int(job.args["webhook_id"])} if drain.sent else {}
