@@ -14,7 +14,7 @@ monotonic clock). Then:
     of ``cvatcore serve`` (``[jobs] in_process_workers``), the way to run on SQLite: its
     writers then queue first-come first-served (``core/db/writers.py``); a worker process
     would win the write lock only by polling against the producer's back-to-back writes
-    (measured: p50 1.5 s).
+    (measured: p50 0.4-1.5 s).
   - ``worker`` (the default on PostgreSQL): a real ``cvatcore worker --threads <--workers>``
     process, as operators deploy delivery next to the servers; it hears the server's
     commits through ``NOTIFY`` (``core/jobs/watch.py``) and shares no interpreter lock
