@@ -1,28 +1,48 @@
 """Webhook delivery throughput and latency against plain httpx posting the same bodies.
 
 Builds an app on a SQLite file (or ``--postgres URL``, an empty database), ``--webhooks``
-projects each with a webhook on ``update:project``, and a real receiver on 127.0.0.1. Then:
+projects each with a webhook on ``update:project``, and a real receiver on 127.0.0.1 in a
+process of its own (``_webhook_receiver.py``; arrivals are timed there, on the machine-wide
+monotonic clock). Then:
 
-* cvatcore: a producer makes ``--changes`` project renames, one transaction each (round
-  robin over the projects), while ``--workers`` job threads deliver; each change's latency
-  is from its commit to its arrival at the receiver.
+* cvatcore: a producer in this process (standing for ``cvatcore serve`` handling requests)
+  makes ``--changes`` project renames, one transaction each (round robin over the projects),
+  while ``--workers`` job threads deliver them; each change's latency is from its commit to
+  its arrival at the receiver. ``--deliverer`` says where those threads run:
+
+  - ``threads`` (the default on SQLite): in the producer's process, as the embedded workers
+    of ``cvatcore serve`` (``[jobs] in_process_workers``), the way to run on SQLite: its
+    writers then queue first-come first-served (``core/db/writers.py``); a worker process
+    would win the write lock only by polling against the producer's back-to-back writes
+    (measured: p50 0.4-1.5 s).
+  - ``worker`` (the default on PostgreSQL): a real ``cvatcore worker --threads <--workers>``
+    process, as operators deploy delivery next to the servers; it hears the server's
+    commits through ``NOTIFY`` (``core/jobs/watch.py``) and shares no interpreter lock
+    with the producer.
+
+  Before the timed changes, one change per webhook is delivered untimed (warm-up: claiming
+  the first drains, connections, first-use imports), and so is one body per webhook below.
+  ``--backlog`` queues every change first and then starts job threads of this process
+  (nothing else runs then): sending alone.
 * plain httpx: the same bodies, made available at the same moments as the commits above,
   POSTed by ``--workers`` threads with pooled ``httpx.Client``s (each webhook's bodies by one
   thread, in order, as cvatcore keeps them); latency from availability to arrival.
 
 Prints deliveries/s, p50 and p99 for both and the ratios (cvatcore / httpx for deliveries/s,
-httpx / cvatcore for p99: 1.0 means as good as plain posting).
+httpx / cvatcore for p99: 1.0 means as good as plain posting), and the load average.
 
-Usage: ``.venv/bin/python bench/webhooks.py [--changes 400] [--webhooks 4] [--workers 2]``
+Usage: ``.venv/bin/python bench/webhooks.py [--changes 400] [--webhooks 4] [--workers 2]
+[--backlog] [--deliverer threads|worker] [--postgres URL]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
-import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -31,51 +51,66 @@ from pathlib import Path
 
 from _venv import reexec_in_venv
 
-
-class Arrivals:
-    """Arrival time per change number, from the receiver's handler."""
-
-    def __init__(self) -> None:
-        self.at: dict[int, float] = {}
-        self.done = threading.Event()
-        self.expected = 0
-
-    def record(self, body: bytes) -> None:
-        number = int(json.loads(body)["project"]["name"][1:])
-        self.at.setdefault(number, time.perf_counter())
-        if len(self.at) >= self.expected:
-            self.done.set()
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
 
 
-def receiver(arrivals: Arrivals):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Receiver:
+    """The receiver process: ``url``, then ``arrivals()`` (change number: arrival time)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+    def __init__(self, expected: int, warmup: int) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "_webhook_receiver.py"),
+                                      str(expected), str(warmup)], stdout=subprocess.PIPE,
+                                     text=True)
+        self.url = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
 
-        def setup(self) -> None:
-            super().setup()
-            # One answer is one write; without this, Nagle's algorithm and delayed ACKs add
-            # 40 ms to every keep-alive request.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def wait_warm(self) -> None:
+        if self.proc.stdout.readline().strip() != "warm":  # type: ignore[union-attr]
+            sys.exit("the warm-up deliveries did not arrive")
 
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            arrivals.record(body)
-            self.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    def arrivals(self) -> dict[int, float]:
+        out, _ = self.proc.communicate(timeout=330)
+        return {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 
 
-def stats(name: str, made: dict[int, float], arrivals: Arrivals) -> tuple[float, float, float]:
-    latencies = sorted((arrivals.at[n] - made[n]) * 1000 for n in made)
-    span = max(arrivals.at.values()) - min(made.values())
+class Worker:
+    """A ``cvatcore worker`` process on the bench's database and data directory."""
+
+    def __init__(self, args, data_dir: Path) -> None:
+        database = f'[database]\nurl = "{args.postgres}"\n\n' if args.postgres else ""
+        config = data_dir / "worker.toml"
+        config.write_text(
+            f'[server]\ndata_dir = "{data_dir}"\n\n{database}[outbound]\n'
+            'allow = ["127.0.0.1"]\n\n[analytics]\nsinks = []\n\n'
+            '[jobs]\nin_process_workers = 0\npoll_seconds = 0.05\n')
+        self.log = data_dir / "worker.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [str(BIN / "cvatcore"), "worker", "--threads", str(args.workers)],
+                env={**os.environ, "CVATCORE_CONFIG": str(config)}, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while "worker running" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"cvatcore worker did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def stats(name: str, made: dict[int, float], arrivals: dict[int, float]
+          ) -> tuple[float, float, float]:
+    missing = len(set(made) - set(arrivals))
+    if missing:
+        sys.exit(f"{name}: {missing} of {len(made)} changes did not arrive")
+    latencies = sorted((arrivals[n] - made[n]) * 1000 for n in made)
+    span = max(arrivals[n] for n in made) - min(made.values())
     rate = len(made) / span
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
@@ -83,7 +118,9 @@ def stats(name: str, made: dict[int, float], arrivals: Arrivals) -> tuple[float,
     return rate, p50, p99
 
 
-def run_cvatcore(args, tmp: Path) -> tuple[dict[int, float], Arrivals, list[tuple[int, bytes]]]:
+def run_cvatcore(args, tmp: Path
+                 ) -> tuple[dict[int, float], dict[int, float], list[tuple[int, bytes]]]:
+    from cvatcore.core.app import tune_gc
     from cvatcore.core.jobs.runner import InProcessWorkers
     from cvatcore.core.models import WebhookDelivery
     from cvatcore.core.services import projects, webhooks
@@ -96,9 +133,7 @@ def run_cvatcore(args, tmp: Path) -> tuple[dict[int, float], Arrivals, list[tupl
                                                        "poll_seconds": 0.05})
     app = build_test_app(settings)
     state = app.state.cvatcore
-    arrivals = Arrivals()
-    arrivals.expected = args.changes
-    server, url = receiver(arrivals)
+    receiver = Receiver(args.changes, 0 if args.backlog else args.webhooks)
     with state.db.unit_of_work() as session:
         user = create_user(Caller.system(state, session), "bench", "bench-password-1",
                            is_superuser=True)
@@ -108,12 +143,27 @@ def run_cvatcore(args, tmp: Path) -> tuple[dict[int, float], Arrivals, list[tupl
         with state.db.unit_of_work() as session:
             caller = Caller(state, session, session.get(type(user), user_id))
             project = projects.create(caller, {"name": f"p{i}"})
-            webhooks.create(caller, {"target_url": url + f"/{i}", "type": "project",
+            webhooks.create(caller, {"target_url": f"{receiver.url}/{i}", "type": "project",
                                      "project_id": project.id, "events": ["update:project"]})
             project_ids.append(project.id)
-    workers = InProcessWorkers(state, args.workers)
-    if not args.backlog:
-        workers.start()
+    tune_gc()  # as ``cvatcore serve`` and ``cvatcore worker`` do once started
+    threads = InProcessWorkers(state, args.workers)
+    worker = None
+    if args.backlog:
+        pass  # the job threads start once every change is queued
+    elif args.deliverer == "threads":
+        threads.start()
+    else:
+        worker = Worker(args, tmp)
+    def change(project_id: int, number: int) -> None:
+        with state.db.unit_of_work() as session:
+            caller = Caller(state, session, session.get(type(user), user_id))
+            projects.update(caller, project_id, {"name": f"c{number}"})
+
+    if not args.backlog:  # warm-up, not timed: one change per webhook, delivered
+        for i, project_id in enumerate(project_ids):
+            change(project_id, -1 - i)
+        receiver.wait_warm()
     made: dict[int, float] = {}
     for n in range(args.changes):
         with state.db.unit_of_work() as session:
@@ -123,24 +173,24 @@ def run_cvatcore(args, tmp: Path) -> tuple[dict[int, float], Arrivals, list[tupl
     if args.backlog:  # measure sending alone: everything is queued before workers start
         now = time.perf_counter()
         made = dict.fromkeys(made, now)
-        workers.start()
-    arrivals.done.wait(300)
-    workers.stop()
+        threads.start()
+    arrivals = receiver.arrivals()
+    threads.stop()
+    if worker is not None:
+        worker.stop()
     with state.db.unit_of_work() as session:
         bodies = [(d.webhook_id, body_of(d.request)) for d in session.query(WebhookDelivery)
                   .order_by(WebhookDelivery.id)]
-    server.shutdown()
     state.db.dispose()
     return made, arrivals, bodies
 
 
 def run_httpx(args, offsets: list[float], bodies: list[tuple[int, bytes]]
-              ) -> tuple[dict[int, float], Arrivals]:
+              ) -> tuple[dict[int, float], dict[int, float]]:
     import httpx
 
-    arrivals = Arrivals()
-    arrivals.expected = len(bodies)
-    server, url = receiver(arrivals)
+    warmup = args.webhooks if not args.backlog else 0
+    receiver = Receiver(len(bodies) - warmup, warmup)
     queues: list[queue.Queue] = [queue.Queue() for _ in range(args.workers)]
     made: dict[int, float] = {}
 
@@ -148,25 +198,29 @@ def run_httpx(args, offsets: list[float], bodies: list[tuple[int, bytes]]
         with httpx.Client() as client:
             while (item := q.get()) is not None:
                 hook, body = item
-                client.post(f"{url}/{hook}", content=body,
+                client.post(f"{receiver.url}/{hook}", content=body,
                             headers={"Content-Type": "application/json"})
 
     threads = [threading.Thread(target=sender, args=(q,)) for q in queues]
     for thread in threads:
         thread.start()
+    for hook, body in bodies[:warmup]:  # as cvatcore's warm-up
+        queues[hook % args.workers].put((hook, body))
+    if warmup:
+        receiver.wait_warm()
+    timed = bodies[warmup:]
     start = time.perf_counter()
-    for n, ((hook, body), offset) in enumerate(zip(bodies, offsets, strict=True)):
+    for n, ((hook, body), offset) in enumerate(zip(timed, offsets, strict=True)):
         delay = start + offset - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
         made[n] = time.perf_counter()
         queues[hook % args.workers].put((hook, body))
-    arrivals.done.wait(300)
+    arrivals = receiver.arrivals()
     for q in queues:
         q.put(None)
     for thread in threads:
         thread.join()
-    server.shutdown()
     return made, arrivals
 
 
@@ -177,20 +231,30 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backlog", action="store_true",
                         help="queue every change first, then deliver (throughput alone)")
+    parser.add_argument("--deliverer", choices=("threads", "worker"), default=None,
+                        help="job threads of the producer's process, or a cvatcore worker "
+                        "process (default: threads on SQLite, worker on PostgreSQL)")
     parser.add_argument("--postgres", default=None, help="URL of an empty PostgreSQL database")
     args = parser.parse_args()
+    args.deliverer = args.deliverer or ("worker" if args.postgres else "threads")
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         made, arrivals, bodies = run_cvatcore(args, Path(tmp))
     first = min(made.values())
     offsets = [made[n] - first for n in sorted(made)]
     plain_made, plain_arrivals = run_httpx(args, offsets, bodies)
+    where = ("job threads of this process, after the changes" if args.backlog else
+             "job threads of the producer's process" if args.deliverer == "threads" else
+             "a cvatcore worker process")
     print(f"{args.changes} changes over {args.webhooks} webhooks, {args.workers} delivery "
-          f"threads, {'PostgreSQL' if args.postgres else 'SQLite'}")
+          f"threads ({where}), {'PostgreSQL' if args.postgres else 'SQLite'}")
     print(f"  {'':<10} {'deliv/s':>10} {'p50 ms':>10} {'p99 ms':>10}")
     rate, _, p99 = stats("cvatcore", made, arrivals)
     plain_rate, _, plain_p99 = stats("httpx", plain_made, plain_arrivals)
     print(f"  ratio: deliveries/s {rate / plain_rate:.2f}, p99 {plain_p99 / p99:.2f} "
           "(1.0 = as fast as plain httpx)")
+    print("  load average before / after: " + " ".join(f"{x:.2f}" for x in load) + " / " +
+          " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -112,6 +112,7 @@ def worker(threads: int, once: bool) -> None:
     import threading
     from logging.config import dictConfig
 
+    from cvatcore.core.app import tune_gc
     from cvatcore.core.jobs.runner import InProcessWorkers, JobRunner
     from cvatcore.core.logs import log_config
 
@@ -119,6 +120,7 @@ def worker(threads: int, once: bool) -> None:
     server = state.settings.server
     dictConfig(log_config(server.log_format, server.log_level))
     _upgrade(state)
+    tune_gc()  # as ``serve``: a full collection would stop the deliveries for ~100 ms
     if once:
         count = JobRunner(state).run_until_idle()
         click.echo(f"ran {count} job(s)")

@@ -234,19 +234,26 @@ def _run_shutdown_hooks(state: AppState, app: Starlette) -> None:
 
 def create_server_app() -> Starlette:
     """The application as ``cvatcore serve`` runs it (uvicorn's factory): ``create_app``, then
-    the garbage collector tuned for a long-running server.
+    the garbage collector tuned for a long-running server (``tune_gc``)."""
+    app = create_app()
+    tune_gc()
+    return app
+
+
+def tune_gc() -> None:
+    """Tune the garbage collector for a long-running process (``cvatcore serve`` and
+    ``cvatcore worker``), once it has built what lives as long as it does.
 
     The ~100,000 objects built so far (models, plugins, routes, settings) live as long as the
     process: ``gc.freeze`` takes them out of every later collection (a full one walks them
-    all, ~100 ms here). Requests build and drop many short-lived objects (a page of 100 ORM
-    rows, several thousand), which with the default threshold of 700 set off a young
+    all, 100-170 ms here: every thread stops meanwhile, and a webhook delivery that falls in
+    it is that much later). Requests build and drop many short-lived objects (a page of 100
+    ORM rows, several thousand), which with the default threshold of 700 set off a young
     collection every few hundred allocations; 20,000 lets almost all of them be freed by
     reference counting first. Measured with bench/api.py on the 100-user list: time in the
     collector from ~9% of the CPU (default) to ~4% (freeze) to next to none (both). Only
-    for the server process: a test session builds many apps and must be able to free them.
+    for server processes: a test session builds many apps and must be able to free them.
     """
-    app = create_app()
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 10, 10)
-    return app

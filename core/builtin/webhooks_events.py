@@ -240,10 +240,7 @@ def on_drain_failed(connection: Any, event: DomainEvent) -> None:
     origin, job = current_origin(), event.after or {}
     if origin is None or job.get("status") != "failed":
         return
-    webhook_id = (job.get("args") or {}).get("webhook_id")
-    if webhook_id is not None:
-        webhooks_delivery.recover(origin.session, origin.state.settings, job["id"],
-                                  int(webhook_id))
+    webhooks_delivery.recover(origin.session, origin.state.settings, job["id"])
 
 
 @hookimpl

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, text
 from sqlalchemy.orm import Session
 
 from cvatcore.core.errors import Conflict
@@ -20,6 +20,7 @@ from cvatcore.core.models import BackgroundJob
 from cvatcore.core.models.base import utcnow
 
 ACTIVE = ("queued", "started")
+NOTIFY_CHANNEL = "cvatcore_work"  # PostgreSQL: work was committed (see jobs/watch.py)
 
 _wakeups: set[threading.Event] = set()
 _wakeups_lock = threading.Lock()
@@ -54,10 +55,13 @@ def enqueue(
 
 
 def wake_after_commit(session: Session) -> None:
-    """Wake this process's idle workers (and waiting drains) once ``session`` commits."""
+    """Wake this process's idle workers (and waiting drains) once ``session`` commits; on
+    PostgreSQL also other processes' waiting drains (``NOTIFY``, see ``jobs/watch.py``)."""
     if session.info.get("cvatcore.jobs.wake"):
         return
     session.info["cvatcore.jobs.wake"] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # delivered at the commit
 
     def wake(_session: Session) -> None:
         _session.info.pop("cvatcore.jobs.wake", None)

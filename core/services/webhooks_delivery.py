@@ -1,15 +1,16 @@
 """Durable, ordered webhook delivery on the one job mechanism.
 
 Deliveries are outbox rows (``webhook_deliveries``) written in the transaction of the change
-they announce. Each webhook with pending deliveries has one *drain* job (``deliver:webhook``,
-its id in ``webhooks.drain_job_id``) that sends them one at a time, oldest first, so a
-receiver sees one webhook's events in the order they happened. A delivery that fails
-(network error, timeout, 408, 429, 5xx) is tried again with exponential back-off and jitter
-(or after the receiver's ``Retry-After`` on 429/503) while later ones wait behind it; the
-drain then ends and a successor job is queued for the retry time, so no worker sleeps. After
+they announce. Each webhook with pending deliveries is held by one *drain* job
+(``deliver:webhook``, its id in ``webhooks.drain_job_id``; one drain may hold several
+webhooks, see ``webhooks_drain``) that sends them one at a time, oldest first, so a receiver
+sees one webhook's events in the order they happened. A delivery that fails (network error,
+timeout, 408, 429, 5xx) is tried again with exponential back-off and jitter (or after the
+receiver's ``Retry-After`` on 429/503) while later ones wait behind it; the drain lets go of
+that webhook and a successor job is queued for the retry time, so no worker sleeps. After
 ``[webhooks] retry_window_seconds`` the delivery is failed and the webhook turned off, with
 the reason. A killed worker's drain is taken over when its lease runs out and resends the
-delivery it was sending: delivery is at least once.
+deliveries it was sending: delivery is at least once.
 
 Queueing and finishing a drain both lock the webhook's row (``SELECT ... FOR UPDATE`` on
 PostgreSQL; SQLite has one writer), so a delivery written while the drain decides to stop is
@@ -101,21 +102,25 @@ def ensure_drain(session: Session, webhook_id: int) -> None:
     queue_drain(session, hook)
 
 
-def recover(session: Session, settings: Any, job_id: str, webhook_id: int) -> None:
-    """The sweeper: drain ``job_id`` of ``webhook_id`` failed for good (its handler kept
-    raising, or its worker died during every attempt). Its pending deliveries must not wait
-    for the webhook's next event: a new drain is queued for them, after a pause
+def recover(session: Session, settings: Any, job_id: str) -> None:
+    """The sweeper: drain ``job_id`` failed for good (its handler kept raising, or its
+    worker died during every attempt). The pending deliveries of the webhooks it held must
+    not wait for each webhook's next event: a new drain is queued for each, after a pause
     (``retry_base_seconds``, at most a minute) so a drain that fails at once does not spin."""
-    hook = lock_webhook(session, webhook_id)
-    if hook is None or hook.drain_job_id != job_id:
-        return  # deleted, or another drain has it already
-    pending = session.scalar(select(WebhookDelivery.id).where(
-        WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending").limit(1))
-    if pending is None:
-        hook.drain_job_id = None
-        return
     pause = min(60.0, settings.webhooks.retry_base_seconds)
-    queue_drain(session, hook, utcnow() + timedelta(seconds=pause))
+    held = session.scalars(select(Webhook.id).where(Webhook.drain_job_id == job_id)
+                           .order_by(Webhook.id)).all()
+    for webhook_id in held:
+        hook = lock_webhook(session, webhook_id)
+        if hook is None or hook.drain_job_id != job_id:
+            continue  # deleted, or another drain has it already
+        pending = session.scalar(select(WebhookDelivery.id).where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.state == "pending").limit(1))
+        if pending is None:
+            hook.drain_job_id = None
+        else:
+            queue_drain(session, hook, utcnow() + timedelta(seconds=pause))
 
 
 def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,
