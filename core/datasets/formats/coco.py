@@ -7,7 +7,6 @@ uncompressed RLE (COCO's column-major ``counts``, ``iscrowd`` 1). CVAT's attribu
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import shutil
 import tempfile
@@ -52,18 +51,32 @@ def _rle(shape: Annotation, width: int, height: int) -> tuple[dict[str, Any], in
     return {"counts": counts, "size": [height, width]}, area
 
 
+def _box(shape: Annotation) -> tuple[float, float, float, float]:
+    """``bbox`` with the common types' shortcuts (a box's points are its corners)."""
+    kind, p = shape["type"], shape["points"]
+    if kind == "rectangle":
+        x0, y0, x1, y1 = p
+        x, y = min(x0, x1), min(y0, y1)
+        return x, y, max(x0, x1) - x, max(y0, y1) - y
+    if kind == "polygon":
+        xs, ys = p[0::2], p[1::2]
+        x, y = min(xs), min(ys)
+        return x, y, max(xs) - x, max(ys) - y
+    return bbox(shape)
+
+
 def _annotation(shape: Annotation, frame: Any, ann_id: int, image_id: int,
                 category: int) -> Annotation:
-    attributes = dict(shape.get("attributes", {}))
+    attributes = dict(shape["attributes"]) if shape.get("attributes") else {}
     attributes["occluded"] = bool(shape.get("occluded"))
     if shape.get("track_id") is not None:
         attributes["track_id"] = shape["track_id"]
         attributes["keyframe"] = bool(shape.get("keyframe"))
-    x, y, w, h = bbox(shape)
+    x, y, w, h = _box(shape)
     segmentation: Any = []
     area, crowd = w * h, 0
     if shape["type"] == "polygon":
-        segmentation = [list(shape["points"])]
+        segmentation = [shape["points"]]
         area = polygon_area(shape["points"])
     elif shape["type"] == "mask":
         segmentation, area = _rle(shape, frame.width, frame.height)
@@ -74,15 +87,18 @@ def _annotation(shape: Annotation, frame: Any, ann_id: int, image_id: int,
             "z_order": shape.get("z_order", 0)}
 
 
+HEAD = {"licenses": [{"name": "", "id": 0, "url": ""}],
+        "info": {"contributor": "", "date_created": "", "description": "", "url": "",
+                 "version": "", "year": ""}}
+
+
 def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dict[str, int]
                   ) -> Iterator[Any]:
-    """Stream one subset's JSON: images as the frames pass, annotations after."""
-    head = {"licenses": [{"name": "", "id": 0, "url": ""}],
-            "info": {"contributor": "", "date_created": "", "description": "", "url": "",
-                     "version": "", "year": ""},
-            "categories": [{"id": cid, "name": name, "supercategory": ""}
-                           for name, cid in categories.items()]}
-    out.write(json.dumps(head)[:-1] + ', "images": [')
+    """Stream one subset's JSON: images as the frames pass, annotations after (one
+    ``orjson.dumps`` per frame, not per annotation)."""
+    head = {**HEAD, "categories": [{"id": cid, "name": name, "supercategory": ""}
+                                   for name, cid in categories.items()]}
+    out.write(_dumps(head)[:-1] + ',"images":[')
     # annotations follow the images in the file: they wait in a temporary file, not in memory
     spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed below
     count = 0
@@ -95,13 +111,17 @@ def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dic
             "id": image_id, "width": frame.width, "height": frame.height,
             "file_name": frame.name, "license": 0, "flickr_url": "", "coco_url": "",
             "date_captured": 0}))
+        kept = []
         for shape in frame.shapes:
             if shape["type"] in KEPT and not shape.get("outside"):
                 count += 1
-                spool.write(("," if count > 1 else "") + _dumps(_annotation(
-                    shape, frame, count, image_id, categories[shape["label"]])))
+                kept.append(_annotation(shape, frame, count, image_id,
+                                        categories[shape["label"]]))
+        if kept:
+            text = _dumps(kept)
+            spool.write(("," if count > len(kept) else "") + text[1:-1])
         yield frame
-    out.write('], "annotations": [')
+    out.write('],"annotations":[')
     with spool:
         spool.seek(0)
         shutil.copyfileobj(spool, out, 1 << 20)
