@@ -13,7 +13,8 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, bindparam, cast, select
+from sqlalchemy import Connection, Text, bindparam, cast, select, type_coerce
+from sqlalchemy.types import NullType
 
 from cvatcore.core.db.fast_queries import FixedQuery
 from cvatcore.core.models import Job, Shape, Tag
@@ -30,11 +31,19 @@ def _where(c: Any, by_job: bool) -> Any:
     return jobs & c.frame.between(bindparam("first"), bindparam("last"))
 
 
+def _as_driver_gives(column: Any) -> Any:
+    """A column without a result processor: floats come as floats from both drivers (and
+    psycopg's Float processor needs the cursor description ``FixedQuery`` skips); booleans
+    as SQLite's 0/1 or PostgreSQL's bools, made ``bool`` where the dicts are made."""
+    return type_coerce(column, NullType())
+
+
 def _shapes(by_job: bool) -> FixedQuery:
     c = Shape.__table__.c
+    plain = _as_driver_gives
     return FixedQuery(select(
-        c.parent_id, c.id, c.label_id, c.frame, c.group, c.source, c.type, c.occluded,
-        c.outside, c.z_order, c.rotation, cast(c.points, Text), c.score,
+        c.parent_id, c.id, c.label_id, c.frame, c.group, c.source, c.type, plain(c.occluded),
+        plain(c.outside), c.z_order, plain(c.rotation), cast(c.points, Text), plain(c.score),
         cast(c.attributes, Text)).where(_where(c, by_job)).order_by(c.frame, c.id))
 
 
