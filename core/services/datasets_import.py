@@ -291,7 +291,8 @@ def import_file(caller: Caller, target: str, target_id: int, fmt: Any, stream: A
         imported = masks_as_polygons(imported)
     resolver = Resolver(caller, task, args["filename"])
     try:
-        written = write_batches(caller, target, target_id, resolver.batches(imported),
+        written = write_batches(caller, target, target_id,
+                                lambda scope: resolver.rows(imported, scope),
                                 replace=args.get("mode", "replace") != "append")
     except ValidationFailed as exc:
         raise JobFailed(resolver.explain(exc)) from None

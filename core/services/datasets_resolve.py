@@ -5,6 +5,7 @@ services' messages ("shapes[3]: ...") can name the file and line instead."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from typing import Any
 from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import Task
 from cvatcore.core.services import labels
+from cvatcore.core.services.annotations_validate import Checker, Scope
+from cvatcore.core.services.annotations_values import MAX_INT, POINT_RULES, SOURCES, Invalid
 from cvatcore.core.services.caller import Caller
 from cvatcore.hooks.datasets import DatasetFormatError, ImportedAnnotations
 
@@ -98,6 +101,11 @@ class Resolver:
                 "source": item.get("source", "file") or "file",
                 "attributes": self._attrs(item, label_id, None)}
 
+    def _items(self, imported: ImportedAnnotations) -> Iterator[tuple[str, Row]]:
+        return itertools.chain((("tags", i) for i in imported.tags),
+                               (("shapes", i) for i in imported.shapes),
+                               (("tracks", i) for i in imported.tracks), imported.stream)
+
     def batches(self, imported: ImportedAnnotations, size: int | None = None
                 ) -> Iterator[dict[str, Any]]:
         """The imported annotations as bodies of at most ``size`` (``BATCH``) items, in file
@@ -105,9 +113,7 @@ class Resolver:
         size = size or BATCH
         make = {"tags": self._tag, "shapes": lambda i: self._shape(i, None),
                 "tracks": lambda i: self._track(i, None)}
-        items = itertools.chain((("tags", i) for i in imported.tags),
-                                (("shapes", i) for i in imported.shapes),
-                                (("tracks", i) for i in imported.tracks), imported.stream)
+        items = self._items(imported)
         while True:
             body: dict[str, Any] = {"version": 0, "tags": [], "shapes": [], "tracks": []}
             self.where = {"tags": [], "shapes": [], "tracks": []}
@@ -117,6 +123,40 @@ class Resolver:
             if not any(body[k] for k in ("tags", "shapes", "tracks")):
                 return
             yield body
+
+    def rows(self, imported: ImportedAnnotations, scope: Scope, size: int | None = None
+             ) -> Iterator[dict[str, list[Row]]]:
+        """The imported annotations matched and checked, as rows to write (what
+        ``check_body`` makes of ``batches``), ``size`` items at a time; a batch with a bad
+        item raises ``ValidationFailed`` (``explain`` turns it into file and line).
+
+        A shape as the built-in readers type it (a box, polygon, polyline or points of
+        floats, flags as bools) goes from the file's item to its row in one step
+        (``typed_shape``); anything else is made a body item and checked in full."""
+        size = size or BATCH
+        make = {"tags": self._tag, "shapes": lambda i: self._shape(i, None),
+                "tracks": lambda i: self._track(i, None)}
+        items = self._items(imported)
+        while True:
+            checker = Checker(scope)
+            full = {"tags": checker.tag, "shapes": checker.shape, "tracks": checker.track}
+            out: dict[str, list[Row]] = {"tags": [], "shapes": [], "tracks": []}
+            self.where = where = {"tags": [], "shapes": [], "tracks": []}
+            for kind, item in itertools.islice(items, size):
+                where[kind].append(self._where(item))
+                try:
+                    row = None
+                    if kind == "shapes":
+                        label_id = self._label(item, None)
+                        row = typed_shape(checker, item, label_id,
+                                          self._attrs(item, label_id, None))
+                    out[kind].append(row if row is not None else full[kind](make[kind](item)))
+                except Invalid as exc:
+                    checker.errors.add(kind, f"{kind}[{len(where[kind]) - 1}]", str(exc))
+            if not any(where.values()):
+                return
+            checker.errors.raise_if_any()
+            yield out
 
     def body(self, imported: ImportedAnnotations) -> dict[str, Any]:
         """Everything as one body."""
@@ -137,3 +177,34 @@ class Resolver:
         where = self.where.get(match.group(1), [])
         index = int(match.group(2))
         return where[index] if index < len(where) else match.group(0)
+
+
+PLAIN = frozenset({"rectangle", "polygon", "polyline", "points"})
+_FLOAT_ONLY = {float}
+
+
+def typed_shape(checker: Checker, item: Row, label_id: int, attributes: list[Row]
+                ) -> Row | None:
+    """The row ``Checker.shape`` makes of this imported shape, when it is a plain one whose
+    values are already of their types (floats, bools, ints, as the built-in readers make
+    them): only what a typed value can still get wrong is checked (point count, finite
+    numbers, ranges, the label's kind, the frame, attribute values). ``None`` for any other
+    shape: then the full check runs and gives its message."""
+    kind, p = item.get("type"), item.get("points")
+    occluded, outside = item.get("occluded", False), item.get("outside", False)
+    z_order, group = item.get("z_order", 0), item.get("group", 0) or 0
+    source = item.get("source", "file") or "file"
+    if (kind not in PLAIN or item.get("elements") or item.get("rotation", 0.0) != 0
+            or type(p) is not list or not p or set(map(type, p)) != _FLOAT_ONLY
+            or type(occluded) is not bool or type(outside) is not bool
+            or type(z_order) is not int or not -MAX_INT <= z_order <= MAX_INT
+            or type(group) is not int or not 0 <= group <= MAX_INT or source not in SOURCES
+            or not POINT_RULES[kind][0](len(p)) or not math.isfinite(math.fsum(p))):
+        return None
+    label = checker.label(label_id)
+    if label.skeleton:
+        return None
+    return {"label_id": label_id, "frame": checker.frame(item.get("frame")), "group": group,
+            "source": source, "type": kind, "occluded": occluded, "outside": outside,
+            "z_order": z_order, "rotation": 0.0, "points": p, "score": None,
+            "attributes": checker.attributes(attributes, label, None), "elements": []}
