@@ -73,7 +73,7 @@ class _Reader:
         self.parser = expat.ParserCreate()
         self.parser.StartElementHandler = self.start
         self.parser.EndElementHandler = self.end
-        self.parser.CharacterDataHandler = self.chars
+        self.parser.buffer_text = True
 
     def where(self) -> str:
         return f"{self.name}:{self.parser.CurrentLineNumber}"
@@ -167,6 +167,9 @@ class _Reader:
             self.stack.append(item if item is not None else self._common(a, SHAPES[tag]))
         elif tag == "attribute" and self.stack:
             self.attribute, self.text = a.get("name", ""), []
+            # text matters only inside <attribute>: the whitespace between all the other
+            # elements would cost a Python call each
+            self.parser.CharacterDataHandler = self.chars
 
     def chars(self, data: str) -> None:
         if self.attribute is not None:
@@ -177,6 +180,7 @@ class _Reader:
         if tag == "attribute" and self.attribute is not None:
             self.stack[-1]["attributes"][self.attribute] = "".join(self.text)
             self.attribute = None
+            self.parser.CharacterDataHandler = None
         elif tag == "image":
             self.frame = None
         elif tag == "track" and self.track is not None and self.depth == 1:
