@@ -1,13 +1,13 @@
-"""Imported annotations (label and attribute *names*, ``cvatcore.hooks.datasets``) as the
-JSON body the annotation services take (ids), remembering where each item came from so the
-services' messages ("shapes[3]: ...") can name the file and line instead."""
+"""Imported annotations (label and attribute *names*, ``cvatcore.hooks.datasets``) matched
+to the task's ids and checked as the annotation services check a body, a batch at a time,
+remembering where each item came from so the services' messages ("shapes[3]: ...") can name
+the file and line instead."""
 
 from __future__ import annotations
 
 import itertools
 import math
 import re
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,29 +106,12 @@ class Resolver:
                                (("shapes", i) for i in imported.shapes),
                                (("tracks", i) for i in imported.tracks), imported.stream)
 
-    def batches(self, imported: ImportedAnnotations, size: int | None = None
-                ) -> Iterator[dict[str, Any]]:
-        """The imported annotations as bodies of at most ``size`` (``BATCH``) items, in file
-        order (``explain`` names the places of the last one)."""
-        size = size or BATCH
-        make = {"tags": self._tag, "shapes": lambda i: self._shape(i, None),
-                "tracks": lambda i: self._track(i, None)}
-        items = self._items(imported)
-        while True:
-            body: dict[str, Any] = {"version": 0, "tags": [], "shapes": [], "tracks": []}
-            self.where = {"tags": [], "shapes": [], "tracks": []}
-            for kind, item in itertools.islice(items, size):
-                body[kind].append(make[kind](item))
-                self.where[kind].append(self._where(item))
-            if not any(body[k] for k in ("tags", "shapes", "tracks")):
-                return
-            yield body
-
     def rows(self, imported: ImportedAnnotations, scope: Scope, size: int | None = None
              ) -> Iterator[dict[str, list[Row]]]:
         """The imported annotations matched and checked, as rows to write (what
-        ``check_body`` makes of ``batches``), ``size`` items at a time; a batch with a bad
-        item raises ``ValidationFailed`` (``explain`` turns it into file and line).
+        ``check_body`` makes of a body), ``size`` (``BATCH``) items at a time, in file
+        order; a batch with a bad item raises ``ValidationFailed`` (``explain`` turns it
+        into file and line).
 
         A shape as the built-in readers type it (a box, polygon, polyline or points of
         floats, flags as bools) goes from the file's item to its row in one step
@@ -157,11 +140,6 @@ class Resolver:
                 return
             checker.errors.raise_if_any()
             yield out
-
-    def body(self, imported: ImportedAnnotations) -> dict[str, Any]:
-        """Everything as one body."""
-        return next(self.batches(imported, sys.maxsize),
-                    {"version": 0, "tags": [], "shapes": [], "tracks": []})
 
     def explain(self, exc: ValidationFailed) -> str:
         """The services' 400 as one message, ``shapes[3]`` replaced by the file and line."""
