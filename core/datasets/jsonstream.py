@@ -104,10 +104,15 @@ class _Buffer:
                 return
 
 
+#: The value ``members`` gives for the start of a spread array, before its elements.
+ARRAY = object()
+
+
 def members(stream: IO[bytes], name: str, spread: frozenset[str] = frozenset()
             ) -> Iterator[tuple[str, Any]]:
     """``(key, value)`` of each member of the top-level object, in file order; a member in
-    ``spread`` whose value is an array comes as ``(key, element)`` per element instead."""
+    ``spread`` whose value is an array comes as ``(key, ARRAY)`` then ``(key, element)``
+    per element instead."""
     buffer = _Buffer(stream, name)
     buffer.expect("{")
     if buffer.peek() == "}":
@@ -119,6 +124,7 @@ def members(stream: IO[bytes], name: str, spread: frozenset[str] = frozenset()
         buffer.expect(":")
         if key in spread and buffer.peek() == "[":
             buffer.pos += 1
+            yield key, ARRAY  # the array's start: an empty one is still there
             if buffer.peek() != "]":
                 for value in buffer.elements():
                     yield key, value

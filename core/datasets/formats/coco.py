@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from cvatcore.core.datasets.jsonstream import members
+from cvatcore.core.datasets.jsonstream import ARRAY, members
 from cvatcore.core.datasets.shapes import bbox, bitmap_to_mask, full_bitmap, polygon_area
 from cvatcore.hooks.datasets import (
     ArchiveReader,
@@ -28,7 +28,7 @@ from cvatcore.hooks.datasets import (
 
 Annotation = dict[str, Any]
 KEPT = ("rectangle", "polygon", "mask")
-SPREAD = frozenset({"annotations"})
+SPREAD = frozenset({"annotations", "images"})
 
 
 def _dumps(value: Any) -> str:
@@ -196,21 +196,30 @@ def _read_annotation(ann: Annotation, images: dict[int, int], categories: dict[i
 
 def _annotations(archive: ArchiveReader, name: str, context: ImportContext
                  ) -> Iterator[tuple[str, Annotation]]:
-    """One instances file's annotations as they are read (``jsonstream``): images and
+    """One instances file's annotations as they are read (``jsonstream``; images too, one
+    at a time into the map of image ids, so memory follows neither list): images and
     categories come first in the files COCO tools write; when the annotations come first, a
     first pass reads only the images and categories."""
     images: dict[Any, int] | None = None
     categories: dict[Any, str] | None = None
     late = False
+    seen = 0  # images read
     for second in (False, True):
         index = 0
         with archive.open(name) as raw:
             for key, value in members(raw, name, SPREAD):
                 if key == "images" and not second:
-                    images = _images(value, name, context)
+                    if value is ARRAY:
+                        images = {}
+                    elif images is None:
+                        raise DatasetFormatError(f"{name}: not a COCO file ('images' is not "
+                                                 "a list)")
+                    else:
+                        _image(value, images, f"{name}: images[{seen}]", context)
+                        seen += 1
                 elif key == "categories" and not second:
                     categories = _categories(value, name)
-                elif key == "annotations":
+                elif key == "annotations" and value is not ARRAY:
                     if images is None or categories is None:
                         late = True  # before the lists: read on, and again afterwards
                         continue
@@ -226,16 +235,11 @@ def _annotations(archive: ArchiveReader, name: str, context: ImportContext
         categories = categories or {}
 
 
-def _images(value: Any, name: str, context: ImportContext) -> dict[Any, int]:
-    if not isinstance(value, list):
-        raise DatasetFormatError(f"{name}: not a COCO file ('images' is not a list)")
+def _image(value: Any, images: dict[Any, int], where: str, context: ImportContext) -> None:
     try:
-        return {img["id"]: context.frame_of(str(img.get("file_name", "")),
-                                            f"{name}: images[{i}]")
-                for i, img in enumerate(value)}
+        images[value["id"]] = context.frame_of(str(value.get("file_name", "")), where)
     except (KeyError, TypeError, AttributeError):
-        raise DatasetFormatError(f"{name}: images: each image needs an id and a "
-                                 "file_name") from None
+        raise DatasetFormatError(f"{where}: each image needs an id and a file_name") from None
 
 
 def _categories(value: Any, name: str) -> dict[Any, str]:
