@@ -18,7 +18,8 @@ them), then, in this process, for ``COCO 1.0`` and ``CVAT for images 1.1``:
 Times are the best of ``--repeat`` runs (3), taken after ``gc.freeze()`` of the bench's own
 objects (the prepared list would slow every full collection of both sides). It prints
 frames/s, the ratio to the baseline (target >= 0.5) and the peak of Python allocations
-(``tracemalloc``) of each step, so memory can be compared between the sizes.
+(``tracemalloc``) of each step, so memory can be compared between the sizes. ``ratio`` is
+of wall times, ``cpu`` of this process's CPU times (steadier on a loaded machine).
 
 Usage: ``python bench/datasets.py [--frames 1000 10000] [--shapes 20] [--repeat 3]``
 """
@@ -95,20 +96,23 @@ def _task(state: AppState, frames: int, shapes: int) -> tuple[int, int]:
 REPEAT = 3
 
 
-def _measure(step: Any) -> tuple[float, int, Any]:
-    """Best wall time of ``REPEAT`` untraced runs of ``step`` (other work on a shared machine
-    only ever adds time), then its peak of Python allocations in one more, traced run
-    (tracing slows the code it watches several times over)."""
-    elapsed = float("inf")
+def _measure(step: Any) -> tuple[tuple[float, float], int, Any]:
+    """Best wall and best CPU time (this process's) of ``REPEAT`` untraced runs of ``step``
+    (other work on a shared machine only ever adds time; CPU time leaves out the waits for
+    the cores, which a loaded machine adds unevenly to long and short steps), then its peak
+    of Python allocations in one more, traced run (tracing slows the code it watches
+    several times over)."""
+    elapsed = cpu = float("inf")
     for _ in range(REPEAT):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = step()
         elapsed = min(elapsed, time.perf_counter() - started)
+        cpu = min(cpu, time.process_time() - started_cpu)
     tracemalloc.start()
     step()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return elapsed, peak, result
+    return (elapsed, cpu), peak, result
 
 
 def _export(state: AppState, task_id: int, user_id: int, name: str) -> bytes:
@@ -250,7 +254,7 @@ def main() -> None:
         state = AppState.build(test_settings(Path(tmp)))
         upgrade(state.db.engine, state.pm)
         print(f"{'frames':>7} {'format':<22} {'step':<7} {'frames/s':>10} {'baseline':>10} "
-              f"{'ratio':>6} {'peak MiB':>9} {'base MiB':>9}")
+              f"{'ratio':>6} {'cpu':>6} {'peak MiB':>9} {'base MiB':>9}")
         for frames in args.frames:
             _run(state, frames, args.shapes)
         state.db.dispose()
@@ -290,10 +294,11 @@ def _meta(name: str, data: bytes) -> list[Any]:
     return []
 
 
-def _row(frames: int, name: str, step: str, t: float, t_base: float, m: int, m_base: int
-         ) -> None:
-    print(f"{frames:>7} {name:<22} {step:<7} {frames / t:>10.0f} {frames / t_base:>10.0f} "
-          f"{t_base / t:>6.2f} {m / 2**20:>9.1f} {m_base / 2**20:>9.1f}", flush=True)
+def _row(frames: int, name: str, step: str, t: tuple[float, float],
+         t_base: tuple[float, float], m: int, m_base: int) -> None:
+    print(f"{frames:>7} {name:<22} {step:<7} {frames / t[0]:>10.0f} {frames / t_base[0]:>10.0f} "
+          f"{t_base[0] / t[0]:>6.2f} {t_base[1] / t[1]:>6.2f} {m / 2**20:>9.1f} "
+          f"{m_base / 2**20:>9.1f}", flush=True)
 
 
 if __name__ == "__main__":
