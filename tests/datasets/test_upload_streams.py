@@ -1,5 +1,6 @@
 """Uploads are read as streams: a single ``.xml``/``.json`` file (not a zip) a chunk at a time,
-as archive members are; a cloud-storage file past the upload limit fails as "too large",
+as archive members are (JSON's arrays element by element, across chunk ends, as
+``json.loads`` reads them); a cloud-storage file past the upload limit fails as "too large",
 naming the limit, not as a damaged archive cut at the limit."""
 
 from __future__ import annotations
@@ -122,3 +123,37 @@ def test_a_cloud_file_past_the_upload_limit_fails_as_too_large(
         assert "'big.xml'" in body["message"] and "too large" in body["message"]
         assert "4000 bytes" in body["message"]
         assert client.get(f"/api/tasks/{task['id']}/annotations").json()["shapes"] == []
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_json_members_read_across_chunk_ends_as_json_loads_reads_them(
+        indent: int | None, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvatcore.core.datasets import jsonstream
+
+    monkeypatch.setattr(jsonstream, "CHUNK", chunk)
+    doc = {"images": [], "annotations": [
+        {"id": i, "bbox": [i * 1.5, 2, 12345678, -0.25], "name": f"a\u00e9{i}", "ok": i % 2 == 0,
+         "none": None} for i in range(60)] + [123456789, "tail"], "info": {"n": [1, 2]}}
+    data = json.dumps(doc, indent=indent).encode()
+    got: dict[str, Any] = {}
+    for key, value in jsonstream.members(io.BytesIO(data), "x.json",
+                                         frozenset({"images", "annotations"})):
+        if value is jsonstream.ARRAY:
+            got[key] = []
+        elif key in ("images", "annotations"):
+            got[key].append(value)
+        else:
+            got[key] = value
+    assert got == doc
+
+
+@pytest.mark.parametrize("text", ['{"annotations":[{"a":1},{"b":',
+                                  '{"annotations":[{"a":1}{"b":2}]}',
+                                  '{"annotations":[{"a":1},]}'])
+def test_broken_json_in_a_spread_array_names_the_file(text: str) -> None:
+    from cvatcore.core.datasets import jsonstream
+    from cvatcore.hooks.datasets import DatasetFormatError
+
+    with pytest.raises(DatasetFormatError, match=r"x\.json: not valid JSON \(line 1"):
+        list(jsonstream.members(io.BytesIO(text.encode()), "x.json", frozenset({"annotations"})))
