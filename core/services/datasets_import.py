@@ -246,15 +246,18 @@ def _from_bucket(state: Any, storage_id: int, cloud_key: str, key: str) -> None:
         prefix = bucket.prefix.strip("/")
         path = cloud_key if not prefix or cloud_key.startswith(prefix + "/") \
             else f"{prefix}/{cloud_key}"
-        with store.open_read(bucket.provider, path) as source:
-            copied = store.put_stream(state.media, key, source, limit=limit + 1)
+        size = bucket.provider.stat(path).size  # a file known to be too large is not read
+        copied = size if size is not None and size > limit else None
+        if copied is None:
+            with store.open_read(bucket.provider, path) as source:
+                copied = store.put_stream(state.media, key, source, limit=limit + 1)
     except FileNotFoundError:
         raise JobFailed(f"There is no file {cloud_key!r} in the cloud storage "
                         f"{storage_id}.") from None
     except (SourceError, OSError, ValueError) as exc:
         raise JobFailed(f"The file {cloud_key!r} cannot be read from the cloud storage "
                         f"{storage_id}: {exc}") from None
-    if copied > limit:  # one byte past the limit is enough to know: the rest is not read
+    if copied > limit:  # when not known before: one byte past the limit tells, unread rest
         raise JobFailed(f"The file {cloud_key!r} of the cloud storage {storage_id} is too "
                         f"large: files of at most {limit} bytes are imported, as uploads.")
 
