@@ -15,7 +15,7 @@ from cvatcore.core.errors import ValidationFailed
 from cvatcore.core.models import Task
 from cvatcore.core.services import labels
 from cvatcore.core.services.annotations_validate import Checker, Scope
-from cvatcore.core.services.annotations_values import MAX_INT, POINT_RULES, SOURCES, Invalid
+from cvatcore.core.services.annotations_values import MAX_INT, SOURCES, Invalid
 from cvatcore.core.services.caller import Caller
 from cvatcore.hooks.datasets import DatasetFormatError, ImportedAnnotations
 
@@ -157,7 +157,8 @@ class Resolver:
         return where[index] if index < len(where) else match.group(0)
 
 
-PLAIN = frozenset({"rectangle", "polygon", "polyline", "points"})
+#: Plain shape types with (fewest coordinates, exact count or 0 for "even, at least").
+PLAIN = {"rectangle": (4, 4), "polygon": (6, 0), "polyline": (4, 0), "points": (2, 0)}
 _FLOAT_ONLY = {float}
 
 
@@ -168,21 +169,26 @@ def typed_shape(checker: Checker, item: Row, label_id: int, attributes: list[Row
     them): only what a typed value can still get wrong is checked (point count, finite
     numbers, ranges, the label's kind, the frame, attribute values). ``None`` for any other
     shape: then the full check runs and gives its message."""
-    kind, p = item.get("type"), item.get("points")
-    occluded, outside = item.get("occluded", False), item.get("outside", False)
-    z_order, group = item.get("z_order", 0), item.get("group", 0) or 0
-    source = item.get("source", "file") or "file"
-    if (kind not in PLAIN or item.get("elements") or item.get("rotation", 0.0) != 0
-            or type(p) is not list or not p or set(map(type, p)) != _FLOAT_ONLY
+    get = item.get
+    rule = PLAIN.get(get("type"))  # type: ignore[arg-type]
+    p = get("points")
+    if rule is None or type(p) is not list or get("elements") or get("rotation", 0.0) != 0:
+        return None
+    count = len(p)
+    occluded, outside = get("occluded", False), get("outside", False)
+    z_order, group = get("z_order", 0), get("group", 0) or 0
+    source = get("source", "file") or "file"
+    # sum() is inf or nan when a value is; a sum that overflows only sends it the long way
+    if (count < rule[0] or count % 2 or (rule[1] and count != rule[1])
+            or set(map(type, p)) != _FLOAT_ONLY or not math.isfinite(sum(p))
             or type(occluded) is not bool or type(outside) is not bool
             or type(z_order) is not int or not -MAX_INT <= z_order <= MAX_INT
-            or type(group) is not int or not 0 <= group <= MAX_INT or source not in SOURCES
-            or not POINT_RULES[kind][0](len(p)) or not math.isfinite(math.fsum(p))):
+            or type(group) is not int or not 0 <= group <= MAX_INT or source not in SOURCES):
         return None
     label = checker.label(label_id)
     if label.skeleton:
         return None
-    return {"label_id": label_id, "frame": checker.frame(item.get("frame")), "group": group,
-            "source": source, "type": kind, "occluded": occluded, "outside": outside,
+    return {"label_id": label_id, "frame": checker.frame(get("frame")), "group": group,
+            "source": source, "type": item["type"], "occluded": occluded, "outside": outside,
             "z_order": z_order, "rotation": 0.0, "points": p, "score": None,
             "attributes": checker.attributes(attributes, label, None), "elements": []}

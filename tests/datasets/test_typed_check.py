@@ -53,6 +53,9 @@ def test_a_plain_shape_gets_the_row_the_full_check_makes(item: dict[str, Any]) -
 @pytest.mark.parametrize("item", [
     _item(points=[1.0, 2.0, 3.0, 4.0]),  # a polygon of two points
     _item(points=[1.0, math.nan, 3.0, 4.0, 5.0, 6.0]),
+    _item(points=[1.0, math.inf, 3.0, 4.0, 5.0, 6.0]),
+    _item(type="rectangle", points=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+    _item(type="polyline", points=[1.0, 2.0]), _item(type="points", points=[1.0, 2.0, 3.0]),
     _item(points=[1, 2, 3, 4, 5, 6]),  # ints, not as the readers type them
     _item(points=["1", "2", "3", "4", "5", "6"]),
     _item(occluded="yes"), _item(z_order=2**40), _item(group=-1), _item(source="robot"),
