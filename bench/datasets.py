@@ -6,15 +6,20 @@ them), then, in this process, for ``COCO 1.0`` and ``CVAT for images 1.1``:
 
 - ``export``: the ``export:dataset`` job's work (frames and annotations from the database,
   the format's exporter, the zip), without images;
-- ``baseline``: ``json.dump`` / ``xml.etree`` of the same annotations from a list prepared in
-  memory beforehand, into a zip member (the floor: no database, no names to look up);
+- ``baseline``: ``json.dumps`` / ``xml.etree`` of the same document from a list prepared in
+  memory beforehand (shapes with label names, boxes and areas worked out), into a zip member
+  (the floor: no database, no names to look up). The bench checks that the baseline wrote
+  what the exporter wrote (the same JSON value; the same XML elements, attributes and text,
+  the baseline without indentation) and stops if not;
 - ``import``: the archive read back by the format's importer, names matched and checked,
   written in one transaction (``import:annotations``);
 - ``baseline``: ``json.loads`` / ``ElementTree.fromstring`` of the same file.
 
-Times are the best of ``--repeat`` runs (3). It prints frames/s, the ratio to the baseline
-(target >= 0.5) and the peak of Python allocations (``tracemalloc``) of each step, so
-memory can be compared between the sizes.
+Times are the best of ``--repeat`` runs (3), taken after ``gc.freeze()`` of the bench's own
+objects (the prepared list would slow every full collection of both sides). It prints
+frames/s, the ratio to the baseline (target >= 0.5) and the peak of Python allocations
+(``tracemalloc``) of each step, so memory can be compared between the sizes. ``ratio`` is
+of wall times, ``cpu`` of this process's CPU times (steadier on a loaded machine).
 
 Usage: ``python bench/datasets.py [--frames 1000 10000] [--shapes 20] [--repeat 3]``
 """
@@ -22,7 +27,9 @@ Usage: ``python bench/datasets.py [--frames 1000 10000] [--shapes 20] [--repeat 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
+import itertools
 import json
 import sys
 import tempfile
@@ -38,7 +45,7 @@ from _venv import reexec_in_venv
 
 reexec_in_venv("cvatcore.core")
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 from cvatcore.core.datasets.archive import ZipArchiveWriter  # noqa: E402
 from cvatcore.core.datasets.registry import collect_formats  # noqa: E402
@@ -89,20 +96,23 @@ def _task(state: AppState, frames: int, shapes: int) -> tuple[int, int]:
 REPEAT = 3
 
 
-def _measure(step: Any) -> tuple[float, int, Any]:
-    """Best wall time of ``REPEAT`` untraced runs of ``step`` (other work on a shared machine
-    only ever adds time), then its peak of Python allocations in one more, traced run
-    (tracing slows the code it watches several times over)."""
-    elapsed = float("inf")
+def _measure(step: Any) -> tuple[tuple[float, float], int, Any]:
+    """Best wall and best CPU time (this process's) of ``REPEAT`` untraced runs of ``step``
+    (other work on a shared machine only ever adds time; CPU time leaves out the waits for
+    the cores, which a loaded machine adds unevenly to long and short steps), then its peak
+    of Python allocations in one more, traced run (tracing slows the code it watches
+    several times over)."""
+    elapsed = cpu = float("inf")
     for _ in range(REPEAT):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = step()
         elapsed = min(elapsed, time.perf_counter() - started)
+        cpu = min(cpu, time.process_time() - started_cpu)
     tracemalloc.start()
     step()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return elapsed, peak, result
+    return (elapsed, cpu), peak, result
 
 
 def _export(state: AppState, task_id: int, user_id: int, name: str) -> bytes:
@@ -117,28 +127,105 @@ def _export(state: AppState, task_id: int, user_id: int, name: str) -> bytes:
     return out.getvalue()
 
 
-def _baseline_export(name: str, prepared: list[dict[str, Any]]) -> bytes:
+def _prepare(caller: Caller, task_id: int) -> dict[str, Any]:
+    """What the baseline writes, made beforehand: the frames, and the shapes as the
+    annotation API gives them with names, bounding boxes and areas worked out."""
+    from cvatcore.core.datasets.shapes import bbox, polygon_area
+    from cvatcore.core.services.datasets_source import Names
+
+    task = caller.session.get(Task, task_id)
+    names = Names(caller, task)
+    shapes = []
+    for row in annotations.task_annotations(caller, task_id)["shapes"]:
+        shape = names.shape(row)
+        x, y, w, h = bbox(shape)
+        shape["bbox"] = [x, y, w, h]
+        shape["area"] = polygon_area(shape["points"]) if shape["type"] == "polygon" else w * h
+        shapes.append(shape)
+    frames = [(f, p, w, h) for f, p, w, h in caller.session.execute(
+        select(Frame.frame, Frame.path, Frame.width, Frame.height)
+        .where(Frame.data_id == task.data_id).order_by(Frame.frame))]
+    return {"frames": frames, "shapes": shapes, "labels": list(names.labels.values())}
+
+
+def _baseline_export(name: str, prepared: dict[str, Any], meta: Any) -> bytes:
+    """The same document the exporter writes (the bench checks it), with the standard
+    library, from the prepared list: ``json.dumps`` of the whole COCO object;
+    ``xml.etree`` elements for every image and shape (no indentation: fewer bytes than the
+    exporter writes, so the baseline is, if anything, faster)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         if name == "COCO 1.0":
-            doc = {"images": [{"id": f + 1, "file_name": f"images/{f:06d}.jpg", "width": 1920,
-                               "height": 1080} for f in {s["frame"] for s in prepared}],
-                   "annotations": [{"id": i, "image_id": s["frame"] + 1, "category_id": 1,
-                                    "segmentation": [s["points"]], "bbox": s["points"][:4],
-                                    "area": 0, "iscrowd": 0} for i, s in enumerate(prepared)]}
-            archive.writestr("annotations/instances_default.json", json.dumps(doc))
+            archive.writestr("annotations/instances_default.json", _coco(prepared))
         else:
-            root = ElementTree.Element("annotations")
-            image = None
-            for s in prepared:
-                if image is None or image.get("id") != str(s["frame"]):
-                    image = ElementTree.SubElement(root, "image", id=str(s["frame"]),
-                                                   name=f"images/{s['frame']:06d}.jpg")
-                ElementTree.SubElement(image, "polygon", label="car", points=";".join(
-                    f"{x:.2f},{y:.2f}" for x, y in zip(s["points"][0::2], s["points"][1::2],
-                                                      strict=True)))
-            archive.writestr("annotations.xml", ElementTree.tostring(root))
+            archive.writestr("annotations.xml", _xml(prepared, meta))
     return out.getvalue()
+
+
+def _coco(prepared: dict[str, Any]) -> str:
+    categories = {label: i + 1 for i, label in enumerate(prepared["labels"])}
+    doc = {"licenses": [{"name": "", "id": 0, "url": ""}],
+           "info": {"contributor": "", "date_created": "", "description": "", "url": "",
+                    "version": "", "year": ""},
+           "categories": [{"id": i, "name": n, "supercategory": ""}
+                          for n, i in categories.items()],
+           "images": [{"id": f + 1, "width": w, "height": h, "file_name": p, "license": 0,
+                       "flickr_url": "", "coco_url": "", "date_captured": 0}
+                      for f, p, w, h in prepared["frames"]],
+           "annotations": [{"id": i + 1, "image_id": s["frame"] + 1,
+                            "category_id": categories[s["label"]],
+                            "segmentation": [s["points"]] if s["type"] == "polygon" else [],
+                            "area": s["area"], "bbox": s["bbox"], "iscrowd": 0,
+                            "attributes": {**s["attributes"], "occluded": s["occluded"]},
+                            "group": s["group"], "z_order": s["z_order"]}
+                           for i, s in enumerate(prepared["shapes"])]}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _xml(prepared: dict[str, Any], meta: Any) -> bytes:
+    root = ElementTree.Element("annotations")
+    root.extend(meta)  # <version> and <meta>, copied from the exporter's file
+    shapes = iter(prepared["shapes"])
+    shape = next(shapes, None)
+    for f, path, w, h in prepared["frames"]:
+        image = ElementTree.SubElement(root, "image", id=str(f), name=path, width=str(w),
+                                       height=str(h))
+        while shape is not None and shape["frame"] == f:
+            head = {"label": shape["label"], "source": shape["source"],
+                    "occluded": str(int(shape["occluded"]))}
+            p = shape["points"]
+            if shape["type"] == "rectangle":
+                element = ElementTree.SubElement(image, "box", head, xtl=f"{p[0]:.2f}",
+                                                 ytl=f"{p[1]:.2f}", xbr=f"{p[2]:.2f}",
+                                                 ybr=f"{p[3]:.2f}", z_order=str(shape["z_order"]))
+            else:
+                element = ElementTree.SubElement(image, shape["type"], head, points=";".join(
+                    f"{x:.2f},{y:.2f}" for x, y in zip(p[0::2], p[1::2], strict=True)),
+                    z_order=str(shape["z_order"]))
+            for key, value in shape["attributes"].items():
+                ElementTree.SubElement(element, "attribute", name=key).text = value
+            shape = next(shapes, None)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _same(name: str, ours: bytes, baseline: bytes) -> None:
+    """The baseline wrote what the exporter wrote: the same JSON value; the same XML
+    elements, attributes and text (whitespace aside)."""
+    def member(data: bytes) -> bytes:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read(archive.namelist()[0])
+
+    a, b = member(ours), member(baseline)
+    if name == "COCO 1.0":
+        same = json.loads(a) == json.loads(b)
+    else:
+        def items(data: bytes) -> Any:
+            for _, e in ElementTree.iterparse(io.BytesIO(data)):
+                yield e.tag, e.attrib, (e.text or "").strip()
+                e.clear()
+        same = all(x == y for x, y in itertools.zip_longest(items(a), items(b)))
+    if not same:
+        raise SystemExit(f"{name}: the baseline does not write what the exporter writes")
 
 
 def _import(state: AppState, task_id: int, user_id: int, name: str, data: bytes) -> None:
@@ -167,7 +254,7 @@ def main() -> None:
         state = AppState.build(test_settings(Path(tmp)))
         upgrade(state.db.engine, state.pm)
         print(f"{'frames':>7} {'format':<22} {'step':<7} {'frames/s':>10} {'baseline':>10} "
-              f"{'ratio':>6} {'peak MiB':>9} {'base MiB':>9}")
+              f"{'ratio':>6} {'cpu':>6} {'peak MiB':>9} {'base MiB':>9}")
         for frames in args.frames:
             _run(state, frames, args.shapes)
         state.db.dispose()
@@ -175,23 +262,43 @@ def main() -> None:
 
 def _run(state: AppState, frames: int, shapes: int) -> None:
     task_id, user_id = _task(state, frames, shapes)
-    with state.db.unit_of_work(write=False) as session:
-        caller = Caller.system(state, session, user=session.get(User, user_id))
-        prepared = [{"frame": s["frame"], "points": s["points"]} for s in
-                    annotations.task_annotations(caller, task_id)["shapes"]]
     for name in FORMATS:
+        with state.db.unit_of_work(write=False) as session:  # as the task is now (the
+            caller = Caller.system(state, session, user=session.get(User, user_id))
+            prepared = _prepare(caller, task_id)  # previous format's import rewrote it)
+        # The bench's own long-lived objects (the prepared list) out of the collector's way:
+        # they would make every full collection during the timed runs slower, for both.
+        gc.collect()
+        gc.freeze()
         t_e, m_e, data = _measure(lambda n=name: _export(state, task_id, user_id, n))
-        t_b, m_b, _ = _measure(lambda n=name: _baseline_export(n, prepared))
+        meta = _meta(name, data)
+        t_b, m_b, base = _measure(lambda n=name, m=meta, p=prepared: _baseline_export(n, p, m))
+        _same(name, data, base)
         _row(frames, name, "export", t_e, t_b, m_e, m_b)
         t_i, m_i, _ = _measure(lambda n=name, d=data: _import(state, task_id, user_id, n, d))
         t_bi, m_bi, _ = _measure(lambda n=name, d=data: _baseline_import(n, d))
         _row(frames, name, "import", t_i, t_bi, m_i, m_bi)
+        gc.unfreeze()
 
 
-def _row(frames: int, name: str, step: str, t: float, t_base: float, m: int, m_base: int
-         ) -> None:
-    print(f"{frames:>7} {name:<22} {step:<7} {frames / t:>10.0f} {frames / t_base:>10.0f} "
-          f"{t_base / t:>6.2f} {m / 2**20:>9.1f} {m_base / 2**20:>9.1f}", flush=True)
+def _meta(name: str, data: bytes) -> list[Any]:
+    """CVAT XML's ``<version>`` and ``<meta>`` elements of the exported file."""
+    if name == "COCO 1.0":
+        return []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("annotations.xml") as xml:
+        for _, element in ElementTree.iterparse(xml):
+            if element.tag == "meta":
+                version = ElementTree.Element("version")
+                version.text = "1.1"
+                return [version, element]
+    return []
+
+
+def _row(frames: int, name: str, step: str, t: tuple[float, float],
+         t_base: tuple[float, float], m: int, m_base: int) -> None:
+    print(f"{frames:>7} {name:<22} {step:<7} {frames / t[0]:>10.0f} {frames / t_base[0]:>10.0f} "
+          f"{t_base[0] / t[0]:>6.2f} {t_base[1] / t[1]:>6.2f} {m / 2**20:>9.1f} "
+          f"{m_base / 2**20:>9.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -178,25 +178,50 @@ def check_members(infos: list[zipfile.ZipInfo], filename: str) -> None:
 
 class SingleFileReader:
     """A single uploaded file (``annotations.xml``, ``instances.json``) as a one-member
-    archive."""
+    archive, read from ``stream`` as an archive member is: ``open`` streams it from the start
+    (an importer reads it a chunk at a time), only ``read`` takes it whole."""
 
     def __init__(self, stream: IO[bytes], filename: str) -> None:
         self.filename = filename
         self.name = posixpath.basename(filename.replace("\\", "/")) or "annotations"
-        self.data = stream.read(MAX_MEMBER_READ + 1)
-        if len(self.data) > MAX_MEMBER_READ:
-            raise DatasetFormatError(f"{filename}: larger than {MAX_MEMBER_READ} bytes")
+        self.stream = stream
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        if size > MAX_MEMBER_READ:
+            raise DatasetFormatError(f"{filename}: {size} bytes; annotation files of at most "
+                                     f"{MAX_MEMBER_READ} bytes are read")
 
     def names(self) -> list[str]:
         return [self.name]
 
     def read(self, name: str) -> bytes:
-        if name != self.name:
-            raise DatasetFormatError(f"{self.filename}: there is no {name!r}")
-        return self.data
+        with self.open(name) as member:
+            return member.read()
 
     def open(self, name: str) -> IO[bytes]:
-        return io.BytesIO(self.read(name))
+        if name != self.name:
+            raise DatasetFormatError(f"{self.filename}: there is no {name!r}")
+        self.stream.seek(0)
+        return io.BufferedReader(_Unclosed(self.stream), 1 << 16)
+
+
+class _Unclosed(io.RawIOBase):
+    """The upload's stream for one reading: closing it leaves the stream open, so that the
+    file can be opened again (a second pass, as COCO's when annotations come first)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.stream.read(-1 if size is None else size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def open_upload(stream: IO[bytes], filename: str) -> ZipArchiveReader | SingleFileReader:

@@ -77,10 +77,42 @@ class _Buffer:
             return value
 
 
+    def elements(self) -> Iterator[Any]:
+        """The elements of the array whose ``[`` was read, up to its ``]``. Where an element
+        and its ``,`` lie whole in the buffer with no space around them (files written
+        compactly) it is scanned straight away; anything else goes the careful way
+        (``value``, ``expect``: spaces, a chunk's end, errors)."""
+        scan = _DECODER.scan_once
+        while True:
+            text, pos = self.text, self.pos
+            try:
+                value, end = scan(text, pos)
+            except (StopIteration, json.JSONDecodeError):
+                end = -1
+            if 0 <= end < len(text) - 1:
+                self.pos = end
+            else:  # not scanned, or it may go on past the buffer: read it carefully
+                value = self.value()
+            yield value
+            separator = self.text[self.pos:self.pos + 1]
+            if separator == ",":
+                self.pos += 1
+            elif separator == "]":
+                self.pos += 1
+                return
+            elif self.expect(",]") == "]":
+                return
+
+
+#: The value ``members`` gives for the start of a spread array, before its elements.
+ARRAY = object()
+
+
 def members(stream: IO[bytes], name: str, spread: frozenset[str] = frozenset()
             ) -> Iterator[tuple[str, Any]]:
     """``(key, value)`` of each member of the top-level object, in file order; a member in
-    ``spread`` whose value is an array comes as ``(key, element)`` per element instead."""
+    ``spread`` whose value is an array comes as ``(key, ARRAY)`` then ``(key, element)``
+    per element instead."""
     buffer = _Buffer(stream, name)
     buffer.expect("{")
     if buffer.peek() == "}":
@@ -92,11 +124,10 @@ def members(stream: IO[bytes], name: str, spread: frozenset[str] = frozenset()
         buffer.expect(":")
         if key in spread and buffer.peek() == "[":
             buffer.pos += 1
+            yield key, ARRAY  # the array's start: an empty one is still there
             if buffer.peek() != "]":
-                while True:
-                    yield key, buffer.value()
-                    if buffer.expect(",]") == "]":
-                        break
+                for value in buffer.elements():
+                    yield key, value
             else:
                 buffer.pos += 1
         else:

@@ -42,10 +42,16 @@ def _shapes(items: Iterable[Annotation]) -> Iterator[Annotation]:
             yield {**item, "type": "polygon", "points": polygon}
 
 
+def _stream(items: Iterable[tuple[str, Annotation]]) -> Iterator[tuple[str, Annotation]]:
+    for kind, item in items:
+        if kind == "shapes" and item.get("type") == "mask":
+            for polygon in mask_to_polygons(item["points"]):
+                yield kind, {**item, "type": "polygon", "points": polygon}
+        else:
+            yield kind, item
+
+
 def masks_as_polygons(imported: ImportedAnnotations) -> ImportedAnnotations:
     """``imported`` with its (non-track) masks as polygons, still read as a stream."""
-    stream = (("shapes", shape) if kind == "shapes" else (kind, item)
-              for kind, item in imported.stream
-              for shape in (_shapes([item]) if kind == "shapes" else [item]))
     return ImportedAnnotations(tags=imported.tags, shapes=list(_shapes(imported.shapes)),
-                               tracks=imported.tracks, stream=stream)
+                               tracks=imported.tracks, stream=_stream(imported.stream))

@@ -5,7 +5,7 @@ the transaction rolls back and nothing of the file stays (all or nothing, as a P
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from cvatcore.core.services import annotations_store as store
@@ -20,17 +20,19 @@ from cvatcore.core.services.annotations import (
     _task_scope,
 )
 from cvatcore.core.services.annotations_task import JobPart, spread
-from cvatcore.core.services.annotations_validate import check_body
+from cvatcore.core.services.annotations_validate import Scope
 
 if TYPE_CHECKING:
     from cvatcore.core.services.caller import Caller
 
 
 def write_batches(caller: Caller, target: str, target_id: int,
-                  batches: Iterable[dict[str, Any]], replace: bool) -> int:
-    """Each body of ``batches`` checked (a ``ValidationFailed`` as for a PUT, naming items by
-    their index in that body) and added to the task's or job's annotations, after removing
-    them all first when ``replace``. Returns the number of annotations written."""
+                  batches: Callable[[Scope], Iterable[dict[str, list[dict[str, Any]]]]],
+                  replace: bool) -> int:
+    """Each batch of checked rows that ``batches`` makes for the task's or job's ``Scope``
+    (``check_body`` of a body, or the import's ``Resolver.rows``; a ``ValidationFailed``
+    names items by their index in that batch) added to its annotations, after removing them
+    all first when ``replace``. Returns the number of annotations written."""
     if target == "job":
         job = jobs.get(caller, target_id, "update:annotations")
         task, scope = _job_target(caller, job)
@@ -45,8 +47,7 @@ def write_batches(caller: Caller, target: str, target_id: int,
     if replace:
         store.delete_all(conn, [part.job.id for part in parts])
     written = 0
-    for body in batches:
-        rows = check_body(scope, body)
+    for rows in batches(scope):
         per_job = {parts[0].job.id: rows} if target == "job" else spread(parts, rows)
         for job_id, job_rows in per_job.items():
             store.insert_rows(conn, job_id, job_rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, Text, cast, delete, func, select, true
@@ -109,8 +110,9 @@ class _Writer:
         at_attributes = columns.index("attributes")
         same = tuple(extra.values()) if isinstance(extra, dict) else None
         records = []
+        values_of = itemgetter(*columns)
         for index, row in enumerate(rows):
-            values = [row[c] for c in columns]
+            values = list(values_of(row))
             if at_points >= 0:
                 values[at_points] = points_text(row["points"])
             values[at_attributes] = attributes(row["attributes"])

@@ -18,8 +18,7 @@ from cvatcore.core.datasets.mask_polygons import masks_as_polygons
 from cvatcore.core.datasets.registry import collect_formats
 from cvatcore.core.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
 from cvatcore.core.jobs.queue import enqueue, request_id
-from cvatcore.core.media import store, uploads
-from cvatcore.core.media.limits import MAX_TUS_FILE
+from cvatcore.core.media import limits, store, uploads
 from cvatcore.core.models import Frame, Segment, Task, TaskData
 from cvatcore.core.services import changes, datasets_source
 from cvatcore.core.services.annotations_bulk import write_batches
@@ -52,8 +51,8 @@ def start_upload(caller: Caller, target: str, target_id: int) -> None:
 def tus_create(caller: Caller, target: str, target_id: int, filename: str,
                length: int) -> tuple[str, str]:
     _check(caller, target, target_id)
-    if length > MAX_TUS_FILE:
-        raise PayloadTooLarge(f"File size exceeds max limit of {MAX_TUS_FILE} bytes")
+    if length > limits.MAX_TUS_FILE:
+        raise PayloadTooLarge(f"File size exceeds max limit of {limits.MAX_TUS_FILE} bytes")
     filename = uploads.clean_name(filename or "annotations", basename=True)
     root = area(caller, target, target_id)
     return uploads.tus_create(caller.state.media, root, filename, length), filename
@@ -236,23 +235,31 @@ def run(job: Any) -> dict[str, Any]:
 def _from_bucket(state: Any, storage_id: int, cloud_key: str, key: str) -> None:
     """The cloud storage's file (``<its prefix>/<cloud_key>``, as exports write them, or
     ``cloud_key`` as given when it starts with the prefix) copied into the upload area, so a
-    cloud import goes on as an uploaded one."""
+    cloud import goes on as an uploaded one. A file past the upload limit fails the request
+    saying so (not as a damaged archive cut at the limit)."""
     from cvatcore.core.media.sources import SourceError
     from cvatcore.core.services.cloud_buckets import open_for_job
 
+    limit = limits.MAX_TUS_FILE
     try:
         bucket = open_for_job(state, storage_id)
         prefix = bucket.prefix.strip("/")
         path = cloud_key if not prefix or cloud_key.startswith(prefix + "/") \
             else f"{prefix}/{cloud_key}"
-        with store.open_read(bucket.provider, path) as source:
-            store.put_stream(state.media, key, source, limit=MAX_TUS_FILE)
+        size = bucket.provider.stat(path).size  # a file known to be too large is not read
+        copied = size if size is not None and size > limit else None
+        if copied is None:
+            with store.open_read(bucket.provider, path) as source:
+                copied = store.put_stream(state.media, key, source, limit=limit + 1)
     except FileNotFoundError:
         raise JobFailed(f"There is no file {cloud_key!r} in the cloud storage "
                         f"{storage_id}.") from None
     except (SourceError, OSError, ValueError) as exc:
         raise JobFailed(f"The file {cloud_key!r} cannot be read from the cloud storage "
                         f"{storage_id}: {exc}") from None
+    if copied > limit:  # when not known before: one byte past the limit tells, unread rest
+        raise JobFailed(f"The file {cloud_key!r} of the cloud storage {storage_id} is too "
+                        f"large: files of at most {limit} bytes are imported, as uploads.")
 
 
 def _import(job: Any, target: str, target_id: int, fmt: Any, tmp: Any,
@@ -287,7 +294,8 @@ def import_file(caller: Caller, target: str, target_id: int, fmt: Any, stream: A
         imported = masks_as_polygons(imported)
     resolver = Resolver(caller, task, args["filename"])
     try:
-        written = write_batches(caller, target, target_id, resolver.batches(imported),
+        written = write_batches(caller, target, target_id,
+                                lambda scope: resolver.rows(imported, scope),
                                 replace=args.get("mode", "replace") != "append")
     except ValidationFailed as exc:
         raise JobFailed(resolver.explain(exc)) from None

@@ -19,6 +19,7 @@ from cvatcore.core.services import annotations, labels
 from cvatcore.core.services import annotations_store as store
 from cvatcore.core.services.annotations_output import labeled_data
 from cvatcore.core.services.caller import Caller
+from cvatcore.core.services.datasets_rows import NamedRows
 from cvatcore.core.services.task_media import media_reader
 from cvatcore.hooks.datasets import DatasetAttribute, DatasetFrame, DatasetLabel, ExportDataset
 
@@ -120,7 +121,7 @@ class _TaskPart:
 
     def _ranges(self) -> Iterator[tuple[int, dict[int, list[Row]], dict[int, list[Row]]]]:
         """``(first frame, shapes by frame, tags by frame)`` for each ``FRAME_BATCH`` frames:
-        without overlap read from the store a range at a time (memory follows the range, not
+        without overlap read a range at a time (``NamedRows``: memory follows the range, not
         the task), else from the whole task's annotations."""
         job_ids = self._job_ids()
         whole = self.annotations() if job_ids is None else None
@@ -128,23 +129,23 @@ class _TaskPart:
             store.read_tracks(self.caller.session.connection(), job_ids or []))},
             self._index())["tracks"]
         tracks = [self.names.shape(t) for t in tracks]
+        named = None if whole is not None else NamedRows(
+            self.caller.session.connection(), self._index(),
+            job_id=self.job.id if self.job is not None else None, task_id=self.task.id)
         start = self.first
         while start <= self.last:
             stop = min(start + FRAME_BATCH, self.last + 1) - 1
-            if whole is None:
-                rows = store.read(self.caller.session.connection(), job_ids or [],
-                                  frames=(start, stop))
-                part = labeled_data(0, {k: [r for j in rows.values() for r in j[k]]
-                                        for k in ("tags", "shapes")}, self._index())
-            else:
-                part = {k: [r for r in whole[k] if start <= r["frame"] <= stop]
-                        for k in ("tags", "shapes")}
             shapes: dict[int, list[Row]] = defaultdict(list)
             tags: dict[int, list[Row]] = defaultdict(list)
-            for row in part["shapes"]:
-                shapes[row["frame"]].append(self.names.shape(row))
-            for row in part["tags"]:
-                tags[row["frame"]].append(self.names.shape(row))
+            if named is not None:
+                shapes, tags = named.shapes(start, stop), named.tags(start, stop)
+            else:
+                for row in whole["shapes"]:  # type: ignore[index]
+                    if start <= row["frame"] <= stop:
+                        shapes[row["frame"]].append(self.names.shape(row))
+                for row in whole["tags"]:  # type: ignore[index]
+                    if start <= row["frame"] <= stop:
+                        tags[row["frame"]].append(self.names.shape(row))
             for track in tracks:
                 for shape in track_frames(track, min(self.last, stop), start):
                     shapes[shape["frame"]].append(shape)
@@ -157,26 +158,27 @@ class _TaskPart:
         reader = media_reader(self.caller, self.data) if save_images else None
         video = self.data.media_type == "video"
         for start, shapes, tags in self._ranges():
-            rows = self.caller.session.scalars(
-                select(Frame).where(Frame.data_id == self.data.id, Frame.frame >= start,
-                                    Frame.frame < min(start + FRAME_BATCH, self.last + 1))
+            rows = self.caller.session.execute(
+                select(Frame.frame, Frame.path, Frame.width, Frame.height)
+                .where(Frame.data_id == self.data.id, Frame.frame >= start,
+                       Frame.frame < min(start + FRAME_BATCH, self.last + 1))
                 .order_by(Frame.frame)).all()
             for row in rows:
-                if self.only is not None and row.frame not in self.only:
+                if self.only is not None and row[0] not in self.only:
                     continue
-                yield self._frame(row, video, reader, shapes.pop(row.frame, []),
-                                  tags.pop(row.frame, []))
+                yield self._frame(row, video, reader, shapes.pop(row[0], []),
+                                  tags.pop(row[0], []))
 
-    def _frame(self, row: Frame, video: bool, reader: Any, shapes: list[Row],
+    def _frame(self, row: Any, video: bool, reader: Any, shapes: list[Row],
                tags: list[Row]) -> DatasetFrame:
-        number = row.frame
-        name = f"frame_{number:06d}.png" if video else row.path
-        ext = ".png" if video else (posixpath.splitext(row.path)[1] or ".jpg")
+        number, path, width, height = row
+        name = f"frame_{number:06d}.png" if video else path
+        ext = ".png" if video else (posixpath.splitext(path)[1] or ".jpg")
 
         def image() -> bytes:
             return reader.frame(number, "original")[0] if reader is not None else b""
 
-        return DatasetFrame(index=number, name=name, width=row.width, height=row.height,
+        return DatasetFrame(index=number, name=name, width=width, height=height,
                             subset=self.subset, tags=tags, shapes=shapes, image=image,
                             image_ext=ext, task_id=self.task.id)
 

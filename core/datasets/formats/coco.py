@@ -7,7 +7,6 @@ uncompressed RLE (COCO's column-major ``counts``, ``iscrowd`` 1). CVAT's attribu
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import shutil
 import tempfile
@@ -16,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from cvatcore.core.datasets.jsonstream import members
+from cvatcore.core.datasets.jsonstream import ARRAY, members
 from cvatcore.core.datasets.shapes import bbox, bitmap_to_mask, full_bitmap, polygon_area
 from cvatcore.hooks.datasets import (
     ArchiveReader,
@@ -29,7 +28,7 @@ from cvatcore.hooks.datasets import (
 
 Annotation = dict[str, Any]
 KEPT = ("rectangle", "polygon", "mask")
-SPREAD = frozenset({"annotations"})
+SPREAD = frozenset({"annotations", "images"})
 
 
 def _dumps(value: Any) -> str:
@@ -52,18 +51,32 @@ def _rle(shape: Annotation, width: int, height: int) -> tuple[dict[str, Any], in
     return {"counts": counts, "size": [height, width]}, area
 
 
+def _box(shape: Annotation) -> tuple[float, float, float, float]:
+    """``bbox`` with the common types' shortcuts (a box's points are its corners)."""
+    kind, p = shape["type"], shape["points"]
+    if kind == "rectangle":
+        x0, y0, x1, y1 = p
+        x, y = min(x0, x1), min(y0, y1)
+        return x, y, max(x0, x1) - x, max(y0, y1) - y
+    if kind == "polygon":
+        xs, ys = p[0::2], p[1::2]
+        x, y = min(xs), min(ys)
+        return x, y, max(xs) - x, max(ys) - y
+    return bbox(shape)
+
+
 def _annotation(shape: Annotation, frame: Any, ann_id: int, image_id: int,
                 category: int) -> Annotation:
-    attributes = dict(shape.get("attributes", {}))
+    attributes = dict(shape["attributes"]) if shape.get("attributes") else {}
     attributes["occluded"] = bool(shape.get("occluded"))
     if shape.get("track_id") is not None:
         attributes["track_id"] = shape["track_id"]
         attributes["keyframe"] = bool(shape.get("keyframe"))
-    x, y, w, h = bbox(shape)
+    x, y, w, h = _box(shape)
     segmentation: Any = []
     area, crowd = w * h, 0
     if shape["type"] == "polygon":
-        segmentation = [list(shape["points"])]
+        segmentation = [shape["points"]]
         area = polygon_area(shape["points"])
     elif shape["type"] == "mask":
         segmentation, area = _rle(shape, frame.width, frame.height)
@@ -74,15 +87,18 @@ def _annotation(shape: Annotation, frame: Any, ann_id: int, image_id: int,
             "z_order": shape.get("z_order", 0)}
 
 
+HEAD = {"licenses": [{"name": "", "id": 0, "url": ""}],
+        "info": {"contributor": "", "date_created": "", "description": "", "url": "",
+                 "version": "", "year": ""}}
+
+
 def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dict[str, int]
                   ) -> Iterator[Any]:
-    """Stream one subset's JSON: images as the frames pass, annotations after."""
-    head = {"licenses": [{"name": "", "id": 0, "url": ""}],
-            "info": {"contributor": "", "date_created": "", "description": "", "url": "",
-                     "version": "", "year": ""},
-            "categories": [{"id": cid, "name": name, "supercategory": ""}
-                           for name, cid in categories.items()]}
-    out.write(json.dumps(head)[:-1] + ', "images": [')
+    """Stream one subset's JSON: images as the frames pass, annotations after (one
+    ``orjson.dumps`` per frame, not per annotation)."""
+    head = {**HEAD, "categories": [{"id": cid, "name": name, "supercategory": ""}
+                                   for name, cid in categories.items()]}
+    out.write(_dumps(head)[:-1] + ',"images":[')
     # annotations follow the images in the file: they wait in a temporary file, not in memory
     spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed below
     count = 0
@@ -95,13 +111,17 @@ def _write_subset(out: Any, dataset: ExportDataset, subset: str, categories: dic
             "id": image_id, "width": frame.width, "height": frame.height,
             "file_name": frame.name, "license": 0, "flickr_url": "", "coco_url": "",
             "date_captured": 0}))
+        kept = []
         for shape in frame.shapes:
             if shape["type"] in KEPT and not shape.get("outside"):
                 count += 1
-                spool.write(("," if count > 1 else "") + _dumps(_annotation(
-                    shape, frame, count, image_id, categories[shape["label"]])))
+                kept.append(_annotation(shape, frame, count, image_id,
+                                        categories[shape["label"]]))
+        if kept:
+            text = _dumps(kept)
+            spool.write(("," if count > len(kept) else "") + text[1:-1])
         yield frame
-    out.write('], "annotations": [')
+    out.write('],"annotations":[')
     with spool:
         spool.seek(0)
         shutil.copyfileobj(spool, out, 1 << 20)
@@ -176,21 +196,30 @@ def _read_annotation(ann: Annotation, images: dict[int, int], categories: dict[i
 
 def _annotations(archive: ArchiveReader, name: str, context: ImportContext
                  ) -> Iterator[tuple[str, Annotation]]:
-    """One instances file's annotations as they are read (``jsonstream``): images and
+    """One instances file's annotations as they are read (``jsonstream``; images too, one
+    at a time into the map of image ids, so memory follows neither list): images and
     categories come first in the files COCO tools write; when the annotations come first, a
     first pass reads only the images and categories."""
     images: dict[Any, int] | None = None
     categories: dict[Any, str] | None = None
     late = False
+    seen = 0  # images read
     for second in (False, True):
         index = 0
         with archive.open(name) as raw:
             for key, value in members(raw, name, SPREAD):
                 if key == "images" and not second:
-                    images = _images(value, name, context)
+                    if value is ARRAY:
+                        images = {}
+                    elif images is None:
+                        raise DatasetFormatError(f"{name}: not a COCO file ('images' is not "
+                                                 "a list)")
+                    else:
+                        _image(value, images, f"{name}: images[{seen}]", context)
+                        seen += 1
                 elif key == "categories" and not second:
                     categories = _categories(value, name)
-                elif key == "annotations":
+                elif key == "annotations" and value is not ARRAY:
                     if images is None or categories is None:
                         late = True  # before the lists: read on, and again afterwards
                         continue
@@ -206,16 +235,11 @@ def _annotations(archive: ArchiveReader, name: str, context: ImportContext
         categories = categories or {}
 
 
-def _images(value: Any, name: str, context: ImportContext) -> dict[Any, int]:
-    if not isinstance(value, list):
-        raise DatasetFormatError(f"{name}: not a COCO file ('images' is not a list)")
+def _image(value: Any, images: dict[Any, int], where: str, context: ImportContext) -> None:
     try:
-        return {img["id"]: context.frame_of(str(img.get("file_name", "")),
-                                            f"{name}: images[{i}]")
-                for i, img in enumerate(value)}
+        images[value["id"]] = context.frame_of(str(value.get("file_name", "")), where)
     except (KeyError, TypeError, AttributeError):
-        raise DatasetFormatError(f"{name}: images: each image needs an id and a "
-                                 "file_name") from None
+        raise DatasetFormatError(f"{where}: each image needs an id and a file_name") from None
 
 
 def _categories(value: Any, name: str) -> dict[Any, str]:

@@ -17,6 +17,7 @@ from cvatcore.hooks.datasets import (
 
 Annotation = dict[str, Any]
 SHAPES = {xml: kind for kind, xml in TAGS.items()}
+PLAIN = frozenset({"rectangle", "polygon", "polyline", "points"})
 CHUNK = 1 << 20
 
 
@@ -72,7 +73,7 @@ class _Reader:
         self.parser = expat.ParserCreate()
         self.parser.StartElementHandler = self.start
         self.parser.EndElementHandler = self.end
-        self.parser.CharacterDataHandler = self.chars
+        self.parser.buffer_text = True
 
     def where(self) -> str:
         return f"{self.name}:{self.parser.CurrentLineNumber}"
@@ -117,6 +118,29 @@ class _Reader:
             raise DatasetFormatError(f"{where}: <{kind}> has no label")
         return item
 
+    def _plain(self, a: dict[str, str], kind: str) -> Annotation | None:
+        """What ``_common`` makes of a box, polygon, polyline or points of an ``<image>``,
+        in one step; None for anything unusual (``_common`` then reads it, or says what is
+        wrong)."""
+        label = a.get("label")
+        if kind not in PLAIN or not label or a.get("rotation"):
+            return None
+        try:
+            if kind == "rectangle":
+                points = [float(a["xtl"]), float(a["ytl"]), float(a["xbr"]), float(a["ybr"])]
+            else:
+                points = [float(v) for v in a["points"].replace(";", ",").split(",")]
+            z_order = int(a.get("z_order", 0) or 0)
+            group = int(a.get("group_id", 0) or 0)
+        except (KeyError, ValueError):
+            return None
+        return {"attributes": {}, "where": f"{self.name}:{self.parser.CurrentLineNumber}",
+                "type": kind, "points": points, "rotation": 0.0,
+                "occluded": a.get("occluded", "0") == "1", "outside": a.get("outside", "0") == "1",
+                "z_order": z_order, "elements": [], "label": label,
+                "source": a.get("source", "manual") or "manual", "group": group,
+                "frame": self.frame}
+
     def start(self, tag: str, a: dict[str, str]) -> None:
         self.depth += 1
         if tag == "image":
@@ -138,9 +162,14 @@ class _Reader:
         elif tag == "points" and self.stack and self.stack[-1].get("type") == "skeleton":
             self.stack.append(self._common(a, "points"))
         elif tag in SHAPES and (self.frame is not None or self.track is not None):
-            self.stack.append(self._common(a, SHAPES[tag]))
+            item = self._plain(a, SHAPES[tag]) if self.track is None and not self.stack \
+                else None
+            self.stack.append(item if item is not None else self._common(a, SHAPES[tag]))
         elif tag == "attribute" and self.stack:
             self.attribute, self.text = a.get("name", ""), []
+            # text matters only inside <attribute>: the whitespace between all the other
+            # elements would cost a Python call each
+            self.parser.CharacterDataHandler = self.chars
 
     def chars(self, data: str) -> None:
         if self.attribute is not None:
@@ -151,6 +180,7 @@ class _Reader:
         if tag == "attribute" and self.attribute is not None:
             self.stack[-1]["attributes"][self.attribute] = "".join(self.text)
             self.attribute = None
+            self.parser.CharacterDataHandler = None
         elif tag == "image":
             self.frame = None
         elif tag == "track" and self.track is not None and self.depth == 1:
