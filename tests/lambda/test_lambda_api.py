@@ -282,6 +282,10 @@ def test_bad_requests(client):
                                                     "roi": roi})
         assert answer.status_code == 400 and words in answer.text, answer.text
     assert client.get("/api/lambda/requests/nope").status_code == 404
+    grabcut = post("/api/lambda/requests", json={"function": "opencv-grabcut",
+                                                 "task": task_id})
+    assert grabcut.status_code == 400
+    assert "Only detectors and ReID functions" in grabcut.json()["detail"]
 
 
 def test_a_function_that_dies_half_way_fails_the_run_and_writes_nothing(client):
