@@ -44,10 +44,11 @@ def _until(client, url, done, timeout=30):
         time.sleep(0.05)
 
 
-def _task_with_two_movers(client):
+def _task_with_two_movers(client, segment_size=0):
     """Five frames: a car moving right on frames 0-4, a person moving down on frames 0-2
     (it leaves after frame 2), and a polygon on frame 1 that is not a rectangle."""
-    task_id = client.post("/api/tasks", json={"name": "reid", "labels": [
+    task_id = client.post("/api/tasks", json={"name": "reid", "segment_size": segment_size,
+                                              "labels": [
         {"name": "car", "type": "rectangle"}, {"name": "person", "type": "any"}]}).json()["id"]
     files = [(f"client_files[{i}]", (f"{i}.png", blank_png(200))) for i in range(5)]
     rq = client.post(f"/api/tasks/{task_id}/data", files=files,
@@ -136,3 +137,76 @@ def test_bad_reid_requests_are_400s(client, dashboard):
             assert response.status_code == 400 and field in response.text, response.text
     finally:
         dashboard.functions.pop("person-reid")
+
+
+def test_a_job_run_skips_deleted_frames_and_keeps_the_rest(client, dashboard):
+    """A run on the first job (frames 0-2) with frame 1 deleted compares frames 0 and 2
+    only; the rectangles outside the run (the deleted frame, the second job) stay."""
+    dashboard.add("person-reid", nearest_reid, [], kind="reid")
+    try:
+        task_id, car, person = _task_with_two_movers(client, segment_size=3)
+        first_job = min(j["id"] for j in client.get(
+            "/api/jobs", params={"task_id": task_id}).json()["results"])
+        meta = client.patch(f"/api/tasks/{task_id}/data/meta", json={"deleted_frames": [1]})
+        assert meta.status_code == 200, meta.text
+        before = len(dashboard.requests)
+        call = client.post("/api/lambda/requests", json={
+            "function": "person-reid", "task": task_id, "job": first_job})
+        assert call.status_code == 200, call.text
+        done = _until(client, f"/api/lambda/requests/{call.json()['id']}",
+                      lambda b: b["status"] in ("finished", "failed"))
+    finally:
+        dashboard.functions.pop("person-reid")
+    assert done["status"] == "finished", done
+    sent = [body for _, _, _, body in dashboard.requests[before:] if body]
+    assert [[b["frame"] for b in body["boxes0"] + body["boxes1"]] for body in sent] == [
+        [0, 0, 2, 2]]
+    data = client.get(f"/api/tasks/{task_id}/annotations").json()
+    assert sorted((s["type"], s["frame"]) for s in data["shapes"]) == [
+        ("polygon", 1), ("rectangle", 1), ("rectangle", 1), ("rectangle", 3),
+        ("rectangle", 4)]
+    assert sorted((t["label_id"], [(s["frame"], s["outside"]) for s in t["shapes"]])
+                  for t in data["tracks"]) == sorted([
+        (car, [(0, False), (2, False)]), (person, [(0, False), (2, False)])])
+
+
+def _slow_run(client, dashboard, name):
+    """A run of a ReID function that takes 0.4 s per pair, once it has answered once."""
+    task_id, _, _ = _task_with_two_movers(client)
+    dashboard.delay = 0.4
+    call = client.post("/api/lambda/requests", json={"function": name, "task": task_id})
+    assert call.status_code == 200, call.text
+    url = f"/api/lambda/requests/{call.json()['id']}"
+    _until(client, url, lambda b: b["progress"] > 0 or b["status"] != "started")
+    return task_id, url
+
+
+def test_an_edit_during_a_run_is_kept_and_the_run_fails(client, dashboard):
+    dashboard.add("person-reid", nearest_reid, [], kind="reid")
+    try:
+        task_id, url = _slow_run(client, dashboard, "person-reid")
+        person = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"][0]
+        edit = client.patch(f"/api/tasks/{task_id}/annotations", params={"action": "create"},
+                            json={"shapes": [{**person, "id": None, "frame": 4}]})
+        assert edit.status_code == 200, edit.text
+        done = _until(client, url, lambda b: b["status"] in ("finished", "failed"))
+    finally:
+        dashboard.delay = 0
+        dashboard.functions.pop("person-reid")
+    assert done["status"] == "failed" and "changed while" in done["exc_info"], done
+    data = client.get(f"/api/tasks/{task_id}/annotations").json()
+    assert data["tracks"] == [] and len(data["shapes"]) == 10  # 8 boxes, polygon, the edit
+
+
+def test_cancelling_a_reid_run_writes_nothing(client, dashboard):
+    dashboard.add("person-reid", nearest_reid, [], kind="reid")
+    try:
+        task_id, url = _slow_run(client, dashboard, "person-reid")
+        before = client.get(f"/api/tasks/{task_id}/annotations").json()
+        assert client.delete(url).status_code == 204
+        time.sleep(1.5)  # past the pair being matched and the next
+    finally:
+        dashboard.delay = 0
+        dashboard.functions.pop("person-reid")
+    assert client.get(url).status_code == 404
+    assert client.get(f"/api/tasks/{task_id}/annotations").json() == before
