@@ -19,6 +19,7 @@ shapes; CVAT drops them).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cvatcore.core.errors import ApiError, ValidationFailed
@@ -27,6 +28,8 @@ from cvatcore.core.services import annotations, labels, lambda_functions
 from cvatcore.core.services.caller import Caller
 from cvatcore.hooks import InferenceError, JobFailed
 
+#: Frames read per short read transaction (the next ones while the function runs).
+FRAMES_PER_READ = 16
 #: Progress is written (and the lease renewed) at most this often.
 PROGRESS_SECONDS = 0.5
 #: Keys of a rectangle kept on its track shape.
@@ -91,38 +94,80 @@ def _match(job: Any, backend: Any, frames: list[int],
     task_id, function_id = function["task"], function["id"]
     path_of: dict[int, int] = {}  # id(box) -> its path
     paths: list[list[dict[str, Any]]] = []
-    images: dict[int, str] = {}
     pairs = max(len(frames) - 1, 1)
     reported = time.monotonic()
-    for number, (first, second) in enumerate(zip(frames, frames[1:], strict=False), 1):
-        for box in boxes[first]:
-            if id(box) not in path_of:
-                path_of[id(box)] = len(paths)
-                paths.append([box])
-        if boxes[first] and boxes[second]:
-            images = {f: images.get(f) or _image(job, task_id, f) for f in (first, second)}
-            payload: dict[str, Any] = {"image0": images[first], "image1": images[second],
-                                       "boxes0": boxes[first], "boxes1": boxes[second]}
-            if function.get("threshold") is not None:
-                payload["threshold"] = function["threshold"]
-            if job.args.get("max_distance") is not None:
-                payload["max_distance"] = job.args["max_distance"]
-            try:
-                answer = backend.invoke(function_id, payload)
-            except InferenceError as exc:
-                raise JobFailed(f"Frames {first} and {second}: {exc}") from None
-            _join(answer, boxes[first], boxes[second], path_of, paths, (first, second))
-        now = time.monotonic()
-        if now - reported >= PROGRESS_SECONDS or number == pairs:
-            reported = now
-            job.progress(round(0.99 * number / pairs, 4),
-                         f"Matched {number} of {pairs} frame pairs")
-        else:
-            job.check()  # cancelled or taken over: stop now
+    needed = sorted({f for a, b in zip(frames, frames[1:], strict=False)
+                     if boxes[a] and boxes[b] for f in (a, b)})
+    with ThreadPoolExecutor(1, thread_name_prefix="reid-read") as reader:
+        images = _Prefetched(job, task_id, needed, reader)
+        for number, pair in enumerate(zip(frames, frames[1:], strict=False), 1):
+            _pair(job, backend, function_id, pair, boxes, images, path_of, paths)
+            now = time.monotonic()
+            if now - reported >= PROGRESS_SECONDS or number == pairs:
+                reported = now
+                job.progress(round(0.99 * number / pairs, 4),
+                             f"Matched {number} of {pairs} frame pairs")
+            else:
+                job.check()  # cancelled or taken over: stop now
     for box in boxes[frames[-1]]:
         if id(box) not in path_of:
             paths.append([box])
     return paths
+
+
+class _Prefetched:
+    """The frames the run needs, in order, read ``FRAMES_PER_READ`` at a time in short
+    transactions, the next ones while the function runs (memory: two batches)."""
+
+    def __init__(self, job: Any, task_id: int, frames: list[int],
+                 reader: ThreadPoolExecutor) -> None:
+        self.job, self.task_id, self.reader = job, task_id, reader
+        self.batches = [frames[i:i + FRAMES_PER_READ]
+                        for i in range(0, len(frames), FRAMES_PER_READ)]
+        self.ready: dict[int, str] = {}
+        self.upcoming = reader.submit(self._read, self.batches.pop(0)) if self.batches else None
+
+    def __getitem__(self, frame: int) -> str:
+        while frame not in self.ready:
+            assert self.upcoming is not None, frame
+            # Frames before this one are done with; keep the rest of the current batch.
+            self.ready = {f: v for f, v in self.ready.items() if f >= frame}
+            self.ready.update(self.upcoming.result())
+            self.upcoming = (self.reader.submit(self._read, self.batches.pop(0))
+                             if self.batches else None)
+        return self.ready[frame]
+
+    def _read(self, batch: list[int]) -> dict[int, str]:
+        with self.job.state.db.unit_of_work() as session:
+            caller = Caller.for_job(self.job, session)
+            try:
+                return {f: lambda_functions.frame_b64(caller, self.task_id, f) for f in batch}
+            except ApiError as exc:
+                raise JobFailed(_text(exc)) from None
+
+
+def _pair(job: Any, backend: Any, function_id: str, pair: tuple[int, int],
+          boxes: dict[int, list[dict[str, Any]]], images: _Prefetched,
+          path_of: dict[int, int], paths: list[list[dict[str, Any]]]) -> None:
+    """One call of the function on a pair of frames, its matches joined to the paths."""
+    first, second = pair
+    for box in boxes[first]:
+        if id(box) not in path_of:
+            path_of[id(box)] = len(paths)
+            paths.append([box])
+    if not (boxes[first] and boxes[second]):
+        return
+    payload: dict[str, Any] = {"image0": images[first], "image1": images[second],
+                               "boxes0": boxes[first], "boxes1": boxes[second]}
+    if job.args["function"].get("threshold") is not None:
+        payload["threshold"] = job.args["function"]["threshold"]
+    if job.args.get("max_distance") is not None:
+        payload["max_distance"] = job.args["max_distance"]
+    try:
+        answer = backend.invoke(function_id, payload)
+    except InferenceError as exc:
+        raise JobFailed(f"Frames {first} and {second}: {exc}") from None
+    _join(answer, boxes[first], boxes[second], path_of, paths, pair)
 
 
 def _join(answer: Any, boxes0: list[dict[str, Any]], boxes1: list[dict[str, Any]],
@@ -155,14 +200,6 @@ def _track(path: list[dict[str, Any]], frames: list[int], mutable: set[int]
             "source": "auto", "shapes": shapes,
             "attributes": [a for a in first.get("attributes", ())
                            if a["spec_id"] not in mutable]}
-
-
-def _image(job: Any, task_id: int, frame: int) -> str:
-    with job.state.db.unit_of_work() as session:
-        try:
-            return lambda_functions.frame_b64(Caller.for_job(job, session), task_id, frame)
-        except ApiError as exc:
-            raise JobFailed(_text(exc)) from None
 
 
 def _write(job: Any, task_id: int, job_id: int | None, version: int,
