@@ -8,6 +8,7 @@ request shows in ``/api/requests``. The job reads each frame, calls the function
 answer to the task's labels, and writes every shape in ONE transaction at the end through
 the annotations services (with ``cleanup`` the task's or job's annotations are replaced,
 else added to): a run that fails or is cancelled half-way leaves the annotations as they were.
+ReID functions chain the rectangles into tracks instead (``lambda_reid``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from cvatcore.core.services import (
     labels,
     lambda_functions,
     lambda_mapping,
+    lambda_reid,
     lambda_roi,
     task_media,
 )
@@ -60,19 +62,26 @@ def create(caller: Caller, data: dict[str, Any]) -> BackgroundJob:
         raise ValidationFailed.field("function", "This field is required.")
     if data.get("task") is None:
         raise ValidationFailed.field("task", "This field is required.")
-    backend_descriptor = lambda_functions.find(caller, function_id)[1]
-    if backend_descriptor["kind"] != "detector":
-        raise ValidationFailed({"detail": f"Only detectors run over a whole task; "
-                                          f"{function_id} is a {backend_descriptor['kind']}."})
+    backend, backend_descriptor = lambda_functions.find(caller, function_id)
+    kind = backend_descriptor["kind"]
+    if kind not in ("detector", "reid"):
+        raise ValidationFailed({"detail": f"Only detectors and ReID functions run over a "
+                                          f"whole task; {function_id} is a {kind}."})
+    if kind == "reid" and hasattr(backend, "annotate_task"):  # cvat-cli's agent has no ReID
+        raise ValidationFailed({"detail": f"Function {function_id} is served by an agent, "
+                                          "and agents do not run ReID functions."})
     task, job_id, frames = lambda_functions.target(caller, data, "update:annotations")
     threshold = lambda_functions.threshold_of(data)
+    max_distance = lambda_reid.max_distance_of(data)
     roi = None
+    if data.get("roi") is not None and kind == "reid":
+        raise ValidationFailed.field("roi", "ReID functions compare whole frames.")
     if data.get("roi") is not None:  # inside every frame the run will crop
         meta = task_media.task_meta(caller, task.id)
         roi = lambda_roi.parse(data["roi"], lambda_roi.frame_sizes(meta, frames))
     cleanup = _flag(data, "cleanup")
     conv = _flag(data, "conv_mask_to_poly", "convMaskToPoly")
-    resolved = lambda_mapping.resolve(
+    resolved = None if kind == "reid" else lambda_mapping.resolve(  # ReID keeps the labels
         backend_descriptor, labels.label_index(caller.session, task), data.get("mapping"))
     rq_id = _request_id(task.id)
     existing = caller.session.get(BackgroundJob, rq_id)
@@ -85,7 +94,7 @@ def create(caller: Caller, data: dict[str, Any]) -> BackgroundJob:
         caller.session, job_id=rq_id, kind=KIND, max_attempts=1,
         args={"function": function, "frames": [frames.start, frames.stop], "cleanup": cleanup,
               "conv_mask_to_poly": conv, "mapping": resolved, "request_id": caller.request_id,
-              "roi": list(roi) if roi else None},
+              "roi": list(roi) if roi else None, "kind": kind, "max_distance": max_distance},
         operation={"type": KIND, "target": "task", "task_id": task.id, "job_id": job_id,
                    "project_id": task.project_id, "org_id": task.organization_id,
                    "function_id": function_id},
@@ -134,6 +143,10 @@ def run(job: Any) -> dict[str, Any]:
             deleted = set(task_media.task_meta(caller, task_id)["deleted_frames"])
         except ApiError as exc:
             raise JobFailed(_text(exc)) from None
+    if args.get("kind") == "reid":  # chains the rectangles into tracks, and writes them
+        frames = [f for f in range(*args["frames"]) if f not in deleted]
+        lambda_reid.run(job, backend, frames)
+        return {"result_id": task_id}
     if hasattr(backend, "annotate_task"):  # runs whole tasks itself (agents' queue)
         request = {"function": function_id, "task": task_id, "frames": args["frames"],
                    "threshold": function.get("threshold"), "mapping": args["mapping"],

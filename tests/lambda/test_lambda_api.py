@@ -282,6 +282,10 @@ def test_bad_requests(client):
                                                     "roi": roi})
         assert answer.status_code == 400 and words in answer.text, answer.text
     assert client.get("/api/lambda/requests/nope").status_code == 404
+    grabcut = post("/api/lambda/requests", json={"function": "opencv-grabcut",
+                                                 "task": task_id})
+    assert grabcut.status_code == 400
+    assert "Only detectors and ReID functions" in grabcut.json()["detail"]
 
 
 def test_a_function_that_dies_half_way_fails_the_run_and_writes_nothing(client):
@@ -399,3 +403,39 @@ def test_a_reid_call_compares_two_frames(client, lambda_app):
     beyond = client.post("/api/lambda/functions/matcher", json={
         "task": task_id, "frame0": 0, "frame1": 5, "boxes0": [], "boxes1": []})
     assert beyond.status_code == 400 and "end frame 5 is outside" in beyond.text
+
+
+def test_a_reid_batch_run_makes_tracks_with_the_rectangles_attributes(client, lambda_app):
+    """The scripted ``matcher`` (box i matches box i) over a vehicle on frames 0-3 and a face
+    on frames 0-1: two tracks, the face's with an outside keyframe on frame 2, the
+    vehicle's immutable attributes on its track; on SQLite and PostgreSQL."""
+    task_id = make_task(client, frames=4)
+    ids = label_ids(client, task_id)
+    specs = {a["name"]: a["id"] for label in client.get(
+        "/api/labels", params={"task_id": task_id}).json()["results"]
+        for a in label["attributes"]}
+    colour = [{"spec_id": specs["colour"], "value": "blue"}]
+    rects = [{"type": "rectangle", "frame": f, "label_id": label, "points": [f, 1, 20, 20],
+              "attributes": colour if name == "vehicle" else []}
+             for f in range(4) for name, label in (("vehicle", ids["vehicle"]),
+                                                   ("face", ids["face"])) if name == "vehicle"
+             or f < 2]
+    put = client.put(f"/api/tasks/{task_id}/annotations",
+                     json={"version": 0, "tags": [], "shapes": rects, "tracks": []})
+    assert put.status_code == 200, put.text
+    events = len(lambda_app.state.tests_plugin.events)
+    call = client.post("/api/lambda/requests", json={"function": "matcher", "task": task_id})
+    assert call.status_code == 200, call.text
+    done = wait(client, call.json()["id"])
+    assert done["status"] == "finished" and done["progress"] == 100, done
+    data = client.get(f"/api/tasks/{task_id}/annotations").json()
+    assert data["shapes"] == []
+    tracks = {t["label_id"]: t for t in data["tracks"]}
+    assert [(s["frame"], s["outside"]) for s in tracks[ids["vehicle"]]["shapes"]] == [
+        (f, False) for f in range(4)]
+    assert [(s["frame"], s["outside"]) for s in tracks[ids["face"]]["shapes"]] == [
+        (0, False), (1, False), (2, True)]
+    assert {(a["spec_id"], a["value"]) for a in tracks[ids["vehicle"]]["attributes"]} >= {
+        (specs["colour"], "blue")}
+    calls = [e.after for e in lambda_app.state.tests_plugin.events[events:]]
+    assert {"function": "matcher", "task": task_id, "job": None, "mode": "batch"} in calls

@@ -11,8 +11,9 @@ gateway sends (see the plugin's README for the exact list):
   on the JSON body (the path in ``x-nuclio-path``); 404 for an unknown function; a
   function's error is a 500 with its message as the body.
 
-``box_interactor``, ``shift_tracker`` and ``point_tracker`` (an older tracker) can be added
-with ``StandIn.add(..., kind="interactor" | "tracker")``. ``StandIn.delay`` holds every
+``box_interactor``, ``shift_tracker``, ``point_tracker`` (an older tracker) and
+``nearest_reid`` can be added with ``StandIn.add(..., kind="interactor" | "tracker" |
+"reid")``. ``StandIn.delay`` holds every
 invocation that long (timeouts); ``StandIn.requests`` records
 ``(method, path, headers, body)`` of every request.
 """
@@ -80,6 +81,32 @@ def point_tracker(body: dict[str, Any]) -> dict[str, Any]:
     assert all(s is None or isinstance(s, list) for s in body["shapes"]), body["shapes"]
     answer = shift_tracker(body)
     return {**answer, "shapes": [s["points"] for s in answer["shapes"]]}
+
+
+def nearest_reid(body: dict[str, Any]) -> list[int]:
+    """The stand-in's ReID function (the body of CVAT's ``person-reidentification``: two
+    images, ``boxes0``, ``boxes1``, ``threshold?``, ``max_distance?``): for each box of
+    ``boxes0``, the index of the nearest unmatched box of ``boxes1`` whose centre lies
+    within ``max_distance`` (50 by default) of its own, or -1."""
+    for name in ("image0", "image1"):
+        base64.b64decode(body[name], validate=True)  # two frames, as CVAT sends them
+    limit = float(body.get("max_distance") or 50)
+
+    def centre(box: dict[str, Any]) -> tuple[float, float]:
+        x1, y1, x2, y2 = box["points"][:4]
+        return (x1 + x2) / 2, (y1 + y2) / 2
+
+    taken: set[int] = set()
+    answer = []
+    for box0 in body["boxes0"]:
+        x0, y0 = centre(box0)
+        found = sorted((((x - x0) ** 2 + (y - y0) ** 2) ** 0.5, i)
+                       for i, (x, y) in enumerate(map(centre, body["boxes1"]))
+                       if i not in taken)
+        best = next((i for distance, i in found if distance <= limit), -1)
+        taken.add(best)
+        answer.append(best)
+    return answer
 
 
 def function_object(name: str, labels: list[dict[str, Any]], kind: str = "detector",
