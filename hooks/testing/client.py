@@ -6,6 +6,8 @@ only one in the kit that imports it, and only when a test uses ``ApiClient``.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -24,3 +26,14 @@ class ApiClient(TestClient):
         self.post("/api/auth/logout")
         self.cookies.clear()
         self.headers.pop("X-CSRFToken", None)
+
+    def get_until(self, url: str, done: Callable[[Any], bool], timeout: float = 30) -> Any:
+        """GET ``url`` until ``done(json_body)`` holds (a background request finishing, say)
+        and return that body; an ``AssertionError`` with the last body after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.get(url).json()
+            if done(body):
+                return body
+            assert time.monotonic() < deadline, body
+            time.sleep(0.05)

@@ -3,44 +3,13 @@ functions listed, a batch run landing CVAT-shaped shapes, a dashboard that goes 
 
 from __future__ import annotations
 
-import time
-
 import cvatcore_nuclio
-import pytest
 from cvatcore_nuclio.testing import nuclio_dashboard
 
 from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.client import ApiClient
 from cvatcore.hooks.testing.harness import build_test_app
 from cvatcore.hooks.testing.images import blank_png
-
-
-@pytest.fixture
-def client(dashboard, tmp_path):
-    from cvatcore.core.services.accounts import create_user
-    from cvatcore.core.services.caller import Caller
-
-    settings = test_settings(tmp_path, inference={
-        "backends": ["nuclio"], "options": {"nuclio": {"dashboard_url": dashboard.url}}})
-    app = build_test_app(settings, plugins=[(cvatcore_nuclio, "nuclio")])
-    state = app.state.cvatcore
-    with state.db.unit_of_work() as session:
-        create_user(Caller.system(state, session), "ann", "ann-pass", email="a@example.com",
-                    groups=["user"])
-    with ApiClient(app) as client:
-        client.login("ann", "ann-pass")
-        yield client
-    state.db.dispose()
-
-
-def _until(client, url, done, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(url).json()
-        if done(body):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.05)
 
 
 def test_a_batch_run_with_a_nuclio_function(client, dashboard):
@@ -51,10 +20,10 @@ def test_a_batch_run_with_a_nuclio_function(client, dashboard):
     files = [(f"client_files[{i}]", (f"{i}.png", blank_png(80))) for i in range(3)]
     rq = client.post(f"/api/tasks/{task_id}/data", files=files,
                      data={"image_quality": "90"}).json()["rq_id"]
-    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
     call = client.post("/api/lambda/requests", json={
         "function": "openvino-car-detector", "task": task_id, "threshold": 0.5}).json()
-    done = _until(client, f"/api/lambda/requests/{call['id']}",
+    done = client.get_until(f"/api/lambda/requests/{call['id']}",
                   lambda b: b["status"] in ("finished", "failed"))
     assert done["status"] == "finished", done
     shapes = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
@@ -100,10 +69,10 @@ def test_a_function_that_dies_half_way_fails_the_run_with_the_reason(client, das
         files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(3)]
         rq = client.post(f"/api/tasks/{task_id}/data", files=files,
                          data={"image_quality": "90"}).json()["rq_id"]
-        _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+        client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
         call = client.post("/api/lambda/requests", json={
             "function": "fragile", "task": task_id, "cleanup": True}).json()
-        done = _until(client, f"/api/lambda/requests/{call['id']}",
+        done = client.get_until(f"/api/lambda/requests/{call['id']}",
                       lambda b: b["status"] in ("finished", "failed"))
     finally:
         dashboard.functions.pop("fragile")
@@ -120,10 +89,10 @@ def test_a_200_frame_batch_run_with_a_nuclio_function(client, dashboard):
     files = [(f"client_files[{i}]", (f"{i:03d}.png", frame)) for i in range(200)]
     rq = client.post(f"/api/tasks/{task_id}/data", files=files,
                      data={"image_quality": "90"}).json()["rq_id"]
-    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
     call = client.post("/api/lambda/requests", json={
         "function": "openvino-car-detector", "task": task_id, "threshold": 0.5}).json()
-    done = _until(client, f"/api/lambda/requests/{call['id']}",
+    done = client.get_until(f"/api/lambda/requests/{call['id']}",
                   lambda b: b["status"] in ("finished", "failed"), timeout=120)
     assert done["status"] == "finished" and done["progress"] == 100, done
     shapes = client.get(f"/api/tasks/{task_id}/annotations").json()["shapes"]
@@ -171,7 +140,7 @@ def _online_kinds(client, dashboard):
     files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(2)]
     rq = client.post(f"/api/tasks/{task_id}/data", files=files,
                      data={"image_quality": "90"}).json()["rq_id"]
-    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
     call = client.post("/api/lambda/functions/hrnet", json={
         "task": task_id, "frame": 0, "pos_points": [[3, 4], [9, 12]], "neg_points": []})
     assert call.status_code == 200, call.text

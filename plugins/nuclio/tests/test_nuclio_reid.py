@@ -6,42 +6,9 @@ from __future__ import annotations
 
 import time
 
-import cvatcore_nuclio
-import pytest
 from cvatcore_nuclio.testing import nearest_reid
 
-from cvatcore.hooks.testing import test_settings
-from cvatcore.hooks.testing.client import ApiClient
-from cvatcore.hooks.testing.harness import build_test_app
 from cvatcore.hooks.testing.images import blank_png
-
-
-@pytest.fixture
-def client(dashboard, tmp_path):
-    from cvatcore.core.services.accounts import create_user
-    from cvatcore.core.services.caller import Caller
-
-    settings = test_settings(tmp_path, inference={
-        "backends": ["nuclio"], "options": {"nuclio": {"dashboard_url": dashboard.url}}})
-    app = build_test_app(settings, plugins=[(cvatcore_nuclio, "nuclio")])
-    state = app.state.cvatcore
-    with state.db.unit_of_work() as session:
-        create_user(Caller.system(state, session), "ann", "ann-pass", email="a@example.com",
-                    groups=["user"])
-    with ApiClient(app) as client:
-        client.login("ann", "ann-pass")
-        yield client
-    state.db.dispose()
-
-
-def _until(client, url, done, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(url).json()
-        if done(body):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.05)
 
 
 def _task_with_two_movers(client, segment_size=0):
@@ -53,7 +20,7 @@ def _task_with_two_movers(client, segment_size=0):
     files = [(f"client_files[{i}]", (f"{i}.png", blank_png(200))) for i in range(5)]
     rq = client.post(f"/api/tasks/{task_id}/data", files=files,
                      data={"image_quality": "90"}).json()["rq_id"]
-    _until(client, f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
     car, person = (label["id"] for label in sorted(
         client.get("/api/labels", params={"task_id": task_id}).json()["results"],
         key=lambda label: label["name"]))
@@ -78,7 +45,7 @@ def test_a_reid_run_chains_rectangles_into_tracks(client, dashboard):
             "function": "person-reid", "task": task_id, "threshold": 0.5,
             "max_distance": 30})
         assert call.status_code == 200, call.text
-        done = _until(client, f"/api/lambda/requests/{call.json()['id']}",
+        done = client.get_until(f"/api/lambda/requests/{call.json()['id']}",
                       lambda b: b["status"] in ("finished", "failed"))
         listed = client.get("/api/requests", params={"action": "autoannotate"}).json()
     finally:
@@ -117,7 +84,7 @@ def test_a_reid_function_that_dies_half_way_changes_nothing(client, dashboard):
         before = client.get(f"/api/tasks/{task_id}/annotations").json()
         call = client.post("/api/lambda/requests", json={
             "function": "fragile-reid", "task": task_id}).json()
-        done = _until(client, f"/api/lambda/requests/{call['id']}",
+        done = client.get_until(f"/api/lambda/requests/{call['id']}",
                       lambda b: b["status"] in ("finished", "failed"))
     finally:
         dashboard.functions.pop("fragile-reid")
@@ -153,7 +120,7 @@ def test_a_job_run_skips_deleted_frames_and_keeps_the_rest(client, dashboard):
         call = client.post("/api/lambda/requests", json={
             "function": "person-reid", "task": task_id, "job": first_job})
         assert call.status_code == 200, call.text
-        done = _until(client, f"/api/lambda/requests/{call.json()['id']}",
+        done = client.get_until(f"/api/lambda/requests/{call.json()['id']}",
                       lambda b: b["status"] in ("finished", "failed"))
     finally:
         dashboard.functions.pop("person-reid")
@@ -177,7 +144,7 @@ def _slow_run(client, dashboard, name):
     call = client.post("/api/lambda/requests", json={"function": name, "task": task_id})
     assert call.status_code == 200, call.text
     url = f"/api/lambda/requests/{call.json()['id']}"
-    _until(client, url, lambda b: b["progress"] > 0 or b["status"] != "started")
+    client.get_until(url, lambda b: b["progress"] > 0 or b["status"] != "started")
     return task_id, url
 
 
@@ -189,7 +156,7 @@ def test_an_edit_during_a_run_is_kept_and_the_run_fails(client, dashboard):
         edit = client.patch(f"/api/tasks/{task_id}/annotations", params={"action": "create"},
                             json={"shapes": [{**person, "id": None, "frame": 4}]})
         assert edit.status_code == 200, edit.text
-        done = _until(client, url, lambda b: b["status"] in ("finished", "failed"))
+        done = client.get_until(url, lambda b: b["status"] in ("finished", "failed"))
     finally:
         dashboard.delay = 0
         dashboard.functions.pop("person-reid")
