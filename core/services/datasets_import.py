@@ -182,13 +182,19 @@ def frame_finder(frames: list[tuple[int, str, int, int]]) -> Any:
         return re.sub(r"\.[^./]*$", "", name)
 
     exact = {name: index for index, name, _, _ in frames}
-    base = {name.rsplit("/", 1)[-1]: index for index, name, _, _ in frames}
-    stem = {strip(name.rsplit("/", 1)[-1]): index for index, name, _, _ in frames}
+    # Built at the first name that is not a path of the task (files the server wrote name
+    # frames by path): two more maps of every frame's name cost memory per frame for nothing.
+    loose: list[dict[str, int]] = []
 
     def frame_of(name: str, where: str) -> int:
         clean = name.replace("\\", "/").lstrip("./")
-        for table, key in ((exact, clean), (base, clean.rsplit("/", 1)[-1]),
-                           (stem, strip(clean.rsplit("/", 1)[-1]))):
+        if clean in exact:
+            return exact[clean]
+        if not loose:
+            loose.append({path.rsplit("/", 1)[-1]: index for index, path, _, _ in frames})
+            loose.append({strip(path.rsplit("/", 1)[-1]): index for index, path, _, _ in frames})
+        for table, key in zip(loose, (clean.rsplit("/", 1)[-1],
+                                      strip(clean.rsplit("/", 1)[-1])), strict=True):
             if key in table:
                 return table[key]
         raise DatasetFormatError(f"{where}: the frame {name!r} is not in the task")
