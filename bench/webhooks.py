@@ -7,6 +7,9 @@ monotonic clock). Then:
 
 * cvatcore: a producer in this process (standing for ``cvatcore serve`` handling requests)
   makes ``--changes`` project renames, one transaction each (round robin over the projects),
+  one every 1/``--rate`` s (50/s by default: latency is measured at an offered load below
+  the process's capacity, as latency benchmarks do; ``--rate 0`` makes them as fast as it
+  can, which saturates the process and measures queueing; throughput is ``--backlog``'s),
   while ``--workers`` job threads deliver them; each change's latency is from its commit to
   its arrival at the receiver. ``--deliverer`` says where those threads run:
 
@@ -172,7 +175,12 @@ def run_cvatcore(args, tmp: Path
             change(project_id, -1 - i)
         receiver.wait_warm()
     made: dict[int, float] = {}
+    start = time.perf_counter()
     for n in range(args.changes):
+        if args.rate and not args.backlog:  # the offered load: a change every 1/rate s
+            delay = start + n / args.rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
         with state.db.unit_of_work() as session:
             caller = Caller(state, session, session.get(type(user), user_id))
             projects.update(caller, project_ids[n % args.webhooks], {"name": f"c{n}"})
@@ -302,6 +310,9 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=400)
     parser.add_argument("--webhooks", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=50.0,
+                        help="changes per second the producer offers (0: as fast as it can, "
+                        "which saturates the process and measures queueing, not delivery)")
     parser.add_argument("--backlog", action="store_true",
                         help="queue every change first, then deliver (throughput alone)")
     parser.add_argument("--deliverer", choices=("threads", "worker"), default=None,
@@ -324,8 +335,9 @@ def main() -> None:
     where = ("job threads of this process, after the changes" if args.backlog else
              "job threads of the producer's process" if args.deliverer == "threads" else
              "a cvatcore worker process")
-    print(f"{args.changes} changes over {args.webhooks} webhooks, {args.workers} delivery "
-          f"threads ({where}), {'PostgreSQL' if args.postgres else 'SQLite'}")
+    pace = "as fast as possible" if args.backlog or not args.rate else f"{args.rate:g}/s"
+    print(f"{args.changes} changes ({pace}) over {args.webhooks} webhooks, {args.workers} "
+          f"delivery threads ({where}), {'PostgreSQL' if args.postgres else 'SQLite'}")
     print(f"  {'':<10} {'deliv/s':>10} {'p50 ms':>10} {'p99 ms':>10}")
     rate, _, p99 = stats("cvatcore", made, arrivals)
     plain_rate, _, plain_p99 = stats("httpx", plain_made, plain_arrivals)
