@@ -24,6 +24,13 @@ class ApiError(Exception):
     def body(self) -> Any:
         return self.detail if isinstance(self.detail, dict | list) else {"detail": self.detail}
 
+    def message(self) -> str:
+        """The error as one line of text (a background job's failure reason)."""
+        detail = self.detail
+        if isinstance(detail, dict) and "detail" in detail:
+            return str(detail["detail"])
+        return str(detail)
+
 
 class ValidationFailed(ApiError):
     status = 400

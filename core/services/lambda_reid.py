@@ -77,7 +77,7 @@ def _read(job: Any, task_id: int, job_id: int | None) -> tuple[dict[str, Any], s
             data = (annotations.job_annotations(caller, job_id) if job_id is not None
                     else annotations.task_annotations(caller, task_id))
         except ApiError as exc:
-            raise JobFailed(_text(exc)) from None
+            raise JobFailed(exc.message()) from None
         task = session.get(Task, task_id)
         if task is None:
             raise JobFailed(f"Task {task_id} no longer exists.")
@@ -143,7 +143,7 @@ class _Prefetched:
             try:
                 return {f: lambda_functions.frame_b64(caller, self.task_id, f) for f in batch}
             except ApiError as exc:
-                raise JobFailed(_text(exc)) from None
+                raise JobFailed(exc.message()) from None
 
 
 def _pair(job: Any, backend: Any, function_id: str, pair: tuple[int, int],
@@ -220,11 +220,5 @@ def _write(job: Any, task_id: int, job_id: int | None, version: int,
             else:
                 annotations.replace_task(caller, task_id, body)
         except ApiError as exc:
-            raise JobFailed(f"The tracks cannot be saved: {_text(exc)}") from None
+            raise JobFailed(f"The tracks cannot be saved: {exc.message()}") from None
 
-
-def _text(exc: ApiError) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict) and "detail" in detail:
-        return str(detail["detail"])
-    return str(detail)

@@ -142,7 +142,7 @@ def run(job: Any) -> dict[str, Any]:
             backend, _ = lambda_functions.find(caller, function_id)
             deleted = set(task_media.task_meta(caller, task_id)["deleted_frames"])
         except ApiError as exc:
-            raise JobFailed(_text(exc)) from None
+            raise JobFailed(exc.message()) from None
     if args.get("kind") == "reid":  # chains the rectangles into tracks, and writes them
         frames = [f for f in range(*args["frames"]) if f not in deleted]
         lambda_reid.run(job, backend, frames)
@@ -191,7 +191,7 @@ def _frame_by_frame(job: Any, backend: Any, frames: list[int]) -> dict[str, list
                 return [(f, lambda_roi.crop_b64(lambda_functions.frame_raw(caller, task_id, f),
                                                 roi)) for f in batch]
             except ApiError as exc:
-                raise JobFailed(_text(exc)) from None
+                raise JobFailed(exc.message()) from None
 
     concurrency = job.state.settings.inference.batch_concurrency
     batches = [frames[i:i + FRAMES_PER_READ] for i in range(0, len(frames), FRAMES_PER_READ)]
@@ -234,7 +234,7 @@ def _write(job: Any, task_id: int, job_id: int | None, body: dict[str, Any],
         try:
             _store(caller, task_id, job_id, body, cleanup)
         except ApiError as exc:  # the function's shapes do not fit the task (any more)
-            raise JobFailed(f"The results cannot be saved: {_text(exc)}") from None
+            raise JobFailed(f"The results cannot be saved: {exc.message()}") from None
 
 
 def _store(caller: Caller, task_id: int, job_id: int | None, body: dict[str, Any],
@@ -249,10 +249,4 @@ def _store(caller: Caller, task_id: int, job_id: int | None, body: dict[str, Any
     elif body["tags"] or body["shapes"]:
         annotations.patch_task(caller, task_id, "create", body)
 
-
-def _text(exc: ApiError) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict) and "detail" in detail:
-        return str(detail["detail"])
-    return str(detail)
 
