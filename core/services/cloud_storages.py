@@ -33,6 +33,7 @@ from cvatcore.core.services.context import (
     context_to_create,
     narrow_to_context,
     org_context,
+    outside_org,
     subject,
 )
 from cvatcore.core.services.fields import clean_text
@@ -70,7 +71,7 @@ def get(caller: Caller, storage_id: int, scope: str = "view") -> CloudStorage:
     subj = subject(caller, storage.organization_id)
     rels = {"owner"} if storage.owner_id == subj.user_id else set()
     in_org = storage.organization_id is not None
-    if in_org and subj.org_role is None and not subj.is_admin:
+    if outside_org(subj, storage.organization_id):
         raise NotFound("Cloud storage not found.")
     if not engine.allows("cloudstorage", scope, subj, rels, in_org):
         raise PermissionDenied()

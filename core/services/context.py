@@ -66,6 +66,12 @@ def _resolve(caller: Caller) -> OrgContext:
     return OrgContext("organization", org, membership)
 
 
+def outside_org(subj: Subject, org_id: int | None) -> bool:
+    """Whether an object of organization ``org_id`` lies outside the subject's organizations
+    (admins are in every one): CVAT answers as if it did not exist."""
+    return org_id is not None and subj.org_role is None and not subj.is_admin
+
+
 def context_to_create(caller: Caller, resource: str,
                       limits: dict[str, bool] | None = None) -> OrgContext:
     """The caller's context, once IAM lets them create a ``resource`` in it (else a 403).

@@ -21,6 +21,7 @@ from cvatcore.core.services.context import (
     context_to_create,
     narrow_to_context,
     org_context,
+    outside_org,
     subject,
 )
 from cvatcore.hooks.inference_types import check_descriptor, describe_function
@@ -75,7 +76,7 @@ def get(caller: Caller, function_id: int, scope: str = "view") -> NativeFunction
     rels = {"owner"} if function.owner_id == subj.user_id else set()
     in_org = function.organization_id is not None
     limits = {"public": function.visibility == "public"}
-    if in_org and subj.org_role is None and not subj.is_admin:
+    if outside_org(subj, function.organization_id):
         raise NotFound("Function not found.")
     if not engine.allows("function", "view", subj, rels, in_org, limits):
         raise NotFound("Function not found.")

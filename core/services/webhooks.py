@@ -21,7 +21,7 @@ from cvatcore.core.models.base import utcnow
 from cvatcore.core.outbound import OutboundRefused, resolve
 from cvatcore.core.secrets import remember
 from cvatcore.core.services import changes
-from cvatcore.core.services.context import narrow_to_context, org_context, subject
+from cvatcore.core.services.context import narrow_to_context, org_context, outside_org, subject
 from cvatcore.core.services.fields import clean_text
 from cvatcore.core.services.projects import subject_in
 from cvatcore.core.services.webhooks_delivery import ensure_drain
@@ -78,7 +78,7 @@ def get(caller: Caller, webhook_id: int, scope: str = "view") -> Webhook:
         raise NotFound("Webhook not found.")
     subj = subject_in(caller, hook.organization_id)
     in_org = hook.organization_id is not None
-    if in_org and subj.org_role is None and not subj.is_admin:
+    if outside_org(subj, hook.organization_id):
         raise NotFound("Webhook not found.")
     if not engine.allows("webhook", scope, subj, _relations(caller, subj.user_id, hook), in_org):
         raise PermissionDenied()
@@ -201,7 +201,7 @@ def create(caller: Caller, data: dict[str, Any]) -> Webhook:
     if project_id is not None:
         owner = caller.session.scalar(select(Project.owner_id).where(Project.id == project_id))
         rels = {"project:owner"} if owner == user.id else set()
-    if org_id is not None and subj.org_role is None and not subj.is_admin:
+    if outside_org(subj, org_id):
         raise PermissionDenied("You are not a member of this organization.")
     if not engine.allows("webhook", scope, subj, rels, org_id is not None):
         raise PermissionDenied()
