@@ -292,6 +292,11 @@ class Database:
         ):
             event.listen(engine, "before_cursor_execute", _begin_before_write)
 
+    def local_writes(self) -> int:
+        """A number that changes whenever a writer of this process ends (SQLite; 0 on other
+        databases): ``jobs/watch.py`` tells this process's commits from others' by it."""
+        return self._writers.turns if self._writers is not None else 0
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"

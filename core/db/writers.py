@@ -23,6 +23,9 @@ class WriterQueue:
         self._mutex = threading.Lock()
         self._held = False
         self._waiters: deque[threading.Event] = deque()
+        # Turns ended so far: a reader of SQLite's ``data_version`` (``jobs/watch.py``)
+        # tells this process's own commits from other processes' by it.
+        self.turns = 0
 
     def acquire(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` s) for the turn; False when it did not come. A caller
@@ -44,6 +47,7 @@ class WriterQueue:
 
     def release(self) -> None:
         with self._mutex:
+            self.turns += 1
             if self._waiters:
                 self._waiters.popleft().set()  # still held: it passes to the next in line
             else:

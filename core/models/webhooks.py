@@ -43,17 +43,23 @@ class Webhook(Base):
     # The background job that sends this webhook's pending deliveries, one at a time and in
     # order; None when nothing is pending (see services/webhooks_delivery.py).
     drain_job_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The ``seq`` of its newest delivery: each new one takes the next, under the row's lock.
+    last_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     created_date: Mapped[datetime] = mapped_column(default=utcnow)
     updated_date: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_pending", "webhook_id", "state", "id"),)
+    __table_args__ = (Index("ix_webhook_deliveries_pending", "webhook_id", "state", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     webhook_id: Mapped[int] = mapped_column(
         ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    # Its place among the webhook's deliveries, taken while the webhook's row is locked, so
+    # that the order is the order of the commits (ids are not, on PostgreSQL: a sequence
+    # hands them out before the lock). None for a ping, which is never queued.
+    seq: Mapped[int | None] = mapped_column(default=None)
     event: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(default=None)
     redelivery: Mapped[bool] = mapped_column(default=False)

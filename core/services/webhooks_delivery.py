@@ -30,13 +30,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cvatcore.core.jobs.queue import ACTIVE, enqueue, wake_after_commit
 from cvatcore.core.models import BackgroundJob, Webhook, WebhookAttempt, WebhookDelivery
 from cvatcore.core.models.base import as_utc, utcnow
 from cvatcore.core.outbound import OutboundRefused, resolve
+from cvatcore.core.services import webhooks_handoff as handoff
 from cvatcore.hooks import DeliveryResult, OutboundRequest
 
 KIND = "deliver:webhook"
@@ -87,9 +88,12 @@ def queue_drain(session: Session, hook: Webhook, at: datetime | None = None) -> 
     hook.drain_job_id = job_id
 
 
-def ensure_drain(session: Session, webhook_id: int) -> None:
+def ensure_drain(session: Session, webhook_id: int, queued: WebhookDelivery | None = None
+                 ) -> None:
     """Make sure a drain job will send ``webhook_id``'s pending deliveries (inside the
-    caller's transaction: the job exists exactly when the caller's changes do)."""
+    caller's transaction: the job exists exactly when the caller's changes do). A drain
+    already running gets ``queued`` (the delivery just written) handed over at the commit
+    when it runs in this process (``webhooks_handoff``), else is woken."""
     hook = lock_webhook(session, webhook_id)
     if hook is None:
         return
@@ -97,9 +101,19 @@ def ensure_drain(session: Session, webhook_id: int) -> None:
         status = session.scalar(select(BackgroundJob.status).where(
             BackgroundJob.id == hook.drain_job_id))
         if status in ACTIVE:
-            wake_after_commit(session)  # a drain waiting for more (linger) sends it at once
+            if queued is None or not hook.is_active or not handoff.hand_after_commit(
+                    session, hook.drain_job_id, _handed(hook, queued)):
+                wake_after_commit(session)  # a drain waiting for more (linger) sends it
             return
     queue_drain(session, hook)
+
+
+def _handed(hook: Webhook, delivery: WebhookDelivery) -> handoff.Handed:
+    return handoff.Handed(
+        handoff.Hook(hook.id, hook.target_url, hook.secret, hook.content_type,
+                     hook.enable_ssl),
+        handoff.Due(delivery.id, hook.id, delivery.seq, delivery.event, delivery.request,
+                    delivery.attempts, delivery.created_date, delivery.next_attempt_at))
 
 
 def recover(session: Session, settings: Any, job_id: str) -> None:
@@ -124,13 +138,21 @@ def recover(session: Session, settings: Any, job_id: str) -> None:
 
 
 def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,
-           changed_fields: str = "", redelivery: bool = False) -> WebhookDelivery:
-    """Write one pending delivery of ``payload`` and make sure it will be sent."""
-    delivery = WebhookDelivery(webhook_id=hook.id, event=event, request=payload,
+           changed_fields: str = "", redelivery: bool = False) -> WebhookDelivery | None:
+    """Write one pending delivery of ``payload`` and make sure it will be sent; None when
+    the webhook was deleted meanwhile. Its ``seq`` is taken by the statement that locks the
+    webhook's row until the commit, so one webhook's deliveries are numbered in the order
+    their transactions commit."""
+    seq = session.execute(
+        update(Webhook).where(Webhook.id == hook.id).values(last_seq=Webhook.last_seq + 1)
+        .returning(Webhook.last_seq).execution_options(synchronize_session=False)).scalar()
+    if seq is None:
+        return None
+    delivery = WebhookDelivery(webhook_id=hook.id, event=event, request=payload, seq=seq,
                                changed_fields=changed_fields, redelivery=redelivery)
     session.add(delivery)
     session.flush()
-    ensure_drain(session, hook.id)
+    ensure_drain(session, hook.id, delivery)
     return delivery
 
 

@@ -42,13 +42,16 @@ from sqlalchemy import select
 
 from cvatcore.core.jobs.watch import CommitWatch
 from cvatcore.core.models import Webhook
+from cvatcore.core.services import webhooks_handoff as handoff
 from cvatcore.core.services import webhooks_rounds as rounds
+from cvatcore.core.services.webhooks_delivery import settled
 from cvatcore.core.services.webhooks_rounds import BATCH
 
 RECORD_SECONDS = 0.2  # while events keep coming, attempts are recorded this often
 SLICE_SECONDS = 2.0  # running time after which a drain lets waiting jobs have its worker
 HOLD_MAX = 8  # webhooks one drain holds at most (more are left to other workers)
-LINGER_POLL_SECONDS = 0.05  # an idle drain looks again at least this often
+# The outbox is read at least this often (hand-offs aside): retries, lingering, other jobs.
+READ_SECONDS = 0.25
 
 
 class Recorder:
@@ -106,9 +109,15 @@ class Drain:
         self.held: dict[int, float | None] = {}  # webhook id: idle since (monotonic)
         self.senders = rounds.Senders(self.state)
         self.unrecorded: list[tuple[Any, Any, int]] = []
-        # Webhook id: the last delivery this drain sent; reads skip up to it until the
-        # attempts are recorded for sure (``_write``).
+        # Webhook id: the ``seq`` of the last delivery this drain sent; reads skip up to it
+        # until the attempts are recorded for sure (``_write``).
         self.sent_upto: dict[int, int] = {}
+        # Webhook id: the ``seq`` its next delivery will have (the one after the last this
+        # drain delivered): a hand-off with it is sent without reading the outbox.
+        self.expect: dict[int, int] = {}
+        self.inbox: handoff.Inbox | None = None
+        self.read_next = True  # read the outbox at the next step
+        self.last_read = 0.0
         self.since = 0.0  # when the oldest unrecorded attempt was sent
         self.sent = 0
         self.turn = 0  # rotates which webhook sends first
@@ -119,11 +128,68 @@ class Drain:
                 select(Webhook.id).where(Webhook.drain_job_id == self.job.id)))
 
     def step(self, watch: CommitWatch) -> bool:
-        """Read and send, record and let go when it is time, else wait; False at the end."""
+        """Send what was handed over, read and send when that may not be all, record and let
+        go when it is time, else wait; False at the end."""
+        fast, unsure = self._take_handed()
+        let_go = self._send(fast) if fast else set()
+        sending = bool(fast)
+        now = time.monotonic()
+        if unsure or self.read_next or now - self.last_read >= READ_SECONDS:
+            read_let_go, read_sending = self._read_and_send(now)
+            let_go |= read_let_go
+            sending = sending or read_sending
+            self.read_next = read_sending  # read again at once: more may have come
+        if let_go:
+            return self._write(let_go, idle=not sending)
+        if self.unrecorded and (not self._waiting() or len(self.unrecorded) >= BATCH
+                                or time.monotonic() - self.since >= RECORD_SECONDS):
+            self.recorder.put(self.unrecorded)  # nothing more waits: record now
+            self.unrecorded = []
+        if sending:
+            self._check()
+            return True
+        if self.last_read == now:  # idle after a read: other jobs may want the worker
+            with self.state.db.work(write=False) as work:
+                drains_wait, others_wait = rounds.jobs_waiting(work.connection, self.state)
+            if others_wait or (drains_wait and len(self.held) < HOLD_MAX):
+                return self._write(set(), idle=True)
+            if not self.held:
+                return False
+        elsewhere = watch.wait(READ_SECONDS)
+        # Woken by this process alone: by a hand-off, or (an empty inbox) by other work
+        # queued here, which a read looks at.
+        self.read_next = elsewhere or not self._waiting()
+        self._check()
+        return True
+
+    def _waiting(self) -> bool:
+        return self.inbox is not None and self.inbox.waiting()
+
+    def _take_handed(self) -> tuple[dict[int, Any], bool]:
+        """The handed deliveries that are the next of their held webhook's sequence (as
+        ``read_due`` gives them), and whether another one calls for a read."""
+        fast: dict[int, Any] = {}
+        unsure = False
+        expect = dict(self.expect)
+        for hook, delivery in sorted(self.inbox.take() if self.inbox else (),
+                                     key=lambda handed: handed.delivery.seq):
+            if hook.id not in self.held or delivery.seq <= self.sent_upto.get(hook.id, 0):
+                continue  # not this drain's, or sent already
+            if delivery.seq != expect.get(hook.id):
+                unsure = True  # a gap: read the outbox
+                continue
+            expect[hook.id] = delivery.seq + 1
+            fast.setdefault(hook.id, (hook, [], False))[1].append(delivery)
+        return fast, unsure
+
+    def _read_and_send(self, now: float) -> tuple[set[int], bool]:
+        """Read the held webhooks' due deliveries and send them: the webhooks to let go of
+        (waiting for a retry with nothing due, idle past the linger, stuck), and whether
+        anything was sent."""
         with self.state.db.work(write=False) as work:
             due = rounds.read_due(work.connection, self.job.id, list(self.held),
                                   self.sent_upto)
-        now = time.monotonic()
+        self.last_read = now
         for webhook_id, idle_since in self.held.items():
             self.held[webhook_id] = None if webhook_id in due else (idle_since or now)
         let_go = {w for w, (_, rows, waiting) in due.items() if waiting and not rows}
@@ -132,24 +198,7 @@ class Drain:
         sending = {w: found for w, found in due.items() if found[1]}
         if sending:
             let_go |= self._send(sending)
-        if let_go:
-            return self._write(let_go, idle=not sending)
-        if self.unrecorded and (not sending or len(self.unrecorded) >= BATCH
-                                or time.monotonic() - self.since >= RECORD_SECONDS):
-            self.recorder.put(self.unrecorded)
-            self.unrecorded = []
-        if sending:
-            self._check()
-            return True  # read again at once: more may have come meanwhile
-        with self.state.db.work(write=False) as work:
-            drains_wait, others_wait = rounds.jobs_waiting(work.connection, self.state)
-        if others_wait or (drains_wait and len(self.held) < HOLD_MAX):
-            return self._write(set(), idle=True)
-        if not self.held:
-            return False
-        watch.wait(LINGER_POLL_SECONDS)
-        self._check()
-        return True
+        return let_go, bool(sending)
 
     def _check(self) -> None:
         self.job.check()
@@ -166,8 +215,13 @@ class Drain:
         sent, stuck = rounds.send_round(self.job, self.senders, due, order)
         self.unrecorded += sent
         self.sent += len(sent)
-        for delivery, _, _ in sent:
-            self.sent_upto[delivery.webhook_id] = delivery.id
+        for delivery, result, _ in sent:
+            self.held[delivery.webhook_id] = None
+            self.sent_upto[delivery.webhook_id] = delivery.seq
+            if settled(result):
+                self.expect[delivery.webhook_id] = delivery.seq + 1
+        if len(sent) < sum(len(rows) for _, rows, _ in due.values()) - len(stuck):
+            self.read_next = True  # the round ended early: the rest is read again
         return stuck
 
     def _write(self, let_go: set[int], idle: bool) -> bool:
@@ -194,6 +248,7 @@ class Drain:
         self.unrecorded, self.sent_upto = [], {}
         for webhook_id in let_go - kept:
             self.held.pop(webhook_id, None)
+            self.expect.pop(webhook_id, None)
         if adopted is not None:
             self.held[adopted] = None
         job.check()
@@ -201,15 +256,19 @@ class Drain:
 
 
 def run_drain(job: Any) -> dict[str, Any]:
-    """Send the held webhooks' due deliveries in order, woken by the commits that add them;
-    end once every webhook was let go."""
+    """Send the held webhooks' due deliveries in order, woken by the commits that add them
+    (this process's hand them over); end once every webhook was let go."""
     recorder = Recorder(job)
     try:
         drain = Drain(job, recorder)
         drain.load()
         with CommitWatch(job.state.db) as watch:
-            while drain.step(watch):
-                pass
+            drain.inbox = handoff.open_inbox(job.id, watch.wake)
+            try:
+                while drain.step(watch):
+                    pass
+            finally:
+                handoff.close_inbox(job.id)
     finally:
         recorder.close()
     recorder.check()

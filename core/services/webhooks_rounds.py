@@ -5,7 +5,7 @@ drain decides when each runs."""
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, union_all, update
 from sqlalchemy.orm import Session
@@ -22,23 +22,15 @@ from cvatcore.core.services.webhooks_delivery import (
     queue_drain,
     settled,
 )
+from cvatcore.core.services.webhooks_handoff import Hook
 
 BATCH = 200  # deliveries of one webhook read at once
 ROUND_SECONDS = 0.5  # sending time after which a round ends (and the next is read)
 SENDER_SECONDS = 1.0  # a webhook's target is checked again (DNS, outbound guard) this often
 
 
-class Hook(NamedTuple):
-    """What sending needs of a webhook (``Sender``'s ``hook``)."""
-
-    id: int
-    target_url: str
-    secret: str | None
-    content_type: str
-    enable_ssl: bool
-
-
-_DUE = (WebhookDelivery.id, WebhookDelivery.webhook_id, WebhookDelivery.event,
+_DUE = (WebhookDelivery.id, WebhookDelivery.webhook_id, WebhookDelivery.seq,
+        WebhookDelivery.event,
         WebhookDelivery.request, WebhookDelivery.attempts, WebhookDelivery.created_date,
         WebhookDelivery.next_attempt_at, Webhook.target_url, Webhook.secret,
         Webhook.content_type, Webhook.enable_ssl)
@@ -48,17 +40,18 @@ def read_due(conn: Connection, job_id: str, held: list[int], sent_upto: dict[int
              ) -> dict[int, tuple[Hook, list[Any], bool]]:
     """Per held webhook with pending deliveries: (its hook, the due ones oldest first, whether
     one waits for a retry), in one statement (one ``LIMIT`` per webhook, so a long backlog of
-    one does not hide another's new event). Deliveries up to ``sent_upto[webhook]`` were sent
-    already (their attempts wait to be recorded) and are left out; a webhook turned off, or
+    one does not hide another's new event). Deliveries up to ``sent_upto[webhook]`` (a
+    ``seq``) were sent already (their attempts wait to be recorded) and are left out; a
+    webhook turned off, or
     no longer held by ``job_id``, has none."""
     if not held:
         return {}
     members = [
         select(*_DUE).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
         .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending",
-               WebhookDelivery.id > sent_upto.get(webhook_id, 0),
+               WebhookDelivery.seq > sent_upto.get(webhook_id, 0),
                Webhook.drain_job_id == job_id, Webhook.is_active.is_(True))
-        .order_by(WebhookDelivery.id).limit(BATCH).subquery()
+        .order_by(WebhookDelivery.seq).limit(BATCH).subquery()
         for webhook_id in held]
     stmt = union_all(*(select(m) for m in members)) if len(members) > 1 else select(members[0])
     found: dict[int, list[Any]] = {}
@@ -66,7 +59,7 @@ def read_due(conn: Connection, job_id: str, held: list[int], sent_upto: dict[int
         found.setdefault(row.webhook_id, []).append(row)
     now, result = utcnow(), {}
     for webhook_id, rows in found.items():
-        rows.sort(key=lambda r: r.id)
+        rows.sort(key=lambda r: r.seq)
         due = []
         for row in rows:  # up to the first that waits for a retry: later ones wait behind it
             if as_utc(row.next_attempt_at) > now:
@@ -163,7 +156,7 @@ def pending_head(session: Session, webhook_id: int) -> WebhookDelivery | None:
     return session.scalars(
         select(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
-        .order_by(WebhookDelivery.id).limit(1)
+        .order_by(WebhookDelivery.seq).limit(1)
     ).first()
 
 

@@ -48,7 +48,8 @@ def test_db_upgrade_is_idempotent(config_file, tmp_path):
     first = invoke_cli(["db", "upgrade"], plugins=plugins, env=env)
     second = invoke_cli(["db", "upgrade"], plugins=plugins, env=env)
     assert first.exit_code == second.exit_code == 0, first.stderr + second.stderr
-    assert first.stdout == second.stdout == "database is at 0006_native_functions, example_0001\n"
+    assert first.stdout == second.stdout == \
+        "database is at 0007_webhook_delivery_seq, example_0001\n"
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'cvatcore.db'}")
     try:
         tables = set(sa.inspect(engine).get_table_names())

@@ -1,0 +1,125 @@
+"""Committed deliveries handed to the drain of this process that holds their webhook.
+
+The outbox (``webhook_deliveries``) is the source of truth: a drain reads a webhook's pending
+deliveries from it, in ``seq`` order. Reading after every commit put a query between each
+change and its delivery (1-2 ms, far more when the process is busy: on the bench's p99 path
+the read and the wake-ups of every drain to make it cost more than the POST). So the
+transaction that queues a delivery for a webhook held by a drain running *in this process*
+also hands that drain a copy of the row once it commits (``hand_after_commit``), and the
+drain sends it at once when it is the very next of the webhook's sequence it expects; any
+other case (a gap: a delivery committed by another process, or one the drain has not read
+yet; a webhook it no longer holds) falls back to reading the outbox. A hand-off that is
+lost (the drain ended meanwhile) loses nothing: the row is there, and the webhook's lock
+makes sure a drain will read it (see ``webhooks_delivery``).
+
+A hand-off carries the webhook as the queueing transaction saw it under the row's lock (the
+secret still encrypted): the drain does not read the webhook again to send it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_PENDING = "cvatcore.webhooks.handed"
+
+
+class Hook(NamedTuple):
+    """What sending needs of a webhook (``Sender``'s ``hook``)."""
+
+    id: int
+    target_url: str
+    secret: str | None
+    content_type: str
+    enable_ssl: bool
+
+
+class Due(NamedTuple):
+    """A pending delivery as a drain sends and records it (the read's rows have the same
+    attributes)."""
+
+    id: int
+    webhook_id: int
+    seq: int
+    event: str
+    request: dict[str, Any]
+    attempts: int
+    created_date: datetime
+    next_attempt_at: datetime
+
+
+class Handed(NamedTuple):
+    hook: Hook
+    delivery: Due
+
+
+class Inbox:
+    """A running drain's hand-offs: ``put`` (after a commit) wakes it, ``take`` empties."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+        self._items: list[Handed] = []
+        self._lock = threading.Lock()
+
+    def put(self, items: list[Handed]) -> None:
+        with self._lock:
+            self._items += items
+        self._wake()
+
+    def waiting(self) -> bool:
+        return bool(self._items)
+
+    def take(self) -> list[Handed]:
+        with self._lock:
+            items, self._items = self._items, []
+        return items
+
+
+_inboxes: dict[str, Inbox] = {}
+_inboxes_lock = threading.Lock()
+
+
+def open_inbox(job_id: str, wake: Callable[[], None]) -> Inbox:
+    """The inbox of drain ``job_id`` running in this process (until ``close_inbox``)."""
+    inbox = Inbox(wake)
+    with _inboxes_lock:
+        _inboxes[job_id] = inbox
+    return inbox
+
+
+def close_inbox(job_id: str) -> None:
+    with _inboxes_lock:
+        _inboxes.pop(job_id, None)
+
+
+def hand_after_commit(session: Session, job_id: str, handed: Handed) -> bool:
+    """Hand ``handed`` to drain ``job_id`` once ``session`` commits (nothing on a rollback);
+    False when that drain does not run in this process (wake it some other way)."""
+    if job_id not in _inboxes:
+        return False
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        event.listen(session, "after_commit", _deliver, once=True)
+        event.listen(session, "after_rollback", _forget, once=True)
+    pending.append((job_id, handed))
+    return True
+
+
+def _deliver(session: Session) -> None:
+    by_job: dict[str, list[Handed]] = {}
+    for job_id, handed in session.info.pop(_PENDING, ()):
+        by_job.setdefault(job_id, []).append(handed)
+    for job_id, items in by_job.items():
+        inbox = _inboxes.get(job_id)
+        if inbox is not None:
+            inbox.put(items)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
