@@ -19,13 +19,16 @@ ends the wait as soon as any commit may have added work:
   the same 20 ms is then seen at the waiter's next timeout.
 
 ``wait`` says why it returned: ``False`` when only this process woke it (``wake``, or work
-it queued), ``True`` when another process may have committed work, or at the timeout.
+it queued) or ``on_payload`` took a notification's payload as its own, ``True`` when another
+process may have committed work, or at the timeout. A notification whose payload belongs to
+another waiter (``on_payload`` returns None) is not a reason to wake.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cvatcore.core.jobs.queue import NOTIFY_CHANNEL as CHANNEL
@@ -38,8 +41,10 @@ class CommitWatch:
     """``with CommitWatch(db) as watch: watch.wait(timeout)``: returns once this process
     queued work, another process may have (see the module), or ``timeout`` passed."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, on_payload: Callable[[str], bool | None] | None = None
+                 ) -> None:
         self._db = db
+        self._on_payload = on_payload
         self._event = threading.Event()
         self._raw: Any = None
         self._dialect = db.engine.dialect.name
@@ -91,9 +96,10 @@ class CommitWatch:
             elif left <= 0:
                 elsewhere = True
             elif self._dialect == "postgresql":
-                elsewhere = self._notified(left)
-                if not elsewhere:
+                found = self._notified(left)
+                if found is None:
                     continue
+                elsewhere = found
             elif self._event.wait(min(SQLITE_POLL_SECONDS, max(0.0, left))):
                 elsewhere = False
             elif self._changed():
@@ -104,12 +110,19 @@ class CommitWatch:
         self._event.clear()
         return elsewhere
 
-    def _notified(self, timeout: float) -> bool:
+    def _notified(self, timeout: float) -> bool | None:
+        """Whether a notification came that may mean work from elsewhere (True), or one
+        whose payload ``on_payload`` took (False); None when none came, or none for us."""
         # At most 50 ms at a time, so that this process's own wake-ups are seen promptly
         # even where its commits' notifications lag.
-        notifies = self._raw.driver_connection.notifies(timeout=min(timeout, 0.05),
-                                                        stop_after=1)
-        return any(True for _ in notifies)
+        found = None
+        for notify in self._raw.driver_connection.notifies(timeout=min(timeout, 0.05),
+                                                           stop_after=1):
+            taken = self._on_payload(notify.payload) if notify.payload and \
+                self._on_payload is not None else True
+            if taken is not None:
+                found = bool(found) or taken
+        return found
 
     def _data_version(self) -> Any:
         return self._raw.driver_connection.execute("PRAGMA data_version").fetchone()[0]

@@ -93,7 +93,7 @@ def ensure_drain(session: Session, webhook_id: int, queued: WebhookDelivery | No
     """Make sure a drain job will send ``webhook_id``'s pending deliveries (inside the
     caller's transaction: the job exists exactly when the caller's changes do). A drain
     already running gets ``queued`` (the delivery just written) handed over at the commit
-    when it runs in this process (``webhooks_handoff``), else is woken."""
+    (``webhooks_handoff``: in this process, or by ``NOTIFY`` on PostgreSQL), else woken."""
     hook = lock_webhook(session, webhook_id)
     if hook is None:
         return
@@ -101,8 +101,10 @@ def ensure_drain(session: Session, webhook_id: int, queued: WebhookDelivery | No
         status = session.scalar(select(BackgroundJob.status).where(
             BackgroundJob.id == hook.drain_job_id))
         if status in ACTIVE:
-            if queued is None or not hook.is_active or not handoff.hand_after_commit(
-                    session, hook.drain_job_id, _handed(hook, queued)):
+            handed = _handed(hook, queued) if queued is not None and hook.is_active else None
+            if handed is None or not (
+                    handoff.hand_after_commit(session, hook.drain_job_id, handed)
+                    or handoff.notify_after_commit(session, hook.drain_job_id, handed)):
                 wake_after_commit(session)  # a drain waiting for more (linger) sends it
             return
     queue_drain(session, hook)

@@ -165,18 +165,30 @@ class Drain:
     def _waiting(self) -> bool:
         return self.inbox is not None and self.inbox.waiting()
 
+    def take_notification(self, payload: str) -> bool | None:
+        """``CommitWatch``'s ``on_payload``: a hand-off to this drain from another process
+        goes to its inbox (False: nothing else to look at); None for anything else."""
+        handed = handoff.from_notification(payload, self.job.id)
+        if handed is None or self.inbox is None:
+            return None
+        self.inbox.put([handed])
+        return False
+
     def _take_handed(self) -> tuple[dict[int, Any], bool]:
         """The handed deliveries that are the next of their held webhook's sequence (as
         ``read_due`` gives them), and whether another one calls for a read."""
         fast: dict[int, Any] = {}
         unsure = False
         expect = dict(self.expect)
-        for hook, delivery in sorted(self.inbox.take() if self.inbox else (),
-                                     key=lambda handed: handed.delivery.seq):
+        for handed in sorted(self.inbox.take() if self.inbox else (),
+                             key=lambda handed: handed.delivery.seq):
+            hook, delivery = handed.hook, handed.delivery
             if hook.id not in self.held or delivery.seq <= self.sent_upto.get(hook.id, 0):
                 continue  # not this drain's, or sent already
-            if delivery.seq != expect.get(hook.id):
-                unsure = True  # a gap: read the outbox
+            if handed.secret_digest is not None:  # from another process: no secret
+                hook = self.senders.known(hook, handed.secret_digest)
+            if hook is None or delivery.seq != expect.get(hook.id):
+                unsure = True  # a gap, or a webhook changed: read the outbox
                 continue
             expect[hook.id] = delivery.seq + 1
             fast.setdefault(hook.id, (hook, [], False))[1].append(delivery)
@@ -262,7 +274,7 @@ def run_drain(job: Any) -> dict[str, Any]:
     try:
         drain = Drain(job, recorder)
         drain.load()
-        with CommitWatch(job.state.db) as watch:
+        with CommitWatch(job.state.db, on_payload=drain.take_notification) as watch:
             drain.inbox = handoff.open_inbox(job.id, watch.wake)
             try:
                 while drain.step(watch):

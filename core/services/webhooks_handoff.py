@@ -14,19 +14,30 @@ makes sure a drain will read it (see ``webhooks_delivery``).
 
 A hand-off carries the webhook as the queueing transaction saw it under the row's lock (the
 secret still encrypted): the drain does not read the webhook again to send it.
+
+A drain in another process (``cvatcore worker`` beside the servers, on PostgreSQL) gets the
+same hand-off as the payload of the ``NOTIFY`` that wakes it (``notify_after_commit``;
+PostgreSQL delivers it at the commit, never for a rollback). That one carries no secret, not
+even encrypted (notifications can end up in the server's logs): only a digest of the stored
+one, and the drain sends with the secret it read before when the digest matches.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from cvatcore.core.jobs.queue import NOTIFY_CHANNEL
+
 _PENDING = "cvatcore.webhooks.handed"
+MAX_NOTIFY_BYTES = 7900  # PostgreSQL's limit is 8,000 bytes per payload
 
 
 class Hook(NamedTuple):
@@ -56,6 +67,13 @@ class Due(NamedTuple):
 class Handed(NamedTuple):
     hook: Hook
     delivery: Due
+    # From another process: ``hook.secret`` is None and this is the stored one's digest.
+    secret_digest: str | None = None
+
+
+def secret_digest(stored: str | None) -> str:
+    """A digest of a webhook's stored (encrypted) secret: tells whether it changed."""
+    return hashlib.sha256((stored or "").encode()).hexdigest()[:32]
 
 
 class Inbox:
@@ -123,3 +141,35 @@ def _deliver(session: Session) -> None:
 
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def notify_after_commit(session: Session, job_id: str, handed: Handed) -> bool:
+    """On PostgreSQL, hand ``handed`` to drain ``job_id`` in whichever process it runs, by
+    a ``NOTIFY`` sent at the commit (see the module); False elsewhere, or when the payload is
+    too long for a notification (wake the drain some other way)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    hook, delivery = handed.hook, handed.delivery
+    payload = json.dumps({
+        "webhook": {"job": job_id, "hook": [*hook[:2], secret_digest(hook.secret), *hook[3:]],
+                    "delivery": [*delivery[:6], delivery.created_date.isoformat(),
+                                 delivery.next_attempt_at.isoformat()]}})
+    if len(payload.encode()) > MAX_NOTIFY_BYTES:
+        return False
+    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload)))
+    return True
+
+
+def from_notification(payload: str, job_id: str) -> Handed | None:
+    """The hand-off a notification carries to drain ``job_id``; None for anything else."""
+    try:
+        found = json.loads(payload)["webhook"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if found.get("job") != job_id:
+        return None
+    hook_id, url, digest, content_type, ssl = found["hook"]
+    *fields, created, next_at = found["delivery"]
+    return Handed(Hook(hook_id, url, None, content_type, ssl),
+                  Due(*fields, datetime.fromisoformat(created), datetime.fromisoformat(next_at)),
+                  digest)

@@ -22,7 +22,7 @@ from cvatcore.core.services.webhooks_delivery import (
     queue_drain,
     settled,
 )
-from cvatcore.core.services.webhooks_handoff import Hook
+from cvatcore.core.services.webhooks_handoff import Hook, secret_digest
 
 BATCH = 200  # deliveries of one webhook read at once
 ROUND_SECONDS = 0.5  # sending time after which a round ends (and the next is read)
@@ -91,6 +91,15 @@ class Senders:
     def __init__(self, state: Any) -> None:
         self.state = state
         self._made: dict[int, tuple[Hook, float, Sender]] = {}
+
+    def known(self, hook: Hook, digest: str) -> Hook | None:
+        """The webhook as this drain last read it, when ``hook`` (from another process,
+        without its secret) is the same and the stored secret's digest is ``digest``."""
+        made = self._made.get(hook.id)
+        if made is None or made[0]._replace(secret=None) != hook or \
+                secret_digest(made[0].secret) != digest:
+            return None
+        return made[0]
 
     def of(self, hook: Hook) -> Sender:
         known = self._made.get(hook.id)
