@@ -7,7 +7,8 @@ ends the wait as soon as any commit may have added work:
 
 * PostgreSQL: ``wake_after_commit`` also issues ``NOTIFY cvatcore_work`` in the committing
   transaction (PostgreSQL delivers it at the commit, never for a rollback); the watch
-  ``LISTEN``s on a connection of its own.
+  ``LISTEN``s on a connection of its own, waiting (``select``) on that connection's socket
+  and on a pipe that this process's wake-ups write to, so it hears both at once.
 * SQLite (one machine): ``PRAGMA data_version`` on the watch's connection changes whenever
   another connection commits; the watch looks every ``SQLITE_POLL_SECONDS``. Not more often:
   on SQLite the workers run inside the server (``[jobs] in_process_workers``), where this
@@ -26,6 +27,9 @@ another waiter (``on_payload`` returns None) is not a reason to wake.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +41,42 @@ from cvatcore.core.jobs.queue import add_wakeup, remove_wakeup
 SQLITE_POLL_SECONDS = 0.02
 
 
+class PipeEvent(threading.Event):
+    """A ``threading.Event`` that ``select`` can wait on with sockets: ``set`` also writes
+    a byte to a pipe (``fileno``), ``clear`` empties it. Once closed, ``set`` writes
+    nothing (a late wake-up must not write to a reused descriptor)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._pipe_lock = threading.Lock()
+        self._open = True
+
+    def fileno(self) -> int:
+        return self._read
+
+    def set(self) -> None:
+        super().set()
+        with self._pipe_lock, contextlib.suppress(BlockingIOError):  # full: set anyway
+            if self._open:
+                os.write(self._write, b"\0")
+
+    def clear(self) -> None:
+        super().clear()
+        with self._pipe_lock, contextlib.suppress(BlockingIOError):  # empty
+            while self._open and os.read(self._read, 512):
+                pass
+
+    def close(self) -> None:
+        with self._pipe_lock:
+            if self._open:
+                self._open = False
+                os.close(self._read)
+                os.close(self._write)
+
+
 class CommitWatch:
     """``with CommitWatch(db) as watch: watch.wait(timeout)``: returns once this process
     queued work, another process may have (see the module), or ``timeout`` passed."""
@@ -45,7 +85,7 @@ class CommitWatch:
                  ) -> None:
         self._db = db
         self._on_payload = on_payload
-        self._event = threading.Event()
+        self._event = PipeEvent()
         self._raw: Any = None
         self._dialect = db.engine.dialect.name
         self._version: Any = None
@@ -71,6 +111,7 @@ class CommitWatch:
         remove_wakeup(self._event)
         raw, self._raw = self._raw, None
         if raw is None:
+            self._event.close()
             return
         try:
             if self._dialect == "postgresql":
@@ -80,6 +121,7 @@ class CommitWatch:
             raw.invalidate()  # a broken connection is not given back to the pool
         finally:
             raw.close()
+            self._event.close()
 
     def wake(self) -> None:
         """End the current (or next) ``wait`` of this watch."""
@@ -112,12 +154,14 @@ class CommitWatch:
 
     def _notified(self, timeout: float) -> bool | None:
         """Whether a notification came that may mean work from elsewhere (True), or one
-        whose payload ``on_payload`` took (False); None when none came, or none for us."""
-        # At most 50 ms at a time, so that this process's own wake-ups are seen promptly
-        # even where its commits' notifications lag.
+        whose payload ``on_payload`` took (False); None when none came (this process's
+        wake-up, the timeout), or none for us."""
+        connection = self._raw.driver_connection
+        ready, _, _ = select.select([connection.fileno(), self._event], [], [], timeout)
+        if self._event in ready or not ready:
+            return None
         found = None
-        for notify in self._raw.driver_connection.notifies(timeout=min(timeout, 0.05),
-                                                           stop_after=1):
+        for notify in connection.notifies(timeout=0):
             taken = self._on_payload(notify.payload) if notify.payload and \
                 self._on_payload is not None else True
             if taken is not None:

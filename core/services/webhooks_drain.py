@@ -141,7 +141,8 @@ class Drain:
             self.read_next = read_sending  # read again at once: more may have come
         if let_go:
             return self._write(let_go, idle=not sending)
-        if self.unrecorded and (not self._waiting() or len(self.unrecorded) >= BATCH
+        more = self.read_next or self._waiting()
+        if self.unrecorded and (not more or len(self.unrecorded) >= BATCH
                                 or time.monotonic() - self.since >= RECORD_SECONDS):
             self.recorder.put(self.unrecorded)  # nothing more waits: record now
             self.unrecorded = []
