@@ -4,6 +4,7 @@ one on settings of your own."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -72,9 +73,9 @@ ADMIN = ("admin", "admin-pass-123")
 class LiveServer:
     """A running ``cvatcore serve`` and its administrator (what :func:`serve_with_admin`
     yields). ``env`` is the environment it runs with: run the ``cvatcore`` CLI, or a
-    ``cvatcore worker``, on the same settings with it. With several replicas, ``urls`` and
-    ``roots`` hold each one's URL and folder (``cvatcore.toml``, ``data/`` and ``server.log``
-    in it), the first one's being ``url`` and the ``root`` it was given."""
+    ``cvatcore worker``, on the same settings with it. ``urls[n]`` and ``roots[n]`` are
+    replica ``n``'s URL and folder (its ``cvatcore.toml``, ``data/`` and ``server.log``);
+    ``url``, ``config_path``, ``log`` and ``env`` are replica 0's, the only one by default."""
 
     url: str
     username: str
@@ -113,9 +114,11 @@ def settings_env(
     ``CVATCORE_CONFIG`` naming the file, and ``env`` on top (``None`` removes a variable)."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "cvatcore.toml"
-    text = f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n{extra_config}'
+    # JSON's string escapes are TOML's: any path or URL is written as it is.
+    text = f'[server]\nhost = "127.0.0.1"\ndata_dir = {json.dumps(str(root / "data"))}\n'
+    text += extra_config
     if database_url:
-        text += f'\n[database]\nurl = "{database_url}"\n'
+        text += f"\n[database]\nurl = {json.dumps(database_url)}\n"
     config.write_text(text)
     out = {k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")}
     out["CVATCORE_CONFIG"] = str(config)
@@ -147,7 +150,8 @@ def serve_with_admin(
 
     ``replicas`` > 1 starts that many servers over one database (so ``database_url`` is
     required), replica ``n`` with its own folder ``root/replica<n>`` (settings, data
-    directory, log) and the same ``extra_config`` and ``env``."""
+    directory, log) and the same ``extra_config`` and ``env``. Each server has ``timeout``
+    seconds to answer; a failure to make the administrator or to start quotes the output."""
     if replicas > 1 and not database_url:
         raise ValueError("several replicas share one database: give database_url")
     roots = [root] + [root / f"replica{n}" for n in range(1, replicas)]
