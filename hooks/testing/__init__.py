@@ -6,6 +6,9 @@ Installed as the pytest plugin ``cvatcore`` (entry point ``pytest11``), it provi
 contract class per provider kind (``cvatcore.hooks.testing.contracts``): subclass it in your
 plugin's tests and supply the fixture it names. ``cvatcore.hooks.testing.images`` makes
 frames for inference backends (``face_png()``, which the built-in face detector finds).
+``cvatcore.hooks.testing.live.serve_with_admin`` runs a real ``cvatcore serve`` with an
+administrator (end-to-end tests through cvat-sdk, cvat-cli or HTTP);
+``cvatcore.hooks.testing.httpd.serve_http`` serves a stand-in's HTTP handler on 127.0.0.1.
 
 Loading the plugin changes nothing in the test process and imports no optional package
 (``httpx2``, ``psycopg``, ...); a test suite turns on what it wants in its pytest settings:

@@ -1,14 +1,19 @@
-"""A real ``cvatcore serve`` process for end-to-end tests (official clients, CLI tools)."""
+"""A real ``cvatcore serve`` process for end-to-end tests (official clients, CLI tools):
+``serve_with_admin`` for a server with fresh settings and an administrator, ``serve`` to run
+one on settings of your own."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -58,3 +63,108 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeou
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"cvatcore serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
+
+
+ADMIN = ("admin", "admin-pass-123")
+"""The administrator :func:`serve_with_admin` makes unless told otherwise."""
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running ``cvatcore serve`` and its administrator (what :func:`serve_with_admin`
+    yields). ``env`` is the environment it runs with: run the ``cvatcore`` CLI, or a
+    ``cvatcore worker``, on the same settings with it. ``urls[n]`` and ``roots[n]`` are
+    replica ``n``'s URL and folder (its ``cvatcore.toml``, ``data/`` and ``server.log``);
+    ``url``, ``config_path``, ``log`` and ``env`` are replica 0's, the only one by default."""
+
+    url: str
+    username: str
+    password: str
+    config_path: Path
+    log: Path
+    env: dict[str, str]
+    urls: tuple[str, ...]
+    roots: tuple[Path, ...]
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return self.username, self.password
+
+    @property
+    def host(self) -> str:
+        """The host as cvat-sdk's ``make_client`` wants it, with :attr:`port` (a bare host
+        would mean https)."""
+        return self.url.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+
+def settings_env(
+    root: Path, extra_config: str = "", *, env: Mapping[str, str | None] | None = None,
+    database_url: str | None = None,
+) -> dict[str, str]:
+    """Write the settings of a ``cvatcore`` process that keeps everything in ``root`` —
+    ``root/cvatcore.toml``: ``[server]`` with ``host = "127.0.0.1"`` and ``data_dir =
+    root/data``, then ``extra_config`` (TOML; keys before its first table go to ``[server]``),
+    then ``[database] url`` when ``database_url`` is given (default: SQLite in the data
+    directory) — and return the environment to run it with: this process's environment
+    without any ``CVATCORE_*`` variable (the settings come from the file alone), with
+    ``CVATCORE_CONFIG`` naming the file, and ``env`` on top (``None`` removes a variable)."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "cvatcore.toml"
+    # JSON's string escapes are TOML's: any path or URL is written as it is.
+    text = f'[server]\nhost = "127.0.0.1"\ndata_dir = {json.dumps(str(root / "data"))}\n'
+    text += extra_config
+    if database_url:
+        text += f"\n[database]\nurl = {json.dumps(database_url)}\n"
+    config.write_text(text)
+    out = {k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")}
+    out["CVATCORE_CONFIG"] = str(config)
+    for name, value in (env or {}).items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+@contextmanager
+def serve_with_admin(
+    root: Path, extra_config: str = "", *, env: Mapping[str, str | None] | None = None,
+    username: str = ADMIN[0], password: str = ADMIN[1], email: str | None = None,
+    database_url: str | None = None, replicas: int = 1, timeout: float = 60.0,
+) -> Iterator[LiveServer]:
+    """A real ``cvatcore serve`` on fresh settings with one administrator, for end-to-end
+    tests (official clients, CLI tools, other processes)::
+
+        with serve_with_admin(tmp_path, '[outbound]\\nallow = ["127.0.0.1"]\\n') as live:
+            make_client(live.host, port=live.port, credentials=live.credentials)
+
+    Writes the settings in ``root`` as :func:`settings_env` does (``extra_config``, ``env``
+    and ``database_url`` are its), runs ``cvatcore createsuperuser --no-input`` for
+    ``username``/``password`` (email ``<username>@example.com`` unless given), then
+    :func:`serve` on a free loopback port with the output in ``root/server.log``; yields a
+    :class:`LiveServer` once it answers and stops the server when the block ends.
+
+    ``replicas`` > 1 starts that many servers over one database (so ``database_url`` is
+    required), replica ``n`` with its own folder ``root/replica<n>`` (settings, data
+    directory, log) and the same ``extra_config`` and ``env``. Each server has ``timeout``
+    seconds to answer; a failure to make the administrator or to start quotes the output."""
+    if replicas > 1 and not database_url:
+        raise ValueError("several replicas share one database: give database_url")
+    roots = [root] + [root / f"replica{n}" for n in range(1, replicas)]
+    envs = [settings_env(r, extra_config, env=env, database_url=database_url) for r in roots]
+    made = subprocess.run(
+        [str(BIN / "cvatcore"), "createsuperuser", "--username", username, "--password",
+         password, "--email", email or f"{username}@example.com", "--no-input"],
+        env=envs[0], capture_output=True, text=True, timeout=120)
+    if made.returncode != 0:
+        raise RuntimeError(f"cvatcore createsuperuser exited with {made.returncode}:\n"
+                           f"{made.stdout}{made.stderr}")
+    with ExitStack() as stack:
+        urls = tuple(stack.enter_context(serve(e, r / "server.log", timeout))
+                     for r, e in zip(roots, envs, strict=True))
+        yield LiveServer(urls[0], username, password, root / "cvatcore.toml",
+                         root / "server.log", envs[0], urls, tuple(roots))

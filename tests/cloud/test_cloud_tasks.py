@@ -336,25 +336,13 @@ def test_request_rules_are_400(ann, azurite, container):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from cvatcore.hooks.testing.live import serve_with_admin
 
-    from cvatcore.hooks.testing.live import serve
-
-    root = tmp_path_factory.mktemp("sdk-cloud")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
-                      '[outbound]\nallow = ["127.0.0.1"]\n')  # Azurite listens on loopback
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    env.pop("CVATCORE_DISABLE_PLUGIN_AUTOLOAD", None)
-    subprocess.run([str(Path(sys.executable).parent / "cvatcore"), "createsuperuser",
-                    "--username", "admin", "--password", "admin-pass-123", "--email",
-                    "admin@example.com", "--no-input"],
-                   env=env, check=True, capture_output=True, timeout=120)
-    with serve(env, root / "server.log") as url:
-        yield url
+    # Azurite listens on loopback. The server loads its plugins from their entry points (no
+    # CVATCORE_* variable of this process, such as CVATCORE_DISABLE_PLUGIN_AUTOLOAD, reaches it).
+    with serve_with_admin(tmp_path_factory.mktemp("sdk-cloud"),
+                          '[outbound]\nallow = ["127.0.0.1"]\n') as live:
+        yield live
 
 
 def test_cvat_sdk_creates_a_task_from_a_bucket(live, azurite, container):
@@ -364,8 +352,7 @@ def test_cvat_sdk_creates_a_task_from_a_bucket(live, azurite, container):
     items = [("img/1.jpg", 21, 10), ("img/2.jpg", 22, 10), ("img/3.jpg", 23, 10)]
     put(azurite, container, {"img/manifest.jsonl": manifest([(n[4:], w, h) for n, w, h in items]),
                              **{name: image(w, h) for name, w, h in items}})
-    host, port = live.rsplit(":", 1)
-    with make_client(host, port=int(port), credentials=("admin", "admin-pass-123")) as client:
+    with make_client(live.host, port=live.port, credentials=live.credentials) as client:
         client.config.status_check_period = 0.1
         storage, _ = client.api_client.cloudstorages_api.create(
             models.CloudStorageWriteRequest(
@@ -400,8 +387,7 @@ def test_a_lightweight_backup_of_a_cloud_task_restores_from_the_bucket(live, azu
     items = [("light/1.jpg", 21, 10), ("light/2.jpg", 22, 10)]
     blobs = {name: image(w, h, color=(w * 5, 0, 0)) for name, w, h in items}
     put(azurite, container, blobs)
-    host, port = live.rsplit(":", 1)
-    with make_client(host, port=int(port), credentials=("admin", "admin-pass-123")) as client:
+    with make_client(live.host, port=live.port, credentials=live.credentials) as client:
         client.config.status_check_period = 0.1
         storage, _ = client.api_client.cloudstorages_api.create(
             models.CloudStorageWriteRequest(

@@ -4,23 +4,17 @@ server's own OpenAPI document, and a real ``cvatcore serve`` process for CVAT's 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 
-from cvatcore.hooks.testing.live import serve
-
-BIN = Path(sys.executable).parent
+from cvatcore.hooks.testing.live import LiveServer, serve_with_admin
 
 
 def to_json_schema(node: Any) -> Any:
@@ -156,45 +150,8 @@ def checked(cvatcore_app: Any) -> Iterator[Any]:
 # ---------------------------------------------------------------- a real server process
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    host: str
-    port: int
-    admin: tuple[str, str]
-    config: Path
-    log: Path
-
-    @property
-    def http_host(self) -> str:
-        """The host as cvat-sdk's ``make_client`` wants it (a bare host means https)."""
-        return f"http://{self.host}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.http_host}:{self.port}"
-
-    def cvatcore(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_cvatcore(self.config, *args)
-
-
-def run_cvatcore(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    result = subprocess.run([str(BIN / "cvatcore"), *args], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, f"cvatcore {' '.join(args)}: {result.stderr}"
-    return result
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``cvatcore serve`` on a free port, with a fresh SQLite database and one administrator."""
-    root = tmp_path_factory.mktemp("live-server")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n')
-    admin = ("admin", "admin-pass-123")
-    run_cvatcore(config, "createsuperuser", "--username", admin[0], "--password", admin[1],
-                 "--email", "admin@example.com", "--no-input")
-    log = root / "server.log"
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    with serve(env, log) as url:
-        yield LiveServer("127.0.0.1", int(url.rsplit(":", 1)[1]), admin, config, log)
+    with serve_with_admin(tmp_path_factory.mktemp("live-server")) as live:
+        yield live

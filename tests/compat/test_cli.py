@@ -29,11 +29,11 @@ def cvat_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_profile_create_reads_the_token_name_from_the_server(live_server, tmp_path):
-    with make_client(live_server.http_host, port=live_server.port,
-                     credentials=live_server.admin) as admin:
+    with make_client(live_server.host, port=live_server.port,
+                     credentials=live_server.credentials) as admin:
         token, _ = admin.api_client.auth_api.create_access_tokens(
             models.AccessTokenWriteRequest(name="cli-profile"))
-    result = cvat_cli(tmp_path, "--server-host", live_server.http_host,
+    result = cvat_cli(tmp_path, "--server-host", live_server.host,
                       "--server-port", str(live_server.port),
                       "profile", "create", token.value, "--set-default")
     assert result.returncode == 0, result.stderr
@@ -45,7 +45,7 @@ def test_profile_create_reads_the_token_name_from_the_server(live_server, tmp_pa
 
 
 def test_profile_create_refuses_an_unknown_token(live_server, tmp_path):
-    result = cvat_cli(tmp_path, "--server-host", live_server.http_host,
+    result = cvat_cli(tmp_path, "--server-host", live_server.host,
                       "--server-port", str(live_server.port),
                       "profile", "create", "not-a-real-token")
     assert result.returncode != 0

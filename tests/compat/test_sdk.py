@@ -21,8 +21,8 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture
 def admin(live_server):
-    with make_client(live_server.http_host, port=live_server.port,
-                     credentials=live_server.admin) as client:
+    with make_client(live_server.host, port=live_server.port,
+                     credentials=live_server.credentials) as client:
         yield client
 
 
@@ -43,8 +43,8 @@ def register(live_server, username: str) -> tuple[str, str]:
 
 def test_version_check_and_sign_in(live_server, caplog):
     with caplog.at_level(logging.WARNING):
-        client = make_client(live_server.http_host, port=live_server.port,
-                             credentials=live_server.admin)
+        client = make_client(live_server.host, port=live_server.port,
+                             credentials=live_server.credentials)
     with client:
         assert not [r for r in caplog.records if "not compatible" in r.getMessage()]
         assert str(client.get_server_version()) == "2.80.0"
@@ -57,7 +57,7 @@ def test_version_check_and_sign_in(live_server, caplog):
 
 def test_current_user(admin, live_server):
     me = admin.users.retrieve_current_user()
-    assert me.username == live_server.admin[0] and me.is_superuser and me.is_staff
+    assert me.username == live_server.username and me.is_superuser and me.is_staff
     assert set(me.groups) <= {"admin", "business", "user", "worker"}
     same, _ = admin.api_client.users_api.retrieve_self()
     assert same.id == me.id and same.email == "admin@example.com"
@@ -106,7 +106,7 @@ def test_invitations(admin, live_server):
     assert invitation.organization_info.slug == slug and invitation.accepted is False
     listed, _ = admin.api_client.invitations_api.list(org=slug)
     assert invitation.key in {i.key for i in listed.results}
-    with make_client(live_server.http_host, port=live_server.port,
+    with make_client(live_server.host, port=live_server.port,
                      credentials=(invitee, password)) as client:
         own, _ = client.api_client.invitations_api.retrieve(invitation.key)
         assert own.role.value == "worker"
@@ -125,13 +125,13 @@ def test_access_tokens(admin, live_server):
     created, response = admin.api_client.auth_api.create_access_tokens(
         models.AccessTokenWriteRequest(name="sdk-token"))
     assert response.status == 201 and created.value and created.owner.username == "admin"
-    with make_client(live_server.http_host, port=live_server.port,
+    with make_client(live_server.host, port=live_server.port,
                      credentials=AccessTokenCredentials(created.value)) as client:
         me, _ = client.api_client.users_api.retrieve_self()
         assert me.username == "admin"
         current, _ = client.api_client.auth_api.retrieve_access_tokens_self()
         assert current.id == created.id and current.name == "sdk-token"
-    with make_client(live_server.http_host, port=live_server.port,
+    with make_client(live_server.host, port=live_server.port,
                      access_token=created.value) as client:
         assert client.users.retrieve_current_user().username == "admin"
     tokens, _ = admin.api_client.auth_api.list_access_tokens(name="sdk-token", read_only=False)
@@ -143,7 +143,7 @@ def test_access_tokens(admin, live_server):
     one, _ = admin.api_client.auth_api.retrieve_access_tokens(created.id)
     assert one.last_used_date is not None
     admin.api_client.auth_api.destroy_access_tokens(created.id)
-    with make_client(live_server.http_host, port=live_server.port,
+    with make_client(live_server.host, port=live_server.port,
                      access_token=created.value) as client, \
             pytest.raises(exceptions.UnauthorizedException):
         client.api_client.users_api.retrieve_self()
@@ -151,7 +151,7 @@ def test_access_tokens(admin, live_server):
 
 def test_password_change_and_logout(live_server):
     name, password = register(live_server, unique("pwd"))
-    client = make_client(live_server.http_host, port=live_server.port, credentials=(name, password))
+    client = make_client(live_server.host, port=live_server.port, credentials=(name, password))
     with client:
         detail, _ = client.api_client.auth_api.create_password_change(
             models.PasswordChangeRequest(old_password=password, new_password1="brand-new-pass-9",

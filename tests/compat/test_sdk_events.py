@@ -12,8 +12,8 @@ from cvat_sdk.core.downloading import Downloader
 
 
 def test_sdk_sends_events_and_exports_the_log(live_server, tmp_path: Path) -> None:
-    with make_client(live_server.http_host, port=live_server.port,
-                     credentials=live_server.admin) as client:
+    with make_client(live_server.host, port=live_server.port,
+                     credentials=live_server.credentials) as client:
         client.config.status_check_period = 0.2
         project = client.projects.create(models.ProjectWriteRequest(name="events-sdk"))
         now = datetime.now(UTC)

@@ -37,8 +37,8 @@ def _images(root: Path, count: int) -> list[Path]:
 
 @pytest.fixture
 def admin(live_server):
-    with make_client(live_server.http_host, port=live_server.port,
-                     credentials=live_server.admin) as client:
+    with make_client(live_server.host, port=live_server.port,
+                     credentials=live_server.credentials) as client:
         yield client
 
 
@@ -92,11 +92,11 @@ def test_project_task_annotations_and_frames_through_the_sdk(admin, tmp_path):
 
 def _cli(live_server, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-           "PASS": live_server.admin[1]}
+           "PASS": live_server.password}
     env.pop("CVAT_ACCESS_TOKEN", None)
     return subprocess.run(
-        [str(CVAT_CLI), "--server-host", live_server.http_host,
-         "--server-port", str(live_server.port), "--auth", live_server.admin[0], *args],
+        [str(CVAT_CLI), "--server-host", live_server.host,
+         "--server-port", str(live_server.port), "--auth", live_server.username, *args],
         env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
 
 

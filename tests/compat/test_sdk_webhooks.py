@@ -5,32 +5,22 @@ passes the SDK's own checks of CVAT's schema."""
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 from cvat_sdk import make_client, models
 from cvat_sdk.api_client import exceptions
 
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import ADMIN, serve_with_admin
 from cvatcore.hooks.testing.receiver import http_receiver
-
-from .conftest import run_cvatcore
-
-ADMIN = ("admin", "admin-pass-123")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("webhooks-server")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n\n'
-                      '[outbound]\nallow = ["127.0.0.1"]\n\n[jobs]\npoll_seconds = 0.1\n')
-    run_cvatcore(config, "createsuperuser", "--username", ADMIN[0], "--password", ADMIN[1],
-                 "--email", "admin@example.com", "--no-input")
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    with serve(env, root / "server.log") as url:
-        yield url
+    with serve_with_admin(tmp_path_factory.mktemp("webhooks-server"),
+                          '\n[outbound]\nallow = ["127.0.0.1"]\n\n[jobs]\npoll_seconds = 0.1\n'
+                          ) as live:
+        yield live.url
 
 
 @pytest.fixture

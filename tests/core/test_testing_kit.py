@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 # Packages of cvatcore's extras (``test``, ``postgres``) that a plugin's environment may lack.
 OPTIONAL = ("httpx2", "httpx", "psycopg", "cvat_sdk", "cvat_cli", "jsonschema", "moto")
 
@@ -115,3 +117,62 @@ def test_unreachable_postgres_fails_when_asked(tmp_path: Path) -> None:
     assert "1 passed" in done.stdout and "skipped" not in done.stdout
     assert "PostgreSQL cases were asked for" in done.stdout
     assert f"127.0.0.1:{port}" in done.stdout
+
+
+def test_settings_env_writes_the_settings_and_leaves_this_process_out(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """``live.settings_env``: the file holds what it was given, and no CVATCORE_* variable of
+    the test process reaches the server (its settings come from the file alone)."""
+    from cvatcore.core.config import load_settings
+    from cvatcore.hooks.testing.live import settings_env
+
+    monkeypatch.setenv("CVATCORE_JOBS__POLL_SECONDS", "7")
+    monkeypatch.setenv("KIT_KEPT", "1")
+    monkeypatch.setenv("KIT_DROPPED", "1")
+    env = settings_env(tmp_path / "node", 'log_format = "json"\n[jobs]\npoll_seconds = 0.5\n',
+                       env={"KIT_ADDED": "2", "KIT_DROPPED": None},
+                       database_url="sqlite:////nowhere/cvatcore.db")
+    config = tmp_path / "node" / "cvatcore.toml"
+    assert env["CVATCORE_CONFIG"] == str(config)
+    assert [k for k in env if k.startswith("CVATCORE_")] == ["CVATCORE_CONFIG"]
+    assert (env["KIT_KEPT"], env["KIT_ADDED"], "KIT_DROPPED" in env) == ("1", "2", False)
+    monkeypatch.delenv("CVATCORE_JOBS__POLL_SECONDS")
+    settings = load_settings(config)
+    assert settings.server.data_dir == tmp_path / "node" / "data"
+    assert (settings.server.host, settings.server.log_format) == ("127.0.0.1", "json")
+    assert settings.jobs.poll_seconds == 0.5
+    assert settings.database.url.get_secret_value() == "sqlite:////nowhere/cvatcore.db"
+
+
+def test_serve_with_admin_wants_a_shared_database_for_replicas(tmp_path: Path) -> None:
+    from cvatcore.hooks.testing.live import serve_with_admin
+
+    with pytest.raises(ValueError, match="database_url"), serve_with_admin(tmp_path, replicas=2):
+        pass
+    assert not list(tmp_path.iterdir())  # nothing written, nothing started
+
+
+def test_serve_http_serves_a_handler_until_the_block_ends() -> None:
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler
+
+    from cvatcore.hooks.testing.httpd import serve_http
+
+    class Hello(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's naming)
+            self.send_response(200)
+            self.send_header("content-length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve_http(Hello) as url:
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "/", timeout=5) as response:
+            assert response.read() == b"hello"
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url + "/", timeout=5)

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from cvat_sdk import make_client, models
@@ -19,28 +15,18 @@ from cvat_sdk.core.proxies.tasks import ResourceType
 from cvat_sdk.core.uploading import DataUploader
 from PIL import Image
 
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import ADMIN, serve_with_admin
 
 from .conftest import image_bytes, video_file
-
-BIN = Path(sys.executable).parent
-ADMIN = ("admin", "admin-pass-123")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("sdk-data")
-    config = root / "cvatcore.toml"
     share = root / "share"
     share.mkdir()
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
-                      f'[storage.options.local]\nroot = "{share}"\n')
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", ADMIN[0],
-                    "--password", ADMIN[1], "--email", "admin@example.com", "--no-input"],
-                   env=env, check=True, capture_output=True, timeout=120)
-    with serve(env, root / "server.log") as url:
-        yield url, share
+    with serve_with_admin(root, f'[storage.options.local]\nroot = "{share}"\n') as live:
+        yield live.url, share
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ real images made through cvat-sdk."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,27 +13,16 @@ from cvat_sdk import make_client, models
 from cvat_sdk.core.proxies.tasks import ResourceType
 from PIL import Image
 
-from cvatcore.hooks.testing.live import serve
-
-BIN = Path(sys.executable).parent
-ADMIN = ("admin", "admin-pass-123")
+from cvatcore.hooks.testing.live import ADMIN, serve_with_admin
 
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("datasets")
-    config = root / "cvatcore.toml"
     # The cloud emulators (Azurite, moto) listen on loopback: allowed, as an operator would
     # allow an in-house MinIO.
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
-                      '[outbound]\nallow = ["127.0.0.1"]\n')
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-           "CVATCORE_CONFIG": str(config)}
-    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", ADMIN[0],
-                    "--password", ADMIN[1], "--email", "admin@example.com", "--no-input"],
-                   env=env, check=True, capture_output=True, timeout=120)
-    with serve(env, root / "server.log") as url:
-        yield url
+    with serve_with_admin(tmp_path_factory.mktemp("datasets"),
+                          '[outbound]\nallow = ["127.0.0.1"]\n') as live:
+        yield live.url
 
 
 @pytest.fixture

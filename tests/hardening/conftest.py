@@ -4,18 +4,12 @@ last-resort handler can be watched on the wire), and an administrator on it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cvatcore.hooks.testing.live import serve
-
-BIN = Path(sys.executable).parent
-ADMIN = ("admin", "admin-pass-123")
+from cvatcore.hooks.testing.live import LiveServer, serve_with_admin
 
 # A plugin found through its entry point like an installed one: a module and a
 # ``.dist-info`` directory on PYTHONPATH, nothing pip-installed.
@@ -49,38 +43,10 @@ def faulty_plugin_path(root: Path) -> Path:
     return site
 
 
-@dataclass(frozen=True)
-class Live:
-    url: str
-    config: Path
-    log: Path
-    env: dict[str, str]
-
-
-def cvatcore_cli(
-    env: dict[str, str], *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "cvatcore"), *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def start_live(root: Path, database_url: str | None = None) -> Iterator[Live]:
-    config = root / "cvatcore.toml"
-    text = f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
-    if database_url:
-        text += f'[database]\nurl = "{database_url}"\n'
-    config.write_text(text)
-    env = {**os.environ, "CVATCORE_CONFIG": str(config),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(faulty_plugin_path(root)),
-                                                       os.environ.get("PYTHONPATH")]))}
-    result = cvatcore_cli(env, "createsuperuser", "--username", ADMIN[0], "--password",
-                          ADMIN[1], "--email", "admin@example.com", "--no-input")
-    assert result.returncode == 0, result.stderr
-    log = root / "server.log"
-    with serve(env, log) as url:
-        yield Live(url, config, log, env)
-
-
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start_live(tmp_path_factory.mktemp("hardening-live"))
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("hardening-live")
+    path = os.pathsep.join(filter(None, [str(faulty_plugin_path(root)),
+                                         os.environ.get("PYTHONPATH")]))
+    with serve_with_admin(root, env={"PYTHONPATH": path}) as live:
+        yield live

@@ -4,7 +4,6 @@ short run of every operation: no answer is a server error. bench/fuzz.py runs th
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -47,21 +46,12 @@ def test_schemathesis_finds_no_server_error(tmp_path, database):
 
 def _fuzz_briefly(tmp_path: Path, database_url: str | None) -> tuple[str, Path]:
     """schemathesis's output and the server log of a 40 s fuzzing run."""
-    from cvatcore.hooks.testing.live import BIN, serve
+    from cvatcore.hooks.testing.live import serve_with_admin
 
     fuzz = _bench_fuzz()
-    config = tmp_path / "cvatcore.toml"
-    text = f'[server]\nhost = "127.0.0.1"\ndata_dir = "{tmp_path / "data"}"\n'
-    if database_url:
-        text += f'[database]\nurl = "{database_url}"\n'
-    config.write_text(text)
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", fuzz.USER[0],
-                    "--password", fuzz.USER[1], "--email", "f@example.com", "--no-input"],
-                   env=env, check=True, capture_output=True)
-    log = tmp_path / "server.log"
-    with serve(env, log) as url:
+    with serve_with_admin(tmp_path, database_url=database_url, username=fuzz.USER[0],
+                          password=fuzz.USER[1]) as live:
         run = subprocess.run(
-            fuzz.schemathesis_args(url, 1, "not_a_server_error", 40, phases="fuzzing"),
+            fuzz.schemathesis_args(live.url, 1, "not_a_server_error", 40, phases="fuzzing"),
             text=True, capture_output=True, timeout=120, cwd=tmp_path)
-    return run.stdout + run.stderr, log
+    return run.stdout + run.stderr, live.log

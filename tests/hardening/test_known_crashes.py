@@ -8,7 +8,7 @@ import time
 import httpx
 from PIL import Image
 
-from .conftest import ADMIN
+from cvatcore.hooks.testing.live import ADMIN
 
 
 def _client(live) -> httpx.Client:

@@ -8,7 +8,7 @@ import json
 import time
 from base64 import b64encode
 
-from .conftest import ADMIN
+from cvatcore.hooks.testing.live import ADMIN
 
 
 def _get(conn: http.client.HTTPConnection, path: str, **headers: str) -> tuple[int, dict, dict]:

@@ -83,7 +83,7 @@ def run_writers(url: str, auth: tuple[str, str], duration: float) -> dict[str, l
 
 
 def test_two_basic_clients_and_a_job_on_sqlite(live):
-    from .conftest import ADMIN
+    from cvatcore.hooks.testing.live import ADMIN
 
     out = run_writers(live.url, ADMIN, DURATION)
     server_errors = [s for s in out["status"] if s >= 500]

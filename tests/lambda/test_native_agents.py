@@ -11,24 +11,24 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cvat_sdk import make_client, models
+from cvat_sdk import models
 
 from cvatcore.core.services.accounts import create_user
 from cvatcore.core.services.caller import Caller
 from cvatcore.core.state import AppState
 from cvatcore.hooks.testing import test_settings
-from cvatcore.hooks.testing.images import blank_png
 from cvatcore.hooks.testing.live import serve
 
+from . import native
+
 USER, PASSWORD = "agent-owner", "agent-owner-pass"
+AUTH = (USER, PASSWORD)
 OTHER, OTHER_PASSWORD = "agent-other", "agent-other-pass"
 FRAMES = 200
 LEASE_SECONDS = 2
@@ -85,54 +85,13 @@ def function_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def task_id(server: tuple[str, int], tmp_path_factory: pytest.TempPathFactory) -> int:
-    folder = tmp_path_factory.mktemp("frames")
-    frames = []
-    for number in range(FRAMES):
-        frames.append(folder / f"f{number:03d}.png")
-        frames[-1].write_bytes(blank_png(32))
     with _client(server) as client:
-        task = client.tasks.create_from_data(
-            spec=models.TaskWriteRequest(name="agents", labels=[
-                models.PatchedLabelRequest(name="car", type="rectangle")]),
-            resources=frames)
-        return task.id
+        return native.make_task(client, tmp_path_factory.mktemp("frames"), "agents", FRAMES,
+                                32).id
 
 
 def _client(server: tuple[str, int], user: str = USER, password: str = PASSWORD) -> Any:
-    return make_client(server[0], port=server[1], credentials=(user, password))
-
-
-def _cli(server: tuple[str, int], *args: str, home: Path) -> list[str]:
-    return [str(Path(sys.executable).parent / "cvat-cli"), "--server-host", server[0],
-            "--server-port", str(server[1]), "--auth", f"{USER}:{PASSWORD}", *args]
-
-
-def _create_function(server: tuple[str, int], function_file: Path, home: Path) -> int:
-    result = subprocess.run(
-        _cli(server, "function", "create-native", "boxes", "--function-file",
-             str(function_file), home=home),
-        env={**os.environ, "HOME": str(home)}, capture_output=True, text=True, timeout=60,
-        stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout.strip())
-
-
-def _agent(server: tuple[str, int], function_id: int, function_file: Path, home: Path,
-           *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """``run-agent`` in its own process group: the function runs in a child process of the
-    agent, and killing the group takes both, as a lost machine would."""
-    with (home / f"agent-{time.monotonic_ns()}.log").open("wb") as log:
-        return subprocess.Popen(
-            _cli(server, "function", "run-agent", str(function_id), "--function-file",
-                 str(function_file), *extra, home=home),
-            env={**os.environ, "HOME": str(home), **(env or {})}, stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(agent: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    if agent.poll() is None:
-        os.killpg(agent.pid, sig)
-    agent.wait(timeout=30)
+    return native.client(server, (user, password))
 
 
 def _wait_for(call_id: str, client: Any, until: tuple[str, ...] = ("finished", "failed"),
@@ -156,8 +115,8 @@ EXPECTED = [(n, [n, 1, n + 10, 11], "auto") for n in range(FRAMES)]
 
 def test_batch_run_served_by_a_real_agent(server: tuple[str, int], function_file: Path,
                                           task_id: int, tmp_path: Path) -> None:
-    function_id = _create_function(server, function_file, tmp_path)
-    agent = _agent(server, function_id, function_file, tmp_path)
+    function_id = native.create_function(server, AUTH, tmp_path, "boxes", function_file)
+    agent = native.start_agent(server, AUTH, tmp_path, function_id, function_file)
     try:
         with _client(server) as client:
             api = client.api_client.lambda_api
@@ -165,7 +124,7 @@ def test_batch_run_served_by_a_real_agent(server: tuple[str, int], function_file
             mine = [f for f in listed if f["id"] == str(function_id)]
             assert mine and mine[0]["kind"] == "detector"
             assert [label["name"] for label in mine[0]["labels_v2"]] == ["car"]
-            time.sleep(1)  # the agent is listening on its watch stream by now
+            agent.wait_connected()  # it hears of the request on its watch stream
             started = time.monotonic()
             call, _ = api.create_requests(models.FunctionCallRequest(
                 function=str(function_id), task=task_id, cleanup=True))
@@ -180,11 +139,8 @@ def test_batch_run_served_by_a_real_agent(server: tuple[str, int], function_file
             assert request.operation.type == "autoannotate:task"
             assert request.operation.function_id == str(function_id)
     finally:
-        _stop(agent, signal.SIGTERM)
-    result = subprocess.run(
-        _cli(server, "function", "delete", str(function_id), home=tmp_path),
-        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
-        timeout=60, stdin=subprocess.DEVNULL)
+        agent.stop(signal.SIGTERM)
+    result = native.run_cli(server, AUTH, tmp_path, "function", "delete", str(function_id))
     assert result.returncode == 0, result.stderr
     with _client(server) as client:
         listed = json.loads(client.api_client.lambda_api.list_functions(
@@ -194,28 +150,30 @@ def test_batch_run_served_by_a_real_agent(server: tuple[str, int], function_file
 
 def test_a_killed_agent_gives_its_request_back(server: tuple[str, int], function_file: Path,
                                                task_id: int, tmp_path: Path) -> None:
-    function_id = _create_function(server, function_file, tmp_path)
+    function_id = native.create_function(server, AUTH, tmp_path, "boxes", function_file)
     marker = tmp_path / "stalled"
     with _client(server) as client:
         client.tasks.retrieve(task_id).remove_annotations()
         api = client.api_client.lambda_api
         call, _ = api.create_requests(models.FunctionCallRequest(
             function=str(function_id), task=task_id, cleanup=True))
-        first = _agent(server, function_id, function_file, tmp_path, "--burst",
-                       env={"AGENT_STALL_AT": str(FRAMES // 2), "AGENT_MARKER": str(marker)})
+        first = native.start_agent(
+            server, AUTH, tmp_path, function_id, function_file, "--burst",
+            env={"AGENT_STALL_AT": str(FRAMES // 2), "AGENT_MARKER": str(marker)})
         try:
             deadline = time.monotonic() + 90
             while not marker.exists():
-                assert first.poll() is None and time.monotonic() < deadline
+                assert first.process.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
         finally:
-            _stop(first)  # SIGKILL, half-way through the task
+            first.stop()  # SIGKILL, half-way through the task
         call = _wait_for(call.id, client, until=("started",))
         assert _boxes(client, task_id) == []  # nothing half-written
 
         time.sleep(LEASE_SECONDS + 0.5)  # the dead agent's lease runs out
-        second = _agent(server, function_id, function_file, tmp_path, "--burst")
-        assert second.wait(timeout=120) == 0
+        second = native.start_agent(server, AUTH, tmp_path, function_id, function_file,
+                                    "--burst")
+        assert second.process.wait(timeout=120) == 0
         call = _wait_for(call.id, client)
         assert call.status == "finished", call.exc_info
         assert _boxes(client, task_id) == EXPECTED  # every frame once, none twice
@@ -250,25 +208,14 @@ def test_functions_api_rules(server: tuple[str, int], task_id: int) -> None:
                            ({**body, "kind": "oracle"}, "kind"),
                            ({**body, "labels_v2": [{"name": "x", "type": "blob"}]},
                             "labels_v2")):
-            status, answer = _answer(owner, "/api/functions", "POST", bad)
+            status, answer = native.answer(owner, "/api/functions", "POST", bad)
             assert status == 400 and field in answer, answer
         for function in (fid, public["id"]):
             assert _status(owner, f"/api/functions/{function}", "DELETE") == 204
 
 
-def _answer(client: Any, path: str, method: str, body: Any = None) -> tuple[int, Any]:
-    from cvat_sdk.api_client.exceptions import ApiException
-
-    try:
-        _, response = client.api_client.call_api(path, method, body=body,
-                                                 _parse_response=False)
-    except ApiException as exc:
-        return exc.status, json.loads(exc.body or "null")
-    return response.status, json.loads(response.data or b"null")
-
-
 def _status(client: Any, path: str, method: str, body: Any = None) -> int:
-    return _answer(client, path, method, body)[0]
+    return native.answer(client, path, method, body)[0]
 
 
 def test_the_agent_reads_another_users_task_as_the_functions_owner(
@@ -276,22 +223,10 @@ def test_the_agent_reads_another_users_task_as_the_functions_owner(
 ) -> None:
     """A public function run by someone else on their own task: the owner's agent may read
     that task while the request is unfinished, and not after."""
-    result = subprocess.run(
-        _cli(server, "function", "create-native", "public boxes", "--visibility", "public",
-             "--function-file", str(function_file), home=tmp_path),
-        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
-        timeout=60, stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, result.stderr
-    function_id = int(result.stdout.strip())
-    frames = []
-    for number in range(3):
-        frames.append(tmp_path / f"f{number:03d}.png")
-        frames[-1].write_bytes(blank_png(32))
+    function_id = native.create_function(server, AUTH, tmp_path, "public boxes", function_file,
+                                         "--visibility", "public")
     with _client(server, OTHER, OTHER_PASSWORD) as other, _client(server) as owner:
-        task = other.tasks.create_from_data(
-            spec=models.TaskWriteRequest(name="theirs", labels=[
-                models.PatchedLabelRequest(name="car", type="rectangle")]),
-            resources=frames)
+        task = native.make_task(other, tmp_path, "theirs", 3, 32)
         assert _status(owner, f"/api/tasks/{task.id}", "GET") == 403
         call, _ = other.api_client.lambda_api.create_requests(models.FunctionCallRequest(
             function=str(function_id), task=task.id))
@@ -299,8 +234,9 @@ def test_the_agent_reads_another_users_task_as_the_functions_owner(
         while _status(owner, f"/api/tasks/{task.id}", "GET") != 200:  # its AR is queued
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        agent = _agent(server, function_id, function_file, tmp_path, "--burst")
-        assert agent.wait(timeout=120) == 0
+        agent = native.start_agent(server, AUTH, tmp_path, function_id, function_file,
+                                   "--burst")
+        assert agent.process.wait(timeout=120) == 0
         call = _wait_for(call.id, other)
         assert call.status == "finished", call.exc_info
         assert _boxes(other, task.id) == EXPECTED[:3]
@@ -316,14 +252,14 @@ def test_an_agents_failure_and_a_cancelled_run(server: tuple[str, int], task_id:
     agent = {"agent_id": "b" * 32}
     with _client(server) as client:
         client.tasks.retrieve(task_id).remove_annotations()
-        fid = _answer(client, "/api/functions", "POST", body)[1]["id"]
+        fid = native.answer(client, "/api/functions", "POST", body)[1]["id"]
         queue = f"/api/functions/queues/function:{fid}/requests"
         api = client.api_client.lambda_api
 
         def assignment() -> dict[str, Any]:
             deadline = time.monotonic() + 30
             while True:  # the run's job queues the request once a worker takes it
-                status, answer = _answer(client, f"{queue}/acquire", "POST",
+                status, answer = native.answer(client, f"{queue}/acquire", "POST",
                                          {**agent, "request_category": "batch"})
                 assert status == 200, answer
                 if answer["ar_assignment"] is not None:
@@ -348,10 +284,10 @@ def test_an_agents_failure_and_a_cancelled_run(server: tuple[str, int], task_id:
             function=str(fid), task=task_id))
         ar = assignment()
         api.delete_requests(call.id)
-        status, answer = _answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
+        status, answer = native.answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
                                  {**agent, "annotations": {"tags": [], "shapes": []}})
         assert status == 404, answer
-        assert _answer(client, f"{queue}/acquire", "POST", {
+        assert native.answer(client, f"{queue}/acquire", "POST", {
             **agent, "request_category": "batch"})[1] == {"ar_assignment": None}
         assert _boxes(client, task_id) == []
         assert _status(client, f"/api/functions/{fid}", "DELETE") == 204

@@ -14,9 +14,6 @@ import base64
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +22,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from cvat_sdk import make_client, models
+from cvat_sdk import models
 from sqlalchemy import text
 
 from cvatcore.core.secrets import Secrets
@@ -34,11 +31,13 @@ from cvatcore.core.services.caller import Caller
 from cvatcore.core.state import AppState
 from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.databases import postgres_database
-from cvatcore.hooks.testing.images import blank_png
 from cvatcore.hooks.testing.live import serve
 from cvatcore.hooks.testing.pytest_plugin import DATABASES
 
+from . import native
+
 USER, PASSWORD = "online-owner", "online-owner-pass"
+AUTH = (USER, PASSWORD)
 PICKUP, TIMEOUT = 2, 4
 SIZE = 64
 
@@ -133,16 +132,8 @@ def _live(server: tuple[str, int, Path, str | None]) -> tuple[str, int]:
 
 
 def _make_task(server: tuple[str, int], folder: Path) -> int:
-    frames = []
-    for number in range(3):
-        frames.append(folder / f"f{number:03d}.png")
-        frames[-1].write_bytes(blank_png(SIZE))
     with _client(server) as client:
-        task = client.tasks.create_from_data(
-            spec=models.TaskWriteRequest(name="online", labels=[
-                models.PatchedLabelRequest(name="car", type="rectangle")]),
-            resources=frames)
-        return task.id
+        return native.make_task(client, folder, "online", 3, SIZE).id
 
 
 @pytest.fixture(scope="module")
@@ -161,72 +152,19 @@ def agents(server: tuple[str, int, Path], tmp_path_factory: pytest.TempPathFacto
                          ("interactor", INTERACTOR)):
         path = home / f"{kind}.py"
         path.write_text(source)
-        result = subprocess.run(
-            _cli(live, "function", "create-native", kind, "--function-file", str(path),
-                 home=home), env={"HOME": str(home), **_env()}, capture_output=True,
-            text=True, timeout=60, stdin=subprocess.DEVNULL)
-        assert result.returncode == 0, result.stderr
-        functions[kind] = int(result.stdout.strip())
-        running.append(_agent(live, functions[kind], path, home))
+        functions[kind] = native.create_function(live, AUTH, home, kind, path)
+        running.append(native.start_agent(live, AUTH, home, functions[kind], path))
     try:
-        deadline = time.monotonic() + 90
-        for log in _logs(home, len(running)):
-            while b"Connected to the queue event stream" not in log.read_bytes():
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+        for agent in running:
+            agent.wait_connected()
         yield functions
     finally:
         for agent in running:
-            _stop(agent)
-
-
-def _env() -> dict[str, str]:
-    return dict(os.environ)
+            agent.stop()
 
 
 def _client(server: tuple[str, int]) -> Any:
-    return make_client(server[0], port=server[1], credentials=(USER, PASSWORD))
-
-
-def _cli(server: tuple[str, int], *args: str, home: Path) -> list[str]:
-    return [str(Path(sys.executable).parent / "cvat-cli"), "--server-host", server[0],
-            "--server-port", str(server[1]), "--auth", f"{USER}:{PASSWORD}", *args]
-
-
-def _agent(server: tuple[str, int], function_id: int, function_file: Path, home: Path
-           ) -> subprocess.Popen[bytes]:
-    """``run-agent`` in its own process group (it runs the function in a child process)."""
-    with (home / f"agent-{time.monotonic_ns()}.log").open("wb") as log:
-        return subprocess.Popen(
-            _cli(server, "function", "run-agent", str(function_id), "--function-file",
-                 str(function_file), home=home),
-            env={**os.environ, "HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(agent: subprocess.Popen[bytes]) -> None:
-    if agent.poll() is None:
-        os.killpg(agent.pid, signal.SIGKILL)
-    agent.wait(timeout=30)
-
-
-def _answer(client: Any, path: str, method: str, body: Any = None) -> tuple[int, Any]:
-    from cvat_sdk.api_client.exceptions import ApiException
-
-    try:
-        _, response = client.api_client.call_api(path, method, body=body,
-                                                 _parse_response=False)
-    except ApiException as exc:
-        return exc.status, json.loads(exc.body or "null")
-    return response.status, json.loads(response.data or b"null")
-
-
-def _logs(home: Path, count: int) -> list[Path]:
-    deadline = time.monotonic() + 10
-    while len(logs := sorted(home.glob("agent-*.log"))) < count:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return logs
+    return native.client(server, AUTH)
 
 
 def _call(server: tuple[str, int, Path], function_id: int | str, body: dict[str, Any]
@@ -326,18 +264,19 @@ def test_deadlines_and_an_answer_while_the_call_waits(any_server, tmp_path):
     body = {"provider": "native", "name": "unserved", "kind": "detector",
             "labels_v2": [{"name": "car", "type": "rectangle", "attributes": []}]}
     with _client(_live(server)) as client:
-        fid = _answer(client, "/api/functions", "POST", body)[1]["id"]
+        fid = native.answer(client, "/api/functions", "POST", body)[1]["id"]
         queue = f"/api/functions/queues/function:{fid}/requests"
         agent = {"agent_id": "d" * 32, "request_category": "interactive"}
         started = time.monotonic()
         status, answer = _call(server, fid, {"task": task_id, "frame": 0})
         assert status == 503 and "No agent is serving" in answer["detail"], answer
         assert PICKUP <= time.monotonic() - started < TIMEOUT
-        assert _answer(client, f"{queue}/acquire", "POST", agent)[1] == {"ar_assignment": None}
+        assert native.answer(client, f"{queue}/acquire", "POST", agent)[1] == {
+            "ar_assignment": None}
 
         def acquire() -> dict[str, Any]:
             deadline = time.monotonic() + PICKUP
-            while (taken := _answer(client, f"{queue}/acquire", "POST", agent)[1][
+            while (taken := native.answer(client, f"{queue}/acquire", "POST", agent)[1][
                     "ar_assignment"]) is None:
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
@@ -359,7 +298,7 @@ def test_deadlines_and_an_answer_while_the_call_waits(any_server, tmp_path):
         label_id = client.api_client.labels_api.list(task_id=task_id)[0].results[0].id
         shape = {"type": "rectangle", "frame": 1, "label_id": label_id, "points": [1, 2, 3, 4],
                  "attributes": []}
-        done = _answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
+        done = native.answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
                        {"agent_id": agent["agent_id"],
                         "annotations": {"tags": [], "shapes": [shape]}})
         assert done[0] == 200, done
@@ -375,11 +314,11 @@ def test_deadlines_and_an_answer_while_the_call_waits(any_server, tmp_path):
         caller.join(TIMEOUT + 5)
         status, answer = results[-1]
         assert status == 504 and "did not answer" in answer["detail"], answer
-        late = _answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
+        late = native.answer(client, f"{queue}/{ar['ar_id']}/complete", "POST",
                        {"agent_id": agent["agent_id"], "annotations": {"tags": [],
                                                                        "shapes": []}})
         assert late[0] == 404
-        assert _answer(client, f"/api/functions/{fid}", "DELETE")[0] == 204
+        assert native.answer(client, f"/api/functions/{fid}", "DELETE")[0] == 204
 
 
 def test_a_batch_run_with_a_region_through_the_agent(server, agents, task_id):

@@ -23,19 +23,17 @@ from cryptography.fernet import Fernet
 from PIL import Image
 
 from cvatcore.hooks.testing.databases import postgres_database
-from cvatcore.hooks.testing.live import BIN, serve
+from cvatcore.hooks.testing.live import BIN, serve_with_admin, settings_env
 
 pytestmark = pytest.mark.postgres
 
 PASSWORD = "Sc4le-Out-Replicas"
 
 
-def _config(path: Path, data_dir: Path, url: str, endpoint: str, bucket: str, key: str) -> Path:
-    path.write_text(f"""
-[server]
-data_dir = "{data_dir}"
-[database]
-url = "{url}"
+def _settings(endpoint: str, bucket: str, key: str) -> str:
+    """What every process shares besides the database: the secrets, the jobs' timing and
+    the media bucket."""
+    return f"""
 [secrets]
 keys = ["{key}"]
 [jobs]
@@ -53,35 +51,27 @@ region = "us-east-1"
 credentials_type = "KEY_SECRET_KEY_PAIR"
 key = "testing-key"
 secret_key = "testing-secret"
-""")
-    return path
+"""
 
 
 class Cluster:
     def __init__(self, stack: ExitStack, root: Path, url: str, moto: Any) -> None:
         bucket = f"media-{os.getpid()}-{time.monotonic_ns()}"
         moto.client().create_bucket(Bucket=bucket)
-        key = Fernet.generate_key().decode()
-        self.configs = [
-            _config(root / f"node{n}.toml", root / f"node{n}", url, moto.endpoint_url, bucket, key)
-            for n in range(4)]
-        self.env = [{**os.environ, "CVATCORE_CONFIG": str(c)} for c in self.configs]
-        made = subprocess.run(
-            [str(BIN / "cvatcore"), "createsuperuser", "--username", "admin", "--no-input"],
-            env={**self.env[0], "CVATCORE_SUPERUSER_PASSWORD": PASSWORD},
-            capture_output=True, text=True)
-        assert made.returncode == 0, made.stderr
-        self.urls = [stack.enter_context(serve(self.env[n], root / f"serve{n}.log"))
-                     for n in (0, 1)]
+        settings = _settings(moto.endpoint_url, bucket, Fernet.generate_key().decode())
+        self.live = stack.enter_context(serve_with_admin(
+            root, settings, database_url=url, password=PASSWORD, replicas=2))
+        self.urls = list(self.live.urls)
         self.workers: list[subprocess.Popen[bytes]] = []
-        for n in (2, 3):
+        for n in (2, 3):  # each in a folder of its own too
+            env = settings_env(root / f"worker{n}", settings, database_url=url)
             log = (root / f"worker{n}.log").open("wb")
             stack.callback(log.close)
-            proc = subprocess.Popen([str(BIN / "cvatcore"), "worker"], env=self.env[n],
+            proc = subprocess.Popen([str(BIN / "cvatcore"), "worker"], env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
             stack.callback(_stop, proc)
             self.workers.append(proc)
-        self.clients = [stack.enter_context(httpx.Client(base_url=u, auth=("admin", PASSWORD),
+        self.clients = [stack.enter_context(httpx.Client(base_url=u, auth=self.live.credentials,
                                                          timeout=60)) for u in self.urls]
         self.engine = sa.create_engine(url)
         stack.callback(self.engine.dispose)
@@ -162,8 +152,8 @@ def test_a_task_made_on_one_replica_is_served_by_the_other(cluster):
     assert put.status_code == 200, put.text
     got = b.get(f"/api/tasks/{task_id}/annotations/").json()["shapes"]
     assert [(s["frame"], s["points"]) for s in got] == [(3, [1.0, 2.0, 30.0, 40.0])]
-    for node in (0, 1):  # nothing of the task landed in a replica's own directory
-        assert not list((cluster.configs[node].parent / f"node{node}").rglob("*.png"))
+    for root in cluster.live.roots:  # nothing of the task landed in a replica's own directory
+        assert not list((root / "data").rglob("*.png"))
 
 
 def test_a_backup_made_on_one_replica_is_downloaded_and_restored_on_the_other(cluster,

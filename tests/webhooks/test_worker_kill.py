@@ -8,20 +8,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from cvatcore.hooks.testing.databases import postgres_database
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import BIN, serve_with_admin
 from cvatcore.hooks.testing.receiver import http_receiver
-
-BIN = Path(sys.executable).parent
-ADMIN = ("admin", "admin-pass-123")
 
 
 def _worker(env, log):
@@ -45,18 +40,11 @@ def _holder(url: str) -> int | None:
 @pytest.mark.postgres
 def test_killed_worker_loses_no_delivery(tmp_path):
     with postgres_database() as db_url, http_receiver() as receiver:
-        config = tmp_path / "cvatcore.toml"
-        config.write_text(
-            f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n[database]\nurl = "{db_url}"\n\n'
-            '[outbound]\nallow = ["127.0.0.1"]\n\n'
-            '[jobs]\nin_process_workers = 0\npoll_seconds = 0.1\nlease_seconds = 1.0\n')
-        env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-        subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", ADMIN[0],
-                        "--password", ADMIN[1], "--email", "a@example.com", "--no-input"],
-                       env=env, check=True, capture_output=True, timeout=120)
+        settings = ('\n[outbound]\nallow = ["127.0.0.1"]\n\n'
+                    '[jobs]\nin_process_workers = 0\npoll_seconds = 0.1\nlease_seconds = 1.0\n')
         log = tmp_path / "workers.log"
-        with serve(env, tmp_path / "server.log") as url, \
-                httpx.Client(base_url=url, auth=ADMIN, timeout=30) as api:
+        with serve_with_admin(tmp_path, settings, database_url=db_url) as live, \
+                httpx.Client(base_url=live.url, auth=live.credentials, timeout=30) as api:
             project = api.post("/api/projects", json={"name": "p"}).json()
             assert api.post("/api/webhooks", json={
                 "target_url": receiver.url, "type": "project", "project_id": project["id"],
@@ -65,7 +53,7 @@ def test_killed_worker_loses_no_delivery(tmp_path):
             names = [f"t{i}" for i in range(5)]
             for name in names:
                 api.post("/api/tasks", json={"name": name, "project_id": project["id"]})
-            workers = [_worker(env, log), _worker(env, log)]
+            workers = [_worker(live.env, log), _worker(live.env, log)]
             try:
                 receiver.wait_for(1, timeout=30)
                 pid = _holder(db_url)

@@ -4,9 +4,6 @@ with real images made through cvat-sdk."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +13,8 @@ from cvat_sdk import make_client, models
 from cvat_sdk.core.proxies.tasks import ResourceType
 from PIL import Image
 
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import ADMIN, serve_with_admin
 
-BIN = Path(sys.executable).parent
-ADMIN = ("admin", "admin-pass-123")
 SKELETON = ('<line x1="1" y1="1" x2="2" y2="2" data-node-from="1" data-node-to="2"></line>'
             '<circle r="0.75" cx="1" cy="1" data-type="element node" data-element-id="1" '
             'data-node-id="1" data-label-name="head"></circle>'
@@ -43,16 +38,8 @@ LABELS = [
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("datumaro")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n')
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-           "CVATCORE_CONFIG": str(config)}
-    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", ADMIN[0],
-                    "--password", ADMIN[1], "--email", "admin@example.com", "--no-input"],
-                   env=env, check=True, capture_output=True, timeout=120)
-    with serve(env, root / "server.log") as url:
-        yield url
+    with serve_with_admin(tmp_path_factory.mktemp("datumaro")) as live:
+        yield live.url
 
 
 @pytest.fixture

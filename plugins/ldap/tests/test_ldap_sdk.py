@@ -3,36 +3,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from cvat_sdk import make_client, models
 from cvat_sdk.api_client import exceptions
-from cvatcore_ldap.testing import AD_SERVICE, password_of, write_settings
+from cvatcore_ldap.testing import AD_SERVICE, auth_settings, password_of
 
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import serve_with_admin
 
-BIN = Path(sys.executable).parent
 LOCAL_ADMIN = ("root-admin", "root-admin-pass-1")
 
 
 @pytest.fixture(scope="module")
 def server(slapd, tmp_path_factory):
     """``cvatcore serve`` on a free loopback port; the bind password comes from $env."""
-    root = tmp_path_factory.mktemp("ldap-serve")
     options = slapd.ad_options(bind_password={"$env": "CVATCORE_TEST_LDAP_BIND_PW"})
-    config = write_settings(root / "cvatcore.toml", root / "data", options)
-    env = {**os.environ, "CVATCORE_CONFIG": str(config),
-           "CVATCORE_TEST_LDAP_BIND_PW": AD_SERVICE[1]}
-    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", LOCAL_ADMIN[0],
-                    "--password", LOCAL_ADMIN[1], "--no-input"],
-                   env=env, check=True, capture_output=True, timeout=60)
-    log = root / "server.log"
-    with serve(env, log) as url:
-        yield int(url.rsplit(":", 1)[1]), log
+    with serve_with_admin(tmp_path_factory.mktemp("ldap-serve"), auth_settings(options),
+                          env={"CVATCORE_TEST_LDAP_BIND_PW": AD_SERVICE[1]},
+                          username=LOCAL_ADMIN[0], password=LOCAL_ADMIN[1]) as live:
+        yield live.port, live.log
 
 
 def client(port, username):

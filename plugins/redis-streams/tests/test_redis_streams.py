@@ -6,12 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,10 +16,9 @@ from cvatcore_redis_streams import RedisStreamsConfig, RedisStreamsTransport
 from pydantic import SecretStr
 
 from cvatcore.hooks import OutboundRequest
-from cvatcore.hooks.testing.live import free_port, serve
+from cvatcore.hooks.testing.live import free_port, serve_with_admin
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
@@ -61,18 +56,11 @@ def test_unreachable_redis_is_a_502():
 
 def test_a_running_server_delivers_into_the_stream(stream, tmp_path):
     name, client = stream
-    config = tmp_path / "cvatcore.toml"
-    config.write_text(
-        f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n[outbound]\nallow = ["127.0.0.1"]\n\n'
-        '[jobs]\npoll_seconds = 0.1\n\n[webhooks]\ntransport = "redis-streams"\n\n'
-        f'[webhooks.options.redis-streams]\nurl = "{REDIS_URL}"\nstream = "{name}"\n')
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    admin = ("admin", "admin-pass-123")
-    subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", admin[0],
-                    "--password", admin[1], "--email", "a@example.com", "--no-input"],
-                   env=env, check=True, capture_output=True, timeout=120)
-    with serve(env, tmp_path / "server.log") as url, \
-            httpx.Client(base_url=url, auth=admin, timeout=30) as api:
+    settings = ('\n[outbound]\nallow = ["127.0.0.1"]\n\n'
+                '[jobs]\npoll_seconds = 0.1\n\n[webhooks]\ntransport = "redis-streams"\n\n'
+                f'[webhooks.options.redis-streams]\nurl = "{REDIS_URL}"\nstream = "{name}"\n')
+    with serve_with_admin(tmp_path, settings) as live, \
+            httpx.Client(base_url=live.url, auth=live.credentials, timeout=30) as api:
         project = api.post("/api/projects", json={"name": "p"}).json()
         hook = api.post("/api/webhooks", json={
             "target_url": "http://127.0.0.1:9/relay", "type": "project", "secret": "k3y",

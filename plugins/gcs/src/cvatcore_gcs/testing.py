@@ -21,7 +21,6 @@ import os
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -29,13 +28,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from cvatcore.hooks.testing import faults
 from cvatcore.hooks.testing.faults import FaultyEndpoint, http_answer
+from cvatcore.hooks.testing.httpd import serve_http
 
 # The "extended" gcsfs class probes buckets over gRPC and stalls 60 s per bucket against an
 # HTTP emulator; cvatcore-gcs never uses it, and this keeps a plain ``import gcsfs`` light.
@@ -204,15 +204,9 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    endpoint.url = f"http://127.0.0.1:{server.server_address[1]}/token"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as url:
+        endpoint.url = f"{url}/token"
         yield endpoint
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- servers that misbehave ----------------------------------------------------------------

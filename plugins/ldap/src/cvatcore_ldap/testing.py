@@ -199,11 +199,18 @@ def hash_passwords(ldif: str) -> str:
 def write_settings(path: Path, data_dir: Path, ldap_options: dict[str, Any],
                    backends: tuple[str, ...] = ("ldap", "local")) -> Path:
     """A cvatcore TOML settings file with ``[auth.options.ldap]`` set to ``ldap_options``."""
-    lines = ["[server]", f"data_dir = {_toml(data_dir)}", "", "[auth]",
-             f"backends = {_toml(list(backends))}", "", "[auth.options.ldap]"]
-    lines += [f"{key} = {_toml(value)}" for key, value in ldap_options.items()]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(f"[server]\ndata_dir = {_toml(data_dir)}\n\n"
+                    + auth_settings(ldap_options, backends))
     return path
+
+
+def auth_settings(ldap_options: dict[str, Any],
+                  backends: tuple[str, ...] = ("ldap", "local")) -> str:
+    """The ``[auth]`` tables of cvatcore's TOML settings with ``[auth.options.ldap]`` set to
+    ``ldap_options`` (e.g. for ``serve_with_admin``'s ``extra_config``)."""
+    lines = ["[auth]", f"backends = {_toml(list(backends))}", "", "[auth.options.ldap]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in ldap_options.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _toml(value: Any) -> str:

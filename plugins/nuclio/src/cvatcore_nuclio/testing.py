@@ -23,12 +23,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from cvatcore.hooks.testing.httpd import serve_http
 
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -206,14 +207,6 @@ def nuclio_dashboard() -> Iterator[StandIn]:
                   {"id": 1, "name": "bus", "attributes": [
                       {"name": "color", "input_type": "select", "values": ["red", "blue"]}]}],
                  display_name="Car detector", description="Stand-in cars")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(stand_in))
-    server.daemon_threads = True
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(_handler_class(stand_in), daemon_threads=True) as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
