@@ -147,6 +147,7 @@ class Drain:
             self.recorder.put(self.unrecorded)  # nothing more waits: record now
             self.unrecorded = []
         if sending:
+            self.senders.refresh()
             self._check()
             return True
         if self.last_read == now:  # idle after a read: other jobs may want the worker

@@ -108,6 +108,15 @@ class Senders:
             known = self._made[hook.id] = (hook, now, Sender(self.state, hook))
         return known[2]
 
+    def refresh(self) -> None:
+        """Make again, now, the senders that ``of`` would make again soon: the drain calls
+        this after sending, so that the check (a DNS lookup) is not on the way from a
+        commit to its delivery."""
+        now = time.monotonic()
+        for hook, made, _ in list(self._made.values()):
+            if now - made > SENDER_SECONDS / 2:
+                self._made[hook.id] = (hook, now, Sender(self.state, hook))
+
 
 def send_round(job: Any, senders: Senders, due: dict[int, tuple[Hook, list[Any], bool]],
                order: list[int]) -> tuple[list[tuple[Any, Any, int]], set[int]]:
