@@ -39,15 +39,19 @@ monotonic clock). Then:
   process to themselves: the floor of posting alone.
 
 Prints deliveries/s, p50 and p99 for each and the ratios (cvatcore / httpx for deliveries/s,
-httpx / cvatcore for p99: 1.0 means as good as plain posting), and the load average.
+httpx / cvatcore for p99: 1.0 means as good as plain posting) for each of ``--rounds`` rounds
+(3), then the ratios' medians (the figures: a p99 of 400 changes is their 4th slowest, which
+one hiccup of the machine moves either way), and the load average. On PostgreSQL each round
+runs on a new database made next to ``--postgres`` on the same server.
 
 Usage: ``.venv/bin/python bench/webhooks.py [--changes 400] [--webhooks 4] [--workers 2]
-[--backlog] [--deliverer threads|worker] [--postgres URL]``
+[--rate 50] [--rounds 3] [--backlog] [--deliverer threads|worker] [--postgres URL]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -319,10 +323,35 @@ def main() -> None:
                         help="job threads of the producer's process, or a cvatcore worker "
                         "process (default: threads on SQLite, worker on PostgreSQL)")
     parser.add_argument("--postgres", default=None, help="URL of an empty PostgreSQL database")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the whole comparison; the ratios' median is the figure "
+                        "(a p99 of a few hundred changes rests on a few of them)")
     args = parser.parse_args()
     args.deliverer = args.deliverer or ("worker" if args.postgres else "threads")
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
+    where = ("job threads of this process, after the changes" if args.backlog else
+             "job threads of the producer's process" if args.deliverer == "threads" else
+             "a cvatcore worker process")
+    pace = "as fast as possible" if args.backlog or not args.rate else f"{args.rate:g}/s"
+    print(f"{args.changes} changes ({pace}) over {args.webhooks} webhooks, {args.workers} "
+          f"delivery threads ({where}), {'PostgreSQL' if args.postgres else 'SQLite'}")
+    rate_ratios, p99_ratios = [], []
+    for number in range(1, args.rounds + 1):
+        print(f"round {number}:\n  {'':<10} {'deliv/s':>10} {'p50 ms':>10} {'p99 ms':>10}")
+        rate_ratio, p99_ratio = one_round(args)
+        rate_ratios.append(rate_ratio)
+        p99_ratios.append(p99_ratio)
+    print(f"median of {args.rounds} rounds: deliveries/s ratio "
+          f"{statistics.median(rate_ratios):.2f}, p99 ratio {statistics.median(p99_ratios):.2f}"
+          " (1.0 = as fast as plain httpx after the same commits)")
+    print("load average before / after: " + " ".join(f"{x:.2f}" for x in load) + " / " +
+          " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+def one_round(args) -> tuple[float, float]:
+    """cvatcore, then plain httpx after the same commits, then the replay: prints their rows
+    and returns the ratios (deliveries/s, p99)."""
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args):
         made, arrivals, bodies = run_cvatcore(args, Path(tmp))
         first = min(made.values())
         offsets = [made[n] - first for n in sorted(made)]
@@ -332,23 +361,41 @@ def main() -> None:
     replay_made, replay_arrivals = run_httpx_replayed(args, offsets, bodies)
     if args.backlog:  # no producer runs while sending: the replay is the baseline
         plain_made, plain_arrivals = replay_made, replay_arrivals
-    where = ("job threads of this process, after the changes" if args.backlog else
-             "job threads of the producer's process" if args.deliverer == "threads" else
-             "a cvatcore worker process")
-    pace = "as fast as possible" if args.backlog or not args.rate else f"{args.rate:g}/s"
-    print(f"{args.changes} changes ({pace}) over {args.webhooks} webhooks, {args.workers} "
-          f"delivery threads ({where}), {'PostgreSQL' if args.postgres else 'SQLite'}")
-    print(f"  {'':<10} {'deliv/s':>10} {'p50 ms':>10} {'p99 ms':>10}")
     rate, _, p99 = stats("cvatcore", made, arrivals)
     plain_rate, _, plain_p99 = stats("httpx", plain_made, plain_arrivals)
     if not args.backlog:
         _, _, replay_p99 = stats("replayed", replay_made, replay_arrivals)
-    print(f"  ratio: deliveries/s {rate / plain_rate:.2f}, p99 {plain_p99 / p99:.2f} "
-          "(1.0 = as fast as plain httpx after the same commits)")
+    print(f"  ratio: deliveries/s {rate / plain_rate:.2f}, p99 {plain_p99 / p99:.2f}")
     if not args.backlog:
         print(f"  p99 against posting alone (replayed, no producer): {replay_p99 / p99:.2f}")
-    print("  load average before / after: " + " ".join(f"{x:.2f}" for x in load) + " / " +
-          " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return rate / plain_rate, plain_p99 / p99
+
+
+@contextlib.contextmanager
+def fresh_database(args):
+    """On PostgreSQL, every round on a new database next to ``--postgres`` (made from its
+    server's ``postgres`` database, dropped afterwards): the rounds must not share rows."""
+    if not args.postgres:
+        yield
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    given = args.postgres
+    url = make_url(given.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{url.database}_round_{os.getpid()}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    args.postgres = given.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield
+    finally:
+        args.postgres = given
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 if __name__ == "__main__":
