@@ -5,6 +5,7 @@ Runs on SQLite and on PostgreSQL (``postgres`` marker)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -161,3 +162,43 @@ def test_cli_downgrade_then_upgrade(config_file, tmp_path):
     assert up.exit_code == 0, up.stderr
     with _engine(f"sqlite:///{tmp_path / 'data' / 'cvatcore.db'}") as engine:
         assert "sign_in_failures" in sa.inspect(engine).get_table_names()
+
+
+def test_pending_deliveries_keep_their_order_across_the_seq_migration(empty_database,
+                                                                      tmp_path):
+    """Deliveries queued before 0007 (ordered by id then) are numbered by it, and a delivery
+    queued after the upgrade goes out after them."""
+    from cvatcore.core.jobs.runner import JobRunner
+    from cvatcore.hooks.testing.harness import signed_in
+    from cvatcore.hooks.testing.receiver import http_receiver
+
+    pm = _core_pm()
+    settings = test_settings(tmp_path / "data", empty_database,
+                             jobs={"in_process_workers": 0},
+                             webhooks={"linger_seconds": 0.0})
+    with _engine(empty_database) as engine:
+        upgrade(engine, pm)
+    with http_receiver() as receiver:
+        with signed_in(build_test_app(settings)) as ann:
+            project = ann.post("/api/projects", json={"name": "p"}).json()
+            ann.post("/api/webhooks", json={
+                "target_url": f"{receiver.url}/h", "type": "project",
+                "project_id": project["id"], "events": ["update:project"]})
+            for name in ("before-1", "before-2"):
+                ann.patch(f"/api/projects/{project['id']}", json={"name": name})
+        with _engine(empty_database) as engine:
+            downgrade(engine, pm, "0006_native_functions")
+            upgrade(engine, pm)
+        app = build_test_app(settings)
+        state = app.state.cvatcore
+        try:
+            with ApiClient(app) as ann:
+                ann.login("ann", "ann-pass")
+                ann.patch(f"/api/projects/{project['id']}", json={"name": "after"})
+            while JobRunner(state).run_one():
+                pass
+        finally:
+            state.db.dispose()
+        received = receiver.wait_for(3)
+    assert [json.loads(r.body)["project"]["name"] for r in received] == [
+        "before-1", "before-2", "after"]
