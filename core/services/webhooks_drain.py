@@ -52,6 +52,10 @@ SLICE_SECONDS = 2.0  # running time after which a drain lets waiting jobs have i
 HOLD_MAX = 8  # webhooks one drain holds at most (more are left to other workers)
 # The outbox is read at least this often (hand-offs aside): retries, lingering, other jobs.
 READ_SECONDS = 0.25
+# A webhook whose receiver took this long to answer is slow: the drain keeps it alone,
+# handing its other webhooks to other workers, and adopts none for SLOW_HOLD_SECONDS.
+SLOW_SECONDS = 1.0
+SLOW_HOLD_SECONDS = 30.0
 
 
 class Recorder:
@@ -119,6 +123,7 @@ class Drain:
         self.read_next = True  # read the outbox at the next step
         self.last_read = 0.0
         self.since = 0.0  # when the oldest unrecorded attempt was sent
+        self.slow: dict[int, float] = {}  # webhook id: when its receiver last was slow
         self.sent = 0
         self.turn = 0  # rotates which webhook sends first
 
@@ -134,13 +139,16 @@ class Drain:
         let_go = self._send(fast) if fast else set()
         sending = bool(fast)
         now = time.monotonic()
-        if unsure or self.read_next or now - self.last_read >= READ_SECONDS:
+        if self._hand_over():  # first: a read would send the slow one's next
+            self.read_next = True
+        elif unsure or self.read_next or now - self.last_read >= READ_SECONDS:
             read_let_go, read_sending = self._read_and_send(now)
             let_go |= read_let_go
             sending = sending or read_sending
             self.read_next = read_sending  # read again at once: more may have come
-        if let_go:
-            return self._write(let_go, idle=not sending)
+        hand_over = self._hand_over()
+        if let_go or hand_over:
+            return self._write(let_go, idle=not sending, hand_over=hand_over)
         more = self.read_next or self._waiting()
         if self.unrecorded and (not more or len(self.unrecorded) >= BATCH
                                 or time.monotonic() - self.since >= RECORD_SECONDS):
@@ -229,7 +237,9 @@ class Drain:
         sent, stuck = rounds.send_round(self.job, self.senders, due, order)
         self.unrecorded += sent
         self.sent += len(sent)
-        for delivery, result, _ in sent:
+        for delivery, result, duration_ms in sent:
+            if duration_ms >= SLOW_SECONDS * 1000:
+                self.slow[delivery.webhook_id] = time.monotonic()
             self.held[delivery.webhook_id] = None
             self.sent_upto[delivery.webhook_id] = delivery.seq
             if settled(result):
@@ -238,10 +248,24 @@ class Drain:
             self.read_next = True  # the round ended early: the rest is read again
         return stuck
 
-    def _write(self, let_go: set[int], idle: bool) -> bool:
+    def _slow_held(self) -> set[int]:
+        now = time.monotonic()
+        self.slow = {w: at for w, at in self.slow.items()
+                     if now - at < SLOW_HOLD_SECONDS and w in self.held}
+        return set(self.slow)
+
+    def _hand_over(self) -> set[int]:
+        """The webhooks to hand to other drains: all but the slow ones, once one is slow
+        (its answers would hold up theirs; in CVAT every delivery is a job of its own)."""
+        slow = self._slow_held()
+        return set(self.held) - slow if slow else set()
+
+    def _write(self, let_go: set[int], idle: bool, hand_over: set[int] = frozenset()
+               ) -> bool:
         """Record the attempts, let go of ``let_go`` (of everything when other jobs should
-        have the worker) and adopt a queued drain, in one transaction after the recorder's;
-        False at the end."""
+        have the worker), hand ``hand_over`` to new drains (their pending deliveries queue
+        one each) and adopt a queued drain unless a held receiver is slow, in one
+        transaction after the recorder's; False at the end."""
         job = self.job
         self.recorder.flush()
         with self.state.db.work() as work:
@@ -254,9 +278,11 @@ class Drain:
                 (drains_wait and len(self.held) >= HOLD_MAX and slice_over)
             if ending:
                 let_go = set(self.held)
-            kept = rounds.release(work.session, job.id, let_go, ending)
+            let_go = let_go | hand_over
+            kept = rounds.release(work.session, job.id, let_go, ending, hand_over)
             adopted = None
-            if not ending and drains_wait and len(self.held) < HOLD_MAX:
+            if not ending and drains_wait and len(self.held) < HOLD_MAX and \
+                    not self._slow_held():
                 adopted = rounds.adopt(work.session, job)
         # Every attempt is recorded now: a retry due at once (Retry-After: 0) is read again.
         self.unrecorded, self.sent_upto = [], {}

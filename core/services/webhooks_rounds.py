@@ -178,10 +178,12 @@ def pending_head(session: Session, webhook_id: int) -> WebhookDelivery | None:
     ).first()
 
 
-def release(session: Session, job_id: str, ids: set[int], ending: bool = False) -> set[int]:
+def release(session: Session, job_id: str, ids: set[int], ending: bool = False,
+            hand_over: set[int] = frozenset()) -> set[int]:
     """Let go of ``ids`` under their locks (see ``webhooks_delivery``): free a webhook with
     nothing pending (or turned off), queue a successor for one whose head waits for a retry
-    (or, ``ending``, for one with due deliveries, behind the jobs already waiting). Returns
+    (or, ``ending`` or in ``hand_over``, for one with due deliveries, behind the jobs already
+    waiting). Returns
     the ones kept: a delivery became due meanwhile (a change committed while the drain
     decided). A webhook deleted or held by another drain is simply dropped."""
     kept = set()
@@ -194,7 +196,7 @@ def release(session: Session, job_id: str, ids: set[int], ending: bool = False) 
             hook.drain_job_id = None
         elif as_utc(head.next_attempt_at) > utcnow():
             queue_drain(session, hook, as_utc(head.next_attempt_at))
-        elif ending:
+        elif ending or webhook_id in hand_over:
             queue_drain(session, hook)
         else:
             kept.add(webhook_id)

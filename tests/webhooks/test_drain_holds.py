@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from sqlalchemy import select
 
-from cvatcore.core.jobs.runner import JobRunner
+from cvatcore.core.jobs.runner import InProcessWorkers, JobRunner
 from cvatcore.core.models import BackgroundJob
+from cvatcore.hooks.testing.receiver import http_receiver
 
 
 def _webhook(client, receiver, path: str) -> tuple[dict, dict]:
@@ -58,3 +60,46 @@ def test_one_worker_keeps_two_busy_webhooks_in_one_drain(people, receiver, cvatc
     for hook in (hook_a, hook_b):
         deliveries = ann.get(f"/api/webhooks/{hook['id']}/deliveries").json()["results"]
         assert {d["status_code"] for d in deliveries} == {200}
+
+
+def test_a_slow_receiver_does_not_hold_up_the_webhooks_held_with_it(people, receiver,
+                                                                    cvatcore_app):
+    """Once a receiver takes a second to answer, its drain hands the other webhooks it holds
+    to other workers: their events arrive at once while the slow one's still trickle."""
+    _, ann = people.user()
+    state = cvatcore_app.state.cvatcore
+    settings = state.settings.webhooks
+    settings.linger_seconds = 5.0
+    workers = InProcessWorkers(state, 1)
+    with http_receiver() as slow:
+        first, _ = _webhook(ann, slow, "a")
+        second, _ = _webhook(ann, receiver, "b")
+        try:
+            ann.patch(f"/api/projects/{first['id']}", json={"name": "a0"})
+            ann.patch(f"/api/projects/{second['id']}", json={"name": "b0"})
+            holder = threading.Thread(target=JobRunner(state).run_one)
+            holder.start()  # one drain, which takes both webhooks
+            slow.wait_for(1)
+            receiver.wait_for(1)
+            slow.delay = 1.0
+            workers.start()  # a worker for what the slow drain hands over
+            for i in range(1, 4):
+                ann.patch(f"/api/projects/{first['id']}", json={"name": f"a{i}"})
+            made = {}
+            for i in range(1, 6):
+                time.sleep(0.3)
+                ann.patch(f"/api/projects/{second['id']}", json={"name": f"b{i}"})
+                made[f"b{i}"] = time.time()
+            arrived = {json.loads(r.body)["project"]["name"]: r.at
+                       for r in receiver.wait_for(6, timeout=15)}
+            slow.wait_for(4, timeout=15)
+        finally:
+            settings.linger_seconds = 0.0
+            slow.delay = 0.0
+            workers.stop()
+            holder.join(timeout=15)
+    # b1 may wait for the answer a1 was waiting for; the ones after it do not.
+    late = {name: round(arrived[name] - made[name], 2) for name in ("b2", "b3", "b4", "b5")}
+    assert max(late.values()) < 0.5, late
+    assert [json.loads(r.body)["project"]["name"] for r in slow.requests] == [
+        "a0", "a1", "a2", "a3"]
