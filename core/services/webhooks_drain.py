@@ -47,7 +47,7 @@ from cvatcore.core.services import webhooks_rounds as rounds
 from cvatcore.core.services.webhooks_delivery import settled
 from cvatcore.core.services.webhooks_rounds import BATCH
 
-RECORD_SECONDS = 0.2  # while events keep coming, attempts are recorded this often
+RECORD_SECONDS = 0.2  # while events keep coming, attempts are recorded at most this often
 SLICE_SECONDS = 2.0  # running time after which a drain lets waiting jobs have its worker
 HOLD_MAX = 8  # webhooks one drain holds at most (more are left to other workers)
 # The outbox is read at least this often (hand-offs aside): retries, lingering, other jobs.
@@ -122,7 +122,7 @@ class Drain:
         self.inbox: handoff.Inbox | None = None
         self.read_next = True  # read the outbox at the next step
         self.last_read = 0.0
-        self.since = 0.0  # when the oldest unrecorded attempt was sent
+        self.last_record = 0.0  # when attempts were last handed to the recorder
         self.slow: dict[int, float] = {}  # webhook id: when its receiver last was slow
         self.sent = 0
         self.turn = 0  # rotates which webhook sends first
@@ -149,11 +149,9 @@ class Drain:
         hand_over = self._hand_over()
         if let_go or hand_over:
             return self._write(let_go, idle=not sending, hand_over=hand_over)
-        more = self.read_next or self._waiting()
-        if self.unrecorded and (not more or len(self.unrecorded) >= BATCH
-                                or time.monotonic() - self.since >= RECORD_SECONDS):
-            self.recorder.put(self.unrecorded)  # nothing more waits: record now
-            self.unrecorded = []
+        if self.unrecorded and self._record_now():
+            self.recorder.put(self.unrecorded)
+            self.unrecorded, self.last_record = [], time.monotonic()
         if sending:
             self.senders.refresh()
             self._check()
@@ -171,6 +169,19 @@ class Drain:
         self.read_next = elsewhere or not self._waiting()
         self._check()
         return True
+
+    def _record_now(self) -> bool:
+        """Whether to hand the attempts to the recorder: ``BATCH`` of them, or, with nothing
+        more to send right now, at once unless the last record is under ``RECORD_SECONDS``
+        old. An occasional delivery's status is then written at once, while a busy drain
+        writes a few records a second rather than one per delivery: a record is a write
+        transaction, and one after every delivery (25 a second per drain in the bench) kept
+        starting while the application wrote, waited for its commit and then ran just as
+        the next delivery went out (measured: p99 ratio 0.38-0.40, 0.61-0.63 with this)."""
+        if len(self.unrecorded) >= BATCH:
+            return True
+        return not (self.read_next or self._waiting()) and \
+            time.monotonic() - self.last_record >= RECORD_SECONDS
 
     def _waiting(self) -> bool:
         return self.inbox is not None and self.inbox.waiting()
@@ -232,8 +243,6 @@ class Drain:
         order = sorted(due)
         self.turn += 1
         order = order[self.turn % len(order):] + order[:self.turn % len(order)]
-        if not self.unrecorded:
-            self.since = time.monotonic()
         sent, stuck = rounds.send_round(self.job, self.senders, due, order)
         self.unrecorded += sent
         self.sent += len(sent)
