@@ -1,6 +1,7 @@
 """A real ``cvatcore serve`` process for end-to-end tests (official clients, CLI tools):
-``serve_with_admin`` for a server with fresh settings and an administrator, ``serve`` to run
-one on settings of your own."""
+``serve_with_admin`` for a server with fresh settings and an administrator (and ordinary
+users), ``serve`` to run one on settings of your own. The core is imported inside the helpers
+that need it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cvatcore.core.config import Settings
+    from cvatcore.core.state import AppState
 
 BIN = Path(sys.executable).parent
 
@@ -100,6 +106,42 @@ class LiveServer:
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
+    def settings(self) -> Settings:
+        """Settings in this process on this server's data directory and database (read from
+        :attr:`config_path`), made as :func:`cvatcore.hooks.testing.test_settings` makes them:
+        to read or write the server's rows, or use its secrets, from a test."""
+        import tomllib
+
+        from cvatcore.hooks.testing.harness import test_settings
+
+        config = tomllib.loads(self.config_path.read_text())
+        return test_settings(Path(config["server"]["data_dir"]),
+                             config.get("database", {}).get("url"))
+
+    @contextmanager
+    def state(self) -> Iterator[AppState]:
+        """An ``AppState`` in this process on :meth:`settings` (the server's database, which
+        it has migrated); its database connections are closed at the end."""
+        from cvatcore.core.state import AppState
+
+        state = AppState.build(self.settings())
+        try:
+            yield state
+        finally:
+            state.db.dispose()
+
+    def add_users(self, users: Mapping[str, str]) -> dict[str, int]:
+        """Ordinary accounts (system role ``user``), ``{username: password}`` with the email
+        ``<username>@example.com``, made in the server's database by the accounts service as
+        ``cvatcore createsuperuser`` makes its administrator; returns their ids by name."""
+        from cvatcore.core.services.accounts import create_user
+        from cvatcore.core.services.caller import Caller
+
+        with self.state() as state, state.db.unit_of_work() as session:
+            return {name: create_user(Caller.system(state, session), name, password,
+                                      email=f"{name}@example.com", groups=["user"]).id
+                    for name, password in users.items()}
+
 
 def settings_env(
     root: Path, extra_config: str = "", *, env: Mapping[str, str | None] | None = None,
@@ -130,11 +172,26 @@ def settings_env(
     return out
 
 
+def create_admin(env: Mapping[str, str], username: str = ADMIN[0], password: str = ADMIN[1],
+                 email: str | None = None) -> None:
+    """Run ``cvatcore createsuperuser --no-input`` with ``env`` (see :func:`settings_env`),
+    which migrates the database first; email ``<username>@example.com`` unless given. A
+    failure quotes the command's output."""
+    made = subprocess.run(
+        [str(BIN / "cvatcore"), "createsuperuser", "--username", username, "--password",
+         password, "--email", email or f"{username}@example.com", "--no-input"],
+        env=dict(env), capture_output=True, text=True, timeout=120)
+    if made.returncode != 0:
+        raise RuntimeError(f"cvatcore createsuperuser exited with {made.returncode}:\n"
+                           f"{made.stdout}{made.stderr}")
+
+
 @contextmanager
 def serve_with_admin(
     root: Path, extra_config: str = "", *, env: Mapping[str, str | None] | None = None,
     username: str = ADMIN[0], password: str = ADMIN[1], email: str | None = None,
-    database_url: str | None = None, replicas: int = 1, timeout: float = 60.0,
+    users: Mapping[str, str] | None = None, database_url: str | None = None,
+    replicas: int = 1, timeout: float = 60.0,
 ) -> Iterator[LiveServer]:
     """A real ``cvatcore serve`` on fresh settings with one administrator, for end-to-end
     tests (official clients, CLI tools, other processes)::
@@ -146,7 +203,9 @@ def serve_with_admin(
     and ``database_url`` are its), runs ``cvatcore createsuperuser --no-input`` for
     ``username``/``password`` (email ``<username>@example.com`` unless given), then
     :func:`serve` on a free loopback port with the output in ``root/server.log``; yields a
-    :class:`LiveServer` once it answers and stops the server when the block ends.
+    :class:`LiveServer` once it answers and stops the server when the block ends. ``users``
+    (``{username: password}``) are ordinary accounts made once it answers, as
+    :meth:`LiveServer.add_users` makes them.
 
     ``replicas`` > 1 starts that many servers over one database (so ``database_url`` is
     required), replica ``n`` with its own folder ``root/replica<n>`` (settings, data
@@ -156,15 +215,13 @@ def serve_with_admin(
         raise ValueError("several replicas share one database: give database_url")
     roots = [root] + [root / f"replica{n}" for n in range(1, replicas)]
     envs = [settings_env(r, extra_config, env=env, database_url=database_url) for r in roots]
-    made = subprocess.run(
-        [str(BIN / "cvatcore"), "createsuperuser", "--username", username, "--password",
-         password, "--email", email or f"{username}@example.com", "--no-input"],
-        env=envs[0], capture_output=True, text=True, timeout=120)
-    if made.returncode != 0:
-        raise RuntimeError(f"cvatcore createsuperuser exited with {made.returncode}:\n"
-                           f"{made.stdout}{made.stderr}")
+    create_admin(envs[0], username, password, email)
     with ExitStack() as stack:
         urls = tuple(stack.enter_context(serve(e, r / "server.log", timeout))
                      for r, e in zip(roots, envs, strict=True))
-        yield LiveServer(urls[0], username, password, root / "cvatcore.toml",
-                         root / "server.log", envs[0], urls, tuple(roots))
+        live = LiveServer(urls[0], username, password, root / "cvatcore.toml",
+                          root / "server.log", envs[0], urls, tuple(roots))
+        if users:
+            live.add_users(users)
+        yield live
+
