@@ -1,7 +1,7 @@
 """A real ``cvatcore serve`` process for end-to-end tests (official clients, CLI tools):
 ``serve_with_admin`` for a server with fresh settings and an administrator (and ordinary
-users), ``serve`` to run one on settings of your own. The core is imported inside the helpers
-that need it."""
+users), ``serve`` to run one on settings of your own, ``sdk_client`` for a cvat-sdk client of
+it. The core and cvat-sdk are imported inside the helpers that need them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cvatcore.core.config import Settings
@@ -225,3 +225,20 @@ def serve_with_admin(
             live.add_users(users)
         yield live
 
+
+@contextmanager
+def sdk_client(server: LiveServer | str, credentials: tuple[str, str] | None = None, *,
+               status_check_period: float = 0.05) -> Iterator[Any]:
+    """A signed-in cvat-sdk client of ``server`` — a :class:`LiveServer` (as its
+    administrator unless ``credentials`` are given) or a base URL (as :data:`ADMIN` unless
+    given) — that polls background requests every ``status_check_period`` seconds (the SDK's
+    default is 5 s); closed at the end."""
+    from cvat_sdk import make_client
+
+    url = server if isinstance(server, str) else server.url
+    if credentials is None:
+        credentials = ADMIN if isinstance(server, str) else server.credentials
+    host, port = url.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=credentials) as client:
+        client.config.status_check_period = status_check_period
+        yield client
