@@ -37,6 +37,14 @@ def serve(env: Mapping[str, str], log: Path, timeout: float = 60.0) -> Iterator[
     """Run ``cvatcore serve`` on a free loopback port with ``env`` (which names the settings
     through ``CVATCORE_CONFIG``); yield its base URL once ``/api/server/about`` answers, and
     stop the process at the end. Its output goes to ``log``, quoted when it fails to start."""
+    with serve_process(env, log, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_process(env: Mapping[str, str], log: Path, timeout: float = 60.0
+                  ) -> Iterator[tuple[str, int]]:
+    """:func:`serve`, yielding the base URL and the server's process id (to measure it)."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -46,7 +54,7 @@ def serve(env: Mapping[str, str], log: Path, timeout: float = 60.0) -> Iterator[
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, log, timeout)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -81,7 +89,8 @@ class LiveServer:
     yields). ``env`` is the environment it runs with: run the ``cvatcore`` CLI, or a
     ``cvatcore worker``, on the same settings with it. ``urls[n]`` and ``roots[n]`` are
     replica ``n``'s URL and folder (its ``cvatcore.toml``, ``data/`` and ``server.log``);
-    ``url``, ``config_path``, ``log`` and ``env`` are replica 0's, the only one by default."""
+    ``url``, ``config_path``, ``log`` and ``env`` are replica 0's, the only one by default.
+    ``pids[n]`` is replica ``n``'s server process id."""
 
     url: str
     username: str
@@ -91,6 +100,7 @@ class LiveServer:
     env: dict[str, str]
     urls: tuple[str, ...]
     roots: tuple[Path, ...]
+    pids: tuple[int, ...]
 
     @property
     def credentials(self) -> tuple[str, str]:
@@ -217,10 +227,12 @@ def serve_with_admin(
     envs = [settings_env(r, extra_config, env=env, database_url=database_url) for r in roots]
     create_admin(envs[0], username, password, email)
     with ExitStack() as stack:
-        urls = tuple(stack.enter_context(serve(e, r / "server.log", timeout))
-                     for r, e in zip(roots, envs, strict=True))
+        running = [stack.enter_context(serve_process(e, r / "server.log", timeout))
+                   for r, e in zip(roots, envs, strict=True)]
+        urls = tuple(url for url, _ in running)
         live = LiveServer(urls[0], username, password, root / "cvatcore.toml",
-                          root / "server.log", envs[0], urls, tuple(roots))
+                          root / "server.log", envs[0], urls, tuple(roots),
+                          tuple(pid for _, pid in running))
         if users:
             live.add_users(users)
         yield live
