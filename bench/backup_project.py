@@ -13,12 +13,10 @@ server and the worker."""
 from __future__ import annotations
 
 import io
-import os
 import random
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,40 +54,21 @@ def write_frames(folder: Path, gb: float) -> list[list[Path]]:
     return groups
 
 
-def _config(root: Path) -> dict[str, str]:
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\ndata_dir = "{root / "data"}"\n[jobs]\nin_process_workers = 0\n'
-                      'poll_seconds = 0.2\n')
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-            "CVATCORE_CONFIG": str(config)}
-
-
 @contextmanager
-def _cluster(env: dict[str, str], log: Path) -> Iterator[tuple[str, int, int]]:
-    """``(url, server pid, worker pid)`` of a fresh server and worker."""
-    import socket
+def _cluster(env: dict[str, str], logs: Path) -> Iterator[tuple[str, int, int]]:
+    """``(url, server pid, worker pid)`` of a fresh server and worker, their output in
+    ``logs/server.log`` (the last server's) and ``logs/worker.log``."""
+    from cvatcore.hooks.testing.live import serve_process
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with log.open("ab") as out:
-        server = subprocess.Popen([str(CVATCORE), "serve", "--host", "127.0.0.1", "--port",
-                                   str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    with (logs / "worker.log").open("ab") as out:
         worker = subprocess.Popen([str(CVATCORE), "worker"], env=env, stdout=out,
                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(url + "/api/server/about", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield url, server.pid, worker.pid
+        with serve_process(env, logs / "server.log") as (url, server_pid):
+            yield url, server_pid, worker.pid
     finally:
-        for proc in (server, worker):
-            proc.terminate()
-            proc.wait(timeout=60)
+        worker.terminate()
+        worker.wait(timeout=60)
 
 
 def peak_mib(pid: int) -> float:
@@ -107,12 +86,9 @@ def peak_mib(pid: int) -> float:
 
 
 def _client(url: str) -> Any:
-    from cvat_sdk import make_client
+    from cvatcore.hooks.testing.live import sdk_client
 
-    host, port = url.rsplit(":", 1)
-    client = make_client(host, port=int(port), credentials=ADMIN)
-    client.config.status_check_period = 0.2
-    return client
+    return sdk_client(url, ADMIN, status_check_period=0.2)
 
 
 def _make_project(url: str, groups: list[list[Path]]) -> int:
@@ -140,12 +116,11 @@ def run(work: Path, gb: float) -> None:
     frames = work / "frames"
     groups = write_frames(frames, gb)
     mb = sum(p.stat().st_size for g in groups for p in g) / 1e6
-    env = _config(work)
-    subprocess.run([str(CVATCORE), "createsuperuser", "--username", ADMIN[0], "--password",
-                    ADMIN[1], "--email", "a@b.c", "--no-input"], env=env, check=True,
-                   capture_output=True)
-    log = work / "server.log"
-    with _cluster(env, log) as (url, _, _):
+    from cvatcore.hooks.testing.live import create_admin, settings_env
+
+    env = settings_env(work, "[jobs]\nin_process_workers = 0\npoll_seconds = 0.2\n")
+    create_admin(env, *ADMIN, email="a@b.c")
+    with _cluster(env, work) as (url, _, _):
         project_id = _make_project(url, groups)
     zip_s = _timed(["zip", "-q", "-r", str(work / "plain.zip"), "."], frames)
     store_s = _timed(["zip", "-q", "-0", "-r", str(work / "stored.zip"), "."], frames)
@@ -153,7 +128,7 @@ def run(work: Path, gb: float) -> None:
     unzip_s = _timed(["unzip", "-q", "-d", str(work / "unzipped"), str(work / "plain.zip")],
                      work)
     archive = work / "project_backup.zip"
-    with _cluster(env, log) as (url, server_pid, worker_pid), _client(url) as sdk:
+    with _cluster(env, work) as (url, server_pid, worker_pid), _client(url) as sdk:
         started = time.perf_counter()
         sdk.projects.retrieve(project_id).download_backup(archive)
         backup_s = time.perf_counter() - started

@@ -40,7 +40,7 @@ reexec_in_venv("cvatcore_clickhouse")
 
 import httpx  # noqa: E402
 
-from cvatcore.hooks.testing.live import serve  # noqa: E402
+from cvatcore.hooks.testing.live import serve_with_admin  # noqa: E402
 
 BATCH = 1000
 PASSWORD = "bench-pass-123"
@@ -49,19 +49,11 @@ PASSWORD = "bench-pass-123"
 @contextmanager
 def server(root: Path, sinks: list[str]) -> Iterator[tuple[httpx.Client, Path]]:
     """A signed-in client of ``cvatcore serve`` with these sinks, and its database file."""
-    import os
-    import subprocess
-
     root.mkdir(parents=True)
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
-                      f"[jobs]\nin_process_workers = 0\n"
-                      f"[analytics]\nsinks = {json.dumps(sinks)}\n")
-    env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-    subprocess.run([str(Path(sys.executable).parent / "cvatcore"), "createsuperuser",
-                    "--username", "bench", "--password", PASSWORD, "--email", "b@example.com",
-                    "--no-input"], env=env, check=True, capture_output=True)
-    with serve(env, root / "server.log") as url, httpx.Client(base_url=url) as client:
+    with serve_with_admin(root, f"[jobs]\nin_process_workers = 0\n"
+                          f"[analytics]\nsinks = {json.dumps(sinks)}\n", username="bench",
+                          password=PASSWORD, email="b@example.com") as live, \
+            httpx.Client(base_url=live.url) as client:
         key = client.post("/api/auth/login",
                           json={"username": "bench", "password": PASSWORD}).json()["key"]
         client.headers["Authorization"] = f"Token {key}"

@@ -53,26 +53,22 @@ def main() -> None:
     args = parser.parse_args()
     reexec_in_venv("schemathesis")
     from cvatcore.hooks.testing.databases import postgres_database
-    from cvatcore.hooks.testing.live import BIN, serve
+    from cvatcore.hooks.testing.live import serve_with_admin
 
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
-        text = f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n'
+        text = ""
         if not args.keep_throttle:
             # schemathesis's invalid-credential checks would lock the fuzzing user out
             # (429 for a minute at a time) and leave most operations untested.
             text += "[auth]\nfailed_sign_ins_per_user = 0\nfailed_sign_ins_per_address = 0\n"
-        if args.postgres:
-            text += f'[database]\nurl = "{stack.enter_context(postgres_database())}"\n'
-        (root / "cvatcore.toml").write_text(text)
-        env = {**os.environ, "CVATCORE_CONFIG": str(root / "cvatcore.toml")}
-        subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", USER[0],
-                        "--password", USER[1], "--email", "f@example.com", "--no-input"],
-                       env=env, check=True, capture_output=True)
-        log = root / "server.log"
-        with serve(env, log) as url:
-            run = subprocess.run(schemathesis_args(url, args.examples, args.checks, args.max_time),
+        database_url = stack.enter_context(postgres_database()) if args.postgres else None
+        with serve_with_admin(root, text, username=USER[0], password=USER[1],
+                              email="f@example.com", database_url=database_url) as live:
+            run = subprocess.run(schemathesis_args(live.url, args.examples, args.checks,
+                                                   args.max_time),
                                  text=True, capture_output=True, cwd=root)
+        log = live.log
         report = Path(tempfile.gettempdir()) / f"cvatcore-fuzz-{os.getpid()}.txt"
         report.write_text(run.stdout + run.stderr)  # every case, with its curl line
         server_log = report.with_suffix(".server.log")  # kept: 503s and slow writes show here

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
 import sys
@@ -36,7 +35,7 @@ import urllib.request  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
-from cvatcore.hooks.testing.live import serve  # noqa: E402
+from cvatcore.hooks.testing.live import sdk_client, serve_with_admin  # noqa: E402
 
 #: Requests (and raw queries) run before each measured series, not counted: both sides are
 #: measured warm, as bench/api.py does with its warm-up.
@@ -61,18 +60,6 @@ def make_images(root: Path, count: int) -> list[str]:
         image.save(path, "JPEG", quality=80)
         paths.append(str(path))
     return paths
-
-
-def server_pid(port: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in cmd and str(port).encode() in cmd:
-                return int(entry.name)
-    raise RuntimeError("server process not found")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -134,25 +121,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=15,
                         help="API requests (and raw queries) per round; their median counts")
     args = parser.parse_args()
-    from cvat_sdk import make_client
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        config = root / "cvatcore.toml"
-        config.write_text(f'[server]\ndata_dir = "{root / "data"}"\n')
-        env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-        import subprocess
-
-        subprocess.run([str(Path(sys.executable).parent / "cvatcore"), "createsuperuser",
-                        "--username", "admin", "--password", "bench-pass-123", "--no-input"],
-                       env=env, check=True, capture_output=True)
         images = make_images(root / "images", args.images)
-        with serve(env, root / "server.log") as url:
-            port = int(url.rsplit(":", 1)[1])
-            pid = server_pid(port)
-            with make_client("http://127.0.0.1", port=port,
-                             credentials=("admin", "bench-pass-123")) as client:
-                client.config.status_check_period = 0.2  # the SDK's default polls every 5 s
+        with serve_with_admin(root, password="bench-pass-123") as live:
+            url, pid = live.url, live.pids[0]
+            # The SDK's default polls every 5 s.
+            with sdk_client(live, status_check_period=0.2) as client:
                 rows = []
                 for count in (c for c in (args.small, args.images) if c > 0):
                     task_id, seconds = create_task(client, f"bench {count}", images[:count],

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,21 +33,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     reexec_in_venv("cvatcore")
-    from cvatcore.hooks.testing.live import BIN, serve
+    from cvatcore.hooks.testing.live import serve_with_admin
 
     writers = _load("writers_test", ROOT / "tests/hardening/test_sqlite_writers.py")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        config = root / "cvatcore.toml"
-        config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root / "data"}"\n')
-        env = {**os.environ, "CVATCORE_CONFIG": str(config)}
-        subprocess.run([str(BIN / "cvatcore"), "createsuperuser", "--username", "admin",
-                        "--password", "admin-pass-123", "--email", "a@example.com",
-                        "--no-input"], env=env, check=True, capture_output=True)
-        with serve(env, root / "server.log") as url:
-            started = time.monotonic()
-            out = writers.run_writers(url, ("admin", "admin-pass-123"), args.seconds)
-            took = time.monotonic() - started
+    with tempfile.TemporaryDirectory() as tmp, serve_with_admin(Path(tmp)) as live:
+        started = time.monotonic()
+        out = writers.run_writers(live.url, live.credentials, args.seconds)
+        took = time.monotonic() - started
     codes = collections.Counter(out["status"])
     print(f"{args.seconds:.0f} s (ran {took:.1f} s), SQLite, 2 Basic clients + a task-data job")
     print(f"  requests        {len(out['status'])}")

@@ -1,6 +1,7 @@
 """A real ``cvatcore serve`` process for end-to-end tests (official clients, CLI tools):
-``serve_with_admin`` for a server with fresh settings and an administrator, ``serve`` to run
-one on settings of your own."""
+``serve_with_admin`` for a server with fresh settings and an administrator (and ordinary
+users), ``serve`` to run one on settings of your own, ``sdk_client`` for a cvat-sdk client of
+it. The core and cvat-sdk are imported inside the helpers that need them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cvatcore.core.config import Settings
+    from cvatcore.core.state import AppState
 
 BIN = Path(sys.executable).parent
 
@@ -31,6 +37,14 @@ def serve(env: Mapping[str, str], log: Path, timeout: float = 60.0) -> Iterator[
     """Run ``cvatcore serve`` on a free loopback port with ``env`` (which names the settings
     through ``CVATCORE_CONFIG``); yield its base URL once ``/api/server/about`` answers, and
     stop the process at the end. Its output goes to ``log``, quoted when it fails to start."""
+    with serve_process(env, log, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_process(env: Mapping[str, str], log: Path, timeout: float = 60.0
+                  ) -> Iterator[tuple[str, int]]:
+    """:func:`serve`, yielding the base URL and the server's process id (to measure it)."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -40,7 +54,7 @@ def serve(env: Mapping[str, str], log: Path, timeout: float = 60.0) -> Iterator[
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, log, timeout)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -75,7 +89,8 @@ class LiveServer:
     yields). ``env`` is the environment it runs with: run the ``cvatcore`` CLI, or a
     ``cvatcore worker``, on the same settings with it. ``urls[n]`` and ``roots[n]`` are
     replica ``n``'s URL and folder (its ``cvatcore.toml``, ``data/`` and ``server.log``);
-    ``url``, ``config_path``, ``log`` and ``env`` are replica 0's, the only one by default."""
+    ``url``, ``config_path``, ``log`` and ``env`` are replica 0's, the only one by default.
+    ``pids[n]`` is replica ``n``'s server process id."""
 
     url: str
     username: str
@@ -85,6 +100,7 @@ class LiveServer:
     env: dict[str, str]
     urls: tuple[str, ...]
     roots: tuple[Path, ...]
+    pids: tuple[int, ...]
 
     @property
     def credentials(self) -> tuple[str, str]:
@@ -99,6 +115,42 @@ class LiveServer:
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
+
+    def settings(self) -> Settings:
+        """Settings in this process on this server's data directory and database (read from
+        :attr:`config_path`), made as :func:`cvatcore.hooks.testing.test_settings` makes them:
+        to read or write the server's rows, or use its secrets, from a test."""
+        import tomllib
+
+        from cvatcore.hooks.testing.harness import test_settings
+
+        config = tomllib.loads(self.config_path.read_text())
+        return test_settings(Path(config["server"]["data_dir"]),
+                             config.get("database", {}).get("url"))
+
+    @contextmanager
+    def state(self) -> Iterator[AppState]:
+        """An ``AppState`` in this process on :meth:`settings` (the server's database, which
+        it has migrated); its database connections are closed at the end."""
+        from cvatcore.core.state import AppState
+
+        state = AppState.build(self.settings())
+        try:
+            yield state
+        finally:
+            state.db.dispose()
+
+    def add_users(self, users: Mapping[str, str]) -> dict[str, int]:
+        """Ordinary accounts (system role ``user``), ``{username: password}`` with the email
+        ``<username>@example.com``, made in the server's database by the accounts service as
+        ``cvatcore createsuperuser`` makes its administrator; returns their ids by name."""
+        from cvatcore.core.services.accounts import create_user
+        from cvatcore.core.services.caller import Caller
+
+        with self.state() as state, state.db.unit_of_work() as session:
+            return {name: create_user(Caller.system(state, session), name, password,
+                                      email=f"{name}@example.com", groups=["user"]).id
+                    for name, password in users.items()}
 
 
 def settings_env(
@@ -130,11 +182,26 @@ def settings_env(
     return out
 
 
+def create_admin(env: Mapping[str, str], username: str = ADMIN[0], password: str = ADMIN[1],
+                 email: str | None = None) -> None:
+    """Run ``cvatcore createsuperuser --no-input`` with ``env`` (see :func:`settings_env`),
+    which migrates the database first; email ``<username>@example.com`` unless given. A
+    failure quotes the command's output."""
+    made = subprocess.run(
+        [str(BIN / "cvatcore"), "createsuperuser", "--username", username, "--password",
+         password, "--email", email or f"{username}@example.com", "--no-input"],
+        env=dict(env), capture_output=True, text=True, timeout=120)
+    if made.returncode != 0:
+        raise RuntimeError(f"cvatcore createsuperuser exited with {made.returncode}:\n"
+                           f"{made.stdout}{made.stderr}")
+
+
 @contextmanager
 def serve_with_admin(
     root: Path, extra_config: str = "", *, env: Mapping[str, str | None] | None = None,
     username: str = ADMIN[0], password: str = ADMIN[1], email: str | None = None,
-    database_url: str | None = None, replicas: int = 1, timeout: float = 60.0,
+    users: Mapping[str, str] | None = None, database_url: str | None = None,
+    replicas: int = 1, timeout: float = 60.0,
 ) -> Iterator[LiveServer]:
     """A real ``cvatcore serve`` on fresh settings with one administrator, for end-to-end
     tests (official clients, CLI tools, other processes)::
@@ -146,7 +213,9 @@ def serve_with_admin(
     and ``database_url`` are its), runs ``cvatcore createsuperuser --no-input`` for
     ``username``/``password`` (email ``<username>@example.com`` unless given), then
     :func:`serve` on a free loopback port with the output in ``root/server.log``; yields a
-    :class:`LiveServer` once it answers and stops the server when the block ends.
+    :class:`LiveServer` once it answers and stops the server when the block ends. ``users``
+    (``{username: password}``) are ordinary accounts made once it answers, as
+    :meth:`LiveServer.add_users` makes them.
 
     ``replicas`` > 1 starts that many servers over one database (so ``database_url`` is
     required), replica ``n`` with its own folder ``root/replica<n>`` (settings, data
@@ -156,15 +225,32 @@ def serve_with_admin(
         raise ValueError("several replicas share one database: give database_url")
     roots = [root] + [root / f"replica{n}" for n in range(1, replicas)]
     envs = [settings_env(r, extra_config, env=env, database_url=database_url) for r in roots]
-    made = subprocess.run(
-        [str(BIN / "cvatcore"), "createsuperuser", "--username", username, "--password",
-         password, "--email", email or f"{username}@example.com", "--no-input"],
-        env=envs[0], capture_output=True, text=True, timeout=120)
-    if made.returncode != 0:
-        raise RuntimeError(f"cvatcore createsuperuser exited with {made.returncode}:\n"
-                           f"{made.stdout}{made.stderr}")
+    create_admin(envs[0], username, password, email)
     with ExitStack() as stack:
-        urls = tuple(stack.enter_context(serve(e, r / "server.log", timeout))
-                     for r, e in zip(roots, envs, strict=True))
-        yield LiveServer(urls[0], username, password, root / "cvatcore.toml",
-                         root / "server.log", envs[0], urls, tuple(roots))
+        running = [stack.enter_context(serve_process(e, r / "server.log", timeout))
+                   for r, e in zip(roots, envs, strict=True)]
+        urls = tuple(url for url, _ in running)
+        live = LiveServer(urls[0], username, password, root / "cvatcore.toml",
+                          root / "server.log", envs[0], urls, tuple(roots),
+                          tuple(pid for _, pid in running))
+        if users:
+            live.add_users(users)
+        yield live
+
+
+@contextmanager
+def sdk_client(server: LiveServer | str, credentials: tuple[str, str] | None = None, *,
+               status_check_period: float = 0.05) -> Iterator[Any]:
+    """A signed-in cvat-sdk client of ``server`` — a :class:`LiveServer` (as its
+    administrator unless ``credentials`` are given) or a base URL (as :data:`ADMIN` unless
+    given) — that polls background requests every ``status_check_period`` seconds (the SDK's
+    default is 5 s); closed at the end."""
+    from cvat_sdk import make_client
+
+    url = server if isinstance(server, str) else server.url
+    if credentials is None:
+        credentials = ADMIN if isinstance(server, str) else server.credentials
+    host, port = url.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=credentials) as client:
+        client.config.status_check_period = status_check_period
+        yield client

@@ -4,7 +4,6 @@ field or a wrong type fails here."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,7 @@ import pytest
 from cvat_sdk import make_client, models
 from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
 
-from cvatcore.core.services.accounts import create_user
-from cvatcore.core.services.caller import Caller
-from cvatcore.core.state import AppState
-from cvatcore.hooks.testing import test_settings
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import serve_with_admin
 
 from .rows import Made, make_task
 
@@ -26,21 +21,11 @@ from .rows import Made, make_task
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Made]]:
     """The server's URL host and port, and a task of "sdk-user" with 10 frames in 2 jobs,
     written into the server's database."""
-    root = tmp_path_factory.mktemp("sdk")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root}"\n')
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-           "CVATCORE_CONFIG": str(config)}
-    with serve(env, root / "server.log") as url:
-        state = AppState.build(test_settings(root))  # the server's database, migrated by it
-        try:
-            with state.db.unit_of_work() as session:
-                user = create_user(Caller.system(state, session), "sdk-user", "sdk-user-pass",
-                                   email="sdk@example.com", groups=["user"])
-                made = make_task(session, user.id, size=10, segment_size=5)
-        finally:
-            state.db.dispose()
-        yield "http://127.0.0.1", int(url.rsplit(":", 1)[1]), made
+    with serve_with_admin(tmp_path_factory.mktemp("sdk")) as live:
+        user_id = live.add_users({"sdk-user": "sdk-user-pass"})["sdk-user"]
+        with live.state() as state, state.db.unit_of_work() as session:
+            made = make_task(session, user_id, size=10, segment_size=5)
+        yield live.host, live.port, made
 
 
 def _rectangle(made: Made, frame: int, x: float) -> Any:

@@ -153,6 +153,28 @@ def test_serve_with_admin_wants_a_shared_database_for_replicas(tmp_path: Path) -
     assert not list(tmp_path.iterdir())  # nothing written, nothing started
 
 
+def test_serve_with_admin_makes_ordinary_users_and_signs_in_sdk_clients(tmp_path: Path) -> None:
+    """``users=``: ordinary accounts (the ``user`` role only) beside the administrator, in the
+    database :meth:`LiveServer.state` opens; ``sdk_client`` signs in as the administrator
+    unless told otherwise; ``pids`` are the servers' processes."""
+    from cvatcore.hooks.testing.live import sdk_client, serve_with_admin
+
+    with serve_with_admin(tmp_path, users={"ann": "ann-pass-123"}) as live:
+        with sdk_client(live) as admin:
+            me = admin.users.retrieve_current_user()
+            assert (me.username, me.is_superuser) == (live.username, True)
+            assert admin.config.status_check_period == 0.05
+        with sdk_client(live.url, ("ann", "ann-pass-123"), status_check_period=0.2) as ann:
+            me = ann.users.retrieve_current_user()
+            assert (me.username, me.email, me.groups, me.is_superuser) == (
+                "ann", "ann@example.com", ["user"], False)
+            assert ann.config.status_check_period == 0.2
+        assert live.add_users({"bob": "bob-pass-123"})["bob"] > me.id
+        cmdline = Path(f"/proc/{live.pids[0]}/cmdline").read_bytes().split(b"\0")
+        assert b"serve" in cmdline and str(live.port).encode() in cmdline
+        assert live.settings().server.data_dir == tmp_path / "data"
+
+
 def test_serve_http_serves_a_handler_until_the_block_ends() -> None:
     import urllib.error
     import urllib.request

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cvat_sdk import make_client, models
+from cvat_sdk import models
 from cvat_sdk.core.proxies.tasks import ResourceType
 from PIL import Image
 
-from cvatcore.hooks.testing.live import ADMIN, serve_with_admin
+from cvatcore.hooks.testing.live import sdk_client, serve_with_admin
 
 
 @pytest.fixture(scope="package")
@@ -27,9 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def sdk(server: str) -> Iterator[Any]:
-    host, port = server.rsplit(":", 1)
-    with make_client(host, port=int(port), credentials=ADMIN) as client:
-        client.config.status_check_period = 0.05
+    with sdk_client(server) as client:
         yield client
 
 

@@ -14,7 +14,9 @@ import httpx
 from cvat_sdk import models
 from cvat_sdk.core.proxies.tasks import ResourceType
 
-from .conftest import ADMIN, LABELS, write_images
+from cvatcore.hooks.testing.live import ADMIN
+
+from .conftest import LABELS, write_images
 from .support import all_shapes, label_ids, spec_ids, tracks
 
 #: The keys CVAT keeps in an annotation of annotations.json (its allow-list).

@@ -76,14 +76,14 @@ CASES = {
 @pytest.fixture(scope="module")
 def annotated(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One annotated task for every bad file (none of them may change it)."""
-    from cvat_sdk import make_client, models
+    from cvat_sdk import models
     from cvat_sdk.core.proxies.tasks import ResourceType
 
-    from .conftest import ADMIN, LABELS, write_images
+    from cvatcore.hooks.testing.live import sdk_client
 
-    host, port = server.rsplit(":", 1)
-    with make_client(host, port=int(port), credentials=ADMIN) as client:
-        client.config.status_check_period = 0.05
+    from .conftest import LABELS, write_images
+
+    with sdk_client(server) as client:
         images = write_images(tmp_path_factory.mktemp("bad"), 3)
         task = client.tasks.create_from_data(
             models.TaskWriteRequest(name="bad files", labels=LABELS),

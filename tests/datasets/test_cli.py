@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .conftest import ADMIN
+from cvatcore.hooks.testing.live import ADMIN
+
 from .support import assert_same, boxes
 
 CVAT_CLI = Path(sys.executable).parent / "cvat-cli"

@@ -15,32 +15,17 @@ from pathlib import Path
 import pytest
 from cvat_sdk import make_client, models
 
-from cvatcore.core.services.accounts import create_user
-from cvatcore.core.services.caller import Caller
-from cvatcore.core.state import AppState
-from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.images import blank_png, face_png
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import serve_with_admin
 
 FACE = "opencv-face-detection"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    root = tmp_path_factory.mktemp("lambda-sdk")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root}"\n')  # no [inference]
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-           "CVATCORE_CONFIG": str(config)}
-    with serve(env, root / "server.log") as url:
-        state = AppState.build(test_settings(root))
-        try:
-            with state.db.unit_of_work() as session:
-                create_user(Caller.system(state, session), "sdk-user", "sdk-user-pass",
-                            email="sdk@example.com", groups=["user"])
-        finally:
-            state.db.dispose()
-        yield "http://127.0.0.1", int(url.rsplit(":", 1)[1])
+    with serve_with_admin(tmp_path_factory.mktemp("lambda-sdk"),  # no [inference]
+                          users={"sdk-user": "sdk-user-pass"}) as live:
+        yield live.host, live.port
 
 
 def test_auto_annotation_through_the_sdk(server: tuple[str, int], tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ lease (2 s here) runs out, and a second agent finishes it, with nothing written 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -19,11 +18,7 @@ from typing import Any
 import pytest
 from cvat_sdk import models
 
-from cvatcore.core.services.accounts import create_user
-from cvatcore.core.services.caller import Caller
-from cvatcore.core.state import AppState
-from cvatcore.hooks.testing import test_settings
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import serve_with_admin
 
 from . import native
 
@@ -58,22 +53,10 @@ def detect(context, image):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    root = tmp_path_factory.mktemp("native-agents")
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root}"\n'
-                      f"[inference]\nagent_lease_seconds = {LEASE_SECONDS}\n")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-           "CVATCORE_CONFIG": str(config)}
-    with serve(env, root / "server.log") as url:
-        state = AppState.build(test_settings(root))
-        try:
-            with state.db.unit_of_work() as session:
-                for name, password in ((USER, PASSWORD), (OTHER, OTHER_PASSWORD)):
-                    create_user(Caller.system(state, session), name, password,
-                                email=f"{name}@example.com", groups=["user"])
-        finally:
-            state.db.dispose()
-        yield "http://127.0.0.1", int(url.rsplit(":", 1)[1])
+    with serve_with_admin(tmp_path_factory.mktemp("native-agents"),
+                          f"[inference]\nagent_lease_seconds = {LEASE_SECONDS}\n",
+                          users={USER: PASSWORD, OTHER: OTHER_PASSWORD}) as live:
+        yield live.host, live.port
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -26,12 +25,8 @@ from cvat_sdk import models
 from sqlalchemy import text
 
 from cvatcore.core.secrets import Secrets
-from cvatcore.core.services.accounts import create_user
-from cvatcore.core.services.caller import Caller
-from cvatcore.core.state import AppState
-from cvatcore.hooks.testing import test_settings
 from cvatcore.hooks.testing.databases import postgres_database
-from cvatcore.hooks.testing.live import serve
+from cvatcore.hooks.testing.live import LiveServer, serve_with_admin
 from cvatcore.hooks.testing.pytest_plugin import DATABASES
 
 from . import native
@@ -89,35 +84,23 @@ def detect(context, image, prompts):
 
 @contextlib.contextmanager
 def _serving(root: Path, database_url: str | None = None
-             ) -> Iterator[tuple[str, int, Path, str | None]]:
-    config = root / "cvatcore.toml"
-    config.write_text(f'[server]\nhost = "127.0.0.1"\ndata_dir = "{root}"\n'
-                      f"[inference]\nagent_pickup_seconds = {PICKUP}\n"
-                      f"online_timeout_seconds = {TIMEOUT}\n"
-                      + (f'[database]\nurl = "{database_url}"\n' if database_url else ""))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CVATCORE_")},
-           "CVATCORE_CONFIG": str(config)}
-    with serve(env, root / "server.log") as url:
-        state = AppState.build(test_settings(root, database_url))
-        try:
-            with state.db.unit_of_work() as session:
-                create_user(Caller.system(state, session), USER, PASSWORD,
-                            email=f"{USER}@example.com", groups=["user"])
-        finally:
-            state.db.dispose()
-        yield "http://127.0.0.1", int(url.rsplit(":", 1)[1]), root, database_url
+             ) -> Iterator[tuple[str, int, LiveServer]]:
+    with serve_with_admin(root, f"[inference]\nagent_pickup_seconds = {PICKUP}\n"
+                          f"online_timeout_seconds = {TIMEOUT}\n", database_url=database_url,
+                          users={USER: PASSWORD}) as live:
+        yield live.host, live.port, live
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[str, int, Path, str | None]]:
+           ) -> Iterator[tuple[str, int, LiveServer]]:
     with _serving(tmp_path_factory.mktemp("native-online")) as live:
         yield live
 
 
 @pytest.fixture(params=DATABASES)
 def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[tuple[str, int, Path, str | None]]:
+               ) -> Iterator[tuple[str, int, LiveServer]]:
     """The module's SQLite server, or one on a fresh PostgreSQL database."""
     if request.param == "sqlite":
         yield request.getfixturevalue("server")
@@ -127,7 +110,7 @@ def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield live
 
 
-def _live(server: tuple[str, int, Path, str | None]) -> tuple[str, int]:
+def _live(server: tuple[str, int, LiveServer]) -> tuple[str, int]:
     return server[0], server[1]
 
 
@@ -137,12 +120,12 @@ def _make_task(server: tuple[str, int], folder: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def task_id(server: tuple[str, int, Path], tmp_path_factory: pytest.TempPathFactory) -> int:
+def task_id(server: tuple[str, int, LiveServer], tmp_path_factory: pytest.TempPathFactory) -> int:
     return _make_task(_live(server), tmp_path_factory.mktemp("online-frames"))
 
 
 @pytest.fixture(scope="module")
-def agents(server: tuple[str, int, Path], tmp_path_factory: pytest.TempPathFactory
+def agents(server: tuple[str, int, LiveServer], tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[dict[str, int]]:
     """One function of each kind, each served by its own agent (started together)."""
     home = tmp_path_factory.mktemp("online-agents")
@@ -167,7 +150,7 @@ def _client(server: tuple[str, int]) -> Any:
     return native.client(server, AUTH)
 
 
-def _call(server: tuple[str, int, Path], function_id: int | str, body: dict[str, Any]
+def _call(server: tuple[str, int, LiveServer], function_id: int | str, body: dict[str, Any]
           ) -> tuple[int, Any]:
     """The call as cvat-sdk makes it (``lambda_api.create_functions``): status and JSON."""
     from cvat_sdk.api_client.exceptions import ApiException
@@ -182,14 +165,10 @@ def _call(server: tuple[str, int, Path], function_id: int | str, body: dict[str,
         return response.status, json.loads(response.data)
 
 
-def _call_events(server: tuple[str, int, Path, str | None]) -> list[dict[str, Any]]:
-    state = AppState.build(test_settings(server[2], server[3]))
-    try:
-        with state.db.unit_of_work(write=False) as session:
-            rows = session.execute(text("SELECT record FROM analytics_outbox")).scalars()
-            records = [json.loads(r) for r in rows]
-    finally:
-        state.db.dispose()
+def _call_events(server: tuple[str, int, LiveServer]) -> list[dict[str, Any]]:
+    with server[2].state() as state, state.db.unit_of_work(write=False) as session:
+        rows = session.execute(text("SELECT record FROM analytics_outbox")).scalars()
+        records = [json.loads(r) for r in rows]
     return [r for r in records if r.get("scope") == "call:function"]
 
 
@@ -230,7 +209,7 @@ def test_a_tracker_follows_shapes_with_signed_states(server, agents, task_id):
     inner = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["state"]
     forged = json.dumps({"task": task_id, "state": "someone-elses-state-id"}).encode()
     # Signed with the server's own key: for another task, or nine hours ago.
-    secrets = Secrets.from_settings(test_settings(server[2]))
+    secrets = Secrets.from_settings(server[2].settings())
     purpose = f"cvat-tracker-state:{fid}"
     other_task = secrets.sign(purpose, {"task": task_id + 1, "state": inner})
     with mock.patch("time.time", return_value=time.time() - 9 * 3600):

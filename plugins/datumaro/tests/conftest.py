@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cvat_sdk import make_client, models
+from cvat_sdk import models
 from cvat_sdk.core.proxies.tasks import ResourceType
 from PIL import Image
 
-from cvatcore.hooks.testing.live import ADMIN, serve_with_admin
+from cvatcore.hooks.testing.live import sdk_client, serve_with_admin
 
 SKELETON = ('<line x1="1" y1="1" x2="2" y2="2" data-node-from="1" data-node-to="2"></line>'
             '<circle r="0.75" cx="1" cy="1" data-type="element node" data-element-id="1" '
@@ -44,9 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def sdk(server: str) -> Iterator[Any]:
-    host, port = server.rsplit(":", 1)
-    with make_client(host, port=int(port), credentials=ADMIN) as client:
-        client.config.status_check_period = 0.05
+    with sdk_client(server) as client:
         yield client
 
 
