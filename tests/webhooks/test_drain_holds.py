@@ -65,7 +65,8 @@ def test_one_worker_keeps_two_busy_webhooks_in_one_drain(people, receiver, cvatc
 def test_a_slow_receiver_does_not_hold_up_the_webhooks_held_with_it(people, receiver,
                                                                     cvatcore_app):
     """Once a receiver takes a second to answer, its drain hands the other webhooks it holds
-    to other workers: their events arrive at once while the slow one's still trickle."""
+    to other workers: their events arrive at once while the slow one's still trickle (here
+    2 s an answer: without the hand-over they wait behind those answers)."""
     _, ann = people.user()
     state = cvatcore_app.state.cvatcore
     settings = state.settings.webhooks
@@ -81,10 +82,12 @@ def test_a_slow_receiver_does_not_hold_up_the_webhooks_held_with_it(people, rece
             holder.start()  # one drain, which takes both webhooks
             slow.wait_for(1)
             receiver.wait_for(1)
-            slow.delay = 1.0
+            slow.delay = 2.0
             workers.start()  # a worker for what the slow drain hands over
             for i in range(1, 4):
                 ann.patch(f"/api/projects/{first['id']}", json={"name": f"a{i}"})
+            slow.wait_for(2)
+            time.sleep(slow.delay + 0.2)  # a1 answered: the receiver has been slow
             made = {}
             for i in range(1, 6):
                 time.sleep(0.3)
@@ -92,14 +95,13 @@ def test_a_slow_receiver_does_not_hold_up_the_webhooks_held_with_it(people, rece
                 made[f"b{i}"] = time.time()
             arrived = {json.loads(r.body)["project"]["name"]: r.at
                        for r in receiver.wait_for(6, timeout=15)}
-            slow.wait_for(4, timeout=15)
+            slow.wait_for(4, timeout=20)
         finally:
             settings.linger_seconds = 0.0
             slow.delay = 0.0
             workers.stop()
             holder.join(timeout=15)
-    # b1 may wait for the answer a1 was waiting for; the ones after it do not.
-    late = {name: round(arrived[name] - made[name], 2) for name in ("b2", "b3", "b4", "b5")}
-    assert max(late.values()) < 0.5, late
+    late = {name: round(arrived[name] - made[name], 2) for name in made}
+    assert max(late.values()) < 1.0, late
     assert [json.loads(r.body)["project"]["name"] for r in slow.requests] == [
         "a0", "a1", "a2", "a3"]
