@@ -115,7 +115,8 @@ def _handed(hook: Webhook, delivery: WebhookDelivery) -> handoff.Handed:
         handoff.Hook(hook.id, hook.target_url, hook.secret, hook.content_type,
                      hook.enable_ssl),
         handoff.Due(delivery.id, hook.id, delivery.seq, delivery.event, delivery.request,
-                    delivery.attempts, delivery.created_date, delivery.next_attempt_at))
+                    delivery.attempts, delivery.redelivery, delivery.created_date,
+                    delivery.next_attempt_at))
 
 
 def recover(session: Session, settings: Any, job_id: str) -> None:

@@ -174,12 +174,13 @@ class Drain:
         """Whether to hand the attempts to the recorder: ``BATCH`` of them, or, with nothing
         more to send right now, at once unless the last record is under ``RECORD_SECONDS``
         old. An occasional delivery's status is then written at once, while a busy drain
-        writes a few records a second rather than one per delivery: a record is a write
+        writes a few records a second rather than one per delivery (a redelivery is
+        recorded at once: someone asked for it and watches its status). A record is a write
         transaction, and one after every delivery (25 a second per drain in the bench) kept
         starting while the application wrote, waited for its commit and then ran just as
         the next delivery went out (measured: p99 ratio 0.38-0.40, 0.61-0.63 with this)."""
-        if len(self.unrecorded) >= BATCH:
-            return True
+        if len(self.unrecorded) >= BATCH or any(d.redelivery for d, _, _ in self.unrecorded):
+            return True  # a redelivery is asked for by someone who watches its status
         return not (self.read_next or self._waiting()) and \
             time.monotonic() - self.last_record >= RECORD_SECONDS
 

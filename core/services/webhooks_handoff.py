@@ -60,6 +60,7 @@ class Due(NamedTuple):
     event: str
     request: dict[str, Any]
     attempts: int
+    redelivery: bool
     created_date: datetime
     next_attempt_at: datetime
 
@@ -152,7 +153,7 @@ def notify_after_commit(session: Session, job_id: str, handed: Handed) -> bool:
     hook, delivery = handed.hook, handed.delivery
     payload = json.dumps({
         "webhook": {"job": job_id, "hook": [*hook[:2], secret_digest(hook.secret), *hook[3:]],
-                    "delivery": [*delivery[:6], delivery.created_date.isoformat(),
+                    "delivery": [*delivery[:7], delivery.created_date.isoformat(),
                                  delivery.next_attempt_at.isoformat()]}})
     if len(payload.encode()) > MAX_NOTIFY_BYTES:
         return False

@@ -31,7 +31,8 @@ SENDER_SECONDS = 1.0  # a webhook's target is checked again (DNS, outbound guard
 
 _DUE = (WebhookDelivery.id, WebhookDelivery.webhook_id, WebhookDelivery.seq,
         WebhookDelivery.event,
-        WebhookDelivery.request, WebhookDelivery.attempts, WebhookDelivery.created_date,
+        WebhookDelivery.request, WebhookDelivery.attempts, WebhookDelivery.redelivery,
+        WebhookDelivery.created_date,
         WebhookDelivery.next_attempt_at, Webhook.target_url, Webhook.secret,
         Webhook.content_type, Webhook.enable_ssl)
 
