@@ -37,3 +37,17 @@ class ApiClient(TestClient):
                 return body
             assert time.monotonic() < deadline, body
             time.sleep(0.05)
+
+    def task_with_frames(self, frames: list[bytes], labels: list[dict[str, Any]],
+                         name: str = "task", **fields: Any) -> int:
+        """A new task with ``labels`` (and any other ``fields`` of ``POST /api/tasks``) whose
+        data are ``frames`` (image files' bytes, uploaded as ``000.png``, ``001.png``, ... so
+        name order is frame order); its id once the data request has finished."""
+        task_id = self.post("/api/tasks", json={"name": name, "labels": labels,
+                                                **fields}).json()["id"]
+        files = [(f"client_files[{i}]", (f"{i:03d}.png", frame))
+                 for i, frame in enumerate(frames)]
+        rq = self.post(f"/api/tasks/{task_id}/data", files=files,
+                       data={"image_quality": "90"}).json()["rq_id"]
+        self.get_until(f"/api/requests/{rq}", lambda body: body["status"] == "finished")
+        return task_id

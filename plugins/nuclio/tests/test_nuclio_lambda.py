@@ -11,16 +11,13 @@ from cvatcore.hooks.testing.client import ApiClient
 from cvatcore.hooks.testing.harness import build_test_app
 from cvatcore.hooks.testing.images import blank_png
 
+CAR = [{"name": "car", "type": "rectangle"}]
+
 
 def test_a_batch_run_with_a_nuclio_function(client, dashboard):
     functions = client.get("/api/lambda/functions").json()
     assert [f["id"] for f in functions] == ["openvino-car-detector"]
-    task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
-        {"name": "car", "type": "rectangle"}]}).json()["id"]
-    files = [(f"client_files[{i}]", (f"{i}.png", blank_png(80))) for i in range(3)]
-    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
-                     data={"image_quality": "90"}).json()["rq_id"]
-    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    task_id = client.task_with_frames([blank_png(80)] * 3, CAR, "cars")
     call = client.post("/api/lambda/requests", json={
         "function": "openvino-car-detector", "task": task_id, "threshold": 0.5}).json()
     done = client.get_until(f"/api/lambda/requests/{call['id']}",
@@ -64,12 +61,7 @@ def test_a_function_that_dies_half_way_fails_the_run_with_the_reason(client, das
 
     dashboard.add("fragile", dies_on_the_second_frame, [{"name": "car", "type": "rectangle"}])
     try:
-        task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
-            {"name": "car", "type": "rectangle"}]}).json()["id"]
-        files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(3)]
-        rq = client.post(f"/api/tasks/{task_id}/data", files=files,
-                         data={"image_quality": "90"}).json()["rq_id"]
-        client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+        task_id = client.task_with_frames([blank_png(40)] * 3, CAR, "cars")
         call = client.post("/api/lambda/requests", json={
             "function": "fragile", "task": task_id, "cleanup": True}).json()
         done = client.get_until(f"/api/lambda/requests/{call['id']}",
@@ -83,13 +75,7 @@ def test_a_function_that_dies_half_way_fails_the_run_with_the_reason(client, das
 
 def test_a_200_frame_batch_run_with_a_nuclio_function(client, dashboard):
     """The stand-in's car detector over a 200-frame task: one confident box per frame."""
-    task_id = client.post("/api/tasks", json={"name": "cars", "labels": [
-        {"name": "car", "type": "rectangle"}]}).json()["id"]
-    frame = blank_png(80)
-    files = [(f"client_files[{i}]", (f"{i:03d}.png", frame)) for i in range(200)]
-    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
-                     data={"image_quality": "90"}).json()["rq_id"]
-    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    task_id = client.task_with_frames([blank_png(80)] * 200, CAR, "cars")
     call = client.post("/api/lambda/requests", json={
         "function": "openvino-car-detector", "task": task_id, "threshold": 0.5}).json()
     done = client.get_until(f"/api/lambda/requests/{call['id']}",
@@ -135,12 +121,7 @@ def _online_kinds(client, dashboard):
     assert functions["hrnet"]["startswith_box_optional"] is True
     assert functions["siam"]["supported_shape_types"] == ["rectangle", "polygon"]
     assert functions["old-siam"]["supported_shape_types"] == ["rectangle"]
-    task_id = client.post("/api/tasks", json={"name": "t", "labels": [
-        {"name": "car", "type": "rectangle"}]}).json()["id"]
-    files = [(f"client_files[{i}]", (f"{i}.png", blank_png(40))) for i in range(2)]
-    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
-                     data={"image_quality": "90"}).json()["rq_id"]
-    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    task_id = client.task_with_frames([blank_png(40)] * 2, CAR, "t")
     call = client.post("/api/lambda/functions/hrnet", json={
         "task": task_id, "frame": 0, "pos_points": [[3, 4], [9, 12]], "neg_points": []})
     assert call.status_code == 200, call.text

@@ -14,13 +14,10 @@ from cvatcore.hooks.testing.images import blank_png
 def _task_with_two_movers(client, segment_size=0):
     """Five frames: a car moving right on frames 0-4, a person moving down on frames 0-2
     (it leaves after frame 2), and a polygon on frame 1 that is not a rectangle."""
-    task_id = client.post("/api/tasks", json={"name": "reid", "segment_size": segment_size,
-                                              "labels": [
-        {"name": "car", "type": "rectangle"}, {"name": "person", "type": "any"}]}).json()["id"]
-    files = [(f"client_files[{i}]", (f"{i}.png", blank_png(200))) for i in range(5)]
-    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
-                     data={"image_quality": "90"}).json()["rq_id"]
-    client.get_until(f"/api/requests/{rq}", lambda b: b["status"] == "finished")
+    task_id = client.task_with_frames(
+        [blank_png(200)] * 5, [{"name": "car", "type": "rectangle"},
+                               {"name": "person", "type": "any"}],
+        "reid", segment_size=segment_size)
     car, person = (label["id"] for label in sorted(
         client.get("/api/labels", params={"task_id": task_id}).json()["results"],
         key=lambda label: label["name"]))
