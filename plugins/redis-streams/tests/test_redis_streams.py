@@ -79,5 +79,12 @@ def test_a_running_server_delivers_into_the_stream(stream, tmp_path):
             headers = json.loads(fields[b"headers"])
             digest = hmac.new(b"k3y", fields[b"body"], hashlib.sha256).hexdigest()
             assert headers["X-Signature-256"] == f"sha256={digest}"
-        deliveries = api.get(f"/api/webhooks/{hook['id']}/deliveries").json()["results"]
+        # The attempt is recorded after the entry is written (by the drain's recorder).
+        deadline = time.monotonic() + 10
+        while True:
+            deliveries = api.get(f"/api/webhooks/{hook['id']}/deliveries").json()["results"]
+            if None not in {d["status_code"] for d in deliveries} or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert {d["status_code"] for d in deliveries} == {200}
