@@ -27,16 +27,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from cvatcore.core.db.after_commit import after_commit
 from cvatcore.hooks import DomainEvent
 
 logger = logging.getLogger("cvatcore.bus")
 
 _PENDING = "cvatcore.bus.pending"
-_HOOKED = "cvatcore.bus.hooked"
 
 # Who published the event being handled (a service's ``Caller``), for the core's own
 # in-transaction subscribers that need more than the event: the webhooks subscriber
@@ -91,18 +90,9 @@ class EventBus:
             _origin.reset(token)
         if not self._committed:
             return
-        self._hook(session)
-        session.info.setdefault(_PENDING, []).append(event)
+        after_commit(session, _PENDING, event, self._deliver_committed)
 
-    def _hook(self, session: Session) -> None:
-        if session.info.get(_HOOKED):
-            return
-        session.info[_HOOKED] = True
-        sa_event.listen(session, "after_commit", self._after_commit)
-        sa_event.listen(session, "after_rollback", _forget)
-
-    def _after_commit(self, session: Session) -> None:
-        events = session.info.pop(_PENDING, [])
+    def _deliver_committed(self, events: list[DomainEvent]) -> None:
         for event in events:
             for sub in self._committed:
                 if not sub.wants(event):
@@ -111,10 +101,6 @@ class EventBus:
                     sub.handler(event)
                 except Exception:
                     logger.exception("committed-event subscriber failed on %s", event.scope)
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def make_event(

@@ -12,15 +12,17 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, event, text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
+from cvatcore.core.db.after_commit import after_commit
 from cvatcore.core.errors import Conflict
 from cvatcore.core.models import BackgroundJob
 from cvatcore.core.models.base import utcnow
 
 ACTIVE = ("queued", "started")
 NOTIFY_CHANNEL = "cvatcore_work"  # PostgreSQL: work was committed (see jobs/watch.py)
+_WAKE = "cvatcore.jobs.wake"
 
 _wakeups: set[threading.Event] = set()
 _wakeups_lock = threading.Lock()
@@ -57,17 +59,9 @@ def enqueue(
 def wake_after_commit(session: Session) -> None:
     """Wake this process's idle workers (and waiting drains) once ``session`` commits; on
     PostgreSQL also other processes' waiting drains (``NOTIFY``, see ``jobs/watch.py``)."""
-    if session.info.get("cvatcore.jobs.wake"):
-        return
-    session.info["cvatcore.jobs.wake"] = True
-    if session.get_bind().dialect.name == "postgresql":
+    first = after_commit(session, _WAKE, None, lambda _items: wake_all())
+    if first and session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # delivered at the commit
-
-    def wake(_session: Session) -> None:
-        _session.info.pop("cvatcore.jobs.wake", None)
-        wake_all()
-
-    event.listen(session, "after_commit", wake, once=True)
 
 
 def wake_all() -> None:

@@ -69,7 +69,8 @@ class JobContext:
     def guard(self, session: Any) -> None:
         """Renew the lease inside ``session``'s transaction, or raise ``JobLost``: call it
         before a handler's final writes, so they commit only while this worker holds the job
-        (the job's row stays locked, or on SQLite the database, until that commit)."""
+        (the job's row stays locked, or on SQLite the database, until that commit).
+        ``session`` may be a ``Connection`` in a transaction (no ORM session needed)."""
         self._renew(session, {})
 
     def check(self) -> None:

@@ -85,9 +85,10 @@ class CommitWatch:
                  ) -> None:
         self._db = db
         self._on_payload = on_payload
-        self._event = PipeEvent()
-        self._raw: Any = None
         self._dialect = db.engine.dialect.name
+        # Only PostgreSQL's wait selects on the event with a socket; elsewhere a plain one.
+        self._event = PipeEvent() if self._dialect == "postgresql" else threading.Event()
+        self._raw: Any = None
         self._version: Any = None
         self._local_writes = 0
 
@@ -111,7 +112,7 @@ class CommitWatch:
         remove_wakeup(self._event)
         raw, self._raw = self._raw, None
         if raw is None:
-            self._event.close()
+            self._close_event()
             return
         try:
             if self._dialect == "postgresql":
@@ -121,6 +122,10 @@ class CommitWatch:
             raw.invalidate()  # a broken connection is not given back to the pool
         finally:
             raw.close()
+            self._close_event()
+
+    def _close_event(self) -> None:
+        if isinstance(self._event, PipeEvent):
             self._event.close()
 
     def wake(self) -> None:

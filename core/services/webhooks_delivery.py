@@ -88,13 +88,14 @@ def queue_drain(session: Session, hook: Webhook, at: datetime | None = None) -> 
     hook.drain_job_id = job_id
 
 
-def ensure_drain(session: Session, webhook_id: int, queued: WebhookDelivery | None = None
-                 ) -> None:
+def ensure_drain(session: Session, webhook_id: int, queued: WebhookDelivery | None = None,
+                 locked: Webhook | None = None) -> None:
     """Make sure a drain job will send ``webhook_id``'s pending deliveries (inside the
     caller's transaction: the job exists exactly when the caller's changes do). A drain
     already running gets ``queued`` (the delivery just written) handed over at the commit
-    (``webhooks_handoff``: in this process, or by ``NOTIFY`` on PostgreSQL), else woken."""
-    hook = lock_webhook(session, webhook_id)
+    (``webhooks_handoff``: in this process, or by ``NOTIFY`` on PostgreSQL), else woken.
+    ``locked``: the webhook, read under its row lock by the caller's transaction already."""
+    hook = locked if locked is not None else lock_webhook(session, webhook_id)
     if hook is None:
         return
     if hook.drain_job_id is not None:
@@ -146,16 +147,20 @@ def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any],
     the webhook was deleted meanwhile. Its ``seq`` is taken by the statement that locks the
     webhook's row until the commit, so one webhook's deliveries are numbered in the order
     their transactions commit."""
-    seq = session.execute(
+    # The statement that numbers the delivery also reads the webhook under that lock, as
+    # ``ensure_drain`` needs it (a second SELECT ... FOR UPDATE per delivery otherwise).
+    locked = session.scalars(
         update(Webhook).where(Webhook.id == hook.id).values(last_seq=Webhook.last_seq + 1)
-        .returning(Webhook.last_seq).execution_options(synchronize_session=False)).scalar()
-    if seq is None:
+        .returning(Webhook).execution_options(synchronize_session=False,
+                                              populate_existing=True)).first()
+    if locked is None:
         return None
-    delivery = WebhookDelivery(webhook_id=hook.id, event=event, request=payload, seq=seq,
-                               changed_fields=changed_fields, redelivery=redelivery)
+    delivery = WebhookDelivery(webhook_id=hook.id, event=event, request=payload,
+                               seq=locked.last_seq, changed_fields=changed_fields,
+                               redelivery=redelivery)
     session.add(delivery)
     session.flush()
-    ensure_drain(session, hook.id, delivery)
+    ensure_drain(session, hook.id, delivery, locked)
     return delivery
 
 

@@ -92,8 +92,8 @@ class Recorder:
         while (batch := self._batches.get()) is not None:
             try:
                 if self._error is None:
-                    with state.db.work() as work:
-                        self.job.guard(work.session)
+                    with state.db.work() as work:  # Core statements alone: no ORM session
+                        self.job.guard(work.connection)
                         rounds.record(work.connection, state, batch)
             except BaseException as exc:  # the drain stops; the next one sends again
                 self._error = exc
@@ -139,14 +139,15 @@ class Drain:
         let_go = self._send(fast) if fast else set()
         sending = bool(fast)
         now = time.monotonic()
-        if self._hand_over():  # first: a read would send the slow one's next
+        hand_over = self._hand_over()
+        if hand_over:  # first: a read would send the slow one's next
             self.read_next = True
         elif unsure or self.read_next or now - self.last_read >= READ_SECONDS:
             read_let_go, read_sending = self._read_and_send(now)
             let_go |= read_let_go
             sending = sending or read_sending
             self.read_next = read_sending  # read again at once: more may have come
-        hand_over = self._hand_over()
+            hand_over = self._hand_over()  # the read's sends may have found a slow one
         if let_go or hand_over:
             return self._write(let_go, idle=not sending, hand_over=hand_over)
         if self.unrecorded and self._record_now():

@@ -31,9 +31,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cvatcore.core.db.after_commit import after_commit
 from cvatcore.core.jobs.queue import NOTIFY_CHANNEL
 
 _PENDING = "cvatcore.webhooks.handed"
@@ -121,27 +122,18 @@ def hand_after_commit(session: Session, job_id: str, handed: Handed) -> bool:
     False when that drain does not run in this process (wake it some other way)."""
     if job_id not in _inboxes:
         return False
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        event.listen(session, "after_commit", _deliver, once=True)
-        event.listen(session, "after_rollback", _forget, once=True)
-    pending.append((job_id, handed))
+    after_commit(session, _PENDING, (job_id, handed), _deliver)
     return True
 
 
-def _deliver(session: Session) -> None:
+def _deliver(pending: list[tuple[str, Handed]]) -> None:
     by_job: dict[str, list[Handed]] = {}
-    for job_id, handed in session.info.pop(_PENDING, ()):
+    for job_id, handed in pending:
         by_job.setdefault(job_id, []).append(handed)
     for job_id, items in by_job.items():
         inbox = _inboxes.get(job_id)
         if inbox is not None:
             inbox.put(items)
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def notify_after_commit(session: Session, job_id: str, handed: Handed) -> bool:
