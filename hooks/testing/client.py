@@ -39,7 +39,7 @@ class ApiClient(TestClient):
             time.sleep(0.05)
 
     def task_with_frames(self, frames: list[bytes], labels: list[dict[str, Any]],
-                         name: str = "task", **fields: Any) -> int:
+                         name: str = "task", image_quality: int = 90, **fields: Any) -> int:
         """A new task with ``labels`` (and any other ``fields`` of ``POST /api/tasks``) whose
         data are ``frames`` (image files' bytes, uploaded as ``000.png``, ``001.png``, ... so
         name order is frame order); its id once the data request has finished."""
@@ -48,6 +48,8 @@ class ApiClient(TestClient):
         files = [(f"client_files[{i}]", (f"{i:03d}.png", frame))
                  for i, frame in enumerate(frames)]
         rq = self.post(f"/api/tasks/{task_id}/data", files=files,
-                       data={"image_quality": "90"}).json()["rq_id"]
-        self.get_until(f"/api/requests/{rq}", lambda body: body["status"] == "finished")
+                       data={"image_quality": str(image_quality)}).json()["rq_id"]
+        body = self.get_until(f"/api/requests/{rq}",
+                              lambda body: body["status"] in ("finished", "failed"))
+        assert body["status"] == "finished", body
         return task_id

@@ -29,18 +29,6 @@ def _png(n: int) -> bytes:
     return out.getvalue()
 
 
-def _wait(client: ApiClient, rq_id: str) -> None:
-    import time
-
-    for _ in range(600):
-        status = client.get(f"/api/requests/{rq_id}").json()["status"]
-        if status in ("finished", "failed"):
-            assert status == "finished"
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{rq_id} did not finish")
-
-
 @pytest.fixture
 def source(tmp_path: Path, make_user: Any, cvatcore_app: Any) -> Iterator[Any]:
     """A server with a user, an organization, a project and a task with frames and shapes."""
@@ -50,13 +38,9 @@ def source(tmp_path: Path, make_user: Any, cvatcore_app: Any) -> Iterator[Any]:
         org = client.post("/api/organizations", json={"slug": "engines", "name": "Engines"})
         assert org.status_code == 201, org.text
         project = client.post("/api/projects", json={"name": "P", "labels": [{"name": "car"}]})
-        task = client.post("/api/tasks", json={"name": "T", "project_id": project.json()["id"],
-                                               "segment_size": 5})
-        task_id = task.json()["id"]
-        files = [(f"client_files[{n}]", (f"{n:03d}.png", _png(n))) for n in range(FRAMES)]
-        upload = client.post(f"/api/tasks/{task_id}/data", files=files,
-                             data={"image_quality": "70"})
-        _wait(client, upload.json()["rq_id"])
+        task_id = client.task_with_frames([_png(n) for n in range(FRAMES)], [], "T",
+                                          image_quality=70, project_id=project.json()["id"],
+                                          segment_size=5)
         label = client.get(f"/api/labels?task_id={task_id}").json()["results"][0]["id"]
         shapes = [{"type": "rectangle", "frame": n, "label_id": label,
                    "points": [1, 2, 3 + n, 4], "attributes": []} for n in range(FRAMES)]

@@ -144,23 +144,11 @@ def wait(client: Any, rq_id: str, timeout: float = 30.0) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def make_task(client: Any, frames: int = 4) -> int:
+def make_task(client: ApiClient, frames: int = 4) -> int:
     """A task whose even frames show a face and odd frames are blank."""
-    response = client.post("/api/tasks", json={"name": "auto", "labels": LABELS,
-                                               "segment_size": 2})
-    assert response.status_code == 201, response.text
-    task_id = response.json()["id"]
-    files = [(f"client_files[{i}]", (f"f{i}.png", face_png(120) if i % 2 == 0
-                                     else blank_png(120))) for i in range(frames)]
-    response = client.post(f"/api/tasks/{task_id}/data", files=files,
-                           data={"image_quality": "95"})
-    assert response.status_code == 202, response.text
-    rq_id = response.json()["rq_id"]
-    deadline = time.monotonic() + 30
-    while client.get(f"/api/requests/{rq_id}").json()["status"] != "finished":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return task_id
+    return client.task_with_frames(
+        [face_png(120) if i % 2 == 0 else blank_png(120) for i in range(frames)], LABELS,
+        "auto", image_quality=95, segment_size=2)
 
 
 def shapes(client: Any, task_id: int) -> list[dict[str, Any]]:
@@ -356,15 +344,9 @@ def test_a_region_of_interest_is_what_the_function_sees(client, lambda_app):
 def test_the_built_in_tracker_and_interactor_online(client, lambda_app):
     """The defaults offer a tracker and an interactor; the tracker's states reach the
     client signed (a changed one is a 400) and the function gets its own state back."""
-    task_id = client.post("/api/tasks", json={"name": "moving", "labels": LABELS}).json()["id"]
-    files = [(f"client_files[{i}]", (f"m{i}.png", moving_box_png(40 + 6 * i, 50 + 4 * i)))
-             for i in range(3)]
-    rq = client.post(f"/api/tasks/{task_id}/data", files=files,
-                     data={"image_quality": "95"}).json()["rq_id"]
-    deadline = time.monotonic() + 30
-    while client.get(f"/api/requests/{rq}").json()["status"] != "finished":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    task_id = client.task_with_frames(
+        [moving_box_png(40 + 6 * i, 50 + 4 * i) for i in range(3)], LABELS, "moving",
+        image_quality=95)
     url = "/api/lambda/functions/opencv-template-tracker"
     assert client.get(url).json()["supported_shape_types"] == ["rectangle"]
     events = len(lambda_app.state.tests_plugin.events)
