@@ -57,13 +57,22 @@ def app(register_plugin: Any, cvatcore_settings: Any) -> Any:
 
 
 def _wait(client: ApiClient, rq_id: str) -> dict[str, Any]:
-    return client.get_until(f"/api/requests/{rq_id}",
-                            lambda body: body["status"] in ("finished", "failed"))
+    for _ in range(300):
+        body = client.get(f"/api/requests/{rq_id}").json()
+        if body["status"] in ("finished", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(body)
 
 
 def _task(client: ApiClient, tmp_path: Any) -> int:
-    return client.task_with_frames([p.read_bytes() for p in write_images(tmp_path, 2)],
-                                   [{"name": "car"}], "t", image_quality=70)
+    task = client.post("/api/tasks", json={"name": "t", "labels": [{"name": "car"}]}).json()
+    files = [(f"client_files[{i}]", (p.name, p.read_bytes(), "image/png"))
+             for i, p in enumerate(write_images(tmp_path, 2))]
+    rq_id = client.post(f"/api/tasks/{task['id']}/data", files=files,
+                        data={"image_quality": "70"}).json()["rq_id"]
+    assert _wait(client, rq_id)["status"] == "finished"
+    return task["id"]
 
 
 def _export(client: ApiClient, task_id: int) -> tuple[dict[str, Any], bytes]:
