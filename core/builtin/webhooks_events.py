@@ -17,7 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from cvatcore.core.api import issues as issues_api
 from cvatcore.core.api import serializers, serializers_domain
@@ -91,18 +91,27 @@ def _locate(session: Any, resource: str, values: dict[str, Any]) -> tuple[int | 
     return (row[0], row[1]) if row else (None, None)
 
 
+_OF_ORG = and_(Webhook.type == "organization", Webhook.organization_id == bindparam("org_id"))
+_OF_PROJECT = and_(Webhook.type == "project", Webhook.project_id == bindparam("project_id"))
+# Built once (every change of a project, task, ... runs one): id and events of the active
+# webhooks of the organization, of the project, or of either; by (org given, project given).
+_MATCHING = {(by_org, by_project): select(Webhook.id, Webhook.events).where(
+    Webhook.is_active.is_(True),
+    or_(*[kind for kind, used in ((_OF_ORG, by_org), (_OF_PROJECT, by_project)) if used]),
+).order_by(Webhook.id) for by_org, by_project in ((True, False), (False, True), (True, True))}
+
+
 def matching(session: Any, scope: str, project_id: int | None, org_id: int | None
-             ) -> list[Webhook]:
-    kinds = []
-    if org_id is not None:
-        kinds.append(and_(Webhook.type == "organization", Webhook.organization_id == org_id))
-    if project_id is not None:
-        kinds.append(and_(Webhook.type == "project", Webhook.project_id == project_id))
-    if not kinds:
+             ) -> list[Any]:
+    """The active webhooks (rows with ``id`` and ``events``) that hear ``scope`` on the
+    project ``project_id`` or in the organization ``org_id``."""
+    kinds = (org_id is not None, project_id is not None)
+    if not any(kinds):
         return []
-    hooks = session.scalars(select(Webhook).where(Webhook.is_active.is_(True), or_(*kinds))
-                            .order_by(Webhook.id)).all()
-    return [h for h in hooks if scope in h.events.split(",")]
+    session.flush()  # a webhook made or changed in this transaction counts
+    rows = session.connection().execute(
+        _MATCHING[kinds], {"org_id": org_id, "project_id": project_id}).all()
+    return [row for row in rows if scope in row.events.split(",")]
 
 
 _MODELS = {"project": Project, "task": Task, "issue": Issue, "comment": Comment,
