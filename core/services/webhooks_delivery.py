@@ -146,9 +146,10 @@ _NUMBER = (update(Webhook).where(Webhook.id == bindparam("webhook_id"))
 _INSERT = insert(WebhookDelivery).returning(WebhookDelivery.id)
 
 
-def record(session: Session, hook: Webhook, event: str, payload: dict[str, Any], *,
+def record(session: Session, hook: Any, event: str, payload: dict[str, Any], *,
            changed_fields: str = "", redelivery: bool = False) -> int | None:
-    """Write one pending delivery of ``payload`` and make sure it will be sent: its id, or
+    """Write one pending delivery of ``payload`` to ``hook`` (a webhook, or any row with its
+    ``id``) and make sure it will be sent: its id, or
     None when the webhook was deleted meanwhile. Its ``seq`` is taken by the statement that
     locks the webhook's row until the commit, so one webhook's deliveries are numbered in
     the order their transactions commit; that statement also reads what the running drain
