@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, inspect, select
+from sqlalchemy.orm import identity_key
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import iso
@@ -87,10 +88,19 @@ def users_page(ctx: Ctx, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 def users_by_id(ctx: Ctx, ids: Iterable[int | None]) -> dict[int, User]:
+    """The users of ``ids`` by id: those the session holds already (often the caller, the
+    owner of what it just made or changed) without a query, the rest in one."""
+    session = ctx.caller.session
     wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in ctx.caller.session.scalars(select(User).where(User.id.in_(wanted)))}
+    found: dict[int, User] = {}
+    for user_id in wanted:
+        held = session.identity_map.get(identity_key(User, user_id))
+        if held is not None and not inspect(held).expired:
+            found[user_id] = held
+    missing = wanted - found.keys()
+    if missing:
+        found.update((u.id, u) for u in session.scalars(select(User).where(User.id.in_(missing))))
+    return found
 
 
 def organizations_page(ctx: Ctx, orgs: Sequence[Organization]) -> list[dict[str, Any]]:

@@ -65,16 +65,14 @@ def projects_page(ctx: Ctx, rows: Sequence[Project]) -> list[dict[str, Any]]:
     users = users_by_id(ctx, [p.owner_id for p in rows] + [p.assignee_id for p in rows])
     counts: dict[int, int] = {}
     subsets: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        counts = dict(ctx.caller.session.execute(
-            select(Task.project_id, func.count()).where(Task.project_id.in_(ids))
-            .group_by(Task.project_id)
-        ).all())
-        for project_id, subset in ctx.caller.session.execute(
-            select(Task.project_id, Task.subset).where(Task.project_id.in_(ids), Task.subset != "")
-            .distinct().order_by(Task.subset)
+    if ids:  # one query: the tasks per (project, subset) give both
+        for project_id, subset, count in ctx.caller.session.execute(
+            select(Task.project_id, Task.subset, func.count()).where(Task.project_id.in_(ids))
+            .group_by(Task.project_id, Task.subset).order_by(Task.subset)
         ):
-            subsets[project_id].append(subset)
+            counts[project_id] = counts.get(project_id, 0) + count
+            if subset:
+                subsets[project_id].append(subset)
     return [project(ctx, p, users, counts.get(p.id, 0), subsets.get(p.id, [])) for p in rows]
 
 
