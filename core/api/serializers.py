@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Text, cast, inspect, select
-from sqlalchemy.orm import identity_key
+from sqlalchemy.orm.util import identity_key
 
 from cvatcore.core.api.context import Ctx
 from cvatcore.core.api.responses import iso
