@@ -162,19 +162,20 @@ def record(session: Session, hook: Any, event: str, payload: dict[str, Any], *,
     if locked is None:
         return None
     now = utcnow()
-    delivery = handoff.Due(0, hook.id, locked.last_seq, event, payload, 0, redelivery, now, now)
     delivery_id = connection.execute(_INSERT, {
-        "webhook_id": hook.id, "seq": delivery.seq, "event": event, "request": payload,
+        "webhook_id": hook.id, "seq": locked.last_seq, "event": event, "request": payload,
         "changed_fields": changed_fields, "redelivery": redelivery, "created_date": now,
         "next_attempt_at": now, "updated_date": now}).scalar_one()
-    if locked.drain_job_id is not None and _drain_active(session, locked.drain_job_id):
-        handed = handoff.Handed(
-            handoff.Hook(hook.id, locked.target_url, locked.secret, locked.content_type,
-                         locked.enable_ssl),
-            delivery._replace(id=delivery_id)) if locked.is_active else None
-        _hand_or_wake(session, locked.drain_job_id, handed)
-    else:
-        ensure_drain(session, hook.id)  # queues a drain (none runs for this webhook)
+    if locked.drain_job_id is None or not _drain_active(session, locked.drain_job_id):
+        # None runs for this webhook: queue one (the row is locked since the UPDATE above).
+        queue_drain(session, lock_webhook(session, hook.id))
+        return delivery_id
+    handed = handoff.Handed(
+        handoff.Hook(hook.id, locked.target_url, locked.secret, locked.content_type,
+                     locked.enable_ssl),
+        handoff.Due(delivery_id, hook.id, locked.last_seq, event, payload, 0, redelivery, now,
+                    now)) if locked.is_active else None
+    _hand_or_wake(session, locked.drain_job_id, handed)
     return delivery_id
 
 
