@@ -43,12 +43,15 @@ class ApiClient(TestClient):
         """A new task with ``labels`` (and any other ``fields`` of ``POST /api/tasks``) whose
         data are ``frames`` (image files' bytes, uploaded as ``000.png``, ``001.png``, ... so
         name order is frame order); its id once the data request has finished."""
-        task_id = self.post("/api/tasks", json={"name": name, "labels": labels,
-                                                **fields}).json()["id"]
+        made = self.post("/api/tasks", json={"name": name, "labels": labels, **fields})
+        assert made.status_code == 201, made.text
+        task_id = made.json()["id"]
         files = [(f"client_files[{i}]", (f"{i:03d}.png", frame))
                  for i, frame in enumerate(frames)]
-        rq = self.post(f"/api/tasks/{task_id}/data", files=files,
-                       data={"image_quality": str(image_quality)}).json()["rq_id"]
+        queued = self.post(f"/api/tasks/{task_id}/data", files=files,
+                           data={"image_quality": str(image_quality)})
+        assert queued.status_code == 202, queued.text
+        rq = queued.json()["rq_id"]
         body = self.get_until(f"/api/requests/{rq}",
                               lambda body: body["status"] in ("finished", "failed"))
         assert body["status"] == "finished", body
